@@ -1,0 +1,33 @@
+"""The wiring every entry point shares (CLI, studio, worker, API): settings + engine + session factory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.db import make_engine, make_session_factory, migrate
+from core.settings import Settings, load_settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session] = field(repr=False)
+
+    @property
+    def data_dir(self) -> Path:
+        return self.settings.data_dir
+
+
+def open_runtime(settings: Settings | None = None, *, run_migrations: bool = True) -> Runtime:
+    """Create the data dir, connect, and migrate the schema to head."""
+    settings = settings or load_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.db_url)
+    if run_migrations:
+        migrate(engine)
+    return Runtime(settings=settings, engine=engine, sessions=make_session_factory(engine))
