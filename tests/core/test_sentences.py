@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from core.sentences import split_sentences
+
+
+def _non_space(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("One. Two! Three? Four.", ["One.", "Two!", "Three?", "Four."]),
+        ("مرحبا بكم. هل أنتم مستعدون؟ نعم! لنبدأ؛ الدرس الأول.",
+         ["مرحبا بكم.", "هل أنتم مستعدون؟", "نعم!", "لنبدأ؛", "الدرس الأول."]),
+        ("First line\nsecond line\r\n\nthird line", ["First line", "second line", "third line"]),
+        ("The value is 3.5 percent. Next.", ["The value is 3.5 percent.", "Next."]),
+        ("القيمة ٣٫٥ بالمئة. التالي.", ["القيمة ٣٫٥ بالمئة.", "التالي."]),
+        ("Use fruit, e.g. apples, i.e. red ones. Done.", ["Use fruit, e.g. apples, i.e. red ones.", "Done."]),
+        ("Dr. Smith and Mr. Jones met. They talked.", ["Dr. Smith and Mr. Jones met.", "They talked."]),
+        ("J. R. Tolkien wrote it. Yes.", ["J. R. Tolkien wrote it.", "Yes."]),
+        ("See https://example.com/a.b?c=1&d=2 for more. Or mail info@example.org. Thanks.",
+         ["See https://example.com/a.b?c=1&d=2 for more.", "Or mail info@example.org.", "Thanks."]),
+        ("Wait... then go. Then stop… The end.", ["Wait... then go.", "Then stop…", "The end."]),
+        ("ثم... نكمل الشرح. انتهى.", ["ثم... نكمل الشرح.", "انتهى."]),
+        ('He said "Stop." Then he left.', ['He said "Stop."', "Then he left."]),
+        ("(Really?) Yes.", ["(Really?)", "Yes."]),
+        ("1. Introduction\n2. Methods", ["1. Introduction", "2. Methods"]),
+        ("Why?!  Because.", ["Why?!", "Because."]),
+        ("سؤال؟جواب؛وبعد", ["سؤال؟", "جواب؛", "وبعد"]),
+        ("Apples, pears etc. and plums. Next etc. Then more.",
+         ["Apples, pears etc. and plums.", "Next etc.", "Then more."]),
+        ("  \n\t  ", []),
+        ("", []),
+    ],
+)
+def test_split_sentences_examples(text: str, expected: list[str]) -> None:
+    assert split_sentences(text) == expected
+
+
+def test_bare_punctuation_joins_a_neighbour_instead_of_standing_alone() -> None:
+    assert split_sentences("* * *\nHello there.\n...") == ["* * * Hello there. ..."]
+    assert split_sentences("...") == ["..."]
+
+
+_ALPHABET = st.sampled_from(
+    list("abc ABC xyz") + list("مرحبا بكم") + list(".!?؟؛…،,\"'()«»\n\t") + list("0123٠١٢٫@/:")
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=_ALPHABET, max_size=200))
+def test_split_keeps_every_non_space_character_in_order(text: str) -> None:
+    sentences = split_sentences(text)
+    assert all(s and s == s.strip() for s in sentences)
+    assert _non_space("".join(sentences)) == _non_space(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["Hello world.", "كيف حالك؟", "Stop!", "الدرس ٣٫٥ مهم؛", "Is it 3.5?"]),
+                max_size=12))
+def test_well_formed_sentences_come_back_one_by_one(parts: list[str]) -> None:
+    assert split_sentences(" ".join(parts)) == parts
