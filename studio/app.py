@@ -1,4 +1,8 @@
-"""Entry point: `streamlit run studio/app.py`. A router of pages; each page lives in pages/."""
+"""Entry point: `streamlit run studio/app.py`. A router of pages; each page lives in pages/.
+
+Shared by every page: the cached runtime, the background worker (once per process), the Arabic-aware CSS,
+the script → video pickers in the sidebar, and the error guard that keeps stack traces off the page.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +15,38 @@ if str(ROOT) not in sys.path:  # so `core` and `studio` import without an instal
 
 import streamlit as st  # noqa: E402
 
+from studio import state, widgets  # noqa: E402
+from studio.context import ensure_worker, get_runtime  # noqa: E402
+from studio.sidebar import draw_pickers  # noqa: E402
+
 st.set_page_config(page_title="Course Visual Studio", page_icon=":material/movie:", layout="wide")
 
 PAGES = ROOT / "pages"
 nav = st.navigation(
-    [
-        st.Page(PAGES / "library.py", title="Library", icon=":material/library_books:", url_path="library",
-                default=True),
-    ]
+    {
+        "Write": [
+            st.Page(PAGES / "library.py", title="Library", icon=":material/library_books:", url_path="library",
+                    default=True),
+            st.Page(PAGES / "storyboard.py", title="Storyboard", icon=":material/view_module:",
+                    url_path="storyboard"),
+            st.Page(PAGES / "prompts.py", title="Prompts", icon=":material/edit_note:", url_path="prompts"),
+        ],
+        "Render": [
+            st.Page(PAGES / "images.py", title="Images", icon=":material/photo_library:", url_path="images"),
+            st.Page(PAGES / "clips.py", title="Clips", icon=":material/movie:", url_path="clips"),
+            st.Page(PAGES / "jobs.py", title="Jobs", icon=":material/queue:", url_path="jobs"),
+        ],
+        "Studio": [
+            st.Page(PAGES / "settings.py", title="Settings", icon=":material/settings:", url_path="settings"),
+        ],
+    }
 )
-nav.run()
+
+widgets.install_css()
+state.restore_from_query()
+with widgets.guarded():
+    runtime = get_runtime()
+    ensure_worker(runtime)
+    draw_pickers(runtime)
+    state.show_flash()
+    nav.run()

@@ -1,6 +1,12 @@
-"""The studio's shared runtime: one Engine per process (cached), settings from env + secrets."""
+"""The studio's shared runtime: one Engine per process (cached), settings from env + secrets.
+
+The background worker (renders queued jobs) starts once per process, next to the engine. Tests that drive
+the worker themselves set `STUDIO_BACKGROUND_WORKER=0`.
+"""
 
 from __future__ import annotations
+
+import os
 
 import streamlit as st
 
@@ -10,3 +16,21 @@ from core.runtime import Runtime, open_runtime
 @st.cache_resource(show_spinner=False)
 def get_runtime() -> Runtime:
     return open_runtime()
+
+
+def background_worker_enabled() -> bool:
+    return os.environ.get("STUDIO_BACKGROUND_WORKER", "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+@st.cache_resource(show_spinner=False)
+def _start_worker(_runtime: Runtime) -> bool:
+    from core.jobs import ensure_background_worker
+
+    ensure_background_worker(_runtime)
+    return True
+
+
+def ensure_worker(runtime: Runtime) -> None:
+    """Start the in-process worker once (cached per process), unless disabled for tests."""
+    if background_worker_enabled():
+        _start_worker(runtime)

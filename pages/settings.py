@@ -1,0 +1,61 @@
+"""Settings: what the studio runs with (never the keys themselves), and a check of the configured models."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from studio.context import get_runtime
+from studio.model_check import check_models
+
+rt = get_runtime()
+cfg = rt.settings
+summary = cfg.public_summary()  # secrets appear only as "set" / "not set"
+st.title("Settings")
+st.info("The studio listens on 127.0.0.1 only: a single-user tool on this computer, with no login. "
+        "Change settings in `.streamlit/secrets.toml` or environment variables, then restart.",
+        icon=":material/lock:")
+
+st.subheader("Providers")
+c1, c2 = st.columns(2)
+with c1.container(border=True):
+    st.markdown(f"**Prompts:** `{cfg.active_refiner}`")
+    st.caption(f"OpenAI key: {summary['openai_api_key']} · model `{cfg.openai_model}` · "
+               f"{cfg.refine_concurrency} at a time")
+    if cfg.active_refiner == "offline":
+        st.caption("Offline prompts are built from the scene text and style bible on this computer, at no cost.")
+with c2.container(border=True):
+    higgs_key = "set" if cfg.higgs_credentials else "not set"
+    st.markdown(f"**Images and clips:** `{cfg.active_renderer}`")
+    st.caption(f"Higgsfield key: {higgs_key} · image model `{cfg.higgs_image_model}` · "
+               f"clip model `{cfg.higgs_video_model}` · {cfg.render_concurrency} at a time")
+    if cfg.active_renderer == "offline":
+        st.caption("Offline renders are drawn locally (title cards and short clips) so the whole flow works "
+                   "without a key.")
+
+st.subheader("Defaults and limits")
+m = st.columns(4)
+m[0].metric("Shots per video", cfg.shots_per_video)
+m[1].metric("Frames per shot", cfg.frames_per_shot)
+m[2].metric("Clip length", f"{cfg.clip_duration_s} s")
+m[3].metric("Aspect ratio", cfg.aspect_ratio)
+n = st.columns(4)
+n[0].metric("Largest upload", f"{cfg.max_upload_mb:g} MB")
+n[1].metric("Largest unpacked script", f"{cfg.max_uncompressed_mb:g} MB")
+n[2].metric("Largest download", f"{cfg.max_download_mb:g} MB")
+n[3].metric("Clip deadline", f"{cfg.clip_deadline_s / 60:g} min")
+st.caption(f"Data folder `{summary['studio_data_dir']}` · database `{summary['database']}` · "
+           f"comments signed as **{cfg.author_name}**")
+
+st.subheader("Model check")
+st.caption("Asks Higgsfield which models this account may use and compares them with the configured ones.")
+if st.button("Check models", icon=":material/fact_check:", disabled=cfg.higgs_credentials is None,
+             help=None if cfg.higgs_credentials else "Set HF_KEY (or HF_API_KEY and HF_API_SECRET) first."):
+    with st.spinner("Asking Higgsfield…"):
+        report = check_models(cfg)
+    for line in report.lines:
+        (st.success if line.ok else st.error)(line.message)
+if cfg.higgs_credentials is None:
+    st.caption("No Higgsfield key is set, so the check is off; offline rendering needs no models.")
+
+with st.expander("Every setting (secrets hidden)"):
+    st.json(summary)

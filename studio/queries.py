@@ -1,0 +1,168 @@
+"""Read-only queries the pages need and `core` does not (yet) offer. Nothing here writes.
+
+Candidates to move into `core` are marked `# core?`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core.models import Asset, Frame, Job, PromptVersion, Shot, SourceFile, Storyboard, Video
+
+
+@dataclass(frozen=True)
+class Option:
+    id: int
+    label: str
+
+
+def script_options(session: Session) -> list[Option]:
+    """Active (not archived) scripts, newest first, for the sidebar picker."""
+    rows = session.scalars(
+        select(SourceFile).where(SourceFile.archived_at.is_(None)).order_by(SourceFile.created_at.desc())
+    )
+    return [Option(f.id, f.title or f.original_name) for f in rows]
+
+
+def video_options(session: Session, file_id: int) -> list[Option]:
+    rows = session.scalars(select(Video).where(Video.source_file_id == file_id).order_by(Video.position))
+    return [Option(v.id, f"{v.number}. {v.title}".strip()) for v in rows]
+
+
+def storyboard_versions(session: Session, video_id: int) -> list[Storyboard]:  # core?
+    """Every storyboard version of a video, newest first."""
+    stmt = select(Storyboard).where(Storyboard.video_id == video_id).order_by(Storyboard.version.desc())
+    return list(session.scalars(stmt))
+
+
+def live_shots(storyboard: Storyboard) -> list[Shot]:
+    """Shots not deleted, in order, each with its live frames (deleted ones filtered by the caller's view)."""
+    return [s for s in storyboard.shots if s.deleted_at is None]
+
+
+def live_frames(shot: Shot) -> list[Frame]:
+    return [f for f in shot.frames if f.deleted_at is None]
+
+
+def assets_by_id(session: Session, ids: list[int]) -> dict[int, Asset]:
+    if not ids:
+        return {}
+    return {a.id: a for a in session.scalars(select(Asset).where(Asset.id.in_(ids)))}
+
+
+def prompts_by_id(session: Session, ids: list[int]) -> dict[int, PromptVersion]:
+    if not ids:
+        return {}
+    return {p.id: p for p in session.scalars(select(PromptVersion).where(PromptVersion.id.in_(ids)))}
+
+
+def latest_jobs(session: Session, *, kind: str, frame_ids: list[int] | None = None,
+                shot_ids: list[int] | None = None) -> dict[int, Job]:  # core?
+    """The newest job per frame (images) or per shot (clips): what the status chips show."""
+    stmt = select(Job).where(Job.kind == kind).order_by(Job.id)
+    if frame_ids is not None:
+        if not frame_ids:
+            return {}
+        stmt = stmt.where(Job.frame_id.in_(frame_ids))
+    if shot_ids is not None:
+        if not shot_ids:
+            return {}
+        stmt = stmt.where(Job.shot_id.in_(shot_ids))
+    out: dict[int, Job] = {}
+    for job in session.scalars(stmt):
+        owner = job.frame_id if kind == "image" else job.shot_id
+        if owner is not None:
+            out[owner] = job  # ordered by id, so the last one wins
+    return out
+
+
+def takes(session: Session, *, frame_id: int | None = None, shot_id: int | None = None,
+          kind: str = "image") -> list[Asset]:  # core?
+    """Every kept take (not discarded) of a frame's images or a shot's clips, newest first."""
+    stmt = select(Asset).where(Asset.kind == kind, Asset.discarded_at.is_(None)).order_by(Asset.id.desc())
+    if frame_id is not None:
+        stmt = stmt.where(Asset.frame_id == frame_id)
+    if shot_id is not None:
+        stmt = stmt.where(Asset.shot_id == shot_id)
+    return list(session.scalars(stmt))
+
+
+def job_fingerprint(session: Session, *, frame_ids: list[int], shot_ids: list[int]) -> tuple[object, ...]:
+    """A cheap summary of job state for a set of frames/shots: changes whenever any of their jobs moves."""
+    conds = []
+    if frame_ids:
+        conds.append(Job.frame_id.in_(frame_ids))
+    if shot_ids:
+        conds.append(Job.shot_id.in_(shot_ids))
+    if not conds:
+        return ()
+    from sqlalchemy import or_
+
+    rows = session.execute(
+        select(Job.status, func.count(Job.id), func.max(Job.id)).where(or_(*conds)).group_by(Job.status)
+    ).all()
+    return tuple(sorted((str(s), int(n), int(m or 0)) for s, n, m in rows))
+
+
+@dataclass(frozen=True)
+class Progress:
+    frames: int = 0
+    prompted: int = 0
+    imaged: int = 0
+    shots: int = 0
+    clipped: int = 0
+
+
+def progress_by_video(session: Session, file_id: int) -> dict[int, Progress]:  # core?
+    """Per video of a script (current storyboard): frames with a prompt / an image, shots with a clip."""
+    frame_rows = session.execute(
+        select(
+            Storyboard.video_id,
+            func.count(Frame.id),
+            func.count(Frame.selected_prompt_id),
+            func.count(Frame.selected_image_id),
+        )
+        .join(Shot, Shot.storyboard_id == Storyboard.id)
+        .join(Frame, Frame.shot_id == Shot.id)
+        .join(Video, Video.id == Storyboard.video_id)
+        .where(Video.source_file_id == file_id, Storyboard.is_current.is_(True),
+               Shot.deleted_at.is_(None), Frame.deleted_at.is_(None))
+        .group_by(Storyboard.video_id)
+    ).all()
+    shot_rows = session.execute(
+        select(Storyboard.video_id, func.count(Shot.id), func.count(Shot.selected_clip_id))
+        .join(Shot, Shot.storyboard_id == Storyboard.id)
+        .join(Video, Video.id == Storyboard.video_id)
+        .where(Video.source_file_id == file_id, Storyboard.is_current.is_(True), Shot.deleted_at.is_(None))
+        .group_by(Storyboard.video_id)
+    ).all()
+    shots = {vid: (int(n), int(c)) for vid, n, c in shot_rows}
+    out: dict[int, Progress] = {}
+    for vid, n, p, i in frame_rows:
+        s, c = shots.get(vid, (0, 0))
+        out[vid] = Progress(frames=int(n), prompted=int(p), imaged=int(i), shots=s, clipped=c)
+    return out
+
+
+def total_progress(parts: list[Progress]) -> Progress:
+    return Progress(
+        frames=sum(p.frames for p in parts), prompted=sum(p.prompted for p in parts),
+        imaged=sum(p.imaged for p in parts), shots=sum(p.shots for p in parts),
+        clipped=sum(p.clipped for p in parts),
+    )
+
+
+def last_activity(session: Session, file_id: int) -> object:  # core?
+    from core.models import Activity
+
+    return session.scalar(select(func.max(Activity.at)).where(Activity.source_file_id == file_id))
+
+
+def scripts(session: Session, *, include_archived: bool = False) -> list[SourceFile]:
+    stmt = select(SourceFile).order_by(SourceFile.archived_at.is_not(None), SourceFile.created_at.desc())
+    if not include_archived:
+        stmt = stmt.where(SourceFile.archived_at.is_(None))
+    return list(session.scalars(stmt))

@@ -1,0 +1,44 @@
+"""The sidebar's script → video pickers, shared by every page. Ids live in session state and the address bar."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.runtime import Runtime
+from studio import state
+from studio.queries import Option, script_options, video_options
+
+
+def _index(options: list[Option], wanted: int | None) -> int:
+    for i, opt in enumerate(options):
+        if opt.id == wanted:
+            return i
+    return 0
+
+
+def draw_pickers(runtime: Runtime) -> None:
+    """Pick a script and one of its videos; fall back to the first ones when the chosen ids are gone."""
+    with runtime.sessions() as session:
+        scripts = script_options(session)
+        current_script = state.script_id()
+        if not scripts:
+            state.choose(script=None, video=None)
+            st.sidebar.caption("No scripts yet: upload one in the Library.")
+            return
+        labels = {o.id: o.label for o in scripts}
+        picked = st.sidebar.selectbox(
+            "Script", [o.id for o in scripts], index=_index(scripts, current_script),
+            format_func=lambda i: labels.get(i, str(i)), key=f"{state.SCRIPT_PICKER}-{current_script}",
+        )
+        videos = video_options(session, picked)
+    current_video = state.video_id() if picked == current_script else None
+    if not videos:
+        state.choose(script=picked, video=None)
+        st.sidebar.caption("This script has no videos.")
+        return
+    vlabels = {o.id: o.label for o in videos}
+    video = st.sidebar.selectbox(
+        "Video", [o.id for o in videos], index=_index(videos, current_video),
+        format_func=lambda i: vlabels.get(i, str(i)), key=f"{state.VIDEO_PICKER}-{picked}-{current_video}",
+    )
+    state.choose(script=picked, video=video)

@@ -1,0 +1,161 @@
+"""Drawing helpers shared by the pages: Arabic-aware text, status chips, the word diff, error handling.
+
+Safety rule: user and model text never reaches `unsafe_allow_html` unescaped. Text is shown either through
+`st.markdown` after `escape_markdown`, or inside HTML built only from `html.escape`d tokens. The only raw HTML
+is the static CSS below.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+from contextlib import contextmanager
+from typing import Iterable, Iterator
+
+import streamlit as st
+
+from core.errors import StudioError
+
+log = logging.getLogger("studio")
+
+ARABIC_FONTS = (
+    '"Noto Naskh Arabic", "Noto Sans Arabic", "Geeza Pro", "Segoe UI", "Arabic Typesetting", Tahoma, sans-serif'
+)
+
+# Keyed containers get the CSS class `st-key-<key>`, so a container keyed "rtl-…" is laid out right-to-left.
+# The fonts are looked up locally (the studio runs offline); every desktop OS ships one of them.
+_CSS = f"""
+<style>
+[class*="st-key-rtl-"] {{ direction: rtl; text-align: right; }}
+[class*="st-key-rtl-"] p, [class*="st-key-rtl-"] li, .rtl-text {{
+  font-family: {ARABIC_FONTS}; font-size: 1.05rem; line-height: 1.7;
+}}
+.rtl-text {{ direction: rtl; text-align: right; }}
+.word-diff {{ line-height: 1.9; white-space: pre-wrap; font-family: {ARABIC_FONTS}; }}
+.word-diff ins {{ background: #c3f0c8; text-decoration: none; border-radius: 3px; padding: 0 2px; }}
+.word-diff del {{ background: #ffc9c9; border-radius: 3px; padding: 0 2px; }}
+[class*="st-key-frame-card-"] {{ min-height: 100%; }}
+</style>
+"""
+
+_ARABIC = re.compile(r"[\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF\uFB50-\uFDFF\uFE70-\uFEFF]")
+_LATIN = re.compile(r"[A-Za-z\u00C0-\u024F]")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>:$~=])")
+_KEY_SAFE = re.compile(r"[^A-Za-z0-9_-]")
+
+# status -> (label, badge colour, icon)
+_CHIPS: dict[str, tuple[str, str, str]] = {
+    "pending": ("queued", "gray", ":material/schedule:"),
+    "queued": ("queued", "gray", ":material/schedule:"),
+    "submitted": ("rendering", "blue", ":material/autorenew:"),
+    "running": ("rendering", "blue", ":material/autorenew:"),
+    "succeeded": ("done", "green", ":material/check:"),
+    "done": ("done", "green", ":material/check:"),
+    "failed": ("failed", "red", ":material/error:"),
+    "nsfw": ("blocked by moderation", "orange", ":material/block:"),
+    "blocked": ("blocked by moderation", "orange", ":material/block:"),
+    "canceled": ("canceled", "gray", ":material/cancel:"),
+    "none": ("not rendered", "gray", ":material/image_not_supported:"),
+}
+
+
+def install_css() -> None:
+    """Static CSS only: right-to-left containers, the Arabic font stack, diff colours."""
+    st.html(_CSS)
+
+
+def is_mostly_arabic(text: str) -> bool:
+    """True when Arabic letters outnumber Latin ones (digits and punctuation do not count)."""
+    arabic = len(_ARABIC.findall(text))
+    return arabic > 0 and arabic >= len(_LATIN.findall(text))
+
+
+def escape_markdown(text: str) -> str:
+    """Text shown literally by `st.markdown`: markdown, directives and math are escaped; lines kept."""
+    escaped = _MD_SPECIAL.sub(r"\\\1", text)
+    return escaped.replace("\n", "  \n")
+
+
+def container_key(*parts: object) -> str:
+    return _KEY_SAFE.sub("_", "-".join(str(p) for p in parts))
+
+
+def show_text(text: str, *, key: str, placeholder: str = "(empty)") -> None:
+    """Show user or script text, right-to-left in an Arabic font when it is mostly Arabic."""
+    body = escape_markdown(text) if text.strip() else f"*{placeholder}*"
+    if is_mostly_arabic(text):
+        with st.container(key=container_key("rtl", key)):
+            st.markdown(body)
+    else:
+        st.markdown(body)
+
+
+def status_chip(status: str | None, *, reason: str | None = None) -> None:
+    label, color, icon = _CHIPS.get(status or "none", (status or "unknown", "gray", ":material/help:"))
+    st.badge(label, color=color, icon=icon)  # type: ignore[arg-type]
+    if reason and status in ("failed", "nsfw", "blocked"):
+        st.caption(reason)
+
+
+def chip_label(status: str | None) -> str:
+    return _CHIPS.get(status or "none", (status or "unknown", "", ""))[0]
+
+
+def diff_html(ops: Iterable[tuple[str, str]]) -> str:
+    """A word diff as HTML built only from escaped tokens: insertions in <ins>, deletions in <del>."""
+    ops = list(ops)
+    # Tokens may or may not carry their whitespace; join with spaces only when none of them does.
+    sep = "" if any(tok.isspace() or tok != tok.strip() for _, tok in ops) else " "
+    parts: list[str] = []
+    for op, token in ops:
+        safe = html.escape(token)
+        if op == "insert":
+            parts.append(f"<ins>{safe}</ins>")
+        elif op == "delete":
+            parts.append(f"<del>{safe}</del>")
+        else:
+            parts.append(safe)
+    text = "".join(tok for _, tok in ops)
+    direction = "rtl" if is_mostly_arabic(text) else "ltr"
+    return f'<div class="word-diff" dir="{direction}">{sep.join(parts)}</div>'
+
+
+def show_error(err: BaseException) -> None:
+    """A producer-readable error: a StudioError's own message, anything else a generic one (and logged)."""
+    if isinstance(err, StudioError):
+        st.error(str(err), icon=":material/error:")
+    else:
+        log.exception("unexpected error in the studio", exc_info=err)
+        st.error(
+            "Something unexpected went wrong and nothing was changed by this step. Try again; if it keeps "
+            "happening, restart the studio and check its log.",
+            icon=":material/error:",
+        )
+
+
+@contextmanager
+def guarded() -> Iterator[None]:
+    """Turn errors into messages on the page; never a stack trace. st.rerun / st.stop pass through."""
+    try:
+        yield
+    except Exception as err:  # noqa: BLE001 - the page must survive anything
+        show_error(err)
+
+
+def relative_time(value: object) -> str:
+    """'3 min ago' style, from an aware datetime."""
+    from datetime import datetime, timezone
+
+    if not isinstance(value, datetime):
+        return "never"
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    seconds = (datetime.now(timezone.utc) - value).total_seconds()
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)} h ago"
+    return value.strftime("%Y-%m-%d")

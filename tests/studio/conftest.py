@@ -1,0 +1,73 @@
+"""AppTest wiring: the studio pointed at a temp data dir (SQLite or PostgreSQL) with offline providers.
+
+The in-process background worker is off (`STUDIO_BACKGROUND_WORKER=0`): tests drain the queue themselves so
+what a page shows after a render is deterministic.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from core.runtime import Runtime, open_runtime
+from tests.conftest import make_test_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = ROOT / "studio" / "app.py"
+
+
+@pytest.fixture
+def studio_rt(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Runtime]:
+    """The runtime the app under test will open (same data dir and database), for seeding and asserting."""
+    data = tmp_path / "data"
+    env = {
+        "STUDIO_DATA_DIR": str(data),
+        "DATABASE_URL": db_url,
+        "STUDIO_BACKGROUND_WORKER": "0",
+        "REFINER": "offline",
+        "RENDERER": "offline",
+        "AUTHOR_NAME": "Test Producer",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    for key in ("OPENAI_API_KEY", "HF_KEY", "HF_API_KEY", "HF_API_SECRET"):
+        monkeypatch.delenv(key, raising=False)
+    st.cache_resource.clear()
+    rt = open_runtime(make_test_settings(data, db_url, refiner="offline", renderer="offline",
+                                         author_name="Test Producer"))
+    yield rt
+    st.cache_resource.clear()
+    rt.engine.dispose()
+
+
+@pytest.fixture
+def open_app(studio_rt: Runtime) -> Callable[..., AppTest]:
+    """Run the app, optionally on a page ("storyboard") with a script / video chosen via the address bar."""
+
+    def _open(page: str | None = None, *, script: int | None = None, video: int | None = None) -> AppTest:
+        at = AppTest.from_file(str(APP), default_timeout=30)
+        if script is not None:
+            at.query_params["script"] = str(script)
+        if video is not None:
+            at.query_params["video"] = str(video)
+        at.run()
+        if page is not None:
+            at.switch_page(f"../pages/{page}.py").run()
+        assert not at.exception, [e.value for e in at.exception]
+        return at
+
+    return _open
+
+
+def texts(at: AppTest) -> str:
+    """Everything a producer reads on the page, joined (markdown, captions, alerts, titles, buttons)."""
+    parts: list[str] = []
+    for group in (at.title, at.header, at.subheader, at.markdown, at.caption, at.error, at.warning, at.info,
+                  at.success, at.toast):
+        parts.extend(str(el.value) for el in group)
+    parts.extend(str(b.label) for b in at.button)
+    return "\n".join(parts)
