@@ -1,0 +1,184 @@
+"""A frame's prompt versions: append only, one selected by pointer, any two comparable word by word.
+
+Nothing here updates a version's text or deletes one; an edit is a new version (`origin="manual"`),
+numbered 1, 2, 3 … per frame.
+
+Selection rule (what a producer expects):
+- a frame's first version is selected;
+- a hand-edited version is selected: the producer just wrote it;
+- a newly refined version is selected, except when the selected version is a hand edit: a batch never
+  silently displaces a producer's own words (the new version is listed beside it, one click to pick);
+  `force=True` — the producer explicitly asked to re-refine this frame — selects it anyway;
+- a locked frame's selection never moves: refining it (forced) only adds a version;
+- restoring an older version is `select_version`; it is logged in the activity log.
+Locked frames (`review_status == "locked"`) refuse hand edits and selection changes with `GateError`.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core.activity import log_activity
+from core.errors import GateError, NotFoundError, ValidationError
+from core.models import Frame, PromptVersion
+from core.prompts.context import (
+    Staleness,
+    build_request,
+    input_snapshot,
+    load_live_frame,
+    manual_hash,
+    prompt_staleness,
+)
+from core.prompts.types import RefinedPrompt
+
+__all__ = [
+    "Staleness", "add_manual_version", "add_refined_version", "diff_versions", "get_version", "list_versions",
+    "prompt_staleness", "select_version", "selected_version", "word_diff",
+]
+
+MAX_PROMPT_CHARS = 8000
+
+
+def _source_file_id(frame: Frame) -> int:
+    return frame.shot.storyboard.video.source_file_id
+
+
+def _refuse_if_locked(frame: Frame, action: str) -> None:
+    if frame.review_status == "locked":
+        raise GateError(f"Frame {frame.id} is locked; unlock it before you {action}")
+
+
+def _next_number(session: Session, frame_id: int) -> int:
+    current = session.scalar(select(func.max(PromptVersion.number)).where(PromptVersion.frame_id == frame_id))
+    return int(current or 0) + 1
+
+
+def list_versions(session: Session, frame_id: int) -> list[PromptVersion]:
+    """All versions of a frame, oldest first."""
+    return list(session.scalars(
+        select(PromptVersion).where(PromptVersion.frame_id == frame_id).order_by(PromptVersion.number)))
+
+
+def get_version(session: Session, frame_id: int, number: int) -> PromptVersion:
+    """Version `number` (1-based) of a frame."""
+    version = session.scalar(
+        select(PromptVersion).where(PromptVersion.frame_id == frame_id, PromptVersion.number == number))
+    if version is None:
+        raise NotFoundError(f"Frame {frame_id} has no prompt version {number}")
+    return version
+
+
+def selected_version(session: Session, frame_id: int) -> PromptVersion | None:
+    frame = load_live_frame(session, frame_id)
+    return session.get(PromptVersion, frame.selected_prompt_id) if frame.selected_prompt_id else None
+
+
+def add_refined_version(
+    session: Session,
+    frame_id: int,
+    refined: RefinedPrompt,
+    *,
+    provider: str,
+    model: str,
+    template_version: str,
+    input_hash: str,
+    inputs: dict[str, Any],
+    author: str = "",
+    force: bool = False,
+) -> PromptVersion:
+    """Store a refiner's answer as the frame's next version and select it per the module's rule."""
+    frame = load_live_frame(session, frame_id)
+    previous = session.get(PromptVersion, frame.selected_prompt_id) if frame.selected_prompt_id else None
+    version = PromptVersion(
+        frame_id=frame.id, number=_next_number(session, frame.id), text=refined.prompt,
+        negative_prompt=refined.negative_prompt, shot_size=refined.shot_size[:64], camera=refined.camera[:256],
+        lighting=refined.lighting[:256], style_notes=refined.style_notes, origin="refined", provider=provider,
+        model=model, template_version=template_version, input_hash=input_hash, inputs=inputs, author=author,
+        based_on_id=previous.id if previous else None,
+    )
+    session.add(version)
+    session.flush()
+    if previous is None:
+        frame.selected_prompt_id = version.id
+    elif frame.review_status != "locked" and (force or previous.origin != "manual"):
+        frame.selected_prompt_id = version.id
+    return version
+
+
+def add_manual_version(
+    session: Session, frame_id: int, text: str, *, author: str, negative_prompt: str = ""
+) -> PromptVersion:
+    """A producer's hand-written prompt: a new version, selected, based on the one it replaces."""
+    frame = load_live_frame(session, frame_id)
+    _refuse_if_locked(frame, "edit its prompt")
+    text = text.strip()
+    if not text:
+        raise ValidationError("A prompt cannot be empty")
+    if len(text) > MAX_PROMPT_CHARS:
+        raise ValidationError(f"A prompt is limited to {MAX_PROMPT_CHARS} characters")
+    previous = session.get(PromptVersion, frame.selected_prompt_id) if frame.selected_prompt_id else None
+    req = build_request(session, frame.id)
+    version = PromptVersion(
+        frame_id=frame.id, number=_next_number(session, frame.id), text=text,
+        negative_prompt=negative_prompt.strip(),
+        shot_size=previous.shot_size if previous else "", camera=previous.camera if previous else "",
+        lighting=previous.lighting if previous else "", style_notes=previous.style_notes if previous else "",
+        origin="manual", provider="manual", model="", template_version="", input_hash=manual_hash(req),
+        inputs=input_snapshot(req, provider="manual", model="", template_version=""), author=author,
+        based_on_id=previous.id if previous else None,
+    )
+    session.add(version)
+    session.flush()
+    frame.selected_prompt_id = version.id
+    log_activity(session, "prompt.edited", actor=author, source_file_id=_source_file_id(frame),
+                 subject_type="frame", subject_id=frame.id, version=version.number,
+                 based_on=previous.number if previous else None)
+    session.flush()
+    return version
+
+
+def select_version(session: Session, frame_id: int, version_id: int, *, actor: str) -> PromptVersion:
+    """Point the frame at one of its versions (restore an older one, or pick a newer refined one)."""
+    frame = load_live_frame(session, frame_id)
+    version = session.get(PromptVersion, version_id)
+    if version is None or version.frame_id != frame.id:
+        raise NotFoundError(f"Prompt version {version_id} does not belong to frame {frame_id}")
+    _refuse_if_locked(frame, "change its selected prompt")
+    if frame.selected_prompt_id == version.id:
+        return version
+    previous = session.get(PromptVersion, frame.selected_prompt_id) if frame.selected_prompt_id else None
+    frame.selected_prompt_id = version.id
+    log_activity(session, "prompt.selected", actor=actor, source_file_id=_source_file_id(frame),
+                 subject_type="frame", subject_id=frame.id, version=version.number,
+                 previous=previous.number if previous else None)
+    session.flush()
+    return version
+
+
+def word_diff(a: str, b: str) -> list[tuple[str, str]]:
+    """Word-level diff of two prompts as (op, words) runs, op in equal|insert|delete, in reading order.
+
+    Joining the `equal` and `delete` runs with spaces gives back `a`'s words; `equal` and `insert` give `b`'s.
+    A replacement is reported as a delete followed by an insert, which a UI can show struck / highlighted.
+    """
+    old, new = a.split(), b.split()
+    ops: list[tuple[str, str]] = []
+    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            ops.append(("equal", " ".join(old[i1:i2])))
+            continue
+        if tag in ("delete", "replace"):
+            ops.append(("delete", " ".join(old[i1:i2])))
+        if tag in ("insert", "replace"):
+            ops.append(("insert", " ".join(new[j1:j2])))
+    return ops
+
+
+def diff_versions(session: Session, frame_id: int, a: int, b: int) -> list[tuple[str, str]]:
+    """Word diff from version number `a` to version number `b` of a frame."""
+    return word_diff(get_version(session, frame_id, a).text, get_version(session, frame_id, b).text)

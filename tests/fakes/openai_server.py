@@ -1,0 +1,279 @@
+"""A small OpenAI-compatible chat-completions server for tests and the benchmark, over real HTTP.
+
+The `openai` 3.x SDK talks through `httpx2`, so httpx-level mocks never see its traffic; this server does.
+`POST /v1/chat/completions` answers with a valid structured prompt built from the request (so prompts differ
+by input). Knobs, server-wide or as a queue of scripted replies consumed one per request:
+
+- ``latency``: seconds slept before every reply (the benchmark uses 0.2);
+- ``reject_json_schema``: answer 400 to `response_format: json_schema` (like servers without structured output);
+- scripted `Reply`s: ``rate_limit`` (429 with Retry-After / retry-after-ms), ``server_error`` (500),
+  ``slow`` (sleeps past the client timeout), ``malformed`` (content is not JSON), ``invalid`` (JSON without
+  the required fields), ``refusal`` (`message.refusal` set), ``ok``.
+
+Every request is recorded (path, headers, JSON body) so tests can check what the client sent.
+
+Standalone: ``python tests/fakes/openai_server.py --port 8001 [--latency 0.2] [--reject-json-schema]``.
+In tests: ``with FakeOpenAIServer() as server: ... server.base_url ...`` or the `openai_server` fixture.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Iterator
+
+REPLY_KINDS = ("ok", "rate_limit", "server_error", "slow", "malformed", "invalid", "refusal")
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One scripted reply. `delay` is slept before answering (``slow``); `retry_after*` go on a 429."""
+
+    kind: str = "ok"
+    delay: float = 0.0
+    retry_after: str | None = None  # raw Retry-After header value (seconds or an HTTP date)
+    retry_after_ms: int | None = None  # OpenAI's own millisecond header
+
+    def __post_init__(self) -> None:
+        if self.kind not in REPLY_KINDS:
+            raise ValueError(f"unknown reply kind {self.kind!r}; expected one of {REPLY_KINDS}")
+
+
+@dataclass
+class RecordedRequest:
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+    answered_with: str = "ok"
+
+
+@dataclass
+class _State:
+    latency: float = 0.0
+    reject_json_schema: bool = False
+    script: deque[Reply] = field(default_factory=deque)
+    requests: list[RecordedRequest] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _field_from_user_message(content: str, label: str) -> str:
+    for line in content.splitlines():
+        if line.lower().startswith(label.lower() + ":"):
+            return line.split(":", 1)[1].strip()
+    return ""
+
+
+def structured_reply(body: dict[str, Any]) -> dict[str, str]:
+    """A deterministic RefinedPrompt-shaped answer derived from the user message."""
+    messages = body.get("messages") or []
+    user = next((m.get("content", "") for m in reversed(messages) if m.get("role") == "user"), "")
+    user = user if isinstance(user, str) else json.dumps(user)
+    scene = _field_from_user_message(user, "Scene text") or user[:200]
+    style = _field_from_user_message(user, "Visual style") or "cinematic documentary still"
+    digest = hashlib.sha256(user.encode("utf-8")).hexdigest()[:8]
+    sizes = ("wide shot", "medium shot", "close-up")
+    size = sizes[int(digest, 16) % 3]
+    return {
+        "prompt": f"{size.capitalize()} of a scene depicting: {scene}. {style}. Ref {digest}.",
+        "negative_prompt": "text, lettering, captions, logos, watermark",
+        "shot_size": size,
+        "camera": "35mm lens, eye level",
+        "lighting": "soft window light",
+        "style_notes": style,
+    }
+
+
+def _completion(body: dict[str, Any], *, content: str | None, refusal: str | None = None) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-fake-" + hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:12],
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": body.get("model", "fake-model"),
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content, "refusal": refusal},
+                "finish_reason": "stop",
+                "logprobs": None,
+            }
+        ],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 20, "total_tokens": 30},
+    }
+
+
+def _error(message: str, *, kind: str, param: str | None = None) -> dict[str, Any]:
+    return {"error": {"message": message, "type": kind, "param": param, "code": None}}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: "_Server"
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        pass  # silent: tests assert nothing leaks to logs, and the benchmark must not print per request
+
+    def _send(self, status: int, payload: dict[str, Any] | str, headers: dict[str, str] | None = None) -> None:
+        raw = payload if isinstance(payload, str) else json.dumps(payload)
+        data = raw.encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        try:
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (timeout test): nothing to do
+
+    def do_POST(self) -> None:  # noqa: N802 - stdlib naming
+        state = self.server.state
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw or b"{}")
+        except json.JSONDecodeError:
+            self._send(400, _error("request body is not JSON", kind="invalid_request_error"))
+            return
+        if self.path.rstrip("/") not in ("/v1/chat/completions", "/chat/completions"):
+            self._send(404, _error(f"no route {self.path}", kind="not_found"))
+            return
+        with state.lock:
+            reply = state.script.popleft() if state.script else Reply()
+            record = RecordedRequest(self.path, dict(self.headers.items()), body, reply.kind)
+            state.requests.append(record)
+            latency = state.latency
+            reject_schema = state.reject_json_schema
+        time.sleep(latency + reply.delay)
+
+        response_format = body.get("response_format") or {}
+        if reject_schema and response_format.get("type") == "json_schema":
+            record.answered_with = "reject_json_schema"
+            self._send(400, _error("response_format json_schema is not supported by this server",
+                                   kind="invalid_request_error", param="response_format"))
+            return
+        if reply.kind == "rate_limit":
+            headers: dict[str, str] = {}
+            if reply.retry_after is not None:
+                headers["Retry-After"] = reply.retry_after
+            if reply.retry_after_ms is not None:
+                headers["retry-after-ms"] = str(reply.retry_after_ms)
+            self._send(429, _error("Rate limit reached, slow down", kind="rate_limit_error"), headers)
+        elif reply.kind == "server_error":
+            self._send(500, _error("The server had an error while processing your request", kind="server_error"))
+        elif reply.kind == "malformed":
+            self._send(200, _completion(body, content='{"prompt": "a wide shot of'))
+        elif reply.kind == "invalid":
+            self._send(200, _completion(body, content=json.dumps({"prompt": "only a prompt"})))
+        elif reply.kind == "refusal":
+            self._send(200, _completion(body, content=None, refusal="I can't help with that request."))
+        else:
+            self._send(200, _completion(body, content=json.dumps(structured_reply(body), ensure_ascii=False)))
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # The benchmark opens 8+ keep-alive connections at once; the default backlog of 5 can stall accepts.
+    request_queue_size = 128
+    state: _State
+
+
+class FakeOpenAIServer:
+    """Start with `start()` (or as a context manager); `base_url` is what the OpenAI client needs."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, latency: float = 0.0,
+                 reject_json_schema: bool = False) -> None:
+        self._httpd = _Server((host, port), _Handler)
+        self._httpd.state = _State(latency=latency, reject_json_schema=reject_json_schema)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def state(self) -> _State:
+        return self._httpd.state
+
+    @property
+    def port(self) -> int:
+        return int(self._httpd.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        with self.state.lock:
+            return list(self.state.requests)
+
+    def set_latency(self, seconds: float) -> None:
+        with self.state.lock:
+            self.state.latency = seconds
+
+    def set_reject_json_schema(self, reject: bool) -> None:
+        with self.state.lock:
+            self.state.reject_json_schema = reject
+
+    def script(self, *replies: Reply | str) -> None:
+        """Queue replies for the next requests, in order; afterwards the server answers normally."""
+        with self.state.lock:
+            for reply in replies:
+                self.state.script.append(Reply(reply) if isinstance(reply, str) else reply)
+
+    def clear(self) -> None:
+        with self.state.lock:
+            self.state.script.clear()
+            self.state.requests.clear()
+
+    def start(self) -> "FakeOpenAIServer":
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="fake-openai", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> "FakeOpenAIServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+try:  # the fixture is only defined where pytest is importable (tests), not for the standalone server
+    import pytest
+
+    @pytest.fixture
+    def openai_server() -> Iterator[FakeOpenAIServer]:
+        with FakeOpenAIServer() as server:
+            yield server
+except ImportError:  # pragma: no cover
+    pass
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="OpenAI-compatible fake chat-completions server")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8001)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds slept before every reply")
+    parser.add_argument("--reject-json-schema", action="store_true")
+    args = parser.parse_args(argv)
+    server = FakeOpenAIServer(args.host, args.port, latency=args.latency, reject_json_schema=args.reject_json_schema)
+    print(f"fake OpenAI server on {server.base_url}", flush=True)
+    try:
+        server._httpd.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server._httpd.server_close()
+
+
+if __name__ == "__main__":
+    main()
