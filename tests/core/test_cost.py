@@ -1,0 +1,153 @@
+"""Rate card, estimates with the observed re-roll rate, all-or-nothing admission against a budget, spend."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Mapping
+
+import pytest
+
+from core import cost, review
+from core.errors import GateError, ValidationError
+from core.runtime import Runtime
+from tests.core.review_factory import add_job, make_script
+
+SOUL = "higgsfield-ai/soul/standard"
+KLING = "kling-video/v2.1/pro/image-to-video"
+
+
+def test_rate_card_defaults_edits_and_reset(tmp_path) -> None:
+    card = cost.load_rate_card(tmp_path)
+    assert card.require(SOUL).usd == pytest.approx(0.094)
+    cost.set_rate(tmp_path, SOUL, unit="image", credits=2, usd=0.2)
+    cost.set_rate(tmp_path, "new/model", unit="clip_second", credits=1, usd=0.05)
+    card = cost.load_rate_card(tmp_path)
+    assert card.price(SOUL) == (pytest.approx(0.2), pytest.approx(2))
+    assert card.price("new/model", seconds=10) == (pytest.approx(0.5), pytest.approx(10))
+    # Only the edits are stored; the defaults stay in code.
+    stored = json.loads((tmp_path / "rate_card.json").read_text())
+    assert set(stored) == {SOUL, "new/model"}
+    cost.reset_rate(tmp_path, SOUL)
+    assert cost.load_rate_card(tmp_path).require(SOUL).source == "default"
+    with pytest.raises(ValidationError, match="rate card"):
+        card.require("unknown/model")
+    with pytest.raises(ValidationError):
+        cost.set_rate(tmp_path, SOUL, unit="image", credits=-1, usd=0)
+
+
+class FakeEstimator:
+    def __init__(self, answers: Mapping[str, Any]) -> None:
+        self.answers = answers
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def estimate(self, model: str, body: Mapping[str, Any]) -> Any:
+        self.calls.append((model, dict(body)))
+        answer = self.answers[model]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+def test_refresh_from_the_estimate_endpoint(tmp_path) -> None:
+    client = FakeEstimator({
+        SOUL: {"credits": "2", "usd": "0.125"},
+        KLING: {"credits": "10", "usd": "0.5"},  # for a 5 s clip → per second
+        "flux-pro/kontext/max/text-to-image": {"credits": "see pricing page", "usd": None},
+        "bytedance/seedream/v4/text-to-image": RuntimeError("404 model not found"),
+    })
+    outcome = cost.refresh_rate_card(tmp_path, client, {
+        SOUL: ("image", {"prompt": "x"}, 1),
+        KLING: ("clip_second", {"prompt": "x", "duration": 5}, 5),
+        "flux-pro/kontext/max/text-to-image": ("image", {"prompt": "x"}, 1),
+        "bytedance/seedream/v4/text-to-image": ("image", {"prompt": "x"}, 1),
+    })
+    assert outcome[SOUL] == "updated" and outcome[KLING] == "updated"
+    assert "no numeric price" in outcome["flux-pro/kontext/max/text-to-image"]
+    assert "404" in outcome["bytedance/seedream/v4/text-to-image"]
+    card = cost.load_rate_card(tmp_path)
+    assert card.require(KLING).usd == pytest.approx(0.1) and card.require(KLING).source == "api"
+    assert card.require(SOUL).credits == pytest.approx(2)
+    assert card.require("flux-pro/kontext/max/text-to-image").source == "default"
+
+
+def test_estimate_includes_the_observed_reroll_rate(runtime: Runtime) -> None:
+    card = cost.load_rate_card(runtime.data_dir)
+    with runtime.sessions() as session:
+        ids = make_script(session, runtime.data_dir, shots=1, frames=2, clip_shots=0)
+        items = cost.items_for_frames(session, ids.frame_ids, model=SOUL)
+        first = cost.estimate_batch(session, items, rate_card=card, file_id=ids.file_id)
+        assert first.reroll_rate == 0 and first.usd == pytest.approx(2 * 0.094)
+        # One frame re-rolled twice: 4 charged jobs over 2 frames → 100 % re-roll rate.
+        add_job(session, "image", frame_id=ids.frame_ids[0], model=SOUL, cost=0.094)
+        add_job(session, "image", frame_id=ids.frame_ids[0], model=SOUL, cost=0.094)
+        add_job(session, "image", frame_id=ids.frame_ids[1], model=SOUL, status="failed")  # not charged
+        second = cost.estimate_batch(session, items, rate_card=card, file_id=ids.file_id)
+        assert second.reroll_rate == pytest.approx(1.0)
+        assert second.usd == pytest.approx(4 * 0.094)
+        assert second.base_usd == pytest.approx(2 * 0.094)
+
+
+def test_admission_under_warning_and_over_budget(runtime: Runtime) -> None:
+    card = cost.load_rate_card(runtime.data_dir)
+    cost.set_rate(runtime.data_dir, KLING, unit="clip_second", credits=1, usd=1.0)
+    card = cost.load_rate_card(runtime.data_dir)
+    with runtime.sessions() as session:
+        ids = make_script(session, runtime.data_dir, shots=3, frames=1, clip_shots=0, with_images=False)
+        # $0 spent so far; every clip is 5 s at $1/s.
+        cost.set_budget(session, ids.file_id, 20.0, actor="ed")
+        clips = cost.items_for_shots(session, ids.shot_ids, model=KLING, seconds=5, relax=True)
+
+        under = cost.admit_batch(session, ids.file_id, clips[:2], rate_card=card)  # $10 of $20
+        assert under.admitted and under.level == "ok"
+        assert "$10.00 of the $20.00 budget stays free" in under.reason
+        add_job(session, "clip", shot_id=ids.shot_ids[0], model=KLING, cost=7.0)  # $7 spent
+        warn = cost.admit_batch(session, ids.file_id, clips[:2], rate_card=card)  # 7 + 10 = 85 %
+        assert warn.admitted and warn.level == "warning" and "85%" in warn.reason
+        over = cost.admit_batch(session, ids.file_id, clips, rate_card=card)  # 7 + 15 > 20
+        assert not over.admitted and over.level == "blocked"
+        assert "Nothing was queued" in over.reason and "$13.00" in over.reason
+        with pytest.raises(GateError, match="budget"):
+            over.raise_if_refused()
+        # Jobs already queued count against the budget too.
+        add_job(session, "clip", shot_id=ids.shot_ids[1], model=KLING, status="pending", params={"duration": 5})
+        status = cost.budget_status(session, ids.file_id, rate_card=card)
+        assert status.committed_usd == pytest.approx(5.0) and status.fraction == pytest.approx(0.6)
+        assert not cost.admit_batch(session, ids.file_id, clips[:2], rate_card=card).admitted
+
+
+def test_one_failing_item_refuses_the_whole_batch(runtime: Runtime) -> None:
+    card = cost.load_rate_card(runtime.data_dir)
+    with runtime.sessions() as session:
+        ids = make_script(session, runtime.data_dir, shots=2, frames=1, clip_shots=0, with_images=False)
+        review.set_status(session, "frame", ids.frame_ids[0], "in_review", actor="ed")
+        review.set_status(session, "frame", ids.frame_ids[0], "approved", actor="ed")
+        clips = cost.items_for_shots(session, ids.shot_ids, model=KLING, seconds=5, relax=False)
+        verdict = cost.admit_batch(session, ids.file_id, clips, rate_card=card)
+        assert not verdict.admitted
+        assert "1 of 2 item(s) cannot run" in verdict.reason and "not approved" in verdict.reason
+        review.set_status(session, "frame", ids.frame_ids[0], "locked", actor="ed")
+        images = cost.items_for_frames(session, ids.frame_ids, model=SOUL)
+        assert "locked" in cost.admit_batch(session, ids.file_id, images, rate_card=card).reason
+        unknown = cost.items_for_frames(session, ids.frame_ids[1:], model="retired/model")
+        assert "no price" in cost.admit_batch(session, ids.file_id, unknown, rate_card=card).reason
+
+
+def test_spend_per_video_and_script_and_cost_per_approved_second(runtime: Runtime) -> None:
+    card = cost.load_rate_card(runtime.data_dir)
+    with runtime.sessions() as session:
+        ids = make_script(session, runtime.data_dir, videos=2, shots=1, frames=2, clip_shots=1)
+        # Per video: 2 images at $0.094 reported by the API + one 5 s clip priced from the card ($0.0875/s).
+        per_video = 2 * 0.094 + 5 * 0.0875
+        one = cost.spend(session, video_id=ids.video_ids[0], rate_card=card)
+        assert one.usd == pytest.approx(per_video) and one.jobs == 3 and one.priced_from_card == 1
+        assert one.by_kind["clip"] == pytest.approx(5 * 0.0875)
+        assert cost.spend(session, file_id=ids.file_id, rate_card=card).usd == pytest.approx(2 * per_video)
+        assert cost.cost_per_approved_clip_second(session, file_id=ids.file_id, rate_card=card) is None
+        shot = ids.shot_ids[0]
+        for fid in ids.frame_ids[:2]:
+            review.set_status(session, "frame", fid, "in_review", actor="ed")
+            review.set_status(session, "frame", fid, "approved", actor="ed")
+        review.set_status(session, "shot", shot, "in_review", actor="ed")
+        review.set_status(session, "shot", shot, "approved", actor="ed")
+        per_second = cost.cost_per_approved_clip_second(session, file_id=ids.file_id, rate_card=card)
+        assert per_second == pytest.approx(2 * per_video / 5.0)
