@@ -1,0 +1,202 @@
+"""The .docx zip package: find the main document part and inflate it (and its styles and core properties)
+under a size budget, so a zip bomb is refused before and while it inflates.
+
+Only the three parts the reader needs are ever inflated; images and other parts stay compressed. The main part
+is found the way Word finds it (the package relationship of type officeDocument), which also covers renamed
+document parts and Strict OOXML, whose relationship types live under purl.oclc.org.
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import zipfile
+import zlib
+from copy import copy
+from dataclasses import dataclass
+
+from lxml import etree
+
+from core.errors import IngestError
+
+_REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+_CT_NS = "{http://schemas.openxmlformats.org/package/2006/content-types}"
+_WORD_MAIN_TYPES = (
+    "wordprocessingml.document.main+xml",
+    "wordprocessingml.template.main+xml",
+    "ms-word.document.macroenabled.main+xml",
+    "ms-word.template.macroenabledtemplate.main+xml",
+)
+_CHUNK = 1 << 20
+
+# Package metadata is tiny; a safe parser that never loads a DTD or touches the network.
+XML_PARSER = etree.XMLParser(
+    resolve_entities=False, no_network=True, load_dtd=False, remove_comments=True, remove_pis=True
+)
+
+
+@dataclass(frozen=True)
+class DocxPackage:
+    """The parts of a .docx the reader uses, inflated."""
+
+    main_part: str
+    document_xml: bytes
+    styles_xml: bytes | None
+    core_xml: bytes | None
+
+
+def _corrupt(detail: str) -> IngestError:
+    return IngestError(
+        f"The .docx file is damaged ({detail}). Open it in Word, save it again, and upload the new file.",
+        category="corrupt",
+    )
+
+
+class _Budget:
+    """Inflates zip members while counting every byte against one cap (declared sizes first, then actual)."""
+
+    def __init__(self, zf: zipfile.ZipFile, cap: int) -> None:
+        self.zf = zf
+        self.remaining = cap
+        self.cap = cap
+
+    def _too_large(self, name: str, size: int) -> IngestError:
+        return IngestError(
+            f"The document part {name} expands to more than {self.cap // (1024 * 1024)} MB of XML "
+            f"({size} bytes or more); that is not a normal script (a zip bomb?), so it was not opened.",
+            category="too_large",
+        )
+
+    def read(self, info: zipfile.ZipInfo) -> bytes:
+        if info.flag_bits & 0x1:
+            raise IngestError(
+                "The .docx package is encrypted with a zip password. Save an unprotected copy and upload that.",
+                category="encrypted",
+            )
+        if info.file_size > self.remaining:
+            raise self._too_large(info.filename, info.file_size)
+        # zipfile silently stops at the declared size; reading against a raised limit lets us see a member
+        # that inflates past what its header claims, and stop it as soon as it does.
+        probe = copy(info)
+        probe.file_size = self.remaining + 1
+        chunks: list[bytes] = []
+        total = 0
+        try:
+            with self.zf.open(probe) as stream:
+                while True:
+                    chunk = stream.read(_CHUNK)
+                    if not chunk:
+                        break
+                    total += len(chunk)
+                    if total > info.file_size or total > self.remaining:
+                        raise self._too_large(info.filename, total)
+                    chunks.append(chunk)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, ValueError) as err:
+            raise _corrupt(f"{info.filename} cannot be decompressed: {err}") from err
+        if total != info.file_size:
+            raise _corrupt(f"{info.filename} is shorter than its header says")
+        self.remaining -= total
+        return b"".join(chunks)
+
+
+def _parse_xml(data: bytes, name: str) -> etree._Element:
+    try:
+        return etree.fromstring(data, XML_PARSER)
+    except etree.XMLSyntaxError as err:
+        raise _corrupt(f"{name} is not well-formed XML: {err}") from err
+
+
+def _relationships(budget: _Budget, members: dict[str, zipfile.ZipInfo], rels_name: str) -> list[tuple[str, str]]:
+    """(type, target part name) pairs from a .rels part, targets resolved against the source part's folder."""
+    info = members.get(rels_name.lower())
+    if info is None:
+        return []
+    root = _parse_xml(budget.read(info), rels_name)
+    source_dir = posixpath.dirname(posixpath.dirname(rels_name))
+    out = []
+    for rel in root.iter(f"{_REL_NS}Relationship"):
+        if rel.get("TargetMode") == "External":
+            continue
+        target = rel.get("Target") or ""
+        path = target.lstrip("/") if target.startswith("/") else posixpath.join(source_dir, target)
+        out.append((rel.get("Type") or "", posixpath.normpath(path)))
+    return out
+
+
+def _rels_name(part: str) -> str:
+    folder, base = posixpath.split(part)
+    return posixpath.join(folder, "_rels", base + ".rels")
+
+
+def _content_types(budget: _Budget, members: dict[str, zipfile.ZipInfo]) -> dict[str, str] | None:
+    info = members.get("[content_types].xml")
+    if info is None:
+        return None
+    root = _parse_xml(budget.read(info), "[Content_Types].xml")
+    return {
+        (o.get("PartName") or "").lstrip("/").lower(): (o.get("ContentType") or "").lower()
+        for o in root.iter(f"{_CT_NS}Override")
+    }
+
+
+def _find_main_part(
+    budget: _Budget, members: dict[str, zipfile.ZipInfo], package_rels: list[tuple[str, str]]
+) -> str:
+    content_types = _content_types(budget, members)
+    for rel_type, target in package_rels:
+        if rel_type.endswith("/officeDocument"):
+            main = target
+            break
+    else:
+        word_parts = [p for p, ct in (content_types or {}).items() if ct.endswith(_WORD_MAIN_TYPES)]
+        main = word_parts[0] if word_parts else "word/document.xml"
+    main_type = (content_types or {}).get(main.lower(), "")
+    if "spreadsheetml" in main_type or "presentationml" in main_type:
+        app = "an Excel workbook" if "spreadsheetml" in main_type else "a PowerPoint presentation"
+        raise IngestError(f"This file is {app}, not a Word .docx document.", category="not_docx")
+    if main.lower() not in members:
+        if "mimetype" in members:
+            raise IngestError(
+                "This is an OpenDocument (.odt) file, not a Word .docx. Open it and save it as Word Document "
+                "(.docx), then upload the new file.",
+                category="not_docx",
+            )
+        if content_types is None:
+            raise IngestError(
+                "This is a zip archive but not a Word document: it has no word/document.xml part.",
+                category="not_docx",
+            )
+        raise _corrupt(f"its main document part {main} is missing")
+    return main
+
+
+def open_package(data: bytes, *, max_uncompressed_bytes: int) -> DocxPackage:
+    """Open the zip and inflate the main document part, its styles and the core properties under the cap."""
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as err:
+        raise _corrupt(f"the zip package is truncated or broken: {err}") from err
+    except (OSError, ValueError, EOFError) as err:
+        raise _corrupt(f"the zip package cannot be read: {err}") from err
+    with zf:
+        members = {info.filename.lstrip("/").lower(): info for info in zf.infolist()}
+        budget = _Budget(zf, max_uncompressed_bytes)
+        package_rels = _relationships(budget, members, "_rels/.rels")
+        main = _find_main_part(budget, members, package_rels)
+        styles_part = "word/styles.xml"
+        for rel_type, target in _relationships(budget, members, _rels_name(main)):
+            if rel_type.endswith("/styles"):
+                styles_part = target
+        core_part = "docprops/core.xml"
+        for rel_type, target in package_rels:
+            if rel_type.endswith("/core-properties"):
+                core_part = target
+        document_xml = budget.read(members[main.lower()])
+        styles_info = members.get(styles_part.lower())
+        core_info = members.get(core_part.lower())
+        return DocxPackage(
+            main_part=members[main.lower()].filename,
+            document_xml=document_xml,
+            styles_xml=budget.read(styles_info) if styles_info is not None else None,
+            core_xml=budget.read(core_info) if core_info is not None else None,
+        )
