@@ -9,6 +9,7 @@ so eight workers never queue behind each other long enough to hit the busy timeo
 
 from __future__ import annotations
 
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -140,13 +141,14 @@ def _select_reused(session: Session, frame: Frame, existing: PromptVersion) -> N
 
 
 def _refine_one(sessions: sessionmaker[Session], frame_id: int, refiner: Refiner, force: bool,
-                actor: str) -> _Result:
+                actor: str, slots: threading.Semaphore) -> _Result:
     try:
         done, req, digest = _prepare(sessions, frame_id, refiner, force)
         if done is not None:
             return done
         assert req is not None
-        refined = refiner.refine(req)  # slow; no session is open here
+        with slots:  # at most `concurrency` provider calls in flight; no session is open here
+            refined = refiner.refine(req)
         with session_scope(sessions) as session:
             add_refined_version(
                 session, frame_id, refined, provider=refiner.name, model=refiner.model,
@@ -179,9 +181,14 @@ def refine_frames(
     started = time.perf_counter()
     per_file: dict[int, dict[str, int]] = {}
     if ids:
-        workers = max(1, min(concurrency, len(ids)))
+        concurrency = max(1, concurrency)
+        # A few more threads than provider slots: while `concurrency` calls are in flight, the spare threads
+        # read the next frames' context and write finished versions, so the database work overlaps the
+        # network wait instead of adding to it (the slots, not the threads, bound what the provider sees).
+        workers = min(len(ids), concurrency + min(4, concurrency))
+        slots = threading.Semaphore(concurrency)
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="refine") as pool:
-            futures = [pool.submit(_refine_one, sessions, fid, refiner, force, actor) for fid in ids]
+            futures = [pool.submit(_refine_one, sessions, fid, refiner, force, actor, slots) for fid in ids]
             for done, future in enumerate(as_completed(futures), start=1):
                 result = future.result()
                 summary.count(result.frame_id, result.outcome, result.error)

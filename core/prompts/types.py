@@ -90,12 +90,13 @@ class RefinedPrompt(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
+    # All fields required: a reply missing one did not follow the format (strict schema or JSON mode alike).
     prompt: str = Field(min_length=1)
-    negative_prompt: str = ""
-    shot_size: str = ""
-    camera: str = ""
-    lighting: str = ""
-    style_notes: str = ""
+    negative_prompt: str
+    shot_size: str
+    camera: str
+    lighting: str
+    style_notes: str
 
     @field_validator("prompt")
     @classmethod
