@@ -1,0 +1,418 @@
+"""The library store: ingested scripts, their videos and storyboard versions.
+
+Unit-of-work functions: each takes a `session`, may flush, and never commits — the caller commits (or rolls back,
+as `core.db.session_scope` does on any error).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from core.activity import log_activity
+from core.errors import ConflictError, NotFoundError
+from core.hashing import sha256_bytes
+from core.prompts.style import DEFAULT_STYLE
+from core.models import Activity, Frame, Shot, SourceFile, Storyboard, StyleBible, Video, utcnow
+from core.settings import Settings
+from core.storyboard import BUILDER_VERSION, StoryboardPlan, build_storyboard
+
+SOURCES_DIR = "sources"
+_NAME_LIMIT = 512
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    source_file_id: int
+    created: bool  # False when the same bytes were already in the library (nothing was rebuilt)
+    warnings: list[str] = field(default_factory=list)
+    video_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class ScriptSummary:
+    """One row of the Library page. Counts are over the current storyboard of each video, live rows only."""
+
+    id: int
+    title: str
+    original_name: str
+    created_at: datetime
+    video_count: int
+    shot_count: int
+    frame_count: int
+    frames_with_prompt: int
+    frames_with_image: int
+    shots_with_clip: int
+    last_activity_at: datetime | None
+    archived: bool
+    warnings: int
+
+
+# ---- ingesting ----------------------------------------------------------------------------------------------
+
+
+def ingest_file(
+    session: Session,
+    data: bytes,
+    original_name: str,
+    *,
+    settings: Settings,
+    shots: int | None = None,
+    frames: int | None = None,
+    actor: str = "",
+) -> IngestResult:
+    """Store a Word script: the source file, its style bible, its videos and storyboard version 1 of each.
+
+    The same bytes give the same source file (`created=False`) and nothing is rebuilt; re-uploading an archived
+    script brings it back. The file is parsed and every storyboard planned before anything is written, so a
+    rejected file (`IngestError`) or bad counts (`ValidationError`) leave no row and no file behind. The original
+    bytes are kept as `sources/<sha256>.docx` under the data dir: content-addressed, so a copy left by a
+    transaction that later rolls back is harmless and is reused by the next upload of the same bytes.
+    """
+    from core.ingest import segment_docx  # imported here: the ingest package pulls in python-docx
+
+    digest = sha256_bytes(data)
+    existing = session.scalar(select(SourceFile).where(SourceFile.sha256 == digest))
+    if existing is not None:
+        if existing.archived_at is not None:
+            existing.archived_at = None
+            log_activity(session, "restore", actor=actor, source_file_id=existing.id, subject_type="file",
+                         subject_id=existing.id, reason="uploaded again")
+        return IngestResult(existing.id, False, list(existing.warnings or []), _video_ids(session, existing.id))
+
+    segmentation = segment_docx(
+        data, max_upload_bytes=settings.max_upload_bytes, max_uncompressed_bytes=settings.max_uncompressed_bytes
+    )
+    n_shots = shots if shots is not None else settings.shots_per_video
+    n_frames = frames if frames is not None else settings.frames_per_shot
+    plans = [build_storyboard(v.body, shots=n_shots, frames=n_frames) for v in segmentation.videos]
+
+    stored_name = f"{SOURCES_DIR}/{digest}.docx"
+    _write_atomically(settings.data_dir / stored_name, data)
+
+    source = SourceFile(
+        sha256=digest,
+        original_name=_display_name(original_name),
+        stored_name=stored_name,
+        size_bytes=len(data),
+        title=segmentation.title[:_NAME_LIMIT],
+        preface=segmentation.preface,
+        warnings=list(segmentation.warnings),
+    )
+    session.add(source)
+    try:
+        session.flush()
+    except IntegrityError as exc:  # the same bytes were stored by a concurrent upload a moment ago
+        raise ConflictError("This file was just added by someone else; reload the library to see it.") from exc
+    session.add(StyleBible(source_file_id=source.id, **{**DEFAULT_STYLE.model_dump(),
+                                                         "aspect_ratio": settings.aspect_ratio}))
+
+    videos: list[Video] = []
+    for position, (segment, plan) in enumerate(zip(segmentation.videos, plans), start=1):
+        video = Video(
+            source_file_id=source.id,
+            position=position,
+            number=segment.number,
+            title=segment.title,
+            header_text=segment.header_text,
+            body=segment.body,
+        )
+        video.storyboards.append(_storyboard_from_plan(plan, version=1, shots=n_shots, frames=n_frames))
+        videos.append(video)
+    session.add_all(videos)
+    # One flush: the unit of work batches each table's rows into a few multi-row INSERTs.
+    session.flush()
+    log_activity(session, "ingest", actor=actor, source_file_id=source.id, subject_type="file",
+                 subject_id=source.id, videos=len(videos), shots=n_shots, frames=n_frames,
+                 warnings=len(segmentation.warnings))
+    return IngestResult(source.id, True, list(segmentation.warnings), tuple(v.id for v in videos))
+
+
+def source_path(settings: Settings, source: SourceFile) -> Path:
+    """Where the original bytes of `source` are kept."""
+    return settings.data_dir / source.stored_name
+
+
+def _display_name(name: str) -> str:
+    # Only ever displayed; keep the last path component so "C:\\x\\y.docx" shows as "y.docx".
+    base = name.replace("\\", "/").rsplit("/", 1)[-1].strip() or "untitled.docx"
+    return base[:_NAME_LIMIT]
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write to a temp file in the same directory, then rename: readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_file() and path.stat().st_size == len(data):
+        return  # content-addressed: already there
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _storyboard_from_plan(plan: StoryboardPlan, *, version: int, shots: int, frames: int) -> Storyboard:
+    board = Storyboard(
+        version=version, is_current=True, shots_requested=shots, frames_requested=frames,
+        builder_version=BUILDER_VERSION,
+    )
+    for s, shot_plan in enumerate(plan.shots, start=1):
+        shot = Shot(position=s, summary=shot_plan.summary, narration=shot_plan.narration)
+        shot.frames = [Frame(position=f, scene_text=fp.scene_text) for f, fp in enumerate(shot_plan.frames, 1)]
+        board.shots.append(shot)
+    return board
+
+
+def _video_ids(session: Session, file_id: int) -> tuple[int, ...]:
+    stmt = select(Video.id).where(Video.source_file_id == file_id).order_by(Video.position)
+    return tuple(session.scalars(stmt))
+
+
+# ---- storyboard versions ------------------------------------------------------------------------------------
+
+
+def rebuild_storyboard(session: Session, video_id: int, *, shots: int, frames: int, actor: str = "") -> Storyboard:
+    """Cut the video again into `shots` × `frames`: a new current version; the old versions stay reachable."""
+    # Lock the video row (PostgreSQL) so two rebuilds of one video queue up instead of racing for a version.
+    video = session.scalar(select(Video).where(Video.id == video_id).with_for_update())
+    if video is None:
+        raise NotFoundError(f"Video {video_id} does not exist.")
+    plan = build_storyboard(video.body, shots=shots, frames=frames)
+    latest = session.scalar(select(func.max(Storyboard.version)).where(Storyboard.video_id == video_id)) or 0
+    _clear_current(session, video_id)
+    board = _storyboard_from_plan(plan, version=latest + 1, shots=shots, frames=frames)
+    board.video_id = video_id
+    session.add(board)
+    session.flush()
+    log_activity(session, "rebuild_storyboard", actor=actor, source_file_id=video.source_file_id,
+                 subject_type="video", subject_id=video_id, version=board.version, shots=shots, frames=frames)
+    return board
+
+
+def set_current_storyboard(session: Session, storyboard_id: int, *, actor: str = "") -> Storyboard:
+    """Make an earlier (or later) version of a video's storyboard the current one again."""
+    board = session.get(Storyboard, storyboard_id)
+    if board is None:
+        raise NotFoundError(f"Storyboard {storyboard_id} does not exist.")
+    if not board.is_current:
+        _clear_current(session, board.video_id)
+        board.is_current = True
+        session.flush()
+        video = session.get(Video, board.video_id)
+        log_activity(session, "switch_storyboard", actor=actor,
+                     source_file_id=video.source_file_id if video else None,
+                     subject_type="video", subject_id=board.video_id, version=board.version)
+    return board
+
+
+def _clear_current(session: Session, video_id: int) -> None:
+    # The partial unique index allows one current row per video: flip the old one off and flush it first.
+    for old in session.scalars(
+        select(Storyboard).where(Storyboard.video_id == video_id, Storyboard.is_current.is_(True))
+    ):
+        old.is_current = False
+    session.flush()
+
+
+def current_storyboard(session: Session, video_id: int) -> Storyboard:
+    board = session.scalar(
+        select(Storyboard).where(Storyboard.video_id == video_id, Storyboard.is_current.is_(True))
+    )
+    if board is None:
+        raise NotFoundError(f"Video {video_id} has no storyboard.")
+    return board
+
+
+def list_storyboards(session: Session, video_id: int) -> list[Storyboard]:
+    """Every version of a video's storyboard, oldest first."""
+    stmt = select(Storyboard).where(Storyboard.video_id == video_id).order_by(Storyboard.version)
+    return list(session.scalars(stmt))
+
+
+# ---- reading ------------------------------------------------------------------------------------------------
+
+
+def get_source_file(session: Session, file_id: int) -> SourceFile:
+    source = session.get(SourceFile, file_id)
+    if source is None:
+        raise NotFoundError(f"Script {file_id} is not in the library.")
+    return source
+
+
+def get_video(session: Session, video_id: int) -> Video:
+    video = session.get(Video, video_id)
+    if video is None:
+        raise NotFoundError(f"Video {video_id} does not exist.")
+    return video
+
+
+def list_videos(session: Session, file_id: int) -> list[Video]:
+    return list(session.scalars(select(Video).where(Video.source_file_id == file_id).order_by(Video.position)))
+
+
+def live_shots(session: Session, storyboard_id: int) -> list[Shot]:
+    stmt = (select(Shot).where(Shot.storyboard_id == storyboard_id, Shot.deleted_at.is_(None))
+            .order_by(Shot.position, Shot.id))
+    return list(session.scalars(stmt))
+
+
+def live_frames(session: Session, shot_id: int) -> list[Frame]:
+    stmt = select(Frame).where(Frame.shot_id == shot_id, Frame.deleted_at.is_(None)).order_by(Frame.position, Frame.id)
+    return list(session.scalars(stmt))
+
+
+def storyboard_json(session: Session, file_id: int) -> dict[str, Any]:
+    """The script as stored: videos → current storyboard's live shots → live frames. Four queries in all."""
+    source = get_source_file(session, file_id)
+    videos = list_videos(session, file_id)
+    boards = {
+        b.video_id: b
+        for b in session.scalars(
+            select(Storyboard).join(Video).where(Video.source_file_id == file_id, Storyboard.is_current.is_(True))
+        )
+    }
+    shots_by_board: dict[int, list[Shot]] = {}
+    for shot in session.scalars(
+        select(Shot).join(Storyboard).join(Video)
+        .where(Video.source_file_id == file_id, Storyboard.is_current.is_(True), Shot.deleted_at.is_(None))
+        .order_by(Shot.position, Shot.id)
+    ):
+        shots_by_board.setdefault(shot.storyboard_id, []).append(shot)
+    frames_by_shot: dict[int, list[Frame]] = {}
+    for frame in session.scalars(
+        select(Frame).join(Shot).join(Storyboard).join(Video)
+        .where(Video.source_file_id == file_id, Storyboard.is_current.is_(True), Shot.deleted_at.is_(None),
+               Frame.deleted_at.is_(None))
+        .order_by(Frame.position, Frame.id)
+    ):
+        frames_by_shot.setdefault(frame.shot_id, []).append(frame)
+
+    out_videos: list[dict[str, Any]] = []
+    for video in videos:
+        board = boards.get(video.id)
+        shots = shots_by_board.get(board.id, []) if board else []
+        out_videos.append({
+            "id": video.id,
+            "position": video.position,
+            "number": video.number,
+            "title": video.title,
+            "storyboard": None if board is None else {
+                "id": board.id, "version": board.version,
+                "shots_requested": board.shots_requested, "frames_requested": board.frames_requested,
+            },
+            "shots": [_shot_json(shot, frames_by_shot.get(shot.id, [])) for shot in shots],
+        })
+    return {
+        "file": {
+            "id": source.id, "title": source.title, "original_name": source.original_name,
+            "sha256": source.sha256, "preface": source.preface, "warnings": list(source.warnings or []),
+            "archived": source.archived_at is not None,
+        },
+        "videos": out_videos,
+    }
+
+
+def _shot_json(shot: Shot, frames: list[Frame]) -> dict[str, Any]:
+    return {
+        "id": shot.id, "position": shot.position, "summary": shot.summary, "narration": shot.narration,
+        "status": shot.review_status, "lock_version": shot.lock_version, "selected_clip_id": shot.selected_clip_id,
+        "frames": [
+            {
+                "id": f.id, "position": f.position, "scene_text": f.scene_text, "status": f.review_status,
+                "lock_version": f.lock_version, "selected_prompt_id": f.selected_prompt_id,
+                "selected_image_id": f.selected_image_id,
+            }
+            for f in frames
+        ],
+    }
+
+
+def list_scripts(session: Session, *, include_archived: bool = False) -> list[ScriptSummary]:
+    """The Library page's rows, most recently active first, from five aggregate queries (no per-script queries)."""
+    stmt = select(SourceFile)
+    if not include_archived:
+        stmt = stmt.where(SourceFile.archived_at.is_(None))
+    sources = list(session.scalars(stmt))
+    if not sources:
+        return []
+    ids = [s.id for s in sources]
+    video_counts: dict[int, int] = {
+        fid: n for fid, n in session.execute(
+            select(Video.source_file_id, func.count(Video.id)).where(Video.source_file_id.in_(ids))
+            .group_by(Video.source_file_id)
+        ).tuples()
+    }
+    live_current = (Storyboard.is_current.is_(True), Shot.deleted_at.is_(None), Video.source_file_id.in_(ids))
+    shot_stats = {
+        fid: (n, clips) for fid, n, clips in session.execute(
+            select(Video.source_file_id, func.count(Shot.id), func.count(Shot.selected_clip_id))
+            .select_from(Shot).join(Storyboard).join(Video).where(*live_current).group_by(Video.source_file_id)
+        ).tuples()
+    }
+    frame_stats = {
+        fid: (n, prompts, images) for fid, n, prompts, images in session.execute(
+            select(Video.source_file_id, func.count(Frame.id), func.count(Frame.selected_prompt_id),
+                   func.count(Frame.selected_image_id))
+            .select_from(Frame).join(Shot).join(Storyboard).join(Video)
+            .where(*live_current, Frame.deleted_at.is_(None)).group_by(Video.source_file_id)
+        ).tuples()
+    }
+    last_seen: dict[int, datetime] = {
+        fid: _aware(at) for fid, at in session.execute(
+            select(Activity.source_file_id, func.max(Activity.at)).where(Activity.source_file_id.in_(ids))
+            .group_by(Activity.source_file_id)
+        ).tuples() if fid is not None and at is not None
+    }
+    rows = []
+    for s in sources:
+        n_shots, clips = shot_stats.get(s.id, (0, 0))
+        n_frames, prompts, images = frame_stats.get(s.id, (0, 0, 0))
+        rows.append(ScriptSummary(
+            id=s.id, title=s.title, original_name=s.original_name, created_at=_aware(s.created_at),
+            video_count=video_counts.get(s.id, 0), shot_count=n_shots, frame_count=n_frames,
+            frames_with_prompt=prompts, frames_with_image=images, shots_with_clip=clips,
+            last_activity_at=last_seen.get(s.id), archived=s.archived_at is not None,
+            warnings=len(s.warnings or []),
+        ))
+    rows.sort(key=lambda r: (r.last_activity_at or r.created_at, r.id), reverse=True)
+    return rows
+
+
+def _aware(value: datetime) -> datetime:
+    # SQLite hands back naive datetimes; everything is stored in UTC.
+    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+
+
+# ---- archiving ----------------------------------------------------------------------------------------------
+
+
+def archive_script(session: Session, file_id: int, *, actor: str = "") -> SourceFile:
+    """Hide a script from the library (soft: everything stays and `restore_script` brings it back)."""
+    source = get_source_file(session, file_id)
+    if source.archived_at is None:
+        source.archived_at = utcnow()
+        log_activity(session, "archive", actor=actor, source_file_id=file_id, subject_type="file", subject_id=file_id)
+        session.flush()
+    return source
+
+
+def restore_script(session: Session, file_id: int, *, actor: str = "") -> SourceFile:
+    source = get_source_file(session, file_id)
+    if source.archived_at is not None:
+        source.archived_at = None
+        log_activity(session, "restore", actor=actor, source_file_id=file_id, subject_type="file", subject_id=file_id)
+        session.flush()
+    return source
