@@ -1,0 +1,124 @@
+"""Clips from explicit images (`POST /generation/video` without a shot): the thin adapter over the job queue.
+
+`core.jobs.request_clip` renders a shot; an API client may instead name two images (asset ids or URLs) and a
+motion prompt. Such a job is an ordinary clip `Job` with no shot: its images are in `input_asset_ids`, the URLs
+it was asked for in `params`, so the same worker renders it. A URL image is downloaded once (bounded, checked
+to be an image) into the asset store, with the URL kept as `remote_url` so Higgs can fetch it directly.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.api.schemas import ClipJobIn
+from core.assets import AssetStore
+from core.errors import NotFoundError, ValidationError
+from core.hashing import sha256_bytes, stable_hash
+from core.jobs import planning
+from core.models import JOB_ACTIVE, Asset, Job
+from core.render.media import MediaError, verify_image
+from core.settings import Settings
+
+FETCH_TIMEOUT_S = 20.0
+USER_AGENT = "CourseVisualStudio-API/1.0"
+
+
+def queue_explicit_clip(
+    session: Session, body: ClipJobIn, *, settings: Settings, client: httpx.Client | None = None
+) -> Job:
+    """The clip job for these images and prompt: the one in flight with the same inputs, else a new one."""
+    prompt = (body.prompt or "").strip()
+    start = _image_input(session, body.start_image_id, body.start_image_url, settings=settings, client=client)
+    end = None
+    if body.end_image_id is not None or body.end_image_url is not None:
+        end = _image_input(session, body.end_image_id, body.end_image_url, settings=settings, client=client)
+    provider = planning.resolve_provider(settings, None)
+    model = planning.model_for(settings, provider, "clip")
+    if end is not None and not planning.takes_end_frame(settings, provider):
+        raise ValidationError(f"The video model {model} cannot end on a second image; leave out the end image.")
+    asset_ids = [start.id] + ([end.id] if end is not None else [])
+    params: dict[str, Any] = {
+        "duration": settings.clip_duration_s,
+        "aspect_ratio": settings.aspect_ratio,
+        "start_frame_id": None,
+        "end_frame_id": None,
+        "start_image_url": str(body.start_image_url) if body.start_image_url else None,
+        "end_image_url": str(body.end_image_url) if body.end_image_url else None,
+    }
+    input_hash = stable_hash({"kind": "clip", "explicit": True, "prompt": prompt, "provider": provider,
+                              "model": model, "params": params, "inputs": asset_ids})
+    existing = session.scalar(
+        select(Job).where(Job.input_hash == input_hash, Job.status.in_(JOB_ACTIVE)).order_by(Job.id.desc()).limit(1)
+    )
+    if existing is not None:
+        return existing  # forced or not, a double request never renders (or pays) twice
+    job = Job(kind="clip", shot_id=None, prompt_text=prompt, provider=provider, model=model, params=params,
+              input_hash=input_hash, idempotency_key=uuid.uuid4().hex, forced=body.force, requested_by="api",
+              input_asset_ids=asset_ids, depends_on=[])
+    session.add(job)
+    session.flush()
+    return job
+
+
+def _image_input(session: Session, asset_id: int | None, url: object, *, settings: Settings,
+                 client: httpx.Client | None) -> Asset:
+    if asset_id is not None:
+        asset = session.get(Asset, asset_id)
+        if asset is None or asset.discarded_at is not None:
+            raise NotFoundError(f"There is no image asset with id {asset_id}.")
+        if asset.kind != "image":
+            raise ValidationError(f"Asset {asset_id} is a {asset.kind}, not an image.")
+        return asset
+    return fetch_image(session, str(url), settings=settings, client=client)
+
+
+def fetch_image(session: Session, url: str, *, settings: Settings, client: httpx.Client | None = None) -> Asset:
+    """The image at `url` as an asset (reused when the same URL gave the same bytes before)."""
+    data = _download(url, max_bytes=settings.max_download_bytes, client=client)
+    try:
+        info = verify_image(data, max_bytes=settings.max_download_bytes)
+    except MediaError as err:
+        raise ValidationError(f"{url}: {err}", category="bad_url") from None
+    digest = sha256_bytes(data)
+    existing = session.scalar(
+        select(Asset).where(Asset.sha256 == digest, Asset.kind == "image", Asset.remote_url == url,
+                            Asset.discarded_at.is_(None)).limit(1)
+    )
+    if existing is not None:
+        return existing
+    key = AssetStore(settings.data_dir).put(data, info.ext)
+    asset = Asset(kind="image", sha256=digest, storage_key=key, content_type=info.content_type,
+                  size_bytes=len(data), width=info.width, height=info.height, provider="url", remote_url=url)
+    session.add(asset)
+    session.flush()
+    return asset
+
+
+def _download(url: str, *, max_bytes: int, client: httpx.Client | None) -> bytes:
+    own = client is None
+    http = client or httpx.Client(timeout=FETCH_TIMEOUT_S, follow_redirects=True, headers={"User-Agent": USER_AGENT})
+    try:
+        with http.stream("GET", url) as resp:
+            if resp.status_code != 200:
+                raise ValidationError(f"Fetching {url} gave HTTP {resp.status_code}; give a reachable image URL.",
+                                      category="bad_url")
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in resp.iter_bytes():
+                size += len(chunk)
+                if size > max_bytes:
+                    raise ValidationError(f"The image at {url} is over the {max_bytes // (1024 * 1024)} MB limit.",
+                                          category="bad_url")
+                chunks.append(chunk)
+            return b"".join(chunks)
+    except httpx.HTTPError as err:
+        raise ValidationError(f"Could not fetch {url}: {type(err).__name__}.", category="bad_url") from err
+    finally:
+        if own:
+            http.close()
+

@@ -1,0 +1,48 @@
+"""`POST /generation/images` and `POST /generation/video`: queue render jobs (202 with the job)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from core.api.clips import queue_explicit_clip
+from core.api.deps import RuntimeDep, SessionDep
+from core.api.errors import errors_doc
+from core.api.schemas import ClipJobIn, ImageJobIn, JobOut
+from core.api.views import job_out
+from core.errors import NotFoundError
+from core.jobs.queue import request_clip, request_image
+from core.models import PromptVersion
+from core.prompts import select_version
+
+router = APIRouter(tags=["generation"])
+
+
+@router.post("/generation/images", status_code=202, response_model=JobOut, responses=errors_doc(409))
+def queue_image(body: ImageJobIn, session: SessionDep, runtime: RuntimeDep) -> JobOut:
+    """Queue an image for a frame's selected prompt (`frame_id`), or for one prompt version (`prompt_id`,
+    which becomes the frame's selected prompt). Asking again while that render is in flight returns the same
+    job; poll `GET /jobs/{id}`."""
+    frame_id = body.frame_id
+    if body.prompt_id is not None:
+        version = session.get(PromptVersion, body.prompt_id)
+        if version is None:
+            raise NotFoundError(f"There is no prompt version with id {body.prompt_id}.")
+        frame_id = version.frame_id
+        select_version(session, frame_id, version.id, actor="api")
+    assert frame_id is not None  # the body validator guarantees one of the two
+    job = request_image(session, frame_id, settings=runtime.settings, force=body.force, actor="api")
+    session.commit()
+    return job_out(session, job)
+
+
+@router.post("/generation/video", status_code=202, response_model=JobOut, responses=errors_doc(409, 502, 503))
+def queue_clip(body: ClipJobIn, session: SessionDep, runtime: RuntimeDep) -> JobOut:
+    """Queue a clip: for a shot (`shot_id`: its first and last frames' images, missing images queued first),
+    or from explicit images (`start_image_id` | `start_image_url`, optional `end_image_id` | `end_image_url`)
+    and a motion `prompt`. Asking again while that render is in flight returns the same job."""
+    if body.shot_id is not None:
+        job = request_clip(session, body.shot_id, settings=runtime.settings, force=body.force, actor="api")
+    else:
+        job = queue_explicit_clip(session, body, settings=runtime.settings)
+    session.commit()
+    return job_out(session, job)
