@@ -5,11 +5,11 @@ from __future__ import annotations
 import streamlit as st
 
 from core.db import session_scope
-from core.library import archive_script, ingest_file, restore_script
+from core.library import archive_script, ingest_file, list_scripts, list_videos, restore_script
 from studio import state, widgets
 from studio.actions import go, ok, perform
 from studio.context import get_runtime
-from studio.queries import last_activity, progress_by_video, scripts, total_progress
+from studio.queries import progress_by_video
 
 rt = get_runtime()
 cfg = rt.settings
@@ -45,39 +45,38 @@ with st.expander("Upload a Word script (.docx)", expanded=not state.script_id(),
 
 show_archived = st.toggle("Show archived scripts")
 with rt.sessions() as session:
-    files = scripts(session, include_archived=show_archived)
-    if not files:
-        st.info("No scripts yet. Upload a Word script above to start.", icon=":material/info:")
-    for f in files:
-        progress = progress_by_video(session, f.id)
-        total = total_progress(list(progress.values()))
-        with st.container(border=True, key=f"script-{f.id}"):
-            head, actions = st.columns([5, 1], vertical_alignment="center")
-            with head:
-                widgets.show_text(f.title or f.original_name, key=f"title-{f.id}")
-                st.caption(f"{len(f.videos)} videos · {f.original_name} · {f.size_bytes / 1024:.0f} KB · "
-                           f"last activity {widgets.relative_time(last_activity(session, f.id))}"
-                           + (" · archived" if f.archived_at else ""))
-            if f.archived_at is None:
-                if actions.button("Archive", key=f"archive-{f.id}", icon=":material/archive:") and ok(perform(
-                    rt, lambda s, fid=f.id: archive_script(s, fid, actor=cfg.author_name),
-                    success="Archived. Turn on 'Show archived scripts' to restore it.",
-                )):
-                    st.rerun()
-            elif actions.button("Restore", key=f"restore-{f.id}", icon=":material/unarchive:") and ok(perform(
-                rt, lambda s, fid=f.id: restore_script(s, fid, actor=cfg.author_name), success="Restored.",
+    rows = list_scripts(session, include_archived=show_archived)
+    videos = {r.id: list_videos(session, r.id) for r in rows}
+    per_video = {r.id: progress_by_video(session, r.id) for r in rows}
+if not rows:
+    st.info("No scripts yet. Upload a Word script above to start.", icon=":material/info:")
+for row in rows:
+    with st.container(border=True, key=f"script-{row.id}"):
+        head, actions = st.columns([5, 1], vertical_alignment="center")
+        with head:
+            widgets.show_text(row.title or row.original_name, key=f"title-{row.id}")
+            st.caption(f"{row.video_count} videos · {row.shot_count} shots · {row.frame_count} frames · "
+                       f"{row.original_name} · last activity {widgets.relative_time(row.last_activity_at)}"
+                       + (" · archived" if row.archived else ""))
+        if not row.archived:
+            if actions.button("Archive", key=f"archive-{row.id}", icon=":material/archive:") and ok(perform(
+                rt, lambda s, fid=row.id: archive_script(s, fid, actor=cfg.author_name),
+                success="Archived. Turn on 'Show archived scripts' to restore it.",
             )):
                 st.rerun()
-            frames_total = max(total.frames, 1)
-            p1, p2, p3 = st.columns(3)
-            p1.progress(total.prompted / frames_total, text=f"Prompts {total.prompted}/{total.frames}")
-            p2.progress(total.imaged / frames_total, text=f"Images {total.imaged}/{total.frames}")
-            p3.progress(total.clipped / max(total.shots, 1), text=f"Clips {total.clipped}/{total.shots}")
-            for v in f.videos:
-                vp = progress.get(v.id)
-                label = f"{v.number}. {v.title}"
-                counts = f"{vp.shots} shots · {vp.frames} frames" if vp else "no storyboard"
-                if st.button(f"{label} — {counts}", key=f"open-{v.id}", type="tertiary",
-                             icon=":material/arrow_forward:"):
-                    state.choose(script=f.id, video=v.id)
-                    go("storyboard")
+        elif actions.button("Restore", key=f"restore-{row.id}", icon=":material/unarchive:") and ok(perform(
+            rt, lambda s, fid=row.id: restore_script(s, fid, actor=cfg.author_name), success="Restored.",
+        )):
+            st.rerun()
+        frames_total = max(row.frame_count, 1)
+        p1, p2, p3 = st.columns(3)
+        p1.progress(row.frames_with_prompt / frames_total, text=f"Prompts {row.frames_with_prompt}/{row.frame_count}")
+        p2.progress(row.frames_with_image / frames_total, text=f"Images {row.frames_with_image}/{row.frame_count}")
+        p3.progress(row.shots_with_clip / max(row.shot_count, 1), text=f"Clips {row.shots_with_clip}/{row.shot_count}")
+        for v in videos[row.id]:
+            vp = per_video[row.id].get(v.id)
+            counts = f"{vp.shots} shots · {vp.frames} frames" if vp else "no storyboard"
+            if st.button(f"{v.number}. {v.title} — {counts}", key=f"open-{v.id}", type="tertiary",
+                         icon=":material/arrow_forward:", disabled=row.archived):
+                state.choose(script=row.id, video=v.id)
+                go("storyboard")

@@ -57,4 +57,7 @@ def check_models(settings: Settings) -> ModelReport:
 
 
 def _fetch_slugs(settings: Settings) -> set[str]:
-    raise NotImplementedError
+    from core.higgs.client import client_from_settings
+
+    with client_from_settings(settings, max_attempts=1) as client:
+        return set(client.models())

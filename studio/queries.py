@@ -32,12 +32,6 @@ def video_options(session: Session, file_id: int) -> list[Option]:
     return [Option(v.id, f"{v.number}. {v.title}".strip()) for v in rows]
 
 
-def storyboard_versions(session: Session, video_id: int) -> list[Storyboard]:  # core?
-    """Every storyboard version of a video, newest first."""
-    stmt = select(Storyboard).where(Storyboard.video_id == video_id).order_by(Storyboard.version.desc())
-    return list(session.scalars(stmt))
-
-
 def live_shots(storyboard: Storyboard) -> list[Shot]:
     """Shots not deleted, in order, each with its live frames (deleted ones filtered by the caller's view)."""
     return [s for s in storyboard.shots if s.deleted_at is None]
@@ -146,23 +140,3 @@ def progress_by_video(session: Session, file_id: int) -> dict[int, Progress]:  #
         out[vid] = Progress(frames=int(n), prompted=int(p), imaged=int(i), shots=s, clipped=c)
     return out
 
-
-def total_progress(parts: list[Progress]) -> Progress:
-    return Progress(
-        frames=sum(p.frames for p in parts), prompted=sum(p.prompted for p in parts),
-        imaged=sum(p.imaged for p in parts), shots=sum(p.shots for p in parts),
-        clipped=sum(p.clipped for p in parts),
-    )
-
-
-def last_activity(session: Session, file_id: int) -> object:  # core?
-    from core.models import Activity
-
-    return session.scalar(select(func.max(Activity.at)).where(Activity.source_file_id == file_id))
-
-
-def scripts(session: Session, *, include_archived: bool = False) -> list[SourceFile]:
-    stmt = select(SourceFile).order_by(SourceFile.archived_at.is_not(None), SourceFile.created_at.desc())
-    if not include_archived:
-        stmt = stmt.where(SourceFile.archived_at.is_(None))
-    return list(session.scalars(stmt))

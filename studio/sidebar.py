@@ -42,3 +42,20 @@ def draw_pickers(runtime: Runtime) -> None:
         format_func=lambda i: vlabels.get(i, str(i)), key=f"{state.VIDEO_PICKER}-{picked}-{current_video}",
     )
     state.choose(script=picked, video=video)
+
+
+def require_video() -> int:
+    """The chosen video id, or a pointer to the Library and a stop (pages below need a video)."""
+    vid = state.video_id()
+    if vid is None:
+        st.info("Choose a script and a video in the sidebar, or upload a script in the Library first.",
+                icon=":material/arrow_back:")
+        st.page_link(state_library_page(), label="Open the Library", icon=":material/library_books:")
+        st.stop()
+    return vid
+
+
+def state_library_page() -> str:
+    from studio.actions import PAGES_DIR
+
+    return str(PAGES_DIR / "library.py")

@@ -71,3 +71,28 @@ def texts(at: AppTest) -> str:
         parts.extend(str(el.value) for el in group)
     parts.extend(str(b.label) for b in at.button)
     return "\n".join(parts)
+
+
+def arabic_docx() -> bytes:
+    """A two-video Arabic course script, built with python-docx."""
+    from tests.core.docx_factory import make_docx
+
+    return make_docx([
+        ("heading", "دورة التصميم الجرافيكي"),
+        ("heading", "الفيديو الأول: مقدمة في الألوان"),
+        ("para", "مرحبا بكم في هذه الدورة. سنتعلم اليوم أساسيات الألوان. الألوان الأساسية هي الأحمر والأزرق والأصفر."),
+        ("para", "نمزج الألوان لنحصل على ألوان جديدة. هذا ما يسمى عجلة الألوان. في النهاية سنرسم لوحة بسيطة."),
+        ("heading", "الفيديو الثاني: الخطوط"),
+        ("para", "الخط العربي فن جميل. نختار الخط المناسب لكل تصميم. الخطوط الواضحة أسهل في القراءة."),
+    ])
+
+
+def ingest(rt: Runtime, data: bytes | None = None, *, shots: int = 2, frames: int = 2) -> int:
+    """Store a script directly through core (for pages other than the Library); returns its id."""
+    from core.db import session_scope
+    from core.library import ingest_file
+
+    with session_scope(rt.sessions) as session:
+        result = ingest_file(session, data or arabic_docx(), "course.docx", settings=rt.settings, shots=shots,
+                             frames=frames, actor="seed")
+    return result.source_file_id

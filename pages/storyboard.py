@@ -1,0 +1,74 @@
+"""Storyboard: the grid of shots × frames beside each shot's narration; edit scene text; rebuild as a new version."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.library import rebuild_storyboard
+from studio import state
+from studio.actions import ok, perform
+from studio.board import current_storyboard_id, load_board, uncovered_sentences
+from studio.context import get_runtime
+from studio.frame_card import frame_card, narration
+from studio.grid_editor import draw_grid_editor
+from core.library import list_storyboards
+from studio.sidebar import require_video
+from studio.widgets import show_text
+
+rt = get_runtime()
+cfg = rt.settings
+video_id = require_video()
+with rt.sessions() as session:
+    versions = list(reversed(list_storyboards(session, video_id)))
+    current = current_storyboard_id(session, video_id)
+if not versions or current is None:
+    st.warning("This video has no storyboard yet. Build one below.")
+labels = {b.id: f"Version {b.version}" + (" (current)" if b.is_current else f" · {b.shots_requested}×"
+          f"{b.frames_requested}, read-only") for b in versions}
+top = st.columns([3, 2, 1], vertical_alignment="bottom")
+chosen = top[1].selectbox("Storyboard version", list(labels), format_func=labels.__getitem__,
+                          key=f"{state.STORYBOARD_VERSION}-{video_id}-{len(versions)}") if versions else None
+with top[2].popover("Rebuild", icon=":material/grid_view:", width="stretch"):
+    st.caption("Cut the narration again into a new version. The current one stays reachable, read-only.")
+    shots = st.number_input("Shots", 1, 200, cfg.shots_per_video, key="rebuild-shots")
+    frames = st.number_input("Frames per shot", 1, 50, cfg.frames_per_shot, key="rebuild-frames")
+    if st.button("Build new version", type="primary") and ok(perform(
+        rt, lambda s: rebuild_storyboard(s, video_id, shots=int(shots), frames=int(frames), actor=cfg.author_name),
+        success="New storyboard version built.",
+    )):
+        st.rerun()
+if chosen is None:
+    st.stop()
+with rt.sessions() as session:
+    board = load_board(session, chosen, rt.data_dir)
+with top[0]:
+    st.title(board.video_title)
+    st.caption(f"Version {board.version} · {len(board.shots)} shots · {len(board.frames)} frames")
+if not board.is_current:
+    st.info("An older version: shown read-only. Rebuild or pick the current version to edit.",
+            icon=":material/history:")
+
+tab_board, tab_edit, tab_lines = st.tabs(["Board", "Edit scene text", "Narration coverage"])
+with tab_board:
+    for shot in board.shots:
+        with st.container(border=False, key=f"shot-row-{shot.id}"):
+            cols = st.columns([2] + [3] * max(len(shot.frames), 1), gap="small")
+            with cols[0]:
+                narration(shot)
+            for col, frame in zip(cols[1:], shot.frames):
+                with col:
+                    frame_card(frame)
+        st.divider()
+with tab_edit:
+    if board.is_current:
+        draw_grid_editor(rt, board)
+    else:
+        st.caption("Older versions cannot be edited.")
+with tab_lines:
+    missing = uncovered_sentences(board.video_body, [s.narration for s in board.shots])
+    if missing:
+        st.warning(f"{len(missing)} line(s) of the narration are in no shot:")
+        for i, line in enumerate(missing):
+            show_text(line, key=f"missing-{i}")
+    else:
+        st.success("Every line of the narration is covered by a shot.")
