@@ -216,7 +216,7 @@ class _State:
     requests: dict[str, RemoteRequest] = field(default_factory=dict)
     by_key: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (body fingerprint, request id)
     uploads: dict[str, dict[str, Any]] = field(default_factory=dict)
-    submits: int = 0
+    hits: Counter[str] = field(default_factory=Counter)  # authorised requests per route, faults included
     polls: Counter[str] = field(default_factory=Counter)
     status_paths: Counter[str] = field(default_factory=Counter)
     faults: Counter[str] = field(default_factory=Counter)
@@ -339,6 +339,7 @@ class _Handler(BaseHTTPRequestHandler):
         if route == "unknown":
             return self._json(404, {"detail": "Not found"})
         with st.lock:
+            st.hits[route] += 1
             scripted = st.scripts[route].popleft() if st.scripts[route] else None
             if scripted is None:
                 scripted = self._random_fault(route)
@@ -401,7 +402,6 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             return 400, {"detail": "Body is not valid JSON"}, {}
         with st.lock:
-            st.submits += 1
             if slug not in st.models:
                 return 404, {"detail": f"Model '{slug}' not found"}, {}
             fp = _fingerprint(slug, body)
@@ -581,6 +581,10 @@ class FakeHiggsServer:
     def credentials(self) -> tuple[str, str]:
         return self.state.key_id, self.state.key_secret
 
+    def client_kwargs(self) -> dict[str, str]:
+        """`base_url`, `key_id`, `key_secret` for `HiggsClient(**server.client_kwargs(), ...)`."""
+        return {"base_url": self.base_url, "key_id": self.state.key_id, "key_secret": self.state.key_secret}
+
     def set(self, **knobs: Any) -> None:
         """Change knobs while running (e.g. `server.set(latency_s=5)`)."""
         with self.state.lock:
@@ -616,7 +620,7 @@ class FakeHiggsServer:
     @property
     def submits(self) -> int:
         with self.state.lock:
-            return self.state.submits
+            return self.state.hits["submit"]
 
     @property
     def created_requests(self) -> int:
@@ -643,7 +647,7 @@ class FakeHiggsServer:
 
     # ---- lifetime --------------------------------------------------------------------------------
     def start(self) -> "FakeHiggsServer":
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="fake-higgs", daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), name="fake-higgs", daemon=True)
         self._thread.start()
         return self
 
