@@ -1,0 +1,172 @@
+"""The animatic: one H.264 MP4 per video that plays the cut (`core.exports.cut`) at the narration's pace.
+
+Clips play at their own speed; stills get a slow push-in so a still shot does not look frozen; a shot with no
+image shows a title card. Subtitles (the caption cues) can be burned in; they are off by default because the
+captions are also delivered as SRT / WebVTT. Frames are generated one at a time and streamed into the encoder,
+so memory stays flat however long the video is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterator
+
+import av
+from PIL import Image, ImageDraw, ImageFont, ImageOps
+
+from core.errors import ValidationError
+from core.exports.captions import DEFAULT_WPM, Cue, caption_cues
+from core.exports.cut import CutEvent, video_cut
+from core.exports.data import VideoRow
+from core.exports.pdf import has_arabic
+
+FONTS = Path(__file__).resolve().parent.parent / "fonts"
+BACKGROUND = (18, 18, 24)
+
+
+@dataclass(frozen=True)
+class AnimaticOptions:
+    width: int = 1280
+    height: int = 720
+    fps: int = 25
+    wpm: float = DEFAULT_WPM  # speaking rate that sets each shot's length
+    subtitles: bool = False  # burn the caption cues into the picture
+    push_in: float = 0.08  # how much a still zooms in over its time on screen (0.08 = 8 %)
+
+
+@dataclass(frozen=True)
+class AnimaticResult:
+    path: Path
+    duration_s: float
+    frames: int
+    width: int
+    height: int
+
+
+def render_animatic(video: VideoRow, out: Path, *, options: AnimaticOptions = AnimaticOptions()) -> AnimaticResult:
+    """Encode the animatic of `video` to `out` (MP4)."""
+    if options.width % 2 or options.height % 2 or options.width < 16 or options.height < 16:
+        raise ValidationError("The animatic size must be even and at least 16×16 pixels")
+    if not video.shots:
+        raise ValidationError(f"Video {video.number} has no storyboard to make an animatic from")
+    size = (options.width, options.height)
+    cues = caption_cues(video, wpm=options.wpm) if options.subtitles else []
+    captions = _CaptionLayer(cues, size) if cues else None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".part")
+    total = 0
+    with av.open(str(tmp), mode="w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=options.fps, options={"preset": "veryfast", "crf": "23"})
+        stream.width, stream.height = size
+        stream.pix_fmt = "yuv420p"
+        stream.time_base = Fraction(1, options.fps)
+        for event in video_cut(video, wpm=options.wpm):
+            first, last = round(event.start * options.fps), round(event.end * options.fps)
+            for image in _event_images(event, last - first, size, options):
+                if captions is not None:
+                    image = captions.apply(image, (first + 0.5) / options.fps)
+                frame = av.VideoFrame.from_image(image)
+                frame.pts = total
+                for packet in stream.encode(frame):
+                    container.mux(packet)
+                total += 1
+                first += 1
+        for packet in stream.encode():
+            container.mux(packet)
+    tmp.replace(out)
+    return AnimaticResult(out, total / options.fps, total, options.width, options.height)
+
+
+def _event_images(event: CutEvent, count: int, size: tuple[int, int],
+                  options: AnimaticOptions) -> Iterator[Image.Image]:
+    if count <= 0:
+        return
+    if event.kind == "clip" and event.media is not None:
+        try:
+            yield from _clip_images(event.media, count, size, options.fps)
+            return
+        except (av.error.FFmpegError, OSError, StopIteration):
+            pass  # an unreadable clip becomes a card rather than failing the whole animatic
+    if event.kind == "still" and event.media is not None:
+        yield from _push_in(event.media, count, size, options.push_in)
+        return
+    card = _card(event, size)
+    for _ in range(count):
+        yield card
+
+
+def _clip_images(path: Path, count: int, size: tuple[int, int], fps: int) -> Iterator[Image.Image]:
+    """`count` output frames from the clip at its own speed; past its end, its last frame holds."""
+    with av.open(str(path)) as src:
+        decoded = src.decode(src.streams.video[0])
+        current = next(decoded)
+        pending = next(decoded, None)
+        image = ImageOps.pad(current.to_image(), size, color=(0, 0, 0))
+        for i in range(count):
+            t = i / fps
+            changed = False
+            while pending is not None and (pending.time or 0.0) <= t + 1e-6:
+                current, pending, changed = pending, next(decoded, None), True
+            if changed:
+                image = ImageOps.pad(current.to_image(), size, color=(0, 0, 0))
+            yield image
+
+
+def _push_in(path: Path, count: int, size: tuple[int, int], amount: float) -> Iterator[Image.Image]:
+    with Image.open(path) as src:
+        base = ImageOps.pad(src.convert("RGB"), size, color=(0, 0, 0))
+    w, h = size
+    for i in range(count):
+        scale = 1.0 + amount * (i / max(1, count - 1))
+        bw, bh = w / scale, h / scale
+        box = ((w - bw) / 2, (h - bh) / 2, (w + bw) / 2, (h + bh) / 2)
+        yield base.resize(size, Image.Resampling.BILINEAR, box=box)
+
+
+def _font(text: str, px: int) -> ImageFont.FreeTypeFont:
+    name = "NotoSansArabic-Regular.ttf" if has_arabic(text) else "NotoSans-Regular.ttf"
+    # Raqm shapes Arabic and orders it right to left; Pillow falls back to basic layout without it.
+    return ImageFont.truetype(str(FONTS / name), px, layout_engine=ImageFont.Layout.RAQM)
+
+
+def _card(event: CutEvent, size: tuple[int, int]) -> Image.Image:
+    img = Image.new("RGB", size, BACKGROUND)
+    draw = ImageDraw.Draw(img)
+    w, h = size
+    title = f"Shot {event.shot.position}"
+    draw.text((w / 2, h * 0.4), title, font=_font(title, max(10, h // 12)), fill=(235, 235, 235), anchor="mm")
+    scene = next((f.scene_text for f in event.shot.frames if f.scene_text.strip()), "")[:120]
+    if scene:
+        draw.text((w / 2, h * 0.58), scene, font=_font(scene, max(8, h // 24)), fill=(180, 180, 190), anchor="mm")
+    return img
+
+
+class _CaptionLayer:
+    """Burns the active cue into a frame; each cue's overlay is drawn once and reused."""
+
+    def __init__(self, cues: list[Cue], size: tuple[int, int]) -> None:
+        self.cues = cues
+        self.size = size
+        self._cache: dict[int, Image.Image] = {}
+
+    def apply(self, image: Image.Image, t: float) -> Image.Image:
+        for n, cue in enumerate(self.cues):
+            if cue.start <= t < cue.end:
+                overlay = self._cache.get(n) or self._cache.setdefault(n, self._draw(cue.text))
+                out = image.convert("RGBA")
+                out.alpha_composite(overlay)
+                return out.convert("RGB")
+        return image
+
+    def _draw(self, text: str) -> Image.Image:
+        w, h = self.size
+        layer = Image.new("RGBA", self.size, (0, 0, 0, 0))
+        draw = ImageDraw.Draw(layer)
+        font = _font(text, max(8, h // 22))
+        box = draw.multiline_textbbox((w / 2, h * 0.92), text, font=font, anchor="md", align="center")
+        pad = max(2, h // 90)
+        draw.rectangle((box[0] - pad, box[1] - pad, box[2] + pad, box[3] + pad), fill=(0, 0, 0, 160))
+        draw.multiline_text((w / 2, h * 0.92), text, font=font, anchor="md", align="center", fill=(255, 255, 255, 255))
+        return layer

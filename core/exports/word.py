@@ -1,0 +1,131 @@
+"""Round trip to Word: the script back as a .docx, with a storyboard table per video, and reading it back.
+
+The writer gets their script in the format they wrote it in: the course title, then per video its header and
+narration, followed by a table (shot · frame, thumbnail, scene text, prompt). Arabic paragraphs are marked
+right-to-left (`w:bidi`, `w:rtl`) so Word lays them out as typed. The first cell carries the frame's id
+(`#123`), so `read_storyboard_docx` can bring a writer's edited scene texts back frame by frame.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from docx import Document
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Inches, Pt
+from docx.text.paragraph import Paragraph
+from PIL import Image
+
+from core.errors import ValidationError
+from core.exports.data import ScriptSnapshot
+from core.exports.pdf import has_arabic
+
+HEADERS = ("Shot · frame", "Frame", "Scene text", "Prompt")
+THUMB_WIDTH_IN = 1.6
+_REF = re.compile(r"#(\d+)")
+
+
+@dataclass(frozen=True)
+class DocxFrame:
+    """One storyboard row read back from a .docx."""
+
+    frame_id: int
+    scene_text: str
+    prompt: str
+
+
+def write_storyboard_docx(snapshot: ScriptSnapshot, out: Path) -> Path:
+    doc = Document()
+    _rtl_aware(doc.add_heading(snapshot.title, level=0))
+    if snapshot.preface.strip():
+        _rtl_aware(doc.add_paragraph(snapshot.preface))
+    for video in snapshot.videos:
+        _rtl_aware(doc.add_heading(video.header_text or f"{video.number}. {video.title}", level=1))
+        for line in video.body.splitlines():
+            if line.strip():
+                _rtl_aware(doc.add_paragraph(line))
+        frames = [(shot, frame) for shot in video.shots for frame in shot.frames]
+        if not frames:
+            doc.add_paragraph("(no storyboard yet)")
+            continue
+        table = doc.add_table(rows=1, cols=len(HEADERS))
+        table.style = "Table Grid"
+        for cell, title in zip(table.rows[0].cells, HEADERS):
+            cell.text = ""
+            cell.paragraphs[0].add_run(title).bold = True
+        for shot, frame in frames:
+            cells = table.add_row().cells
+            cells[0].text = f"{shot.position}.{frame.position} #{frame.frame_id}"
+            if frame.image_path is not None:
+                cells[1].paragraphs[0].add_run().add_picture(io.BytesIO(_thumbnail(frame.image_path)),
+                                                             width=Inches(THUMB_WIDTH_IN))
+            else:
+                cells[1].text = "(no image yet)"
+            cells[2].text = frame.scene_text
+            _rtl_aware(cells[2].paragraphs[0])
+            cells[3].text = frame.prompt
+            for p in cells[3].paragraphs:
+                for run in p.runs:
+                    run.font.size = Pt(8)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    doc.save(str(out))
+    return out
+
+
+def read_storyboard_docx(data: bytes) -> list[DocxFrame]:
+    """The storyboard rows of a .docx this module wrote (possibly edited by a writer since)."""
+    try:
+        doc = Document(io.BytesIO(data))
+    except Exception as err:  # python-docx raises several unrelated types for a bad file
+        raise ValidationError(f"This is not a Word storyboard the studio can read ({err})") from None
+    rows: list[DocxFrame] = []
+    for table in doc.tables:
+        header = tuple(c.text.strip() for c in table.rows[0].cells) if table.rows else ()
+        if header[: len(HEADERS)] != HEADERS:
+            continue
+        for row in table.rows[1:]:
+            cells = row.cells
+            m = _REF.search(cells[0].text)
+            if m:
+                rows.append(DocxFrame(int(m.group(1)), cells[2].text.strip(), cells[3].text.strip()))
+    return rows
+
+
+def _thumbnail(path: Path) -> bytes:
+    with Image.open(path) as img:
+        img = img.convert("RGB")
+        img.thumbnail((480, 270))
+        buf = io.BytesIO()
+        img.save(buf, format="JPEG", quality=80)
+        return buf.getvalue()
+
+
+def _rtl_aware(paragraph: Paragraph) -> Paragraph:
+    """Mark a paragraph holding Arabic as right-to-left (paragraph direction and every run)."""
+    if not has_arabic(paragraph.text):
+        return paragraph
+    ppr = paragraph._p.get_or_add_pPr()
+    if ppr.find(qn("w:bidi")) is None:
+        ppr.insert(0, OxmlElement("w:bidi"))
+    paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    for run in paragraph.runs:
+        rpr = run._r.get_or_add_rPr()
+        if rpr.find(qn("w:rtl")) is None:
+            rpr.append(OxmlElement("w:rtl"))
+    return paragraph
+
+
+def changed_scene_texts(snapshot: ScriptSnapshot, rows: list[DocxFrame]) -> dict[int, tuple[str, str]]:
+    """Frames whose scene text the writer changed in Word: {frame id: (studio text, Word text)}.
+
+    Applying them goes through the storyboard grid (`core.grid.apply_grid_edits`), so locks and versions hold.
+    Rows naming frames that are no longer in the storyboard are ignored.
+    """
+    current = {f.frame_id: f.scene_text for v in snapshot.videos for s in v.shots for f in s.frames}
+    return {r.frame_id: (current[r.frame_id], r.scene_text) for r in rows
+            if r.frame_id in current and r.scene_text != current[r.frame_id].strip()}
