@@ -60,6 +60,8 @@ class _State:
     reject_json_schema: bool = False
     script: deque[Reply] = field(default_factory=deque)
     requests: list[RecordedRequest] = field(default_factory=list)
+    in_flight: int = 0
+    max_in_flight: int = 0  # the most requests being answered at once (to check a client's concurrency bound)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -157,6 +159,16 @@ class _Handler(BaseHTTPRequestHandler):
             state.requests.append(record)
             latency = state.latency
             reject_schema = state.reject_json_schema
+            state.in_flight += 1
+            state.max_in_flight = max(state.max_in_flight, state.in_flight)
+        try:
+            self._answer(body, reply, record, latency, reject_schema)
+        finally:
+            with state.lock:
+                state.in_flight -= 1
+
+    def _answer(self, body: dict[str, Any], reply: Reply, record: RecordedRequest, latency: float,
+                reject_schema: bool) -> None:
         time.sleep(latency + reply.delay)
 
         response_format = body.get("response_format") or {}
@@ -231,10 +243,16 @@ class FakeOpenAIServer:
             for reply in replies:
                 self.state.script.append(Reply(reply) if isinstance(reply, str) else reply)
 
+    @property
+    def max_in_flight(self) -> int:
+        with self.state.lock:
+            return self.state.max_in_flight
+
     def clear(self) -> None:
         with self.state.lock:
             self.state.script.clear()
             self.state.requests.clear()
+            self.state.max_in_flight = 0
 
     def start(self) -> "FakeOpenAIServer":
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="fake-openai", daemon=True)
