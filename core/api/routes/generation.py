@@ -10,7 +10,7 @@ from core.api.errors import errors_doc
 from core.api.schemas import ClipJobIn, ImageJobIn, JobOut
 from core.api.views import job_out
 from core.errors import NotFoundError
-from core.jobs.queue import request_clip, request_image
+from core.jobs import request_clip, request_image
 from core.models import PromptVersion
 from core.prompts import select_version
 
