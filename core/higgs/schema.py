@@ -139,4 +139,7 @@ def check_body(schema: dict[str, Any], body: dict[str, Any]) -> list[str]:
         return [f"the model's published schema is unusable, so the body was not checked: {exc.message}"]
     validator = validator_cls(schema)
     errors = sorted(validator.iter_errors(body), key=lambda e: (_where(e), str(e.validator)))
-    return [_describe(err, schema) for err in errors]
+    # A wrong type also fails enum/range checks on the same field ("'5' is not one of 5, 10"): say it once.
+    mistyped = {_where(e) for e in errors if e.validator == "type"}
+    kept = [e for e in errors if e.validator == "type" or _where(e) not in mistyped]
+    return [_describe(err, schema) for err in kept]

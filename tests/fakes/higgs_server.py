@@ -415,10 +415,10 @@ class _Handler(BaseHTTPRequestHandler):
                 return 422, {"detail": problems}, {}
             now = time.monotonic()
             k = st.knobs
+            running = sum(1 for r in st.requests.values() if _settle(st, r, now) in ("queued", "in_progress"))
             if k.credits is not None and k.credits - st.spent_credits <= 0:
                 return 403, {"detail": "Not enough credits"}, {}
             if k.max_concurrent is not None:
-                running = sum(1 for r in st.requests.values() if _settle(st, r, now) in ("queued", "in_progress"))
                 if running >= k.max_concurrent:
                     return 400, {"detail": f"Maximum number of concurrent requests ({k.max_concurrent}) "
                                            "has been reached"}, {}
