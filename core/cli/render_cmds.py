@@ -1,0 +1,144 @@
+"""`python -m core render images|clip`, `python -m core jobs`, `python -m core worker`.
+
+`render …` only queues jobs (printing them as JSON, with the cost estimate); a worker renders them: the one
+inside the studio, or `python -m core worker [--drain]` (add `--wait` to `render` to drain here and now).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from typing import Any
+
+from core.db import session_scope
+from core.errors import ValidationError
+from core.jobs import (
+    Worker,
+    job_summary,
+    list_jobs,
+    request_clip,
+    request_image,
+    request_video_clips,
+    request_video_images,
+)
+from core.jobs.planning import count_missing, estimate_jobs
+from core.models import JOB_STATUSES, Job
+from core.runtime import Runtime, open_runtime
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    render = sub.add_parser("render", help="queue image or clip renders")
+    rsub = render.add_subparsers(dest="render_what", required=True)
+
+    images = rsub.add_parser("images", help="render frame images")
+    target = images.add_mutually_exclusive_group(required=True)
+    target.add_argument("--video", type=int, help="every frame of this video's current storyboard")
+    target.add_argument("--frame", type=int, help="one frame")
+    _common(images)
+    images.set_defaults(handler=_render_images)
+
+    clip = rsub.add_parser("clip", help="render shot clips (missing images are queued first)")
+    target = clip.add_mutually_exclusive_group(required=True)
+    target.add_argument("--shot", type=int, help="one shot")
+    target.add_argument("--video", type=int, help="every shot of this video")
+    _common(clip)
+    clip.set_defaults(handler=_render_clips)
+
+    jobs = sub.add_parser("jobs", help="list render jobs as JSON")
+    jobs.add_argument("--status", choices=JOB_STATUSES)
+    jobs.add_argument("--limit", type=int, default=200)
+    jobs.set_defaults(handler=_jobs)
+
+    worker = sub.add_parser("worker", help="run a render worker")
+    worker.add_argument("--drain", action="store_true", help="exit 0 once nothing is pending or running")
+    worker.add_argument("--concurrency", type=int, default=None, help="jobs at once per provider")
+    worker.set_defaults(handler=_worker)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--provider", choices=("offline", "higgs"), default=None,
+                   help="default: higgs when a key is configured, else offline")
+    p.add_argument("--force", action="store_true", help="render again even if a take exists (re-roll)")
+    p.add_argument("--actor", default="", help="who asked (for the activity log)")
+    p.add_argument("--wait", action="store_true", help="run a worker here until the queue is empty")
+
+
+def _render_images(args: argparse.Namespace) -> int:
+    rt = open_runtime()
+    actor = args.actor or rt.settings.author_name
+    with session_scope(rt.sessions) as s:
+        if args.frame is not None:
+            jobs = [request_image(s, args.frame, settings=rt.settings, provider=args.provider, force=args.force,
+                                  actor=actor)]
+            skipped: dict[int, str] = {}
+            estimate = estimate_jobs(settings=rt.settings, images=1, clips=0, provider=args.provider)
+        else:
+            images, _ = count_missing(s, args.video, clips=False)
+            estimate = estimate_jobs(settings=rt.settings, images=images, clips=0, provider=args.provider)
+            batch = request_video_images(s, args.video, settings=rt.settings, provider=args.provider,
+                                         force=args.force, actor=actor)
+            jobs, skipped = batch.jobs, batch.skipped
+        ids = [j.id for j in jobs]
+    return _queued(rt, ids, skipped, estimate.summary(), wait=args.wait)
+
+
+def _render_clips(args: argparse.Namespace) -> int:
+    rt = open_runtime()
+    actor = args.actor or rt.settings.author_name
+    with session_scope(rt.sessions) as s:
+        if args.shot is not None:
+            jobs = [request_clip(s, args.shot, settings=rt.settings, provider=args.provider, force=args.force,
+                                 actor=actor)]
+            skipped: dict[int, str] = {}
+        else:
+            batch = request_video_clips(s, args.video, settings=rt.settings, provider=args.provider,
+                                        force=args.force, actor=actor)
+            jobs, skipped = batch.jobs, batch.skipped
+        ids = sorted({d for j in jobs for d in (j.depends_on or [])} | {j.id for j in jobs})
+        images = sum(1 for i in ids if (job := s.get(Job, i)) is not None and job.kind == "image"
+                     and job.status == "pending")
+        clips = sum(1 for j in jobs if j.status == "pending")
+        estimate = estimate_jobs(settings=rt.settings, images=images, clips=clips, provider=args.provider)
+    return _queued(rt, ids, skipped, estimate.summary(), wait=args.wait)
+
+
+def _queued(rt: Runtime, ids: list[int], skipped: dict[int, str], estimate: str, *, wait: bool) -> int:
+    if wait and ids:
+        Worker(rt).run(drain=True)
+    with rt.sessions() as s:
+        jobs = [job_summary(j) for i in ids if (j := s.get(Job, i)) is not None]
+    _print({"estimate": estimate, "jobs": jobs, "skipped": {str(k): v for k, v in skipped.items()}})
+    return 1 if wait and any(j["status"] == "failed" for j in jobs) else 0
+
+
+def _jobs(args: argparse.Namespace) -> int:
+    rt = open_runtime()
+    if args.limit < 1:
+        raise ValidationError("--limit must be at least 1")
+    with rt.sessions() as s:
+        _print([job_summary(j) for j in list_jobs(s, args.status, limit=args.limit)])
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    rt = open_runtime()
+    stop = threading.Event()
+
+    def on_signal(_sig: int, _frame: Any) -> None:
+        stop.set()  # hand jobs back (leases released) and exit
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    worker = Worker(rt, concurrency=args.concurrency)
+    done = worker.run(drain=args.drain, stop_event=stop)
+    print(json.dumps({"worker": worker.worker_id, "finished_jobs": done}), file=sys.stderr)
+    return 0
+
+
+def _print(value: Any) -> None:
+    print(json.dumps(value, ensure_ascii=False, indent=2))

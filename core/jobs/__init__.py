@@ -1,0 +1,24 @@
+"""Render jobs: asking for images and clips (`queue`), takes (`takes`), planning and cost (`planning`), and the
+worker that runs them (`worker`)."""
+
+from core.jobs.planning import CostEstimate, estimate_jobs
+from core.jobs.queue import (
+    RenderBatch,
+    cancel_job,
+    estimate_video,
+    job_summary,
+    list_jobs,
+    request_clip,
+    request_image,
+    request_video_clips,
+    request_video_images,
+    retry_job,
+)
+from core.jobs.takes import discard_take, list_takes, select_take
+from core.jobs.worker import Worker, ensure_background_worker, stop_background_workers
+
+__all__ = [
+    "CostEstimate", "RenderBatch", "Worker", "cancel_job", "discard_take", "ensure_background_worker",
+    "estimate_jobs", "estimate_video", "job_summary", "list_jobs", "list_takes", "request_clip", "request_image",
+    "request_video_clips", "request_video_images", "retry_job", "select_take", "stop_background_workers",
+]

@@ -1,0 +1,211 @@
+"""What a render is made of: the parameters, labels, motion prompt and input hash of image and clip jobs,
+and the cost estimate of a batch. Reads rows, writes nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Literal, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.errors import NotFoundError, ValidationError
+from core.hashing import stable_hash
+from core.models import Frame, PromptVersion, Shot, Storyboard, StyleBible, Video
+from core.settings import Settings
+
+Kind = Literal["image", "clip"]
+PROVIDERS = ("offline", "higgs")
+# The names `core.cost`'s rate card prices offline renders under (at zero).
+OFFLINE_MODELS = {"image": "offline", "clip": "offline-clip"}
+# Last-resort prices for a model the rate card does not list. Deliberately on the high side: an estimate that is
+# too low is the complaint ("one run cost €30 without warning").
+FALLBACK_RATE_USD: dict[str, float] = {"image": 0.10, "clip": 1.00}
+MOTION_PROMPT_LIMIT = 900
+
+
+def resolve_provider(settings: Settings, provider: str | None) -> str:
+    name = provider or settings.active_renderer
+    if name not in PROVIDERS:
+        raise ValidationError(f"Unknown renderer {name!r}: choose 'offline' or 'higgs'")
+    if name == "higgs" and settings.higgs_credentials is None:
+        raise ValidationError("Higgs is not configured: set HF_KEY (\"id:secret\") or HF_API_KEY and "
+                              "HF_API_SECRET in the settings, or render offline.")
+    return name
+
+
+def model_for(settings: Settings, provider: str, kind: Kind) -> str:
+    if provider == "offline":
+        return OFFLINE_MODELS[kind]
+    return settings.higgs_image_model if kind == "image" else settings.higgs_video_model
+
+
+def takes_end_frame(settings: Settings, provider: str) -> bool:
+    """Whether clips of this provider can end on a second image (offline crossfades; Higgs depends on the model)."""
+    if provider == "offline":
+        return True
+    from core.higgs.schema import takes_end_frame as model_takes_end
+
+    return model_takes_end(settings.higgs_video_model)
+
+
+def live_frames(shot: Shot) -> list[Frame]:
+    return [f for f in shot.frames if f.deleted_at is None]
+
+
+def current_shots(session: Session, video_id: int) -> list[Shot]:
+    """The live shots of a video's current storyboard, in order."""
+    if session.get(Video, video_id) is None:
+        raise NotFoundError(f"Video {video_id} does not exist")
+    board = session.scalar(select(Storyboard).where(Storyboard.video_id == video_id, Storyboard.is_current))
+    if board is None:
+        return []
+    return [s for s in board.shots if s.deleted_at is None]
+
+
+def video_of_shot(session: Session, shot: Shot) -> Video:
+    board = session.get(Storyboard, shot.storyboard_id)
+    video = session.get(Video, board.video_id) if board else None
+    if video is None:
+        raise NotFoundError(f"Shot {shot.id} belongs to no video")
+    return video
+
+
+def frame_label(session: Session, frame: Frame) -> str:
+    video = video_of_shot(session, frame.shot)
+    return f"Video {video.number} · Shot {frame.shot.position} · Frame {frame.position}"
+
+
+def selected_prompt(session: Session, frame: Frame) -> PromptVersion:
+    prompt = session.get(PromptVersion, frame.selected_prompt_id) if frame.selected_prompt_id else None
+    if prompt is None:
+        raise ValidationError(f"Refine a prompt first: frame {frame.position} of shot {frame.shot.position} "
+                              "has no selected prompt")
+    return prompt
+
+
+def image_params(session: Session, frame: Frame, prompt: PromptVersion, *, settings: Settings,
+                 provider: str) -> dict[str, Any]:
+    """Everything besides the prompt that shapes the image. Offline cards also draw the label and scene text."""
+    params: dict[str, Any] = {"aspect_ratio": settings.aspect_ratio, "negative_prompt": prompt.negative_prompt}
+    if provider == "offline":
+        video = video_of_shot(session, frame.shot)
+        bible = session.scalar(select(StyleBible).where(StyleBible.source_file_id == video.source_file_id))
+        params["card"] = {
+            "label": frame_label(session, frame),
+            "shot_size": prompt.shot_size,
+            "scene_text": frame.scene_text,
+            "palette": bible.palette if bible else "",
+        }
+    return params
+
+
+def image_input_hash(frame_id: int, prompt: PromptVersion, provider: str, model: str,
+                     params: dict[str, Any]) -> str:
+    return stable_hash({"kind": "image", "frame": frame_id, "prompt_version": prompt.id, "prompt": prompt.text,
+                        "provider": provider, "model": model, "params": params})
+
+
+def clip_input_hash(shot_id: int, prompt: str, provider: str, model: str, params: dict[str, Any],
+                    inputs: Sequence[tuple[str, int]]) -> str:
+    """`inputs` are ("asset", id) once the start/end images exist, ("job", id) while they are being rendered;
+    the worker rewrites the hash with asset ids when it resolves them, so asking again later finds this job."""
+    return stable_hash({"kind": "clip", "shot": shot_id, "prompt": prompt, "provider": provider, "model": model,
+                        "params": params, "inputs": [list(i) for i in inputs]})
+
+
+def motion_prompt(session: Session, shot: Shot, frames: Sequence[Frame]) -> str:
+    """The clip's prompt: a calm camera move from the first frame's picture towards the last one's."""
+    texts = []
+    for frame in (frames[0], frames[-1]) if len(frames) > 1 else frames[:1]:
+        pv = session.get(PromptVersion, frame.selected_prompt_id) if frame.selected_prompt_id else None
+        texts.append(_first_sentence(pv.text if pv else frame.scene_text))
+    parts = ["Slow, steady push-in; subtle natural motion, consistent characters, lighting and set."]
+    if shot.summary.strip():
+        parts.append(f"Shot: {_first_sentence(shot.summary)}")
+    parts.append(f"Opens on: {texts[0]}")
+    if len(texts) > 1 and texts[1] != texts[0]:
+        parts.append(f"Ends on: {texts[1]}")
+    parts.append("No on-screen text.")
+    prompt = " ".join(parts)
+    return prompt if len(prompt) <= MOTION_PROMPT_LIMIT else prompt[: MOTION_PROMPT_LIMIT - 1].rstrip() + "…"
+
+
+def _first_sentence(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    for stop in (". ", "؟ ", "? ", "! "):
+        if stop in text[:limit]:
+            text = text[: text.index(stop) + 1]
+            break
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+# ---- cost ---------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CostEstimate:
+    """The price of a batch before it starts. `source` says where the unit prices came from."""
+
+    images: int
+    clips: int
+    image_usd: float
+    clip_usd: float
+    source: Literal["free", "provider", "rate card"]
+
+    @property
+    def total_usd(self) -> float:
+        return round(self.images * self.image_usd + self.clips * self.clip_usd, 4)
+
+    def summary(self) -> str:
+        if self.source == "free":
+            return f"{self.images} image(s), {self.clips} clip(s): free (offline)"
+        approx = "≈ " if self.source == "rate card" else ""
+        return f"{self.images} image(s), {self.clips} clip(s): {approx}${self.total_usd:.2f}"
+
+
+UnitPrice = Callable[[Kind], "float | None"]
+
+
+def estimate_jobs(*, settings: Settings, images: int, clips: int, provider: str | None = None,
+                  unit_price: UnitPrice | None = None) -> CostEstimate:
+    """count × rate: the provider's own price (Higgs's estimate endpoint, via `unit_price`) when it has one,
+    else the rate card of `core.cost`, else a cautious fallback. Offline renders are free."""
+    from core.cost import load_rate_card
+
+    name = provider or settings.active_renderer
+    if name == "offline":
+        return CostEstimate(images, clips, 0.0, 0.0, "free")
+    card = load_rate_card(settings.data_dir)
+    prices: dict[str, float] = {}
+    source: Literal["provider", "rate card"] = "provider"
+    for kind in ("image", "clip"):
+        wanted = images if kind == "image" else clips
+        price = unit_price(kind) if (unit_price is not None and wanted) else None  # type: ignore[arg-type]
+        if price is None or math.isnan(price):
+            model = model_for(settings, name, kind)  # type: ignore[arg-type]
+            rate = card.get(model)
+            if rate is None:
+                price = FALLBACK_RATE_USD[kind]
+            else:
+                price = card.price(model, seconds=float(settings.clip_duration_s))[0]
+            if wanted:
+                source = "rate card"
+        prices[kind] = float(price)
+    return CostEstimate(images, clips, prices["image"], prices["clip"], source)
+
+
+def count_missing(session: Session, video_id: int, *, clips: bool = True) -> tuple[int, int]:
+    """(images, clips) a "render all" of this video would newly render: frames with a prompt and no image,
+    every frame a missing clip needs, and shots without a clip."""
+    images: set[int] = set()
+    n_clips = 0
+    for shot in current_shots(session, video_id):
+        frames = live_frames(shot)
+        for frame in frames:
+            if frame.selected_image_id is None and frame.selected_prompt_id is not None:
+                images.add(frame.id)
+        if clips and frames and shot.selected_clip_id is None:
+            n_clips += 1
+    return len(images), n_clips

@@ -1,0 +1,334 @@
+"""Asking for renders: one `Job` row per render, deduplicated, gated, and visible to everyone.
+
+These functions only write rows (in the caller's unit of work); the worker does the rendering. Rules a producer
+can rely on:
+- asking for the same render (same frame, prompt version, provider, model, parameters) while one is in flight
+  returns that job, even when forced: a double click never pays twice;
+- a finished render with the same inputs whose take was not discarded is reused, unless forced (re-roll);
+- approved and locked frames / shots that already have a take are not re-rendered unless forced;
+- a clip whose start / end frame has no image yet queues the image first and waits for it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.activity import log_activity
+from core.errors import ConflictError, GateError, NotFoundError, StudioError
+from core.jobs import planning
+from core.jobs.takes import source_file_of
+from core.models import JOB_ACTIVE, Asset, Frame, Job, Shot, utcnow
+from core.render.providers import RenderProvider
+from core.settings import Settings
+
+GATED_STATUSES = ("approved", "locked")
+
+
+@dataclass
+class RenderBatch:
+    """What a "render all" queued: the jobs (new, in flight or reused) and what it skipped, with why."""
+
+    jobs: list[Job] = field(default_factory=list)
+    created: int = 0
+    skipped: dict[int, str] = field(default_factory=dict)  # frame / shot id -> reason
+
+
+def request_image(session: Session, frame_id: int, *, settings: Settings, provider: str | None = None,
+                  force: bool = False, actor: str = "") -> Job:
+    """The image job for the frame's selected prompt: an in-flight or reusable one, else a new pending one."""
+    return _request_image(session, frame_id, settings=settings, provider=provider, force=force, actor=actor)[0]
+
+
+def _request_image(session: Session, frame_id: int, *, settings: Settings, provider: str | None, force: bool,
+                   actor: str) -> tuple[Job, bool]:
+    frame = _live_frame(session, frame_id)
+    prompt = planning.selected_prompt(session, frame)
+    name = planning.resolve_provider(settings, provider)
+    model = planning.model_for(settings, name, "image")
+    params = planning.image_params(session, frame, prompt, settings=settings, provider=name)
+    input_hash = planning.image_input_hash(frame.id, prompt, name, model, params)
+
+    existing = _in_flight(session, input_hash)
+    if existing is not None:
+        return existing, False
+    if not force and frame.review_status in GATED_STATUSES and frame.selected_image_id is not None:
+        raise GateError(f"Frame {frame.position} of shot {frame.shot.position} is {frame.review_status}; "
+                        "re-roll it (force) to render another take anyway")
+    if not force:
+        reused = _reusable(session, input_hash)
+        if reused is not None:
+            return reused, False
+    job = Job(kind="image", frame_id=frame.id, prompt_version_id=prompt.id, prompt_text=prompt.text, provider=name,
+              model=model, params=params, input_hash=input_hash, idempotency_key=uuid.uuid4().hex, forced=force,
+              requested_by=actor)
+    session.add(job)
+    session.flush()
+    log_activity(session, "render.requested", actor=actor, subject_type="frame", subject_id=frame.id,
+                 source_file_id=source_file_of(session, frame_id=frame.id), job_id=job.id, kind="image",
+                 provider=name, model=model, forced=force)
+    return job, True
+
+
+def request_clip(session: Session, shot_id: int, *, settings: Settings, provider: str | None = None,
+                 force: bool = False, actor: str = "") -> Job:
+    """The clip job of a shot: start on the first frame's image, end on the last one's when the model can.
+
+    Frames without an image get image jobs first (never forced) and the clip job depends on them.
+    """
+    return _request_clip(session, shot_id, settings=settings, provider=provider, force=force, actor=actor)[0]
+
+
+def _request_clip(session: Session, shot_id: int, *, settings: Settings, provider: str | None, force: bool,
+                  actor: str) -> tuple[Job, bool]:
+    shot = session.get(Shot, shot_id)
+    if shot is None or shot.deleted_at is not None:
+        raise NotFoundError(f"Shot {shot_id} does not exist")
+    frames = planning.live_frames(shot)
+    if not frames:
+        raise StudioError(f"Shot {shot.position} has no frames to animate", category="invalid")
+    name = planning.resolve_provider(settings, provider)
+    model = planning.model_for(settings, name, "clip")
+    ends = [frames[0]] + ([frames[-1]] if len(frames) > 1 and planning.takes_end_frame(settings, name) else [])
+
+    inputs: list[tuple[str, int]] = []
+    asset_ids: list[int] = []
+    depends: list[int] = []
+    for frame in ends:
+        asset = _usable_image(session, frame)
+        if asset is not None:
+            inputs.append(("asset", asset.id))
+            asset_ids.append(asset.id)
+            continue
+        image_job, _ = _request_image(session, frame.id, settings=settings, provider=name, force=False, actor=actor)
+        done = _job_asset(session, image_job) if image_job.status == "succeeded" else None
+        if done is not None:
+            inputs.append(("asset", done.id))
+            asset_ids.append(done.id)
+        else:
+            inputs.append(("job", image_job.id))
+            depends.append(image_job.id)
+
+    prompt = planning.motion_prompt(session, shot, frames)
+    params: dict[str, Any] = {"duration": settings.clip_duration_s, "aspect_ratio": settings.aspect_ratio,
+                              "start_frame_id": ends[0].id, "end_frame_id": ends[1].id if len(ends) > 1 else None}
+    input_hash = planning.clip_input_hash(shot.id, prompt, name, model, params, inputs)
+
+    existing = _in_flight(session, input_hash)
+    if existing is not None:
+        return existing, False
+    if not force and shot.review_status in GATED_STATUSES and shot.selected_clip_id is not None:
+        raise GateError(f"Shot {shot.position} is {shot.review_status}; re-roll it (force) to render another "
+                        "clip anyway")
+    if not force:
+        reused = _reusable(session, input_hash)
+        if reused is not None:
+            return reused, False
+    job = Job(kind="clip", shot_id=shot.id, prompt_text=prompt, provider=name, model=model, params=params,
+              input_hash=input_hash, idempotency_key=uuid.uuid4().hex, forced=force, requested_by=actor,
+              input_asset_ids=asset_ids if not depends else [], depends_on=depends)
+    session.add(job)
+    session.flush()
+    log_activity(session, "render.requested", actor=actor, subject_type="shot", subject_id=shot.id,
+                 source_file_id=source_file_of(session, shot_id=shot.id), job_id=job.id, kind="clip",
+                 provider=name, model=model, forced=force, waits_for=depends)
+    return job, True
+
+
+def request_video_images(session: Session, video_id: int, *, settings: Settings, provider: str | None = None,
+                         force: bool = False, actor: str = "") -> RenderBatch:
+    """Image jobs for every live frame of the video's current storyboard; frames that cannot render are skipped
+    with the reason (no prompt yet, approved, locked)."""
+    batch = RenderBatch()
+    provider = planning.resolve_provider(settings, provider)  # a configuration problem stops the whole batch
+    for shot in planning.current_shots(session, video_id):
+        for frame in planning.live_frames(shot):
+            try:
+                job, created = _request_image(session, frame.id, settings=settings, provider=provider, force=force,
+                                              actor=actor)
+            except StudioError as err:
+                if err.category not in ("gate", "invalid"):
+                    raise
+                batch.skipped[frame.id] = str(err)
+                continue
+            batch.jobs.append(job)
+            batch.created += int(created)
+    return batch
+
+
+def request_video_clips(session: Session, video_id: int, *, settings: Settings, provider: str | None = None,
+                        force: bool = False, actor: str = "") -> RenderBatch:
+    """One click per video: a clip job per live shot, with the missing images queued before it."""
+    batch = RenderBatch()
+    provider = planning.resolve_provider(settings, provider)
+    for shot in planning.current_shots(session, video_id):
+        try:
+            job, created = _request_clip(session, shot.id, settings=settings, provider=provider, force=force,
+                                         actor=actor)
+        except StudioError as err:
+            if err.category not in ("gate", "invalid"):
+                raise
+            batch.skipped[shot.id] = str(err)
+            continue
+        batch.jobs.append(job)
+        batch.created += int(created)
+    return batch
+
+
+def estimate_video(session: Session, video_id: int, *, settings: Settings, provider: str | None = None,
+                   clips: bool = True, unit_price: planning.UnitPrice | None = None) -> planning.CostEstimate:
+    """The price of rendering what the video is missing (images, and clips when `clips`)."""
+    images, n_clips = planning.count_missing(session, video_id, clips=clips)
+    return planning.estimate_jobs(settings=settings, images=images, clips=n_clips, provider=provider,
+                                  unit_price=unit_price)
+
+
+def cancel_job(session: Session, job_id: int, *, actor: str = "", settings: Settings | None = None,
+               providers: Mapping[str, RenderProvider] | None = None) -> Job:
+    """Cancel a job that has not finished. A request already queued remotely is canceled there too; one the
+    provider has started cannot be stopped (its take can be discarded when it arrives)."""
+    job = _job(session, job_id)
+    if job.status not in JOB_ACTIVE:
+        raise ConflictError(f"Job {job.id} has already {job.status}; there is nothing to cancel")
+    if job.remote_request_id:
+        provider = (providers or {}).get(job.provider)
+        if provider is None:
+            if settings is None:
+                raise StudioError("Canceling a submitted render needs the settings (to reach the provider)",
+                                  category="invalid")
+            from core.render.providers import make_provider
+
+            provider = make_provider(job.provider, settings)
+        cancel_url = (job.params or {}).get("_remote", {}).get("cancel_url")
+        if not provider.cancel(job.remote_request_id, cancel_url):
+            raise ConflictError(f"Job {job.id} is already rendering and can no longer be canceled; discard its "
+                                "take when it arrives")
+    job.status = "canceled"
+    job.error = f"Canceled by {actor}" if actor else "Canceled"
+    job.error_category = "canceled"
+    job.finished_at = utcnow()
+    job.lease_owner = None
+    job.lease_expires_at = None
+    log_activity(session, "render.canceled", actor=actor, subject_type="frame" if job.frame_id else "shot",
+                 subject_id=job.frame_id or job.shot_id, job_id=job.id,
+                 source_file_id=source_file_of(session, frame_id=job.frame_id, shot_id=job.shot_id))
+    return job
+
+
+def retry_job(session: Session, job_id: int, *, actor: str = "") -> Job:
+    """Put a failed or canceled job back in the queue (the same row: its attempts and past errors stay visible).
+
+    A request the provider finished (failed, blocked, canceled) gets a new idempotency key; one that may still be
+    running or whose output could not be fetched keeps its request id and is polled again, never paid twice.
+    Failed images a clip waits for are retried with it.
+    """
+    job = _job(session, job_id)
+    if job.status not in ("failed", "canceled"):
+        raise ConflictError(f"Job {job.id} is {job.status}; only failed or canceled jobs can be retried")
+    history = list((job.params or {}).get("_history", []))
+    history.append({"attempts": job.attempts, "error": job.error, "category": job.error_category,
+                    "request_id": job.remote_request_id, "at": utcnow().isoformat()})
+    params = dict(job.params or {})
+    params["_history"] = history
+    remote_done = job.error_category in ("failed", "nsfw", "canceled") or job.status == "canceled"
+    if job.remote_request_id and remote_done:
+        # The provider finished that request: the same key would only return it again.
+        job.remote_request_id = None
+        job.status_url = None
+        params.pop("_remote", None)
+        job.idempotency_key = uuid.uuid4().hex
+        job.status = "pending"
+    elif job.remote_request_id:
+        job.status = "submitted"  # it may still be running, or only its download failed: poll it again
+    else:
+        # Never (knowingly) accepted: keep the key, so a submit that did arrive after all is not paid twice.
+        job.status = "pending"
+    job.params = params
+    job.error = None
+    job.error_category = None
+    job.not_before = None
+    job.finished_at = None
+    job.lease_owner = None
+    job.lease_expires_at = None
+    for dep_id in job.depends_on or []:
+        dep = session.get(Job, dep_id)
+        if dep is not None and dep.status in ("failed", "canceled"):
+            retry_job(session, dep.id, actor=actor)
+    log_activity(session, "render.retried", actor=actor, subject_type="frame" if job.frame_id else "shot",
+                 subject_id=job.frame_id or job.shot_id, job_id=job.id, previous_errors=len(history),
+                 source_file_id=source_file_of(session, frame_id=job.frame_id, shot_id=job.shot_id))
+    return job
+
+
+def list_jobs(session: Session, status: str | Sequence[str] | None = None, *, kind: str | None = None,
+              frame_id: int | None = None, shot_id: int | None = None, limit: int = 500) -> list[Job]:
+    """Jobs, newest first, optionally filtered by status (one or several), kind, frame or shot."""
+    stmt = select(Job).order_by(Job.id.desc()).limit(limit)
+    if status is not None:
+        stmt = stmt.where(Job.status.in_([status] if isinstance(status, str) else list(status)))
+    if kind is not None:
+        stmt = stmt.where(Job.kind == kind)
+    if frame_id is not None:
+        stmt = stmt.where(Job.frame_id == frame_id)
+    if shot_id is not None:
+        stmt = stmt.where(Job.shot_id == shot_id)
+    return list(session.scalars(stmt))
+
+
+def job_summary(job: Job) -> dict[str, Any]:
+    """A job as plain JSON-ready data (what `python -m core jobs` prints)."""
+    def iso(value: Any) -> str | None:
+        return value.isoformat() if value is not None else None
+
+    return {
+        "id": job.id, "kind": job.kind, "status": job.status, "frame_id": job.frame_id, "shot_id": job.shot_id,
+        "provider": job.provider, "model": job.model, "prompt_version_id": job.prompt_version_id,
+        "depends_on": list(job.depends_on or []), "input_asset_ids": list(job.input_asset_ids or []),
+        "attempts": job.attempts, "polls": job.polls, "error": job.error, "error_category": job.error_category,
+        "remote_request_id": job.remote_request_id, "cost_usd": job.cost_usd, "forced": job.forced,
+        "created_at": iso(job.created_at), "submitted_at": iso(job.submitted_at), "finished_at": iso(job.finished_at),
+        "not_before": iso(job.not_before), "history": list((job.params or {}).get("_history", [])),
+    }
+
+
+# ---- helpers ------------------------------------------------------------------------------------------------
+
+def _live_frame(session: Session, frame_id: int) -> Frame:
+    frame = session.get(Frame, frame_id)
+    if frame is None or frame.deleted_at is not None:
+        raise NotFoundError(f"Frame {frame_id} does not exist")
+    return frame
+
+
+def _job(session: Session, job_id: int) -> Job:
+    job = session.get(Job, job_id)
+    if job is None:
+        raise NotFoundError(f"Job {job_id} does not exist")
+    return job
+
+
+def _in_flight(session: Session, input_hash: str) -> Job | None:
+    return session.scalar(select(Job).where(Job.input_hash == input_hash, Job.status.in_(JOB_ACTIVE))
+                          .order_by(Job.id.desc()).limit(1))
+
+
+def _reusable(session: Session, input_hash: str) -> Job | None:
+    """The newest succeeded job with these inputs whose take is still there."""
+    return session.scalar(
+        select(Job).join(Asset, Asset.job_id == Job.id)
+        .where(Job.input_hash == input_hash, Job.status == "succeeded", Asset.discarded_at.is_(None))
+        .order_by(Job.id.desc()).limit(1))
+
+
+def _job_asset(session: Session, job: Job) -> Asset | None:
+    return session.scalar(select(Asset).where(Asset.job_id == job.id, Asset.discarded_at.is_(None))
+                          .order_by(Asset.id.desc()).limit(1))
+
+
+def _usable_image(session: Session, frame: Frame) -> Asset | None:
+    asset = session.get(Asset, frame.selected_image_id) if frame.selected_image_id else None
+    return asset if asset is not None and asset.discarded_at is None else None

@@ -1,0 +1,454 @@
+"""The job worker: claims pending jobs, drives a provider through submit → poll → fetch, and records takes.
+
+The database is the truth; a worker keeps nothing only in memory:
+- a job is claimed with a lease (`lease_owner`, `lease_expires_at`): on PostgreSQL inside
+  `SELECT … FOR UPDATE SKIP LOCKED`, on SQLite by a conditional UPDATE that only one writer can win;
+- the lease is renewed while the job is worked on; a job whose worker died is taken over when it expires;
+- the idempotency key was committed with the job, before any POST; a job that already has a remote request id
+  is polled, never submitted again, so a restart never pays twice;
+- every write a worker makes about a job is conditional on still holding its lease and the job still being
+  active, so a canceled or taken-over job is never overwritten.
+Each claimed job runs in its own pool thread (per-provider concurrency), so one slow poll never blocks others.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import random
+import socket
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+from typing import Any, Mapping
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from core.activity import log_activity
+from core.assets import AssetStore
+from core.db import is_sqlite
+from core.errors import ProviderError
+from core.jobs import planning
+from core.jobs.takes import record_take, source_file_of
+from core.models import JOB_ACTIVE, Asset, Frame, Job, utcnow
+from core.render.providers import InputImage, RemoteResult, RenderProvider, RenderSpec, make_providers
+from core.runtime import Runtime
+
+log = logging.getLogger("core.jobs.worker")
+
+DEFAULT_MAX_ATTEMPTS = 5
+CLAIM_WINDOW = 64  # extra rows looked at per claim, so jobs waiting on dependencies do not hide ready ones
+MODERATION_MESSAGE = "Blocked by moderation: edit the prompt and re-render"
+
+
+class _LeaseLost(Exception):
+    """The job was canceled, finished or taken over by another worker: stop touching it."""
+
+
+class _Stopped(Exception):
+    """The worker is shutting down: hand the job back (release the lease) and stop."""
+
+
+class Worker:
+    """Runs jobs from the database. `run(drain=True)` returns once nothing is pending or running."""
+
+    def __init__(self, runtime: Runtime, providers: Mapping[str, RenderProvider] | None = None,
+                 worker_id: str | None = None, *, concurrency: int | None = None,
+                 max_attempts: int = DEFAULT_MAX_ATTEMPTS, backoff_s: float = 2.0, backoff_max_s: float = 300.0,
+                 idle_s: float = 0.5) -> None:
+        self.runtime = runtime
+        self.settings = runtime.settings
+        self.store = AssetStore(self.settings.data_dir)
+        self.providers: dict[str, RenderProvider] = dict(providers or make_providers(self.settings, self.store))
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.concurrency = concurrency or self.settings.render_concurrency
+        self.max_attempts = max_attempts
+        self.backoff_s = backoff_s
+        self.backoff_max_s = backoff_max_s
+        self.idle_s = idle_s
+        self.lease_s = float(self.settings.job_lease_s)
+        self.processed = 0
+        self.thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._lock = threading.Lock()
+        self._inflight: dict[str, int] = {name: 0 for name in self.providers}
+        self._is_sqlite = is_sqlite(runtime.engine)
+
+    # ---- the loop ------------------------------------------------------------------------------------------
+    def run(self, drain: bool = False, stop_event: threading.Event | None = None) -> int:
+        """Claim and work jobs until `stop_event` is set (or, with `drain`, until no job is left to do).
+        Returns how many jobs this call finished."""
+        if stop_event is not None:
+            self._stop = stop_event
+        pool = ThreadPoolExecutor(max_workers=self.concurrency * len(self.providers),
+                                  thread_name_prefix="render")
+        try:
+            while not self._stop.is_set():
+                claimed = 0
+                for name in self.providers:
+                    with self._lock:
+                        free = self.concurrency - self._inflight[name]
+                    if free <= 0:
+                        continue
+                    for job_id in self._claim(name, free):
+                        with self._lock:
+                            self._inflight[name] += 1
+                        pool.submit(self._work, job_id, name)
+                        claimed += 1
+                if drain and not claimed and self._idle() and not self._open_jobs():
+                    break
+                if not claimed:
+                    self._wake.wait(self.idle_s)
+                    self._wake.clear()
+        finally:
+            pool.shutdown(wait=True)
+        return self.processed
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    def _idle(self) -> bool:
+        with self._lock:
+            return not any(self._inflight.values())
+
+    def _open_jobs(self) -> int:
+        with self.runtime.sessions() as s:
+            return int(s.scalar(select(func.count(Job.id)).where(
+                Job.status.in_(JOB_ACTIVE), Job.provider.in_(list(self.providers)))) or 0)
+
+    # ---- claiming ------------------------------------------------------------------------------------------
+    def _claim(self, provider: str, limit: int) -> list[int]:
+        now = utcnow()
+        claimed: list[int] = []
+        with self.runtime.sessions() as s:
+            stmt = (select(Job.id, Job.depends_on)
+                    .where(Job.provider == provider, Job.status.in_(JOB_ACTIVE),
+                           or_(Job.lease_owner.is_(None), Job.lease_expires_at < now),
+                           or_(Job.not_before.is_(None), Job.not_before <= now))
+                    .order_by(Job.id).limit(limit + CLAIM_WINDOW))
+            if not self._is_sqlite:
+                stmt = stmt.with_for_update(skip_locked=True)
+            rows = s.execute(stmt).all()
+            deps = {d for _, ds in rows for d in (ds or [])}
+            dep_rows = {j.id: j for j in s.scalars(select(Job).where(Job.id.in_(deps)))} if deps else {}
+            for job_id, job_deps in rows:
+                if len(claimed) >= limit:
+                    break
+                waiting = [dep_rows.get(d) for d in (job_deps or [])]
+                broken = next((d for d in waiting if d is None or d.status in ("failed", "canceled")), None)
+                if job_deps and (broken is not None or any(d is None for d in waiting)):
+                    self._fail_dependent(s, job_id, broken, now)
+                    continue
+                if any(d is not None and d.status != "succeeded" for d in waiting):
+                    continue
+                won = s.execute(
+                    update(Job).where(Job.id == job_id, Job.status.in_(JOB_ACTIVE),
+                                      or_(Job.lease_owner.is_(None), Job.lease_expires_at < now))
+                    .values(lease_owner=self.worker_id, lease_expires_at=now + timedelta(seconds=self.lease_s)))
+                if won.rowcount == 1:  # type: ignore[attr-defined]
+                    claimed.append(job_id)
+            s.commit()
+        return claimed
+
+    def _fail_dependent(self, s: Session, job_id: int, dep: Job | None, now: datetime) -> None:
+        if dep is None:
+            reason = "An image this clip waits for no longer exists; render the clip again"
+        else:
+            what = "image"
+            if dep.frame_id is not None:
+                frame = s.get(Frame, dep.frame_id)
+                what = f"image of frame {frame.position}" if frame else what
+            verb = "was canceled" if dep.status == "canceled" else f"failed: {dep.error or 'no reason given'}"
+            reason = f"The {what} this clip starts from {verb}"
+        done = s.execute(update(Job).where(Job.id == job_id, Job.status.in_(JOB_ACTIVE),
+                                           or_(Job.lease_owner.is_(None), Job.lease_expires_at < now))
+                         .values(status="failed", error=reason, error_category="dependency", finished_at=now,
+                                 lease_owner=None, lease_expires_at=None))
+        if done.rowcount == 1:  # type: ignore[attr-defined]
+            job = s.get(Job, job_id)
+            if job is not None:
+                self._log_outcome(s, job, "render.failed", error=reason)
+
+    # ---- one job -------------------------------------------------------------------------------------------
+    def _work(self, job_id: int, provider_name: str) -> None:
+        try:
+            self._process(job_id, self.providers[provider_name])
+        except _LeaseLost:
+            log.info("job %s: lease lost (canceled or taken over); leaving it", job_id)
+        except _Stopped:
+            self._release(job_id)
+        except Exception as exc:  # a bug must fail the job visibly, never leave it hanging
+            log.exception("job %s crashed", job_id)
+            try:
+                self._finish_failed(job_id, f"Unexpected error in the worker: {type(exc).__name__}: {exc}",
+                                    "internal")
+            except _LeaseLost:
+                pass
+        finally:
+            with self._lock:
+                self._inflight[provider_name] -= 1
+            self._wake.set()
+
+    def _process(self, job_id: int, provider: RenderProvider) -> None:
+        try:
+            spec, job = self._prepare(job_id)
+        except ProviderError as err:  # e.g. the clip's start image is gone: nothing a retry would fix
+            self._finish_failed(job_id, str(err), err.category)
+            return
+        attempts = job["attempts"] + 1
+        self._update(job_id, attempts=attempts, error=None, error_category=None,
+                     started_at=job["started_at"] or utcnow(),
+                     lease_expires_at=utcnow() + timedelta(seconds=self.lease_s))
+        try:
+            request_id, status_url = job["remote_request_id"], job["status_url"]
+            if not request_id:
+                request_id, status_url = self._submit(job_id, provider, spec, job)
+            result = self._wait(job_id, provider, spec, request_id, status_url, job)
+            self._finish(job_id, provider, spec, result)
+        except ProviderError as err:
+            if err.retryable and attempts < self.max_attempts:
+                self._reschedule(job_id, err, attempts)
+            else:
+                self._finish_failed(job_id, str(err), err.category)
+
+    def _prepare(self, job_id: int) -> tuple[RenderSpec, dict[str, Any]]:
+        """Read the job (checking we still hold it) and build the provider's spec; resolve a clip's images."""
+        with self.runtime.sessions() as s:
+            job = s.get(Job, job_id)
+            if job is None or job.lease_owner != self.worker_id or job.status not in JOB_ACTIVE:
+                raise _LeaseLost()
+            start = end = None
+            if job.kind == "clip":
+                start, end = self._clip_inputs(s, job)
+            params = dict(job.params or {})
+            negative = str(params.get("negative_prompt") or "")
+            spec = RenderSpec(job_id=job.id, kind="clip" if job.kind == "clip" else "image", model=job.model,
+                              prompt=job.prompt_text, negative_prompt=negative, params=params, start=start, end=end,
+                              input_urls=dict(params.get("_remote", {}).get("inputs", {})))
+            snapshot = {"attempts": job.attempts, "started_at": job.started_at,
+                        "remote_request_id": job.remote_request_id, "status_url": job.status_url,
+                        "submitted_at": job.submitted_at, "idempotency_key": job.idempotency_key, "params": params,
+                        "kind": job.kind}
+        return spec, snapshot
+
+    def _clip_inputs(self, s: Session, job: Job) -> tuple[InputImage | None, InputImage | None]:
+        ids = list(job.input_asset_ids or [])
+        params = job.params or {}
+        if not ids:  # the images it waited for are rendered now: take the frames' selected images
+            for key in ("start_frame_id", "end_frame_id"):
+                frame_id = params.get(key)
+                if frame_id is None:
+                    continue
+                frame = s.get(Frame, frame_id)
+                if frame is None or frame.selected_image_id is None:
+                    raise ProviderError(f"Frame {frame.position if frame else frame_id} has no image to start the "
+                                        "clip from; render its image first", category="dependency")
+                ids.append(frame.selected_image_id)
+            inputs = [("asset", i) for i in ids]
+            new_hash = planning.clip_input_hash(job.shot_id or 0, job.prompt_text, job.provider, job.model,
+                                                {k: v for k, v in params.items() if not k.startswith("_")}, inputs)
+            self._update(job.id, input_asset_ids=ids, input_hash=new_hash)
+        images = []
+        for asset_id in ids[:2]:
+            asset = s.get(Asset, asset_id)
+            if asset is None:
+                raise ProviderError(f"The image (take {asset_id}) this clip starts from is gone",
+                                    category="dependency")
+            images.append(InputImage(asset.id, asset.storage_key, asset.content_type, asset.remote_url,
+                                     asset.created_at))
+        return (images[0] if images else None), (images[1] if len(images) > 1 else None)
+
+    def _submit(self, job_id: int, provider: RenderProvider, spec: RenderSpec,
+                job: dict[str, Any]) -> tuple[str, str | None]:
+        params = job["params"]
+        remote = dict(params.get("_remote") or {})
+        if spec.kind == "clip" and not spec.input_urls:
+            # Upload once and remember the URLs, so a resubmit sends the very same body (same key, same body).
+            remote["inputs"] = provider.prepare(spec)
+            self._update(job_id, params={**params, "_remote": remote})
+            params = {**params, "_remote": remote}
+            spec = dataclasses.replace(spec, input_urls=remote["inputs"])
+        submitted = provider.submit(spec, job["idempotency_key"])
+        remote["cancel_url"] = submitted.cancel_url
+        try:
+            self._update(job_id, status="submitted", remote_request_id=submitted.request_id,
+                         status_url=submitted.status_url, submitted_at=utcnow(),
+                         params={**params, "_remote": remote})
+        except _LeaseLost:
+            # Canceled while the POST was in the air: cancel remotely too, best effort.
+            try:
+                provider.cancel(submitted.request_id, submitted.cancel_url)
+            except ProviderError:
+                pass
+            raise
+        job["submitted_at"] = utcnow()
+        return submitted.request_id, submitted.status_url
+
+    def _wait(self, job_id: int, provider: RenderProvider, spec: RenderSpec, request_id: str,
+              status_url: str | None, job: dict[str, Any]) -> RemoteResult:
+        submitted_at = _aware(job["submitted_at"]) or utcnow()
+        deadline = submitted_at + timedelta(seconds=provider.deadline_s(spec.kind))
+        for delay in provider.poll_delays():
+            if utcnow() >= deadline:
+                self._timeout(job_id, provider, request_id, job)
+            self._sleep(job_id, min(delay, max(0.0, (deadline - utcnow()).total_seconds())))
+            result = provider.poll(request_id, status_url)
+            values: dict[str, Any] = {"polls": Job.polls + 1,
+                                      "lease_expires_at": utcnow() + timedelta(seconds=self.lease_s)}
+            if result.state == "running":
+                values["status"] = "running"
+            self._update(job_id, **values)
+            if result.state in ("completed", "failed", "nsfw", "canceled"):
+                return result
+        raise AssertionError("poll schedule ended")  # pragma: no cover - schedules are infinite
+
+    def _timeout(self, job_id: int, provider: RenderProvider, request_id: str, job: dict[str, Any]) -> None:
+        cancel_url = (job["params"].get("_remote") or {}).get("cancel_url")
+        try:
+            provider.cancel(request_id, cancel_url)
+        except ProviderError:
+            pass
+        raise ProviderError(f"No result after {provider.deadline_s('clip' if job['kind'] == 'clip' else 'image'):g} s;"
+                            " retry the job to keep waiting for the same request", category="timeout")
+
+    def _finish(self, job_id: int, provider: RenderProvider, spec: RenderSpec, result: RemoteResult) -> None:
+        if result.state == "nsfw":
+            self._finish_failed(job_id, MODERATION_MESSAGE, "nsfw")
+            return
+        if result.state == "failed":
+            self._finish_failed(job_id, f"The render failed: {result.error or 'no reason given'}", "failed")
+            return
+        if result.state == "canceled":
+            self._finish_terminal(job_id, "canceled", "The request was canceled at the provider", "canceled")
+            return
+        output = provider.fetch(spec, result)  # downloads and verifies; raises MediaError on bad bytes
+        key = self.store.put(output.data, output.info.ext)
+        usd, credits = provider.price(spec.kind)
+        now = utcnow()
+        with self.runtime.sessions() as s:
+            job = s.get(Job, job_id)
+            if job is None or job.lease_owner != self.worker_id or job.status not in JOB_ACTIVE:
+                raise _LeaseLost()
+            asset = record_take(s, job, output, key)
+            done = s.execute(update(Job).where(*self._mine(job_id)).values(
+                status="succeeded", finished_at=now, error=None, error_category=None, lease_owner=None,
+                lease_expires_at=None, not_before=None, cost_usd=usd, cost_credits=credits))
+            if done.rowcount != 1:  # type: ignore[attr-defined]
+                s.rollback()
+                raise _LeaseLost()
+            self._log_outcome(s, job, "render.succeeded", asset_id=asset.id)
+            s.commit()
+        self._count()
+
+    # ---- state changes -------------------------------------------------------------------------------------
+    def _mine(self, job_id: int) -> tuple[Any, ...]:
+        return (Job.id == job_id, Job.lease_owner == self.worker_id, Job.status.in_(JOB_ACTIVE))
+
+    def _update(self, job_id: int, **values: Any) -> None:
+        """Write to the job only while it is still ours and active; otherwise stop working on it."""
+        with self.runtime.sessions() as s:
+            res = s.execute(update(Job).where(*self._mine(job_id)).values(**values))
+            s.commit()
+        if res.rowcount != 1:  # type: ignore[attr-defined]
+            raise _LeaseLost()
+
+    def _sleep(self, job_id: int, seconds: float) -> None:
+        """Wait between polls, renewing the lease so no other worker takes the job over meanwhile."""
+        end = time.monotonic() + seconds
+        while True:
+            remaining = end - time.monotonic()
+            if remaining <= 0:
+                return
+            if self._stop.wait(min(remaining, self.lease_s / 3)):
+                raise _Stopped()
+            if end - time.monotonic() > 0:
+                self._update(job_id, lease_expires_at=utcnow() + timedelta(seconds=self.lease_s))
+
+    def _release(self, job_id: int) -> None:
+        """Hand a job back on shutdown: any worker may pick it up at once (it resumes polling if submitted)."""
+        with self.runtime.sessions() as s:
+            s.execute(update(Job).where(*self._mine(job_id)).values(lease_owner=None, lease_expires_at=None))
+            s.commit()
+
+    def _reschedule(self, job_id: int, err: ProviderError, attempts: int) -> None:
+        delay = err.retry_after if err.retry_after is not None else \
+            min(self.backoff_max_s, self.backoff_s * 2 ** (attempts - 1))
+        delay *= 1 + 0.2 * random.random()
+        when = utcnow() + timedelta(seconds=delay)
+        self._update(job_id, not_before=when, lease_owner=None, lease_expires_at=None,
+                     error=f"Will retry (attempt {attempts} of {self.max_attempts}): {err}",
+                     error_category=err.category)
+        log.info("job %s: retry in %.1f s after %s", job_id, delay, err)
+
+    def _finish_failed(self, job_id: int, message: str, category: str) -> None:
+        self._finish_terminal(job_id, "failed", message, category)
+
+    def _finish_terminal(self, job_id: int, status: str, message: str, category: str) -> None:
+        with self.runtime.sessions() as s:
+            res = s.execute(update(Job).where(*self._mine(job_id)).values(
+                status=status, error=message, error_category=category, finished_at=utcnow(), lease_owner=None,
+                lease_expires_at=None))
+            if res.rowcount != 1:  # type: ignore[attr-defined]
+                s.rollback()
+                raise _LeaseLost()
+            job = s.get(Job, job_id)
+            if job is not None:
+                self._log_outcome(s, job, f"render.{status}", error=message, category=category)
+            s.commit()
+        self._count()
+
+    def _count(self) -> None:
+        with self._lock:
+            self.processed += 1
+
+    def _log_outcome(self, s: Session, job: Job, action: str, **detail: Any) -> None:
+        log_activity(s, action, actor=f"worker {self.worker_id}", subject_type="frame" if job.frame_id else "shot",
+                     subject_id=job.frame_id or job.shot_id, job_id=job.id, kind=job.kind,
+                     source_file_id=source_file_of(s, frame_id=job.frame_id, shot_id=job.shot_id), **detail)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """SQLite hands datetimes back without a zone; every stored time is UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=timezone.utc)
+
+
+# ---- the embedded worker -------------------------------------------------------------------------------------
+
+_BACKGROUND: dict[str, Worker] = {}
+_BACKGROUND_LOCK = threading.Lock()
+
+
+def ensure_background_worker(runtime: Runtime) -> Worker:
+    """Start (once per process and database) a daemon thread running a worker; return that worker."""
+    key = runtime.engine.url.render_as_string(hide_password=True)
+    with _BACKGROUND_LOCK:
+        worker = _BACKGROUND.get(key)
+        if worker is not None and worker.thread is not None and worker.thread.is_alive():
+            return worker
+        worker = Worker(runtime)
+        worker.thread = threading.Thread(target=worker.run, name="render-worker", daemon=True)
+        worker.thread.start()
+        _BACKGROUND[key] = worker
+        return worker
+
+
+def stop_background_workers(timeout_s: float = 10.0) -> None:
+    """Stop the embedded workers (tests, clean shutdown); their jobs are handed back to the queue."""
+    with _BACKGROUND_LOCK:
+        workers = list(_BACKGROUND.values())
+        _BACKGROUND.clear()
+    for worker in workers:
+        worker.stop()
+        if worker.thread is not None:
+            worker.thread.join(timeout_s)
+
+
+__all__ = ["MODERATION_MESSAGE", "Worker", "ensure_background_worker", "stop_background_workers"]

@@ -1,0 +1,87 @@
+"""Fonts and text drawing for the offline renderers: wrapped Latin text and shaped, right-to-left Arabic.
+
+Arabic drawn without shaping comes out as disconnected letters in the wrong order (a complaint producers
+raise first), so Arabic is only ever drawn through libraqm with the Noto Sans Arabic font shipped in
+`core/fonts/`. Without raqm, Arabic is left out rather than drawn broken.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from PIL import ImageDraw, ImageFont, features
+
+FONTS_DIR = Path(__file__).resolve().parent.parent / "fonts"
+_ARABIC_RE = re.compile(r"[\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF\uFB50-\uFDFF\uFE70-\uFEFF]")
+
+Color = tuple[int, int, int]
+
+
+def has_arabic(text: str) -> bool:
+    return bool(_ARABIC_RE.search(text))
+
+
+def can_shape_arabic() -> bool:
+    """True when Pillow was built with libraqm (needed to shape Arabic and lay it out right to left)."""
+    return bool(features.check("raqm"))
+
+
+@lru_cache(maxsize=32)
+def font(size: int, *, bold: bool = False, arabic: bool = False) -> ImageFont.FreeTypeFont:
+    family = "NotoSansArabic" if arabic else "NotoSans"
+    name = f"{family}-{'Bold' if bold else 'Regular'}.ttf"
+    engine = ImageFont.Layout.RAQM if can_shape_arabic() else ImageFont.Layout.BASIC
+    return ImageFont.truetype(str(FONTS_DIR / name), size, layout_engine=engine)
+
+
+def wrap(draw: ImageDraw.ImageDraw, text: str, fnt: ImageFont.FreeTypeFont, width: int,
+         *, direction: str | None = None) -> list[str]:
+    """Greedy word wrap to `width` pixels; words longer than a line are cut."""
+    lines: list[str] = []
+    for paragraph in text.splitlines() or [""]:
+        current = ""
+        for word in paragraph.split():
+            trial = f"{current} {word}".strip()
+            if draw.textlength(trial, font=fnt, direction=direction) <= width:
+                current = trial
+                continue
+            if current:
+                lines.append(current)
+            while draw.textlength(word, font=fnt, direction=direction) > width and len(word) > 1:
+                cut = max(1, int(len(word) * width / draw.textlength(word, font=fnt, direction=direction)))
+                lines.append(word[:cut])
+                word = word[cut:]
+            current = word
+        lines.append(current)
+    return [ln for ln in lines if ln.strip()] or [""]
+
+
+def draw_block(draw: ImageDraw.ImageDraw, text: str, box: tuple[int, int, int, int], *, size: int,
+               fill: Color, bold: bool = False, max_lines: int | None = None) -> int:
+    """Draw `text` wrapped inside `box` (left, top, right, bottom); returns the y after the last line.
+
+    Arabic text is shaped, right-aligned and laid out right to left; anything else is left-aligned.
+    """
+    left, top, right, bottom = box
+    arabic = has_arabic(text)
+    if arabic and not can_shape_arabic():
+        return top
+    fnt = font(size, bold=bold, arabic=arabic)
+    direction = "rtl" if arabic else None
+    lines = wrap(draw, text, fnt, right - left, direction=direction)
+    line_h = int(size * (1.65 if arabic else 1.35))
+    limit = max_lines if max_lines is not None else max(1, (bottom - top) // line_h)
+    if len(lines) > limit:
+        lines = lines[:limit]
+        lines[-1] = lines[-1].rstrip(" .,،") + "…"
+    y = top
+    for line in lines:
+        if arabic:
+            x = right - draw.textlength(line, font=fnt, direction="rtl")
+            draw.text((x, y), line, font=fnt, fill=fill, direction="rtl", language="ar")
+        else:
+            draw.text((left, y), line, font=fnt, fill=fill)
+        y += line_h
+    return y
