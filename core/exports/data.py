@@ -145,3 +145,8 @@ def _file(store: AssetStore, asset: Asset | None) -> Path | None:
 
 def _notes(rows: list[Comment]) -> tuple[CommentRow, ...]:
     return tuple(CommentRow(c.author, c.body, c.created_at) for c in rows)
+
+
+def export_dir(data_dir: Path, file_id: int) -> Path:
+    """Where a script's deliverables are written by default (and what its archive carries as `exports/`)."""
+    return Path(data_dir) / "exports" / f"script-{file_id}"

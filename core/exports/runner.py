@@ -1,0 +1,123 @@
+"""One entry point for every deliverable, shared by the CLI and the Exports page.
+
+`run_export(session, kind, file_id=…, video_id=…, out=…)` writes the files and returns their paths. Without
+`out`, files go to `<data dir>/exports/script-<id>/` under stable names (re-exporting replaces them), and the
+project archive goes to `<data dir>/archives/`. Per-video kinds (animatic, captions, timeline) make one file per
+video, named `v01…`; with `out` they write there (a file for one video, a folder for several).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Literal
+
+from sqlalchemy.orm import Session
+
+from core.errors import ValidationError
+from core.exports import animatic, captions, pdf, shotlist, timeline, word
+from core.exports.archive import export_archive
+from core.exports.data import ScriptSnapshot, VideoRow, collect_script, export_dir, script_of_video
+from core.settings import Settings
+
+ExportKind = Literal["pdf", "shotlist", "animatic", "captions", "timeline", "docx", "archive"]
+EXPORT_KINDS: tuple[str, ...] = ("pdf", "shotlist", "animatic", "captions", "timeline", "docx", "archive")
+FORMATS: dict[str, tuple[str, ...]] = {"shotlist": ("csv", "xlsx"), "captions": ("srt", "vtt"),
+                                       "timeline": ("otio", "edl")}
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    formats: tuple[str, ...] = ()  # empty: the kind's defaults
+    wpm: float | None = None  # speaking rate; None: the settings' (or the default)
+    subtitles: bool = False  # animatic only
+    width: int = 1280
+    height: int = 720
+    fps: int = 25
+
+
+def run_export(session: Session, kind: str, *, settings: Settings, file_id: int | None = None,
+               video_id: int | None = None, out: Path | None = None,
+               options: ExportOptions = ExportOptions()) -> list[Path]:
+    if kind not in EXPORT_KINDS:
+        raise ValidationError(f"Unknown export {kind!r}; choose one of: {', '.join(EXPORT_KINDS)}")
+    if file_id is None:
+        if video_id is None:
+            raise ValidationError("Say which script (--file) or video (--video) to export")
+        file_id = script_of_video(session, video_id)
+    formats = _formats(kind, options.formats, out)
+    data_dir = settings.data_dir
+    if kind == "archive":
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+        target = out or data_dir / "archives" / f"script-{file_id}-{stamp}.zip"
+        return [export_archive(session, file_id, data_dir=data_dir, out=target).path]
+    snapshot = collect_script(session, file_id, data_dir=data_dir, video_id=video_id)
+    base = export_dir(data_dir, file_id)
+    wpm = options.wpm or captions.speaking_rate(settings)
+    suffix = f"-{snapshot.videos[0].slug}" if video_id is not None and snapshot.videos else ""
+    if kind == "pdf":
+        return [pdf.render_storyboard_pdf(snapshot, out or base / f"storyboard{suffix}.pdf")]
+    if kind == "docx":
+        return [word.write_storyboard_docx(snapshot, out or base / f"storyboard{suffix}.docx")]
+    if kind == "shotlist":
+        return _shot_list(snapshot, formats, out, base / f"shotlist{suffix}")
+    return _per_video(snapshot, kind, formats, out, base, wpm, options)
+
+
+def _formats(kind: str, wanted: tuple[str, ...], out: Path | None) -> tuple[str, ...]:
+    allowed = FORMATS.get(kind, ())
+    if out is not None and out.suffix.lstrip(".").lower() in allowed and not wanted:
+        return (out.suffix.lstrip(".").lower(),)
+    chosen = wanted or allowed
+    bad = [f for f in chosen if f not in allowed]
+    if bad and allowed:
+        raise ValidationError(f"{kind} can be written as {', '.join(allowed)}, not {', '.join(bad)}")
+    return chosen
+
+
+def _shot_list(snapshot: ScriptSnapshot, formats: tuple[str, ...], out: Path | None, stem: Path) -> list[Path]:
+    paths: list[Path] = []
+    for fmt in formats:
+        target = out if out is not None and len(formats) == 1 else (out or stem).with_suffix(f".{fmt}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if fmt == "csv":
+            target.write_bytes(shotlist.shot_list_csv(snapshot))
+        else:
+            shotlist.write_shot_list_xlsx(snapshot, target)
+        paths.append(target)
+    return paths
+
+
+def _per_video(snapshot: ScriptSnapshot, kind: str, formats: tuple[str, ...], out: Path | None, base: Path,
+               wpm: float, options: ExportOptions) -> list[Path]:
+    videos = [v for v in snapshot.videos if v.shots]
+    if not videos:
+        raise ValidationError("No video of this script has a storyboard yet; there is nothing to export")
+    exts = formats or ("mp4",)
+    single = out is not None and len(videos) == 1 and out.suffix != ""
+    paths: list[Path] = []
+    for video in videos:
+        for ext in exts:
+            if single and out is not None:
+                target = out if len(exts) == 1 else out.with_suffix(f".{ext}")
+            else:
+                target = (out or base) / f"{video.slug}.{ext}"
+            paths.append(_write_video(kind, ext, video, target, wpm, options))
+    return paths
+
+
+def _write_video(kind: str, ext: str, video: VideoRow, target: Path, wpm: float, options: ExportOptions) -> Path:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if kind == "animatic":
+        opts = animatic.AnimaticOptions(width=options.width, height=options.height, fps=options.fps, wpm=wpm,
+                                        subtitles=options.subtitles)
+        return animatic.render_animatic(video, target, options=opts).path
+    if kind == "captions":
+        cues = captions.caption_cues(video, wpm=wpm)
+        text = captions.to_srt(cues) if ext == "srt" else captions.to_vtt(cues)
+        target.write_text(text, encoding="utf-8")
+        return target
+    if ext == "edl":
+        return timeline.write_edl(video, target, wpm=wpm, fps=options.fps)
+    return timeline.write_otio(video, target, wpm=wpm, fps=options.fps)
