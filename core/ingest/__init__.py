@@ -17,8 +17,8 @@ __all__ = [
     "VideoSegment",
     "fold",
     "match_header",
-    "read_docx",
     "read_document",
+    "read_docx",
     "segment_blocks",
     "segment_docx",
 ]

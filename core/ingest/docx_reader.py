@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from docx.styles import BabelFish
 from lxml import etree
 
 from core.errors import IngestError
@@ -35,7 +36,10 @@ TRANSITIONAL_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 STRICT_NS = "http://purl.oclc.org/ooxml/wordprocessingml/main"
 _MC = "{http://schemas.openxmlformats.org/markup-compatibility/2006}"
 _MC_ALTERNATE = _MC + "AlternateContent"
-_MATH_NS = ("http://schemas.openxmlformats.org/officeDocument/2006/math", "http://purl.oclc.org/ooxml/officeDocument/math")
+_MATH_NS = (
+    "http://schemas.openxmlformats.org/officeDocument/2006/math",
+    "http://purl.oclc.org/ooxml/officeDocument/math",
+)
 _DC_TITLE = "{http://purl.org/dc/elements/1.1/}title"
 _HEADING_NAME = re.compile(r"^heading\s*(\d)$", re.IGNORECASE)
 _OFF = ("0", "false", "off", "none")
@@ -79,7 +83,7 @@ class _Tags:
     """Clark-notation tag names for one WordprocessingML namespace (Transitional or Strict)."""
 
     def __init__(self, ns: str) -> None:
-        w = "{%s}" % ns
+        w = f"{{{ns}}}"
         self.val = w + "val"
         self.style_id = w + "styleId"
         self.type = w + "type"
@@ -122,12 +126,18 @@ class _Tags:
         )
         self.block_containers = frozenset(w + n for n in ("customXml", "ins", "moveTo"))
         self.text_box_hosts = frozenset((w + "drawing", w + "pict", w + "object", _MC + "AlternateContent"))
-        self.math = frozenset("{%s}%s" % (m, n) for m in _MATH_NS for n in ("oMath", "oMathPara"))
-        self.math_text = frozenset("{%s}t" % m for m in _MATH_NS)
+        self.math = frozenset(f"{{{m}}}{n}" for m in _MATH_NS for n in ("oMath", "oMathPara"))
+        self.math_text = frozenset(f"{{{m}}}t" for m in _MATH_NS)
 
 
 def _is_on(el: etree._Element | None, tags: _Tags) -> bool:
     return el is not None and (el.get(tags.val) or "true").lower() not in _OFF
+
+
+def _outline_level(el: etree._Element, tags: _Tags) -> int | None:
+    """Heading level 1-9 from a `w:outlineLvl` (0-based in the XML; 9 means body text)."""
+    val = el.get(tags.val) or ""
+    return int(val) + 1 if val.isdigit() and int(val) < 9 else None
 
 
 def _read_styles(styles_xml: bytes | None, tags: _Tags) -> tuple[dict[str, _Style], _Style | None]:
@@ -153,9 +163,7 @@ def _read_styles(styles_xml: bytes | None, tags: _Tags) -> tuple[dict[str, _Styl
             b = b if b is not None else rpr.find(tags.bCs)
             bold = _is_on(b, tags) if b is not None else None
         outline = ppr.find(tags.outlineLvl) if ppr is not None else None
-        level = None
-        if outline is not None and (outline.get(tags.val) or "").isdigit() and int(outline.get(tags.val)) < 9:
-            level = int(outline.get(tags.val)) + 1
+        level = _outline_level(outline, tags) if outline is not None else None
         based = style.find(tags.basedOn)
         raw[sid] = (name, bold, level, based.get(tags.val) if based is not None else None)
         if style.get(tags.type) == "paragraph" and (style.get(tags.default) or "").lower() in ("1", "true", "on"):
@@ -172,7 +180,8 @@ def _read_styles(styles_xml: bytes | None, tags: _Tags) -> tuple[dict[str, _Styl
         m = _HEADING_NAME.match(name)
         if m and not level:
             level = int(m.group(1))
-        resolved[sid] = _Style(name=name, bold=bool(bold), heading_level=level or 0)
+        # Word stores built-in names in lower case ("heading 1"); show them as Word and python-docx do.
+        resolved[sid] = _Style(name=BabelFish.internal2ui(name), bold=bool(bold), heading_level=level or 0)
     return resolved, resolved.get(default_id) if default_id else None
 
 
@@ -245,9 +254,7 @@ class _Walker:
                 sid = child.get(t.val) or ""
                 state[2] = self.styles.get(sid) or _Style(name=sid, bold=False, heading_level=0)
             elif tag == t.outlineLvl:
-                val = child.get(t.val) or ""
-                if val.isdigit() and int(val) < 9:
-                    state[3] = int(val) + 1
+                state[3] = _outline_level(child, t) or 0
 
     def table(self, tbl: etree._Element, out: list[Block]) -> None:
         for tr in self._children(tbl, self.t.tr):

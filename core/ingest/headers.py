@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from core.ingest.normalize import fold, fold_char
+from core.ingest.normalize import fold, fold_char, strip_blank
 from core.ingest.ordinals import number_words
 
 # Words allowed after the header phrase. Headings and bold lines are visibly headers, so they may carry a
@@ -107,11 +107,6 @@ def match_header(line: str, *, emphasized: bool = False) -> HeaderMatch | None:
         return None
     if sep is None and not emphasized and n_words > 3 and rest.endswith(_SENTENCE_END):
         return None  # "Video 3 is where we install Python." is a sentence, not a header
-    title = line[_original_index(line, folded, title_start):].strip() if rest else ""
+    title = line[_original_index(line, folded, title_start) :].strip() if rest else ""
     phrase = line[: _original_index(line, folded, end)].strip() if end < len(folded) else line.strip()
-    return HeaderMatch(number=number, title=_trim(title), phrase=_trim(phrase))
-
-
-def _trim(text: str) -> str:
-    """Strip spaces and the invisible bidi / zero-width marks Word leaves at the ends of a line."""
-    return text.strip(" \t\u00a0\u200b\u200c\u200d\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff")
+    return HeaderMatch(number=number, title=strip_blank(title), phrase=strip_blank(phrase))

@@ -47,7 +47,7 @@ _EN_TENS_ORD = "twentieth thirtieth fortieth fiftieth sixtieth seventieth eighti
 
 
 def _without_article(phrase: str) -> str:
-    """"الحادي عشر" -> "حادي عشر"; "الحادي والعشرون" -> "حادي وعشرون"."""
+    """ "الحادي عشر" -> "حادي عشر"; "الحادي والعشرون" -> "حادي وعشرون"."""
     words = []
     for word in phrase.split(" "):
         if word.startswith("ال"):
@@ -84,11 +84,11 @@ def arabic_ordinals() -> dict[str, int]:
 def english_numbers() -> dict[str, int]:
     """English cardinal and ordinal words -> number, 1-99 ("twenty-one", "twenty one", "twenty-first")."""
     out: dict[str, int] = {}
-    for i, (card, ordn) in enumerate(zip(_EN_UNITS, _EN_UNIT_ORD), start=1):
+    for i, (card, ordn) in enumerate(zip(_EN_UNITS, _EN_UNIT_ORD, strict=True), start=1):
         out[card], out[ordn] = i, i
-    for i, (card, ordn) in enumerate(zip(_EN_TEENS, _EN_TEEN_ORD), start=10):
+    for i, (card, ordn) in enumerate(zip(_EN_TEENS, _EN_TEEN_ORD, strict=True), start=10):
         out[card], out[ordn] = i, i
-    for t, (card, ordn) in enumerate(zip(_EN_TENS, _EN_TENS_ORD), start=2):
+    for t, (card, ordn) in enumerate(zip(_EN_TENS, _EN_TENS_ORD, strict=True), start=2):
         out[card], out[ordn] = t * 10, t * 10
         for u in range(1, 10):
             for sep in ("-", " "):

@@ -139,9 +139,7 @@ def _content_types(budget: _Budget, members: dict[str, zipfile.ZipInfo]) -> dict
     }
 
 
-def _find_main_part(
-    budget: _Budget, members: dict[str, zipfile.ZipInfo], package_rels: list[tuple[str, str]]
-) -> str:
+def _find_main_part(budget: _Budget, members: dict[str, zipfile.ZipInfo], package_rels: list[tuple[str, str]]) -> str:
     content_types = _content_types(budget, members)
     for rel_type, target in package_rels:
         if rel_type.endswith("/officeDocument"):

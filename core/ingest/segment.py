@@ -7,8 +7,10 @@ document order whatever numbers their headers carry; odd numbering is reported a
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from itertools import pairwise
+from typing import Any
 
 from core.errors import IngestError
 from core.ingest.docx_reader import Block, read_document
@@ -67,10 +69,8 @@ def _numbering_warnings(numbers: list[int]) -> list[str]:
     repeated = sorted(n for n, c in Counter(numbers).items() if c > 1)
     if repeated:
         listed = ", ".join(str(n) for n in repeated)
-        warnings.append(
-            f"Video number(s) {listed} appear more than once; the videos are kept in document order."
-        )
-    if any(b < a for a, b in zip(numbers, numbers[1:])):
+        warnings.append(f"Video number(s) {listed} appear more than once; the videos are kept in document order.")
+    if any(b < a for a, b in pairwise(numbers)):
         listed = ", ".join(str(n) for n in numbers)
         warnings.append(f"Video numbers are out of order ({listed}); the videos are kept in document order.")
     elif not repeated:
@@ -117,7 +117,7 @@ def segment_blocks(blocks: Iterable[Block], *, title: str = "") -> Segmentation:
 
     videos = [
         VideoSegment(number=n, title=t[:TITLE_MAX_CHARS], header_text=h, body="\n".join(body))
-        for (n, t, h), body in zip(headers, bodies)
+        for (n, t, h), body in zip(headers, bodies, strict=True)
     ]
     warnings.extend(_numbering_warnings([v.number for v in videos]))
     for position, video in enumerate(videos, start=1):

@@ -44,9 +44,7 @@ def check_container(data: bytes) -> None:
                 "upload it again.",
                 category="encrypted",
             )
-        raise IngestError(
-            f"This is an old Word 97-2003 document (.doc), not a .docx. {_RESAVE}", category="not_docx"
-        )
+        raise IngestError(f"This is an old Word 97-2003 document (.doc), not a .docx. {_RESAVE}", category="not_docx")
     if data.startswith(ZIP_SIGNATURES):
         return
     head = data[:16].lstrip()

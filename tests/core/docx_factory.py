@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import io
 import re
+import struct
 import zipfile
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from docx import Document
 from docx.enum.text import WD_BREAK
@@ -87,6 +89,25 @@ def make_zip(entries: dict[str, bytes], *, compression: int = zipfile.ZIP_DEFLAT
     return out.getvalue()
 
 
+def declare_size(zip_data: bytes, name: str, declared: int) -> bytes:
+    """`zip_data` with member `name`'s uncompressed size rewritten to `declared` in both headers (a lying zip)."""
+    out = bytearray(zip_data)
+    encoded = name.encode("utf-8")
+    local = 0
+    while (local := out.find(b"PK\x03\x04", local)) != -1:
+        name_len = struct.unpack_from("<H", out, local + 26)[0]
+        if out[local + 30 : local + 30 + name_len] == encoded:
+            struct.pack_into("<I", out, local + 22, declared)
+        local += 4
+    central = 0
+    while (central := out.find(b"PK\x01\x02", central)) != -1:
+        name_len = struct.unpack_from("<H", out, central + 28)[0]
+        if out[central + 46 : central + 46 + name_len] == encoded:
+            struct.pack_into("<I", out, central + 24, declared)
+        central += 4
+    return bytes(out)
+
+
 def docx_with_body_xml(body_xml: str) -> bytes:
     """A valid .docx whose <w:body> content is replaced by `body_xml` (w:, mc:, wps:, v: prefixes declared)."""
     parts = docx_parts(make_docx([("para", "placeholder")]))
@@ -132,6 +153,7 @@ def with_paragraph_xml(data: bytes, extra_paragraph_xml: str) -> bytes:
 
 __all__ = [
     "OLE_MAGIC",
+    "declare_size",
     "docx_parts",
     "docx_with_body_xml",
     "make_docx",

@@ -1,0 +1,165 @@
+"""Bad uploads: each gets a typed `IngestError` with a message a producer can act on, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core.errors import IngestError
+from core.ingest import segment_docx
+from tests.core.docx_factory import declare_size, docx_parts, make_docx, make_zip, ole_file
+
+MB = 1024 * 1024
+LIMITS = {"max_upload_bytes": 50 * MB, "max_uncompressed_bytes": 200 * MB}
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def rejected(data: bytes, **limits: int) -> IngestError:
+    with pytest.raises(IngestError) as info:
+        segment_docx(data, **{**LIMITS, **limits})
+    return info.value
+
+
+def good_docx() -> bytes:
+    return make_docx([("heading", "الفيديو الأول"), ("para", "نص الفيديو.")])
+
+
+def test_empty_file() -> None:
+    err = rejected(b"")
+    assert err.category == "empty"
+    assert "0 bytes" in str(err)
+
+
+def test_plain_text_is_not_a_docx() -> None:
+    err = rejected("الفيديو الأول\nنص".encode("utf-8"))
+    assert err.category == "not_docx"
+    assert ".docx" in str(err)
+
+
+def test_pdf_and_rtf_are_named() -> None:
+    assert "PDF" in str(rejected(b"%PDF-1.7\n..."))
+    assert "RTF" in str(rejected(b"{\\rtf1\\ansi hello}"))
+
+
+def test_legacy_word_97_file_asks_for_a_resave() -> None:
+    err = rejected(ole_file(encrypted=False))
+    assert err.category == "not_docx"
+    assert "97-2003" in str(err) and "Save As" in str(err)
+
+
+def test_encrypted_docx_asks_to_remove_the_password() -> None:
+    err = rejected(ole_file(encrypted=True))
+    assert err.category == "encrypted"
+    assert "password" in str(err)
+
+
+def test_truncated_zip_is_corrupt() -> None:
+    data = good_docx()
+    err = rejected(data[: len(data) // 2])
+    assert err.category == "corrupt"
+    assert "damaged" in str(err)
+
+
+def test_zip_with_a_garbled_document_part_is_corrupt() -> None:
+    parts = docx_parts(good_docx())
+    parts["word/document.xml"] = b"<w:document><w:body><w:p>"
+    err = rejected(make_zip(parts))
+    assert err.category == "corrupt"
+    assert "word/document.xml" in str(err)
+
+
+def test_zip_without_any_office_parts_is_not_a_docx() -> None:
+    err = rejected(make_zip({"notes.txt": b"hello"}))
+    assert err.category == "not_docx"
+    assert "word/document.xml" in str(err)
+
+
+def test_docx_package_missing_its_document_part_names_the_part() -> None:
+    parts = docx_parts(good_docx())
+    del parts["word/document.xml"]
+    err = rejected(make_zip(parts))
+    assert err.category == "corrupt"
+    assert "word/document.xml" in str(err) and "missing" in str(err)
+
+
+def test_opendocument_text_is_named() -> None:
+    err = rejected(make_zip({"mimetype": b"application/vnd.oasis.opendocument.text", "content.xml": b"<x/>"}))
+    assert err.category == "not_docx"
+    assert "OpenDocument" in str(err)
+
+
+def test_upload_over_the_limit_is_too_large() -> None:
+    data = good_docx()
+    err = rejected(data, max_upload_bytes=len(data) - 1)
+    assert err.category == "too_large"
+    assert "limit" in str(err)
+
+
+def _bomb_docx(payload_bytes: int) -> bytes:
+    """A real .docx whose body carries `payload_bytes` of highly compressible text."""
+    parts = docx_parts(good_docx())
+    filler = "<w:p><w:r><w:t>" + "a" * payload_bytes + "</w:t></w:r></w:p>"
+    xml = parts["word/document.xml"].decode("utf-8").replace("<w:body>", "<w:body>" + filler, 1)
+    parts["word/document.xml"] = xml.encode("utf-8")
+    return make_zip(parts)
+
+
+def test_zip_bomb_refused_by_declared_size() -> None:
+    data = _bomb_docx(3 * MB)
+    assert len(data) < 100_000  # small upload, large inflation
+    err = rejected(data, max_uncompressed_bytes=1 * MB)
+    assert err.category == "too_large"
+    assert "word/document.xml" in str(err)
+
+
+def test_zip_bomb_lying_about_its_size_is_stopped_while_inflating() -> None:
+    data = declare_size(_bomb_docx(3 * MB), "word/document.xml", 2000)
+    err = rejected(data, max_uncompressed_bytes=10 * MB)
+    assert err.category == "too_large"
+
+
+def test_document_with_no_text() -> None:
+    err = rejected(make_docx([("para", ""), ("para", "   "), ("para", "\u200f\u200b"), ("table", [["", ""]])]))
+    assert err.category == "no_text"
+
+
+def test_cli_prints_segmentation_json(tmp_path: Path) -> None:
+    path = tmp_path / "script.docx"
+    path.write_bytes(
+        make_docx([("para", "مقدمة الدورة"), ("heading", "الفيديو الأول: البداية"), ("para", "نص الفيديو الأول.")])
+    )
+    proc = _run_cli("segment", str(path))
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["preface"] == "مقدمة الدورة"
+    assert out["videos"] == [{"number": 1, "title": "البداية", "body": "نص الفيديو الأول."}]
+    assert out["warnings"] == []
+    assert "مقدمة الدورة" in proc.stdout  # ensure_ascii=False: Arabic printed as is
+
+
+def test_cli_rejects_a_bad_file_with_one_line_and_exit_2(tmp_path: Path) -> None:
+    path = tmp_path / "old.docx"
+    path.write_bytes(ole_file(encrypted=False))
+    proc = _run_cli("segment", str(path))
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: not_docx: ")
+
+
+def _run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONIOENCODING": "utf-8"}
+    return subprocess.run(
+        [sys.executable, "-m", "core", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
