@@ -1,0 +1,213 @@
+"""The worker: retries and backoff, failures in producer words, leases and takeover, dependencies, two workers
+on one database, the embedded worker and the command line. Both databases."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from datetime import timedelta
+from typing import Iterator
+
+import pytest
+from sqlalchemy import select
+
+from core.assets import AssetStore
+from core.cli import main as cli_main
+from core.db import session_scope
+from core.errors import ProviderError
+from core.jobs import Worker, ensure_background_worker, request_clip, request_image, stop_background_workers
+from core.models import Frame, Job, utcnow
+from core.render.providers import OfflineProvider, RemoteResult, RenderSpec, Submitted
+from core.runtime import Runtime
+from tests.core.jobs_factory import make_board
+
+
+class ScriptedProvider(OfflineProvider):
+    """The real offline renderer, with scripted failures and a count of what each job cost."""
+
+    def __init__(self, store: AssetStore, *, submit_errors: list[ProviderError] | None = None,
+                 outcome: str = "completed", delay_s: float = 0.0) -> None:
+        super().__init__(store, clip_duration_s=1)
+        self.submit_errors = list(submit_errors or [])
+        self.outcome = outcome
+        self.delay_s = delay_s
+        self.lock = threading.Lock()
+        self.calls: Counter[int] = Counter()  # submit calls per job
+        self.rendered: Counter[int] = Counter()  # renders actually made (what would be charged) per job
+        self.keys: set[str] = set()
+
+    def submit(self, spec: RenderSpec, idempotency_key: str) -> Submitted:
+        with self.lock:
+            self.calls[spec.job_id] += 1
+            if self.submit_errors:
+                raise self.submit_errors.pop(0)
+            fresh = idempotency_key not in self.keys
+            self.keys.add(idempotency_key)
+            if fresh:
+                self.rendered[spec.job_id] += 1
+        time.sleep(self.delay_s)
+        return super().submit(spec, idempotency_key)
+
+    def poll(self, request_id: str, status_url: str | None) -> RemoteResult:
+        if self.outcome == "nsfw":
+            return RemoteResult("nsfw")
+        if self.outcome == "failed":
+            return RemoteResult("failed", error="the model crashed")
+        return super().poll(request_id, status_url)
+
+
+def _worker(rt: Runtime, provider: OfflineProvider, **kw: object) -> Worker:
+    kw.setdefault("concurrency", 2)
+    return Worker(rt, providers={"offline": provider}, backoff_s=0.01, idle_s=0.02, **kw)  # type: ignore[arg-type]
+
+
+def _image_job(rt: Runtime) -> int:
+    with session_scope(rt.sessions) as s:
+        board = make_board(s, shots=1, frames=1)
+        return request_image(s, board.frame_ids[0], settings=rt.settings, provider="offline").id
+
+
+def test_retryable_errors_back_off_then_succeed_without_paying_twice(runtime: Runtime) -> None:
+    job_id = _image_job(runtime)
+    busy = ProviderError("queue full", retryable=True, retry_after=0.01, category="busy")
+    provider = ScriptedProvider(AssetStore(runtime.data_dir), submit_errors=[busy, busy])
+    _worker(runtime, provider).run(drain=True)
+    with runtime.sessions() as s:
+        job = s.get(Job, job_id)
+        assert job.status == "succeeded" and job.attempts == 3 and job.error is None
+        assert s.get(Frame, job.frame_id).selected_image_id is not None
+    assert provider.calls[job_id] == 3 and provider.rendered[job_id] == 1
+
+
+def test_errors_fail_the_job_in_producer_words(runtime: Runtime) -> None:
+    job_id = _image_job(runtime)
+    refused = ProviderError("Higgs submit was refused (403): not enough credits", category="credits")
+    _worker(runtime, ScriptedProvider(AssetStore(runtime.data_dir), submit_errors=[refused])).run(drain=True)
+    busy = [ProviderError("server error 502", retryable=True, category="server")] * 5
+    job2 = _image_job(runtime)
+    _worker(runtime, ScriptedProvider(AssetStore(runtime.data_dir), submit_errors=busy),
+            max_attempts=3).run(drain=True)
+    with runtime.sessions() as s:
+        job = s.get(Job, job_id)
+        assert (job.status, job.error_category, job.attempts) == ("failed", "credits", 1)
+        assert "not enough credits" in job.error
+        gave_up = s.get(Job, job2)
+        assert gave_up.status == "failed" and gave_up.attempts == 3 and "server error 502" in gave_up.error
+
+
+def test_moderation_block_fails_the_clip_waiting_for_it(runtime: Runtime) -> None:
+    with session_scope(runtime.sessions) as s:
+        board = make_board(s, shots=1, frames=1)
+        clip_id = request_clip(s, board.shot_ids[0], settings=runtime.settings, provider="offline").id
+    _worker(runtime, ScriptedProvider(AssetStore(runtime.data_dir), outcome="nsfw")).run(drain=True)
+    with runtime.sessions() as s:
+        clip = s.get(Job, clip_id)
+        image = s.get(Job, clip.depends_on[0])
+        assert image.status == "failed" and image.error == "Blocked by moderation: edit the prompt and re-render"
+        assert image.error_category == "nsfw"
+        assert clip.status == "failed" and clip.error_category == "dependency"
+        assert "image of frame 1" in clip.error and "Blocked by moderation" in clip.error
+
+
+def test_a_job_whose_worker_died_is_taken_over_and_polled_not_resubmitted(runtime: Runtime) -> None:
+    job_id = _image_job(runtime)
+    provider = ScriptedProvider(AssetStore(runtime.data_dir))
+    with session_scope(runtime.sessions) as s:
+        job = s.get(Job, job_id)
+        spec = RenderSpec(job_id=job.id, kind="image", model=job.model, prompt=job.prompt_text, params=job.params)
+        sub = OfflineProvider.submit(provider, spec, job.idempotency_key)  # the dead worker's POST
+        job.status, job.remote_request_id, job.submitted_at = "submitted", sub.request_id, utcnow()
+        job.lease_owner, job.lease_expires_at = "dead-worker", utcnow() - timedelta(seconds=1)
+    _worker(runtime, provider).run(drain=True)
+    with runtime.sessions() as s:
+        job = s.get(Job, job_id)
+        assert job.status == "succeeded" and job.polls == 1
+    assert provider.calls[job_id] == 0  # resumed polling; never submitted again
+
+
+def test_a_live_lease_is_respected(runtime: Runtime) -> None:
+    job_id = _image_job(runtime)
+    with session_scope(runtime.sessions) as s:
+        job = s.get(Job, job_id)
+        job.lease_owner, job.lease_expires_at = "busy-worker", utcnow() + timedelta(seconds=60)
+    provider = ScriptedProvider(AssetStore(runtime.data_dir))
+    stop = threading.Event()
+    worker = _worker(runtime, provider)
+    thread = threading.Thread(target=worker.run, kwargs={"stop_event": stop})
+    thread.start()
+    time.sleep(0.4)
+    stop.set()
+    thread.join(5)
+    with runtime.sessions() as s:
+        job = s.get(Job, job_id)
+        assert job.status == "pending" and job.lease_owner == "busy-worker"
+    assert provider.calls[job_id] == 0
+
+
+def test_two_workers_never_run_the_same_job(runtime: Runtime) -> None:
+    with session_scope(runtime.sessions) as s:
+        board = make_board(s, shots=6, frames=4)
+        ids = [request_image(s, f, settings=runtime.settings, provider="offline").id for f in board.frame_ids]
+    provider = ScriptedProvider(AssetStore(runtime.data_dir), delay_s=0.02)
+    workers = [_worker(runtime, provider, concurrency=4, worker_id=f"w{i}") for i in range(2)]
+    threads = [threading.Thread(target=w.run, kwargs={"drain": True}) for w in workers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    with runtime.sessions() as s:
+        assert {s.get(Job, i).status for i in ids} == {"succeeded"}
+    assert all(provider.calls[i] == 1 for i in ids), provider.calls
+    assert sum(w.processed for w in workers) == len(ids)
+    assert all(w.processed > 0 for w in workers)  # both really took part
+
+
+def test_background_worker_is_started_once_and_renders(runtime: Runtime) -> None:
+    try:
+        first = ensure_background_worker(runtime)
+        assert ensure_background_worker(runtime) is first and first.thread.is_alive()
+        job_id = _image_job(runtime)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with runtime.sessions() as s:
+                if s.get(Job, job_id).status == "succeeded":
+                    break
+            time.sleep(0.1)
+        with runtime.sessions() as s:
+            assert s.get(Job, job_id).status == "succeeded"
+    finally:
+        stop_background_workers()
+    assert not first.thread.is_alive()
+
+
+@pytest.fixture
+def cli_env(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> Iterator[Runtime]:
+    monkeypatch.setenv("DATABASE_URL", runtime.settings.db_url)
+    monkeypatch.setenv("STUDIO_DATA_DIR", str(runtime.data_dir))
+    monkeypatch.setenv("RENDERER", "offline")
+    for name in ("HF_KEY", "HF_API_KEY", "HF_API_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    yield runtime
+
+
+def test_command_line_render_jobs_and_worker(cli_env: Runtime, capsys: pytest.CaptureFixture[str]) -> None:
+    with session_scope(cli_env.sessions) as s:
+        board = make_board(s, shots=1, frames=2)
+    assert cli_main(["render", "images", "--video", str(board.video_id)]) == 0
+    queued = json.loads(capsys.readouterr().out)
+    assert len(queued["jobs"]) == 2 and queued["estimate"].endswith("free (offline)")
+    assert cli_main(["jobs", "--status", "pending"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 2
+    assert cli_main(["worker", "--drain"]) == 0
+    capsys.readouterr()
+    assert cli_main(["render", "clip", "--shot", str(board.shot_ids[0]), "--wait"]) == 0
+    clip = json.loads(capsys.readouterr().out)["jobs"]
+    assert [j["kind"] for j in clip] == ["clip"] and clip[0]["status"] == "succeeded"
+    assert cli_main(["jobs"]) == 0
+    assert {j["status"] for j in json.loads(capsys.readouterr().out)} == {"succeeded"}
+    assert cli_main(["render", "images", "--frame", "999999"]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    with cli_env.sessions() as s:
+        assert s.scalar(select(Job).where(Job.kind == "clip")).status == "succeeded"
