@@ -57,7 +57,6 @@ with right.container(border=True):
                    f"{relative_time(selected.created_at)}")
     if st.button("Regenerate this frame", icon=":material/refresh:"):
         refine(rt, [frame_id], force=True, label=frame.label)
-        st.rerun()
 
 tab_edit, tab_compare, tab_versions = st.tabs(["Edit by hand", "Compare versions", "All versions"])
 with tab_edit, st.form(f"edit-{frame_id}"):

@@ -22,15 +22,9 @@ def background_worker_enabled() -> bool:
     return os.environ.get("STUDIO_BACKGROUND_WORKER", "1").strip().lower() not in ("0", "false", "no", "off")
 
 
-@st.cache_resource(show_spinner=False)
-def _start_worker(_runtime: Runtime) -> bool:
-    from core.jobs import ensure_background_worker
-
-    ensure_background_worker(_runtime)
-    return True
-
-
 def ensure_worker(runtime: Runtime) -> None:
-    """Start the in-process worker once (cached per process), unless disabled for tests."""
+    """Start the in-process render worker (core keeps one per process and restarts a dead one), unless disabled."""
     if background_worker_enabled():
-        _start_worker(runtime)
+        from core.jobs import ensure_background_worker
+
+        ensure_background_worker(runtime)

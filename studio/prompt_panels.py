@@ -19,6 +19,7 @@ from studio.actions import ok, perform
 from studio.board import BoardView
 from studio.widgets import diff_html, show_error, show_text
 
+LAST_SUMMARY = "last_refine_summary"
 STYLE_LABELS = {
     "visual_style": "Visual style", "palette": "Palette", "characters": "Presenter and recurring characters",
     "setting": "Setting", "aspect_ratio": "Aspect ratio", "negative_prompt": "Always avoid (negative prompt)",
@@ -43,10 +44,19 @@ def refine(rt: Runtime, frame_ids: list[int], *, force: bool, label: str) -> Non
     bar.empty()
     line = (f"{label}: {summary.refined} refined, {summary.reused} reused, {summary.skipped} skipped, "
             f"{summary.failed} failed ({refiner.name}, {summary.elapsed_s:.1f} s)")
-    (st.warning if summary.failed else st.success)(line)
-    for frame_id, error in list(summary.errors.items())[:5]:
-        st.caption(f"Frame {frame_id}: {error}")
-    st.session_state["last_refine_summary"] = line
+    errors = [f"Frame {fid}: {err}" for fid, err in list(summary.errors.items())[:5]]
+    # The page was drawn from the state before the batch: rerun so every panel shows the new prompts.
+    st.session_state[LAST_SUMMARY] = (line, bool(summary.failed), errors)
+    st.rerun()
+
+
+def show_last_summary() -> None:
+    last = st.session_state.get(LAST_SUMMARY)
+    if last:
+        line, failed, errors = last
+        (st.warning if failed else st.success)(line)
+        for error in errors:
+            st.caption(error)
 
 
 def refine_all_panel(rt: Runtime, board: BoardView, file_id: int) -> None:
@@ -66,8 +76,7 @@ def refine_all_panel(rt: Runtime, board: BoardView, file_id: int) -> None:
             else:
                 ids, label = frames_in_scope(session, video_id=board.video_id), "this video"
         refine(rt, ids, force=force, label=label)
-    elif "last_refine_summary" in st.session_state:
-        st.caption(st.session_state["last_refine_summary"])
+    show_last_summary()
 
 
 def _image_of_version(rt: Runtime, version_id: int) -> str | None:

@@ -73,32 +73,24 @@ def latest_jobs(session: Session, *, kind: str, frame_ids: list[int] | None = No
     return out
 
 
-def takes(session: Session, *, frame_id: int | None = None, shot_id: int | None = None,
-          kind: str = "image") -> list[Asset]:  # core?
-    """Every kept take (not discarded) of a frame's images or a shot's clips, newest first."""
-    stmt = select(Asset).where(Asset.kind == kind, Asset.discarded_at.is_(None)).order_by(Asset.id.desc())
-    if frame_id is not None:
-        stmt = stmt.where(Asset.frame_id == frame_id)
-    if shot_id is not None:
-        stmt = stmt.where(Asset.shot_id == shot_id)
-    return list(session.scalars(stmt))
-
-
-def job_fingerprint(session: Session, *, frame_ids: list[int], shot_ids: list[int]) -> tuple[object, ...]:
-    """A cheap summary of job state for a set of frames/shots: changes whenever any of their jobs moves."""
-    conds = []
-    if frame_ids:
-        conds.append(Job.frame_id.in_(frame_ids))
-    if shot_ids:
-        conds.append(Job.shot_id.in_(shot_ids))
-    if not conds:
-        return ()
+def job_fingerprint(session: Session, *, frame_ids: list[int] | None = None,
+                    shot_ids: list[int] | None = None) -> tuple[object, ...]:
+    """A cheap summary of job state (per status: count, newest id, attempts) for some frames/shots, or all
+    jobs when neither is given: it changes whenever one of those jobs moves."""
     from sqlalchemy import or_
 
-    rows = session.execute(
-        select(Job.status, func.count(Job.id), func.max(Job.id)).where(or_(*conds)).group_by(Job.status)
-    ).all()
-    return tuple(sorted((str(s), int(n), int(m or 0)) for s, n, m in rows))
+    stmt = select(Job.status, func.count(Job.id), func.max(Job.id), func.sum(Job.attempts)).group_by(Job.status)
+    if frame_ids is not None or shot_ids is not None:
+        conds = []
+        if frame_ids:
+            conds.append(Job.frame_id.in_(frame_ids))
+        if shot_ids:
+            conds.append(Job.shot_id.in_(shot_ids))
+        if not conds:
+            return ()
+        stmt = stmt.where(or_(*conds))
+    rows = session.execute(stmt).all()
+    return tuple(sorted((str(s), int(n), int(m or 0), int(a or 0)) for s, n, m, a in rows))
 
 
 @dataclass(frozen=True)

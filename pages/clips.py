@@ -1,0 +1,60 @@
+"""Clips: one clip per shot from its start and end images; render one shot or all of them (estimate first)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.jobs import estimate_video, request_video_clips
+from studio import state
+from studio.actions import ok, perform
+from studio.board import current_storyboard_id, load_board
+from studio.clip_row import shot_row
+from studio.context import get_runtime
+from studio.live import live_status
+from studio.sidebar import require_video
+
+rt = get_runtime()
+cfg = rt.settings
+video_id = require_video()
+with rt.sessions() as session:
+    board_id = current_storyboard_id(session, video_id)
+if board_id is None:
+    st.warning("This video has no storyboard yet.")
+    st.stop()
+with rt.sessions() as session:
+    board = load_board(session, board_id, rt.data_dir)
+
+st.title("Clips")
+st.caption(f"{board.video_title} · {cfg.clip_duration_s} s per shot · "
+           + (f"model `{cfg.higgs_video_model}`" if cfg.active_renderer != "offline" else "rendered offline (free)"))
+live_status(rt, frame_ids=[f.id for f in board.frames], shot_ids=[s.id for s in board.shots],
+            key="clips-fingerprint")
+done = sum(1 for s in board.shots if s.clip_id)
+st.progress(done / max(len(board.shots), 1), text=f"{done} of {len(board.shots)} shots have a clip")
+
+confirm_key = f"{state.CONFIRM_CLIPS}-{video_id}"
+if not st.session_state.get(confirm_key):
+    if st.button("Render all shots", icon=":material/movie:", type="primary"):
+        st.session_state[confirm_key] = True
+        st.rerun()
+else:
+    with rt.sessions() as session:
+        estimate = estimate_video(session, video_id, settings=cfg, clips=True)
+    with st.container(border=True):
+        st.markdown(f"**Before anything is queued:** {estimate.summary()}")
+        st.caption("Missing images are rendered first; shots whose clip is up to date are reused, not paid again.")
+        go, cancel = st.columns(2)
+        if go.button("Confirm and render", type="primary", icon=":material/check:"):
+            batch = perform(rt, lambda s: request_video_clips(s, video_id, settings=cfg, actor=cfg.author_name))
+            st.session_state[confirm_key] = False
+            if ok(batch):
+                skipped = list(batch.skipped.values())  # type: ignore[union-attr]
+                state.flash(f"Queued {batch.created} new clip job(s)"  # type: ignore[union-attr]
+                            + (f"; skipped {len(skipped)}: {skipped[0]}" if skipped else "."))
+                st.rerun()
+        if cancel.button("Cancel", icon=":material/close:"):
+            st.session_state[confirm_key] = False
+            st.rerun()
+
+for shot in board.shots:
+    shot_row(rt, shot)

@@ -1,0 +1,59 @@
+"""Images: the video's gallery, shot rows × frame columns, with live status; render, re-roll, enlarge, pick."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.jobs import estimate_video, request_video_images
+from studio.actions import ok, perform
+from studio.board import current_storyboard_id, load_board
+from studio.context import get_runtime
+from studio.gallery import image_cell, queue_images
+from studio.live import live_status
+from studio.sidebar import require_video
+
+rt = get_runtime()
+cfg = rt.settings
+video_id = require_video()
+with rt.sessions() as session:
+    board_id = current_storyboard_id(session, video_id)
+if board_id is None:
+    st.warning("This video has no storyboard yet.")
+    st.stop()
+with rt.sessions() as session:
+    board = load_board(session, board_id, rt.data_dir)
+    estimate = estimate_video(session, video_id, settings=cfg, clips=False)
+
+st.title("Images")
+st.caption(f"{board.video_title} · rendered by `{cfg.active_renderer}` · model `{cfg.higgs_image_model}`"
+           if cfg.active_renderer != "offline" else f"{board.video_title} · rendered offline (free)")
+live_status(rt, frame_ids=[f.id for f in board.frames], shot_ids=[], key="images-fingerprint")
+done = sum(1 for f in board.frames if f.image_id)
+no_prompt = sum(1 for f in board.frames if not f.prompt)
+head = st.columns([3, 2], vertical_alignment="center")
+head[0].progress(done / max(len(board.frames), 1), text=f"{done} of {len(board.frames)} frames have an image")
+if no_prompt:
+    head[0].caption(f"{no_prompt} frame(s) have no prompt yet: refine them on the Prompts page first.")
+with head[1]:
+    st.caption(f"Missing images: {estimate.summary()}")
+    if st.button("Render all missing images", type="primary", icon=":material/burst_mode:", width="stretch"):
+        batch = perform(rt, lambda s: request_video_images(s, video_id, settings=cfg, actor=cfg.author_name))
+        if ok(batch):
+            st.session_state["images-skipped"] = list(batch.skipped.values())  # type: ignore[union-attr]
+            st.rerun()
+for reason in st.session_state.pop("images-skipped", [])[:5]:
+    st.caption(f"Skipped: {reason}")
+
+for shot in board.shots:
+    row = st.columns([1, 8], vertical_alignment="top")
+    with row[0]:
+        st.markdown(f"**Shot {shot.position}**")
+        ready = [f.id for f in shot.frames if f.prompt]
+        if st.button("Render shot", key=f"shot-render-{shot.id}", disabled=not ready, width="stretch"):
+            if queue_images(rt, ready, force=False, what=f"shot {shot.position}"):
+                st.rerun()
+    with row[1]:
+        cols = st.columns(max(len(shot.frames), 1))
+        for col, frame in zip(cols, shot.frames):
+            with col:
+                image_cell(rt, frame)

@@ -1,0 +1,66 @@
+"""Jobs: every render with its status, timings, attempts, cost and error; retry failed ones, cancel queued ones."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core.jobs import cancel_job, list_jobs, retry_job
+from studio.actions import ok, perform
+from studio.context import get_runtime
+from studio.job_table import job_rows
+from studio.live import live_status
+
+rt = get_runtime()
+cfg = rt.settings
+st.title("Jobs")
+live_status(rt, frame_ids=None, shot_ids=None, key="jobs-fingerprint")
+FILTERS = {"Queued": ["pending"], "Rendering": ["submitted", "running"], "Failed": ["failed"],
+           "Done": ["succeeded"], "Canceled": ["canceled"]}
+chosen = st.pills("Show", list(FILTERS), selection_mode="multi", default=list(FILTERS), key="job-filter")
+statuses = [s for name in chosen for s in FILTERS[name]]
+with rt.sessions() as session:
+    jobs = list_jobs(session, statuses or None, limit=500)
+    rows = job_rows(session, jobs)
+    failed = [j.id for j in list_jobs(session, ["failed", "canceled"], limit=500)]
+    queued = [j.id for j in list_jobs(session, ["pending"], limit=500)]
+
+m = st.columns(4)
+m[0].metric("Shown", len(rows))
+m[1].metric("Queued", len(queued))
+m[2].metric("Failed or canceled", len(failed))
+m[3].metric("Spent", f"${sum(j.cost_usd or 0 for j in jobs):.2f}")
+if rows:
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config={
+        "Queued": st.column_config.DatetimeColumn(format="HH:mm:ss"),
+        "Started": st.column_config.DatetimeColumn(format="HH:mm:ss"),
+        "Finished": st.column_config.DatetimeColumn(format="HH:mm:ss"),
+        "Cost $": st.column_config.NumberColumn(format="$%.3f"),
+        "Error": st.column_config.TextColumn(width="large"),
+    })
+else:
+    st.info("No jobs to show. Render images or clips to fill the queue.", icon=":material/inbox:")
+
+left, right = st.columns(2)
+with left.container(border=True):
+    st.markdown("**Retry**: failed and canceled jobs go back in the queue (attempts and errors are kept).")
+    pick = st.selectbox("Job to retry", failed, format_func=lambda i: f"Job {i}", disabled=not failed)
+    b1, b2 = st.columns(2)
+    if b1.button("Retry job", disabled=pick is None) and ok(perform(
+        rt, lambda s: retry_job(s, pick, actor=cfg.author_name), success=f"Job {pick} queued again.")):
+        st.rerun()
+    if b2.button(f"Retry all {len(failed)}", disabled=not failed) and ok(perform(
+        rt, lambda s: [retry_job(s, j, actor=cfg.author_name) for j in failed],
+        success=f"{len(failed)} job(s) queued again.")):
+        st.rerun()
+with right.container(border=True):
+    st.markdown("**Cancel**: queued jobs that have not started are dropped.")
+    drop = st.selectbox("Job to cancel", queued, format_func=lambda i: f"Job {i}", disabled=not queued)
+    c1, c2 = st.columns(2)
+    if c1.button("Cancel job", disabled=drop is None) and ok(perform(
+        rt, lambda s: cancel_job(s, drop, actor=cfg.author_name, settings=cfg), success=f"Job {drop} canceled.")):
+        st.rerun()
+    if c2.button(f"Cancel all {len(queued)}", disabled=not queued) and ok(perform(
+        rt, lambda s: [cancel_job(s, j, actor=cfg.author_name, settings=cfg) for j in queued],
+        success=f"{len(queued)} job(s) canceled.")):
+        st.rerun()

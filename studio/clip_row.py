@@ -1,0 +1,64 @@
+"""One shot on the Clips page: start and end images, the player, status, one Render clip button, takes."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.jobs import list_takes, request_clip, select_take
+from core.runtime import Runtime
+from studio.actions import ok, perform
+from studio.board import ShotView
+from studio.frame_card import review_badge, thumbnail
+from studio.widgets import relative_time, show_text, status_chip
+
+
+def clip_takes(rt: Runtime, shot: ShotView) -> None:
+    with rt.sessions() as session:
+        takes = list_takes(session, shot_id=shot.id)
+    if len(takes) < 2:
+        return
+    labels = {t.id: f"Take {len(takes) - i} · {relative_time(t.created_at)}" for i, t in enumerate(takes)}
+    pick = st.selectbox("Takes", list(labels), format_func=labels.__getitem__, key=f"clip-takes-{shot.id}",
+                        index=list(labels).index(shot.clip_id) if shot.clip_id in labels else 0)
+    if pick != shot.clip_id and st.button("Use this take", key=f"use-clip-{shot.id}") and ok(perform(
+        rt, lambda s: select_take(s, pick, actor=rt.settings.author_name), success="Clip take selected.",
+    )):
+        st.rerun()
+
+
+def shot_row(rt: Runtime, shot: ShotView) -> None:
+    cfg = rt.settings
+    with st.container(border=True, key=f"clip-row-{shot.id}"):
+        head = st.columns([4, 1], vertical_alignment="center")
+        head[0].markdown(f"**Shot {shot.position}** · {len(shot.frames)} frame(s)")
+        with head[1]:
+            review_badge(shot.review_status)
+        start, end, player, side = st.columns([2, 2, 4, 2])
+        if shot.frames:
+            with start:
+                st.caption("Start")
+                thumbnail(shot.frames[0])
+            with end:
+                st.caption("End")
+                thumbnail(shot.frames[-1])
+        with player:
+            if shot.clip_path is not None:
+                st.video(str(shot.clip_path))
+            else:
+                st.caption(":material/movie: no clip yet")
+            show_text(shot.narration, key=f"clip-narration-{shot.id}")
+        with side:
+            status_chip(shot.chip, reason=shot.job_error)
+            busy = shot.chip in ("pending", "submitted", "running")
+            missing = sum(1 for f in shot.frames if not f.image_id)
+            if missing:
+                st.caption(f"{missing} image(s) will be rendered first.")
+            label = "Re-render clip" if shot.clip_id else "Render clip"
+            if st.button(label, key=f"clip-{shot.id}", type="primary", icon=":material/movie_edit:",
+                         disabled=busy, width="stretch") and ok(perform(
+                rt, lambda s: request_clip(s, shot.id, settings=cfg, force=bool(shot.clip_id),
+                                           actor=cfg.author_name),
+                success=f"Clip of shot {shot.position} queued.",
+            )):
+                st.rerun()
+            clip_takes(rt, shot)

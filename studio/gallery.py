@@ -1,0 +1,77 @@
+"""The Images page's cells: a frame's thumbnail, live chip, render / re-roll, enlarge, and its takes."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.assets import AssetStore
+from core.jobs import list_takes, request_image, select_take
+from core.runtime import Runtime
+from studio.actions import ok, perform
+from studio.board import FrameView
+from studio.frame_card import review_badge, thumbnail
+from studio.widgets import show_text, status_chip
+
+MAX_TAKES = 6
+
+
+@st.dialog("Frame", width="large")
+def enlarge(frame: FrameView) -> None:
+    if frame.image_path is not None:
+        st.image(str(frame.image_path), width="stretch")
+    st.markdown(f"**{frame.label}**")
+    show_text(frame.scene_text, key=f"dialog-scene-{frame.id}")
+    if frame.prompt:
+        st.caption(frame.prompt)
+
+
+def queue_images(rt: Runtime, frame_ids: list[int], *, force: bool, what: str) -> bool:
+    """Queue image jobs (all in one transaction); the worker renders them."""
+    cfg = rt.settings
+    result = perform(rt, lambda s: [request_image(s, fid, settings=cfg, force=force, actor=cfg.author_name)
+                                    for fid in frame_ids],
+                     success=f"Queued {what}. The gallery updates as images arrive.")
+    return ok(result)
+
+
+def takes_picker(rt: Runtime, frame: FrameView) -> None:
+    with rt.sessions() as session:
+        takes = list_takes(session, frame_id=frame.id)[:MAX_TAKES]
+    if len(takes) < 2:
+        return
+    store = AssetStore(rt.data_dir)
+    with st.popover(f"Takes ({len(takes)})", icon=":material/photo_library:", width="stretch"):
+        cols = st.columns(3)
+        for i, take in enumerate(takes):
+            with cols[i % 3]:
+                path = store.path(take.storage_key)
+                if path.is_file():
+                    st.image(str(path), width="stretch")
+                if take.id == frame.image_id:
+                    st.caption("selected")
+                elif st.button("Use this take", key=f"take-{take.id}") and ok(perform(
+                    rt, lambda s, aid=take.id: select_take(s, aid, actor=rt.settings.author_name),
+                    success="Take selected.",
+                )):
+                    st.rerun()
+
+
+def image_cell(rt: Runtime, frame: FrameView) -> None:
+    with st.container(border=True, key=f"image-cell-{frame.id}"):
+        top = st.columns([3, 2], vertical_alignment="center")
+        top[0].markdown(f"**{frame.label}**")
+        with top[1]:
+            review_badge(frame.review_status)
+        thumbnail(frame)
+        status_chip(frame.chip, reason=frame.job_error)
+        busy = frame.chip in ("pending", "submitted", "running")
+        b1, b2 = st.columns(2)
+        label = "Re-roll" if frame.image_id else "Render"
+        if b1.button(label, key=f"render-{frame.id}", icon=":material/brush:", disabled=busy or not frame.prompt,
+                     help=None if frame.prompt else "Refine this frame's prompt first.", width="stretch"):
+            if queue_images(rt, [frame.id], force=bool(frame.image_id), what=f"{frame.label}"):
+                st.rerun()
+        if b2.button("Enlarge", key=f"enlarge-{frame.id}", icon=":material/zoom_in:",
+                     disabled=frame.image_path is None, width="stretch"):
+            enlarge(frame)
+        takes_picker(rt, frame)

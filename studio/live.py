@@ -1,0 +1,33 @@
+"""Live render status: a fragment polls the job table every 2 s and reruns the page only when it changed."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.runtime import Runtime
+from studio.queries import job_fingerprint
+
+_ACTIVE = ("pending", "submitted", "running")
+
+
+def live_status(rt: Runtime, *, frame_ids: list[int] | None, shot_ids: list[int] | None, key: str) -> None:
+    """Remember what the page was drawn from; the fragment compares and reruns the whole app on a change."""
+    with rt.sessions() as session:
+        st.session_state[key] = job_fingerprint(session, frame_ids=frame_ids, shot_ids=shot_ids)
+    _poll(rt, frame_ids, shot_ids, key)
+
+
+@st.fragment(run_every=2)
+def _poll(rt: Runtime, frame_ids: list[int] | None, shot_ids: list[int] | None, key: str) -> None:
+    with rt.sessions() as session:
+        now = job_fingerprint(session, frame_ids=frame_ids, shot_ids=shot_ids)
+    if now != st.session_state.get(key):
+        st.session_state[key] = now
+        st.rerun(scope="app")
+    counts = {str(row[0]): int(row[1]) for row in now}  # type: ignore[index]
+    active = sum(counts.get(s, 0) for s in _ACTIVE)
+    if active:
+        st.caption(f":material/autorenew: {counts.get('running', 0) + counts.get('submitted', 0)} rendering · "
+                   f"{counts.get('pending', 0)} queued — this page updates by itself.")
+    else:
+        st.caption(":material/check: Nothing rendering right now.")
