@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 from core.activity import log_activity
 from core.errors import ConflictError, NotFoundError
 from core.hashing import sha256_bytes
-from core.prompts.style import DEFAULT_STYLE
 from core.models import Activity, Frame, Shot, SourceFile, Storyboard, StyleBible, Video, utcnow
 from core.settings import Settings
 from core.storyboard import BUILDER_VERSION, StoryboardPlan, build_storyboard
@@ -77,7 +76,9 @@ def ingest_file(
     bytes are kept as `sources/<sha256>.docx` under the data dir: content-addressed, so a copy left by a
     transaction that later rolls back is harmless and is reused by the next upload of the same bytes.
     """
-    from core.ingest import segment_docx  # imported here: the ingest package pulls in python-docx
+    # Imported here: python-docx and the prompts package are heavy, and most library readers need neither.
+    from core.ingest import segment_docx
+    from core.prompts.style import DEFAULT_STYLE
 
     digest = sha256_bytes(data)
     existing = session.scalar(select(SourceFile).where(SourceFile.sha256 == digest))
