@@ -7,7 +7,7 @@ and a PDF and a shot list made at the same moment agree).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlalchemy import select
@@ -144,7 +144,14 @@ def _file(store: AssetStore, asset: Asset | None) -> Path | None:
 
 
 def _notes(rows: list[Comment]) -> tuple[CommentRow, ...]:
-    return tuple(CommentRow(c.author, c.body, c.created_at) for c in rows)
+    return tuple(CommentRow(c.author, c.body, _utc(c.created_at)) for c in rows)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes (stored as UTC), PostgreSQL aware ones: make both aware UTC."""
+    if value is None or value.tzinfo is not None:
+        return value.astimezone(timezone.utc) if value else None
+    return value.replace(tzinfo=timezone.utc)
 
 
 def export_dir(data_dir: Path, file_id: int) -> Path:
