@@ -51,17 +51,25 @@ class Segmentation:
         }
 
 
-def _lines(blocks: Iterable[Block]) -> Iterable[tuple[str, bool]]:
-    """(line, emphasized) for every non-blank line; a heading, title or bold paragraph is emphasized."""
+def _may_hold_header(block: Block) -> bool:
+    """Table-of-contents entries repeat every header; a wide table row is a shot list, not a header."""
+    if block.style.lower().startswith("toc"):
+        return False
+    return block.kind != "table" or block.text.count(" | ") <= 1
+
+
+def _lines(blocks: Iterable[Block]) -> Iterable[tuple[str, bool, bool]]:
+    """(line, emphasized, may be a header) for every non-blank line; headings, titles and bold are emphasized."""
     for block in blocks:
         emphasized = block.heading_level > 0 or block.bold or block.style.lower() in _EMPHASIS_STYLES
+        candidate = _may_hold_header(block)
         if "\n" not in block.text:
             if not is_blank(block.text):
-                yield block.text, emphasized
+                yield block.text, emphasized, candidate
             continue
         for line in block.text.split("\n"):
             if not is_blank(line):
-                yield line, emphasized
+                yield line, emphasized, candidate
 
 
 def _numbering_warnings(numbers: list[int]) -> list[str]:
@@ -89,8 +97,8 @@ def segment_blocks(blocks: Iterable[Block], *, title: str = "") -> Segmentation:
     preface: list[str] = []
     headers: list[tuple[int, str, str]] = []  # (number, title, header line)
     bodies: list[list[str]] = []
-    for line, emphasized in _lines(blocks):
-        found = match_header(line, emphasized=emphasized)
+    for line, emphasized, candidate in _lines(blocks):
+        found = match_header(line, emphasized=emphasized) if candidate else None
         if found is not None:
             header_line = line.strip()
             headers.append((found.number, found.title or header_line, header_line))

@@ -206,3 +206,20 @@ def test_every_line_lands_in_preface_title_header_or_body(raw: list[tuple[list[s
         placed.extend(video.body.split("\n") if video.body else [])
     expected = [line for lines, _, _ in raw for line in lines]
     assert placed == expected  # every line, once, in document order
+
+
+def test_table_of_contents_entries_and_shot_list_rows_do_not_start_videos() -> None:
+    blocks = [
+        Block(text="الفيديو الأول: مقدمة\t3", kind="paragraph", style="toc 1"),
+        Block(text="الفيديو الثاني: الأدوات\t7", kind="paragraph", style="toc 1"),
+        Block(text="الفيديو الأول: مقدمة", kind="paragraph", style="Heading 1", heading_level=1),
+        Block(text="Video 1 | Scene 2 | طالب يفتح الحاسوب", kind="table"),
+        Block(text="Video 2 | Setup", kind="table"),
+        Block(text="نثبت المحرر.", kind="paragraph"),
+    ]
+    result = segment_blocks(blocks)
+    assert result.preface == "الفيديو الأول: مقدمة\t3\nالفيديو الثاني: الأدوات\t7"
+    assert [(v.number, v.title, v.body) for v in result.videos] == [
+        (1, "مقدمة", "Video 1 | Scene 2 | طالب يفتح الحاسوب"),
+        (2, "Setup", "نثبت المحرر."),
+    ]
