@@ -5,10 +5,11 @@ Modules: `types` (request / answer / Refiner protocol), `offline` and `openai_re
 (append-only versions, selection, word diff), `style` (the style bible), `batch` (many frames at once).
 """
 
+from typing import TYPE_CHECKING, Any
+
 from core.prompts.batch import BatchSummary, frames_in_scope, refine_frames
 from core.prompts.context import Staleness, build_request, prompt_staleness, request_hash
 from core.prompts.offline import OfflineRefiner
-from core.prompts.openai_refiner import OpenAIRefiner, RetryPolicy
 from core.prompts.providers import make_refiner
 from core.prompts.style import get_style_bible, update_style_bible
 from core.prompts.types import RefinedPrompt, RefineRequest, Refiner, StyleBibleData
@@ -20,6 +21,19 @@ from core.prompts.versions import (
     select_version,
     word_diff,
 )
+
+if TYPE_CHECKING:
+    from core.prompts.openai_refiner import OpenAIRefiner, RetryPolicy
+
+
+def __getattr__(name: str) -> Any:
+    # The OpenAI SDK is imported on first use only (it is slow to import and most callers never need it).
+    if name in ("OpenAIRefiner", "RetryPolicy"):
+        from core.prompts import openai_refiner
+
+        return getattr(openai_refiner, name)
+    raise AttributeError(f"module 'core.prompts' has no attribute {name!r}")
+
 
 __all__ = [
     "BatchSummary", "OfflineRefiner", "OpenAIRefiner", "RefineRequest", "RefinedPrompt", "Refiner",

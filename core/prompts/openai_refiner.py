@@ -16,8 +16,6 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from functools import lru_cache
-from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
@@ -26,10 +24,9 @@ import pydantic
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from core.errors import ProviderError
+from core.prompts.template import SYSTEM_TEMPLATE_VERSION, load_system_template
 from core.prompts.types import RefinedPrompt, RefineRequest
 
-SYSTEM_TEMPLATE_VERSION = "1"
-TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
 # Strict structured output: every field required, nothing else allowed (OpenAI's strict-mode rules).
@@ -47,16 +44,6 @@ STRUCTURED_FORMAT: dict[str, Any] = {
     "json_schema": {"name": "refined_prompt", "strict": True, "schema": RESPONSE_SCHEMA},
 }
 JSON_MODE_FORMAT: dict[str, Any] = {"type": "json_object"}
-
-
-@lru_cache(maxsize=8)
-def load_system_template(version: str = SYSTEM_TEMPLATE_VERSION) -> str:
-    """The system prompt of `version` (a file in `templates/`, named `system_v<version>.md`)."""
-    path = TEMPLATES_DIR / f"system_v{version}.md"
-    if not path.is_file():
-        raise ProviderError(f"System prompt template version {version} does not exist ({path.name})",
-                            category="config")
-    return path.read_text(encoding="utf-8").strip()
 
 
 def build_user_message(req: RefineRequest) -> str:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from core.errors import ValidationError
 from core.prompts.offline import OFFLINE_TEMPLATE_VERSION, OfflineRefiner
-from core.prompts.openai_refiner import SYSTEM_TEMPLATE_VERSION, OpenAIRefiner, RetryPolicy
+from core.prompts.template import SYSTEM_TEMPLATE_VERSION
 from core.prompts.types import Refiner
 from core.settings import Settings
+
+if TYPE_CHECKING:
+    from core.prompts.openai_refiner import RetryPolicy
 
 PROVIDERS = ("openai", "offline")
 CURRENT_TEMPLATE_VERSIONS = {"openai": SYSTEM_TEMPLATE_VERSION, "offline": OFFLINE_TEMPLATE_VERSION}
@@ -23,6 +28,9 @@ def make_refiner(settings: Settings, provider: str | None = None, *, retry: Retr
     if chosen == "offline":
         return OfflineRefiner()
     if chosen == "openai":
+        # Imported here: the SDK takes ~1 s to import, which every other CLI command should not pay.
+        from core.prompts.openai_refiner import OpenAIRefiner, RetryPolicy
+
         if settings.openai_api_key is None or not settings.openai_api_key.get_secret_value():
             raise ValidationError("The openai refiner needs OPENAI_API_KEY; set it or use --provider offline")
         return OpenAIRefiner(
