@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
@@ -18,10 +19,14 @@ API_VERSION = "1.0.0"
 MULTIPART_OVERHEAD = 64 * 1024
 
 
-def create_app(runtime: Runtime, *, api_token: str | None = None) -> FastAPI:
+def create_app(
+    runtime: Runtime, *, api_token: str | None = None, fetch_client: httpx.Client | None = None
+) -> FastAPI:
     """An app serving `runtime`. With `api_token`, every request needs `Authorization: Bearer <api_token>`.
 
-    The caller owns the runtime (and any background worker); the app only opens sessions on it.
+    `fetch_client` downloads `start_image_url` / `end_image_url` images (default: a fresh client per request;
+    tests pass one with a mock transport). The caller owns the runtime (and any background worker); the app
+    only opens sessions on it.
     """
     app = FastAPI(
         title="Course Visual Studio API",
@@ -31,6 +36,7 @@ def create_app(runtime: Runtime, *, api_token: str | None = None) -> FastAPI:
     )
     app.state.runtime = runtime
     app.state.max_upload_bytes = runtime.settings.max_upload_bytes
+    app.state.fetch_client = fetch_client
     install_error_handlers(app)
     app.include_router(files.build_router())
     app.include_router(prompts.router)

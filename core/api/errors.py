@@ -130,6 +130,7 @@ def _doc(description: str) -> dict[str, Any]:
 
 # Declared on every operation so the OpenAPI document promises exactly what the API answers.
 COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: _doc("The request body could not be parsed (e.g. malformed multipart data)."),
     401: _doc("Missing or wrong bearer token (only when the API has a token)."),
     404: _doc("Not found."),
     405: _doc("Method not allowed."),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from core.api.clips import queue_explicit_clip
 from core.api.deps import RuntimeDep, SessionDep
@@ -36,13 +36,13 @@ def queue_image(body: ImageJobIn, session: SessionDep, runtime: RuntimeDep) -> J
 
 
 @router.post("/generation/video", status_code=202, response_model=JobOut, responses=errors_doc(409, 502, 503))
-def queue_clip(body: ClipJobIn, session: SessionDep, runtime: RuntimeDep) -> JobOut:
+def queue_clip(body: ClipJobIn, request: Request, session: SessionDep, runtime: RuntimeDep) -> JobOut:
     """Queue a clip: for a shot (`shot_id`: its first and last frames' images, missing images queued first),
     or from explicit images (`start_image_id` | `start_image_url`, optional `end_image_id` | `end_image_url`)
     and a motion `prompt`. Asking again while that render is in flight returns the same job."""
     if body.shot_id is not None:
         job = request_clip(session, body.shot_id, settings=runtime.settings, force=body.force, actor="api")
     else:
-        job = queue_explicit_clip(session, body, settings=runtime.settings)
+        job = queue_explicit_clip(session, body, settings=runtime.settings, client=request.app.state.fetch_client)
     session.commit()
     return job_out(session, job)
