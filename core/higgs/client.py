@@ -14,8 +14,9 @@ import json
 import logging
 import random
 import time
+from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any, Callable, Mapping
+from typing import Any, Self
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -159,10 +160,10 @@ class HiggsClient:
 
     def _retry_wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
-        retry_after = getattr(exc, "retry_after", None)
+        retry_after: float | None = getattr(exc, "retry_after", None)
         if retry_after is not None:
             return float(retry_after)
-        delay = min(self._backoff_max_s, self._backoff_base_s * 2 ** (state.attempt_number - 1))
+        delay = min(self._backoff_max_s, self._backoff_base_s * 2.0 ** (state.attempt_number - 1))
         return delay * (0.5 + 0.5 * self._rng.random())
 
     def _retry_stop(self, state: RetryCallState) -> bool:
@@ -412,7 +413,7 @@ class HiggsClient:
     def close(self) -> None:
         self._http.close()
 
-    def __enter__(self) -> "HiggsClient":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

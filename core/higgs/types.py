@@ -7,8 +7,9 @@ job sets) so the client and its tests share one reading.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Literal
+from typing import Any, Literal
 
 QUEUED = "queued"
 IN_PROGRESS = "in_progress"

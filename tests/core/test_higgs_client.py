@@ -7,8 +7,9 @@ import io
 import logging
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Iterator
+from typing import Any
 
 import av
 import httpx
@@ -22,6 +23,7 @@ from core.higgs import (
     HiggsClient,
     HiggsCreditsError,
     HiggsDownloadError,
+    HiggsError,
     HiggsNotFoundError,
     HiggsProtocolError,
     HiggsRejectedError,
@@ -96,10 +98,10 @@ def test_clip_with_first_and_last_frame_gives_a_real_mp4(server: FakeHiggsServer
     assert outcome.kind == "completed" and outcome.urls[0].endswith(".mp4")
     data, content_type = client.download(outcome.urls[0], max_bytes=1_000_000)
     assert content_type == "video/mp4"
-    with av.open(io.BytesIO(data)) as container:
+    with av.open(io.BytesIO(data), mode="r") as container:
         stream = container.streams.video[0]
         assert stream.codec_context.name == "h264"
-        assert sum(1 for _ in container.decode(stream)) == 24
+        assert len(list(container.decode(stream))) == 24
 
 
 def test_first_poll_lands_at_expected_completion_so_one_poll_suffices() -> None:
@@ -148,7 +150,8 @@ def test_eight_parallel_jobs_through_one_client(server: FakeHiggsServer, client:
 @pytest.mark.parametrize(("knob", "kind", "words"), [("nsfw_rate", "nsfw", "moderation"),
                                                      ("failed_rate", "failed", "could not render")])
 def test_nsfw_and_failed_outcomes_explain_and_are_not_charged(knob: str, kind: str, words: str) -> None:
-    with FakeHiggsServer(latency_s=0.1, **{knob: 1.0}) as srv, make_client(srv) as c:
+    rates: dict[str, Any] = {knob: 1.0}
+    with FakeHiggsServer(latency_s=0.1, **rates) as srv, make_client(srv) as c:
         sub = _image(c)
         outcome = c.wait(sub.request_id, status_url=sub.status_url, deadline_s=5)
         assert outcome.kind == kind and not outcome.urls
@@ -225,7 +228,7 @@ def test_final_errors_stop_with_a_readable_message(server: FakeHiggsServer, clie
     with pytest.raises(error_type) as info:
         _image(client)
     err = info.value
-    assert isinstance(err, ProviderError) and not err.retryable
+    assert isinstance(err, HiggsError) and isinstance(err, ProviderError) and not err.retryable
     assert err.status_code == reply.status and err.correlation_id
     assert words in str(err)
     assert server.submits == 1
@@ -237,9 +240,9 @@ def test_real_401_for_a_wrong_secret(server: FakeHiggsServer) -> None:
 
 
 def test_python_default_user_agent_gets_the_cdn_403(server: FakeHiggsServer) -> None:
-    with make_client(server, user_agent=f"python-httpx/{httpx.__version__}") as c:
-        with pytest.raises(HiggsCreditsError) as info:
-            _image(c)
+    agent = f"python-httpx/{httpx.__version__}"
+    with make_client(server, user_agent=agent) as c, pytest.raises(HiggsCreditsError) as info:
+        _image(c)
     assert "credits" in str(info.value) and "python-httpx" in str(info.value)
 
 
@@ -298,7 +301,7 @@ def test_timeout_after_accept_resubmits_and_charges_once(server: FakeHiggsServer
 
 
 def test_thirty_percent_random_faults_still_charge_once_per_key() -> None:
-    faults = {"concurrency_rate": 0.06, "rate_limit_rate": 0.06, "retry_after_s": 0.05,
+    faults: dict[str, Any] = {"concurrency_rate": 0.06, "rate_limit_rate": 0.06, "retry_after_s": 0.05,
               "server_error_rate": 0.08, "timeout_rate": 0.05, "hang_s": 0.6, "drop_rate": 0.05}
     with FakeHiggsServer(latency_s=0.1, seed=7, **faults) as srv, \
             make_client(srv, timeout_s=0.25, max_attempts=8) as c:
@@ -358,9 +361,9 @@ def test_download_stops_streaming_past_the_cap_without_a_length() -> None:
 
     transport = httpx.MockTransport(lambda req: httpx.Response(200, headers={"Content-Type": "image/png"},
                                                                content=endless()))
-    with HiggsClient(base_url="https://api.example", key_id="id", key_secret="s", transport=transport) as c:
-        with pytest.raises(HiggsDownloadError, match="cap"):
-            c.download("https://cdn.example/big.png", max_bytes=10 * 1024)
+    client = HiggsClient(base_url="https://api.example", key_id="id", key_secret="s", transport=transport)
+    with client, pytest.raises(HiggsDownloadError, match="cap"):
+        client.download("https://cdn.example/big.png", max_bytes=10 * 1024)
     assert len(produced) < 20  # aborted, not read to the end
 
 

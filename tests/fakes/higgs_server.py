@@ -32,10 +32,11 @@ import threading
 import time
 import uuid
 from collections import Counter, deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Iterator, Literal
+from typing import Any, Literal, Self
 from urllib.parse import parse_qs, urlsplit
 
 DEFAULT_KEY_ID = "test-key-id"
@@ -142,16 +143,16 @@ class Scripted:
 
     @classmethod
     def error(cls, status: int, detail: Any = "error", *, retry_after: float | None = None,
-              process: bool = False) -> "Scripted":
+              process: bool = False) -> Scripted:
         headers = {"Retry-After": f"{retry_after:g}"} if retry_after is not None else {}
         return cls(status=status, body={"detail": detail}, headers=headers, process=process)
 
     @classmethod
-    def hang(cls, seconds: float, *, process: bool = True) -> "Scripted":
+    def hang(cls, seconds: float, *, process: bool = True) -> Scripted:
         return cls(action="hang", delay=seconds, process=process)
 
     @classmethod
-    def drop(cls, *, process: bool = True) -> "Scripted":
+    def drop(cls, *, process: bool = True) -> Scripted:
         return cls(action="drop", process=process)
 
 
@@ -236,7 +237,7 @@ def _settle(st: _State, req: RemoteRequest, now: float) -> str:
     """Current status; the first time a request is seen completed it is charged (caller holds the lock)."""
     status = req.status_at(now)
     if status in ("completed", "failed", "nsfw") and req.finished_wall is None:
-        req.finished_wall = datetime.now(timezone.utc)
+        req.finished_wall = datetime.now(UTC)
         if status == "completed":
             req.charged = True
             price = PRICES.get(req.slug, {}).get("credits")
@@ -246,9 +247,11 @@ def _settle(st: _State, req: RemoteRequest, now: float) -> str:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, like the real API
-    server: "_Server"
+    # Headers and body go out in separate writes; with Nagle on, delayed ACKs add ~40 ms to every reply.
+    disable_nagle_algorithm = True
+    server: _Server
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     # ---- replies ---------------------------------------------------------------------------------
@@ -285,13 +288,13 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     # ---- dispatch --------------------------------------------------------------------------------
-    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+    def do_GET(self) -> None:
         self._dispatch("GET", b"")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self._dispatch("POST", self._body())
 
-    def do_PUT(self) -> None:  # noqa: N802
+    def do_PUT(self) -> None:
         self._dispatch("PUT", self._body())
 
     def _route(self, method: str, path: str) -> tuple[str, list[str]]:
@@ -418,10 +421,9 @@ class _Handler(BaseHTTPRequestHandler):
             running = sum(1 for r in st.requests.values() if _settle(st, r, now) in ("queued", "in_progress"))
             if k.credits is not None and k.credits - st.spent_credits <= 0:
                 return 403, {"detail": "Not enough credits"}, {}
-            if k.max_concurrent is not None:
-                if running >= k.max_concurrent:
-                    return 400, {"detail": f"Maximum number of concurrent requests ({k.max_concurrent}) "
-                                           "has been reached"}, {}
+            if k.max_concurrent is not None and running >= k.max_concurrent:
+                return 400, {"detail": f"Maximum number of concurrent requests ({k.max_concurrent}) "
+                                       "has been reached"}, {}
             roll = st.rng.random()
             result = "nsfw" if roll < k.nsfw_rate else "failed" if roll < k.nsfw_rate + k.failed_rate else "completed"
             req = RemoteRequest(str(uuid.uuid4()), slug, body, key, now, min(k.queue_s, k.latency_s),
@@ -581,7 +583,7 @@ class FakeHiggsServer:
     def credentials(self) -> tuple[str, str]:
         return self.state.key_id, self.state.key_secret
 
-    def client_kwargs(self) -> dict[str, str]:
+    def client_kwargs(self) -> dict[str, Any]:
         """`base_url`, `key_id`, `key_secret` for `HiggsClient(**server.client_kwargs(), ...)`."""
         return {"base_url": self.base_url, "key_id": self.state.key_id, "key_secret": self.state.key_secret}
 
@@ -646,7 +648,7 @@ class FakeHiggsServer:
         return Counter(_fingerprint(r.slug, r.body) for r in self._settle_all() if r.charged)
 
     # ---- lifetime --------------------------------------------------------------------------------
-    def start(self) -> "FakeHiggsServer":
+    def start(self) -> Self:
         self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), name="fake-higgs", daemon=True)
         self._thread.start()
         return self
@@ -658,7 +660,7 @@ class FakeHiggsServer:
         if self._thread is not None:
             self._thread.join(timeout=5)
 
-    def __enter__(self) -> "FakeHiggsServer":
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
