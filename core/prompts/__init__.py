@@ -8,7 +8,7 @@ Modules: `types` (request / answer / Refiner protocol), `offline` and `openai_re
 from typing import TYPE_CHECKING, Any
 
 from core.prompts.batch import BatchSummary, frames_in_scope, refine_frames
-from core.prompts.context import Staleness, build_request, prompt_staleness, request_hash
+from core.prompts.context import Staleness, build_request, prompt_staleness, request_hash, staleness_for_frames
 from core.prompts.offline import OfflineRefiner
 from core.prompts.providers import make_refiner
 from core.prompts.style import get_style_bible, update_style_bible
@@ -39,5 +39,5 @@ __all__ = [
     "BatchSummary", "OfflineRefiner", "OpenAIRefiner", "RefineRequest", "RefinedPrompt", "Refiner",
     "RetryPolicy", "Staleness", "StyleBibleData", "add_manual_version", "build_request", "diff_versions",
     "frames_in_scope", "get_style_bible", "get_version", "list_versions", "make_refiner", "prompt_staleness",
-    "refine_frames", "request_hash", "select_version", "update_style_bible", "word_diff",
+    "refine_frames", "request_hash", "staleness_for_frames", "select_version", "update_style_bible", "word_diff",
 ]

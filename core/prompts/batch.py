@@ -5,6 +5,10 @@ looks for an existing version with the same input hash (reused, not sent, unless
 called with no database session open, so a slow provider never holds a transaction or a pooled connection;
 (3) a tiny write session appends the version. On SQLite the write transactions last a millisecond or two,
 so eight workers never queue behind each other long enough to hit the busy timeout.
+
+A few more threads than provider slots run, so reading the next frames and writing finished ones overlaps the
+network wait. Per-frame errors are recorded and the batch goes on; only a set-up error (rejected key, unknown
+model) stops further requests, and the remaining frames fail with that same message instead of repeating it.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.activity import log_activity
 from core.db import session_scope
-from core.errors import NotFoundError, StudioError, ValidationError
+from core.errors import NotFoundError, ProviderError, StudioError, ValidationError
 from core.models import Frame, PromptVersion, Shot, SourceFile, Storyboard, Video
 from core.prompts.context import build_request, input_snapshot, load_live_frame, request_hash
 from core.prompts.types import RefineRequest, Refiner
@@ -140,15 +144,32 @@ def _select_reused(session: Session, frame: Frame, existing: PromptVersion) -> N
         frame.selected_prompt_id = existing.id
 
 
+# Errors about the provider's set-up, not the frame: once seen, sending the other frames would only repeat them.
+FATAL_CATEGORIES = ("auth", "config")
+
+
+@dataclass
+class _Shared:
+    slots: threading.Semaphore
+    fatal: list[str] = field(default_factory=list)  # the first set-up error, if any
+
+
 def _refine_one(sessions: sessionmaker[Session], frame_id: int, refiner: Refiner, force: bool,
-                actor: str, slots: threading.Semaphore) -> _Result:
+                actor: str, shared: _Shared) -> _Result:
     try:
         done, req, digest = _prepare(sessions, frame_id, refiner, force)
         if done is not None:
             return done
         assert req is not None
-        with slots:  # at most `concurrency` provider calls in flight; no session is open here
-            refined = refiner.refine(req)
+        with shared.slots:  # at most `concurrency` provider calls in flight; no session is open here
+            if shared.fatal:
+                return _Result(frame_id, "failed", f"Not sent: {shared.fatal[0]}")
+            try:
+                refined = refiner.refine(req)
+            except ProviderError as err:
+                if err.category in FATAL_CATEGORIES and not shared.fatal:
+                    shared.fatal.append(str(err))
+                raise
         with session_scope(sessions) as session:
             add_refined_version(
                 session, frame_id, refined, provider=refiner.name, model=refiner.model,
@@ -186,9 +207,9 @@ def refine_frames(
         # read the next frames' context and write finished versions, so the database work overlaps the
         # network wait instead of adding to it (the slots, not the threads, bound what the provider sees).
         workers = min(len(ids), concurrency + min(4, concurrency))
-        slots = threading.Semaphore(concurrency)
+        shared = _Shared(slots=threading.Semaphore(concurrency))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="refine") as pool:
-            futures = [pool.submit(_refine_one, sessions, fid, refiner, force, actor, slots) for fid in ids]
+            futures = [pool.submit(_refine_one, sessions, fid, refiner, force, actor, shared) for fid in ids]
             for done, future in enumerate(as_completed(futures), start=1):
                 result = future.result()
                 summary.count(result.frame_id, result.outcome, result.error)

@@ -155,3 +155,14 @@ def prompt_staleness(session: Session, frame_id: int) -> Staleness:
     if version is None:
         return Staleness(frame_id, None, "missing")
     return version_staleness(version, build_request(session, frame_id))
+
+
+def staleness_for_frames(session: Session, frame_ids: list[int]) -> dict[int, Staleness]:
+    """Staleness of many frames at once (a storyboard grid); deleted or unknown frames are left out."""
+    out: dict[int, Staleness] = {}
+    for frame_id in frame_ids:
+        try:
+            out[frame_id] = prompt_staleness(session, frame_id)
+        except NotFoundError:
+            continue
+    return out

@@ -136,3 +136,26 @@ def test_context_uses_neighbours_across_shots(runtime: Runtime) -> None:
     assert last.next_scene_text == "" and last.frame_role == "last"
     assert first_of_second_shot.video_title == "الدرس الأول: المدينة القديمة"
     assert first_of_second_shot.course_title == "دورة التاريخ"
+
+
+def test_rejected_key_stops_sending_and_fails_every_frame(sqlite_runtime: Runtime) -> None:
+    with session_scope(sqlite_runtime.sessions) as session:
+        board = make_board(session, [[f"مشهد {s}-{f}" for f in range(3)] for s in range(4)])
+    with FakeOpenAIServer(require_key="sk-right") as server:
+        refiner = OpenAIRefiner(api_key="sk-wrong-key", model="gpt-test", base_url=server.base_url,
+                                retry=RetryPolicy(max_attempts=3, base_delay=0.01))
+        summary = refine_frames(sqlite_runtime.sessions, board.frame_ids, refiner, concurrency=2)
+        sent = len(server.requests)
+    assert summary.failed == 12 and summary.refined == 0
+    assert sent <= 2, "a rejected key is not retried, nor sent again for every other frame"
+    assert all("API key was rejected (401)" in e for e in summary.errors.values())
+    assert not any("sk-wrong-key" in e for e in summary.errors.values())
+
+
+def test_sqlite_writes_from_many_threads_never_lock(sqlite_runtime: Runtime) -> None:
+    with session_scope(sqlite_runtime.sessions) as session:
+        boards = [make_board(session, [[f"v{v} مشهد {s}-{f}" for f in range(3)] for s in range(4)],
+                             video_title=f"الدرس {v}") for v in range(4)]
+    ids = [fid for board in boards for fid in board.frame_ids]
+    summary = refine_frames(sqlite_runtime.sessions, ids, OfflineRefiner(), concurrency=8)
+    assert (summary.refined, summary.failed) == (48, 0), summary.errors

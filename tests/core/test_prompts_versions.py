@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import select
 
@@ -9,7 +11,7 @@ from core.db import session_scope
 from core.errors import GateError, NotFoundError, ValidationError
 from core.models import Activity, Frame, PromptVersion
 from core.prompts.batch import refine_frames
-from core.prompts.context import build_request, prompt_staleness
+from core.prompts.context import build_request, prompt_staleness, staleness_for_frames
 from core.prompts.offline import OfflineRefiner
 from core.prompts.openai_refiner import OpenAIRefiner, RetryPolicy
 from core.prompts.style import get_style_bible, update_style_bible
@@ -24,6 +26,8 @@ from core.prompts.versions import (
 from core.runtime import Runtime
 from tests.core.prompt_fixtures import Board, make_board
 from tests.fakes.openai_server import FakeOpenAIServer, openai_server  # noqa: F401 - fixture
+
+SECRET = "sk-versions-SECRET-4242"
 
 
 def _board(runtime: Runtime) -> Board:
@@ -66,7 +70,7 @@ def test_first_refine_creates_selected_version_with_provenance(runtime: Runtime)
 
 def test_unchanged_inputs_are_reused_and_not_sent(runtime: Runtime, openai_server: FakeOpenAIServer) -> None:
     board = _board(runtime)
-    refiner = OpenAIRefiner(api_key="sk-x", model="gpt-test", base_url=openai_server.base_url,
+    refiner = OpenAIRefiner(api_key=SECRET, model="gpt-test", base_url=openai_server.base_url,
                             retry=RetryPolicy(max_attempts=1))
     ids = board.frames[0]
     assert _refine(runtime, ids, refiner).refined == 3
@@ -80,6 +84,10 @@ def test_unchanged_inputs_are_reused_and_not_sent(runtime: Runtime, openai_serve
     assert forced.refined == 3 and len(openai_server.requests) == 6
     with session_scope(runtime.sessions) as session:
         assert [v.number for v in list_versions(session, ids[0])] == [1, 2]
+        # The key is nowhere in the store: not in stored inputs, prompts or the activity log.
+        stored = [(v.text, v.inputs, v.author) for v in session.scalars(select(PromptVersion))]
+        stored += [(a.action, a.detail) for a in session.scalars(select(Activity))]
+        assert stored and SECRET not in json.dumps(stored, ensure_ascii=False, default=str)
 
 
 def test_other_provider_is_not_reused(runtime: Runtime, openai_server: FakeOpenAIServer) -> None:
@@ -105,6 +113,10 @@ def test_scene_edit_makes_prompt_stale_then_refine_fixes_it(runtime: Runtime) ->
     assert "scene text" in own.describe()
     assert neighbour.stale and neighbour.changed == ("context",), "continuity: a neighbour's text is context"
     assert far.state == "fresh"
+    with session_scope(runtime.sessions) as session:
+        grid = staleness_for_frames(session, [*board.frame_ids, 999_999])
+    assert sorted(f for f, st in grid.items() if st.stale) == sorted([first, second, third])
+    assert 999_999 not in grid
 
     summary = _refine(runtime, board.frame_ids)
     assert (summary.refined, summary.reused) == (3, len(board.frame_ids) - 3)  # the edited frame + 2 neighbours

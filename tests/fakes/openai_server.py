@@ -5,6 +5,7 @@ The `openai` 3.x SDK talks through `httpx2`, so httpx-level mocks never see its 
 by input). Knobs, server-wide or as a queue of scripted replies consumed one per request:
 
 - ``latency``: seconds slept before every reply (the benchmark uses 0.2);
+- ``require_key``: answer 401 to any other Bearer token;
 - ``reject_json_schema``: answer 400 to `response_format: json_schema` (like servers without structured output);
 - scripted `Reply`s: ``rate_limit`` (429 with Retry-After / retry-after-ms), ``server_error`` (500),
   ``slow`` (sleeps past the client timeout), ``malformed`` (content is not JSON), ``invalid`` (JSON without
@@ -29,7 +30,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterator
 
-REPLY_KINDS = ("ok", "rate_limit", "server_error", "slow", "malformed", "invalid", "refusal")
+REPLY_KINDS = ("ok", "rate_limit", "server_error", "slow", "malformed", "invalid", "refusal", "unauthorized")
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class RecordedRequest:
 class _State:
     latency: float = 0.0
     reject_json_schema: bool = False
+    require_key: str | None = None  # when set, any other Bearer token gets 401 (like a revoked key)
     script: deque[Reply] = field(default_factory=deque)
     requests: list[RecordedRequest] = field(default_factory=list)
     in_flight: int = 0
@@ -159,6 +161,9 @@ class _Handler(BaseHTTPRequestHandler):
             state.requests.append(record)
             latency = state.latency
             reject_schema = state.reject_json_schema
+            if state.require_key is not None and self.headers.get("Authorization") != f"Bearer {state.require_key}":
+                record.answered_with = "unauthorized"
+                reply = Reply("unauthorized")
             state.in_flight += 1
             state.max_in_flight = max(state.max_in_flight, state.in_flight)
         try:
@@ -184,6 +189,8 @@ class _Handler(BaseHTTPRequestHandler):
             if reply.retry_after_ms is not None:
                 headers["retry-after-ms"] = str(reply.retry_after_ms)
             self._send(429, _error("Rate limit reached, slow down", kind="rate_limit_error"), headers)
+        elif reply.kind == "unauthorized":
+            self._send(401, _error("Incorrect API key provided.", kind="invalid_request_error"))
         elif reply.kind == "server_error":
             self._send(500, _error("The server had an error while processing your request", kind="server_error"))
         elif reply.kind == "malformed":
@@ -207,9 +214,9 @@ class FakeOpenAIServer:
     """Start with `start()` (or as a context manager); `base_url` is what the OpenAI client needs."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, latency: float = 0.0,
-                 reject_json_schema: bool = False) -> None:
+                 reject_json_schema: bool = False, require_key: str | None = None) -> None:
         self._httpd = _Server((host, port), _Handler)
-        self._httpd.state = _State(latency=latency, reject_json_schema=reject_json_schema)
+        self._httpd.state = _State(latency=latency, reject_json_schema=reject_json_schema, require_key=require_key)
         self._thread: threading.Thread | None = None
 
     @property
