@@ -29,7 +29,7 @@ from lxml import etree
 
 from core.errors import IngestError
 from core.ingest.normalize import is_blank
-from core.ingest.package import DocxPackage, open_package
+from core.ingest.package import DocxPackage, open_package, safe_parser
 from core.ingest.validate import check_container
 
 TRANSITIONAL_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -43,11 +43,6 @@ _MATH_NS = (
 _DC_TITLE = "{http://purl.org/dc/elements/1.1/}title"
 _HEADING_NAME = re.compile(r"^heading\s*(\d)$", re.IGNORECASE)
 _OFF = ("0", "false", "off", "none")
-
-# Same safety settings as python-docx's own parser, plus no DTD loading and no comments / PIs in the tree.
-_DOC_PARSER = etree.XMLParser(
-    resolve_entities=False, no_network=True, load_dtd=False, remove_comments=True, remove_pis=True
-)
 
 
 @dataclass(frozen=True)
@@ -145,7 +140,7 @@ def _read_styles(styles_xml: bytes | None, tags: _Tags) -> tuple[dict[str, _Styl
     if not styles_xml:
         return {}, None
     try:
-        root = etree.fromstring(styles_xml, _DOC_PARSER)
+        root = etree.fromstring(styles_xml, safe_parser())
     except etree.XMLSyntaxError:
         return {}, None  # styles only refine bold/heading hints; the text does not depend on them
     raw: dict[str, tuple[str, bool | None, int | None, str | None]] = {}
@@ -189,7 +184,7 @@ def _core_title(core_xml: bytes | None) -> str:
     if not core_xml:
         return ""
     try:
-        root = etree.fromstring(core_xml, _DOC_PARSER)
+        root = etree.fromstring(core_xml, safe_parser())
     except etree.XMLSyntaxError:
         return ""
     title = root.find(_DC_TITLE)
@@ -382,7 +377,7 @@ def _clean(text: str) -> str:
 def read_package(package: DocxPackage) -> DocxContent:
     """Blocks and title from an already opened package."""
     try:
-        root = etree.fromstring(package.document_xml, _DOC_PARSER)
+        root = etree.fromstring(package.document_xml, safe_parser())
     except etree.XMLSyntaxError as err:
         raise IngestError(
             f"The .docx file is damaged ({package.main_part} is not well-formed XML: {err}). Open it in Word, "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import posixpath
+import threading
 import zipfile
 import zlib
 from copy import copy
@@ -29,10 +30,22 @@ _WORD_MAIN_TYPES = (
 )
 _CHUNK = 1 << 20
 
-# Package metadata is tiny; a safe parser that never loads a DTD or touches the network.
-XML_PARSER = etree.XMLParser(
-    resolve_entities=False, no_network=True, load_dtd=False, remove_comments=True, remove_pis=True
-)
+_local = threading.local()
+
+
+def safe_parser() -> etree.XMLParser:
+    """This thread's XML parser: never resolves entities, loads a DTD or touches the network.
+
+    lxml parser objects must not be shared between threads (the studio and the API parse uploads
+    concurrently), so each thread gets its own.
+    """
+    parser: etree.XMLParser | None = getattr(_local, "parser", None)
+    if parser is None:
+        parser = etree.XMLParser(
+            resolve_entities=False, no_network=True, load_dtd=False, remove_comments=True, remove_pis=True
+        )
+        _local.parser = parser
+    return parser
 
 
 @dataclass(frozen=True)
@@ -62,7 +75,7 @@ class _Budget:
 
     def _too_large(self, name: str, size: int) -> IngestError:
         return IngestError(
-            f"The document part {name} expands to more than {self.cap // (1024 * 1024)} MB of XML "
+            f"The document part {name} expands to more than {self.cap / (1024 * 1024):g} MB of XML "
             f"({size} bytes or more); that is not a normal script (a zip bomb?), so it was not opened.",
             category="too_large",
         )
@@ -101,7 +114,7 @@ class _Budget:
 
 def _parse_xml(data: bytes, name: str) -> etree._Element:
     try:
-        return etree.fromstring(data, XML_PARSER)
+        return etree.fromstring(data, safe_parser())
     except etree.XMLSyntaxError as err:
         raise _corrupt(f"{name} is not well-formed XML: {err}") from err
 

@@ -114,7 +114,7 @@ def docx_with_body_xml(body_xml: str) -> bytes:
     doc_xml = parts["word/document.xml"].decode("utf-8")
     head, _, rest = doc_xml.partition("<w:body>")
     _, _, tail = rest.partition("</w:body>")
-    parts["word/document.xml"] = f"{head}<w:body>{body_xml}</w:body>{tail}".encode("utf-8")
+    parts["word/document.xml"] = f"{head}<w:body>{body_xml}</w:body>{tail}".encode()
     return make_zip(parts)
 
 

@@ -36,7 +36,7 @@ def test_empty_file() -> None:
 
 
 def test_plain_text_is_not_a_docx() -> None:
-    err = rejected("الفيديو الأول\nنص".encode("utf-8"))
+    err = rejected("الفيديو الأول\nنص".encode())
     assert err.category == "not_docx"
     assert ".docx" in str(err)
 

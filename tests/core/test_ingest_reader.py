@@ -142,7 +142,7 @@ def test_external_entities_are_never_resolved(tmp_path: Path) -> None:
     head, _, rest = xml.partition("<w:document")
     parts["word/document.xml"] = (
         f'{head}<!DOCTYPE w:document [<!ENTITY xxe SYSTEM "{secret.as_uri()}">]><w:document{rest}'
-    ).encode("utf-8")
+    ).encode()
     assert texts(make_zip(parts)) == ["before  after"]
 
 
@@ -239,3 +239,13 @@ def test_headers_and_footers_are_not_body_text(real_docx: Path) -> None:
         "section with header",
         "section without header of its own.",
     ]
+
+
+def test_concurrent_reads_give_the_same_blocks() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    data = make_docx([("heading", f"الفيديو {i}") if i % 5 == 0 else ("para", f"سطر {i}") for i in range(200)])
+    expected = read_docx(data, max_uncompressed_bytes=CAP)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: read_docx(data, max_uncompressed_bytes=CAP), range(16)))
+    assert all(r == expected for r in results)
