@@ -70,6 +70,7 @@ def texts(at: AppTest) -> str:
                   at.success, at.toast):
         parts.extend(str(el.value) for el in group)
     parts.extend(str(b.label) for b in at.button)
+    parts.extend(str(p.proto.text) for p in at.get("progress"))
     return "\n".join(parts)
 
 

@@ -1,0 +1,108 @@
+"""Images, Clips and Jobs pages: queue renders with one click, the worker fills them in, the pages show it."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import pytest
+from sqlalchemy import func, select
+from streamlit.testing.v1 import AppTest
+
+from core.db import session_scope
+from core.jobs import Worker
+from core.models import Asset, Frame, Job, Shot, Video
+from core.prompts import OfflineRefiner, frames_in_scope, refine_frames
+from core.runtime import Runtime
+from tests.studio.conftest import ingest, texts
+
+
+def _seed(rt: Runtime, *, shots: int = 2, frames: int = 2) -> tuple[int, int]:
+    file_id = ingest(rt, shots=shots, frames=frames)
+    with rt.sessions() as s:
+        video_id = s.scalars(select(Video.id).where(Video.source_file_id == file_id).order_by(Video.position)).first()
+        ids = frames_in_scope(s, video_id=video_id)
+    refine_frames(rt.sessions, ids, OfflineRefiner(), concurrency=2)
+    return file_id, video_id
+
+
+def _click(at: AppTest, label: str, index: int = 0) -> AppTest:
+    [b for b in at.button if b.label == label][index].click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _drain(rt: Runtime) -> None:
+    Worker(rt).run(drain=True)
+
+
+def test_images_render_all_then_gallery_shows_done(open_app: Callable[..., AppTest], studio_rt: Runtime) -> None:
+    file_id, video_id = _seed(studio_rt)
+    at = open_app("images", script=file_id, video=video_id)
+    assert "0 of 4 frames have an image" in texts(at)
+    assert "free (offline)" in texts(at)
+    at = _click(at, "Render all missing images")
+    with studio_rt.sessions() as s:
+        assert s.scalar(select(func.count(Job.id)).where(Job.kind == "image", Job.status == "pending")) == 4
+    assert texts(at).count("queued]") == 4  # the status chips
+    _drain(studio_rt)
+    at.run()
+    assert "4 of 4 frames have an image" in texts(at)
+    assert len(at.image) >= 4  # thumbnails drawn
+    assert texts(at).count("done]") == 4
+    # re-roll one frame: a second take, the first one kept
+    at = _click(at, "Re-roll")
+    _drain(studio_rt)
+    at.run()
+    with studio_rt.sessions() as s:
+        takes = s.scalars(select(Asset).where(Asset.kind == "image").order_by(Asset.id)).all()
+        assert len(takes) == 5
+        rerolled = s.get(Frame, takes[-1].frame_id)
+        assert rerolled.selected_image_id != takes[-1].id  # a re-roll adds a take; the producer picks
+    assert any("Takes (2)" in str(p.proto) for p in at.get("popover"))
+    at = _click(at, "Use this take")
+    with studio_rt.sessions() as s:
+        assert s.get(Frame, rerolled.id).selected_image_id == takes[-1].id
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_failed_image_shows_reason_and_jobs_page_retries(
+    open_app: Callable[..., AppTest], studio_rt: Runtime
+) -> None:
+    file_id, video_id = _seed(studio_rt, shots=1, frames=1)
+    at = open_app("images", script=file_id, video=video_id)
+    at = _click(at, "Render shot")
+    with session_scope(studio_rt.sessions) as s:  # the provider refused it
+        job = s.scalars(select(Job)).one()
+        job.status, job.error, job.error_category = "failed", "Blocked by moderation: edit the prompt", "nsfw"
+        job_id = job.id
+    at.run()
+    assert "blocked by moderation]" in texts(at) and "Blocked by moderation: edit the prompt" in texts(at)
+    jobs = open_app("jobs")
+    assert "Blocked by moderation: edit the prompt" in str(jobs.dataframe[0].value["Error"].tolist())
+    jobs = _click(jobs, "Retry job")
+    with studio_rt.sessions() as s:
+        assert s.get(Job, job_id).status == "pending"
+    jobs = _click(jobs, "Cancel job")
+    with studio_rt.sessions() as s:
+        assert s.get(Job, job_id).status == "canceled"
+
+
+def test_clips_render_all_confirms_estimate_then_plays(open_app: Callable[..., AppTest], studio_rt: Runtime) -> None:
+    file_id, video_id = _seed(studio_rt, shots=2, frames=2)
+    at = open_app("clips", script=file_id, video=video_id)
+    assert "0 of 2 shots have a clip" in texts(at)
+    at = _click(at, "Render all shots")
+    with studio_rt.sessions() as s:
+        assert s.scalar(select(func.count(Job.id))) == 0  # nothing queued before the confirm
+    assert "4 image(s), 2 clip(s): free (offline)" in texts(at)
+    at = _click(at, "Confirm and render")
+    with studio_rt.sessions() as s:
+        kinds = sorted(k for (k,) in s.execute(select(Job.kind)))
+    assert kinds.count("clip") == 2 and kinds.count("image") >= 2  # images queued first
+    _drain(studio_rt)
+    at.run()
+    assert "2 of 2 shots have a clip" in texts(at)
+    assert len(at.get("video")) == 2
+    with studio_rt.sessions() as s:
+        assert s.scalar(select(func.count(Shot.id)).where(Shot.selected_clip_id.is_not(None))) == 2
