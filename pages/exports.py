@@ -1,0 +1,90 @@
+"""Exports: the deliverables of a script (PDF, shot list, animatic, captions, timeline, Word, archive)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from core.exports.archive import import_archive
+from core.exports.captions import speaking_rate
+from core.exports.data import export_dir
+from core.exports.runner import ExportOptions, run_export
+from studio import state
+from studio.actions import ok, perform
+from studio.context import get_runtime
+
+KINDS = {
+    "pdf": ("PDF storyboard", "For client sign-off: a cover page, then a page per shot with frames, scene text, "
+                              "prompt, status and comments."),
+    "shotlist": ("Shot list (CSV + XLSX)", "One row per frame: scene text, prompt, status, image and clip files."),
+    "animatic": ("Animatic MP4", "Clips in order, stills with a slow push-in, paced by the narration."),
+    "captions": ("Captions (SRT + WebVTT)", "The narration timed on the animatic's pace."),
+    "timeline": ("Editor timeline (OTIO + EDL)", "For Resolve, Premiere or Final Cut, referencing the clips."),
+    "docx": ("Word storyboard", "The script with a table per video: thumbnail, scene text, prompt."),
+    "archive": ("Project archive (zip)", "Everything about this script, importable into another studio."),
+}
+MIME = {".pdf": "application/pdf", ".csv": "text/csv", ".mp4": "video/mp4", ".zip": "application/zip",
+        ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
+
+rt = get_runtime()
+st.title("Exports")
+file_id = state.script_id()
+
+with st.expander("Import a project archive", icon=":material/upload:"):
+    upload = st.file_uploader("Archive (.zip) exported from a studio", type=["zip"], key="archive-upload")
+    if upload is not None and st.button("Import", type="primary"):
+        result = perform(rt, lambda s: import_archive(s, upload.getvalue(), data_dir=rt.data_dir,
+                                                      actor=rt.settings.author_name,
+                                                      max_uncompressed_bytes=rt.settings.max_uncompressed_bytes))
+        if ok(result):
+            state.choose(script=result.source_file_id, video=None)  # type: ignore[union-attr]
+            state.flash("Archive imported")
+            st.rerun()
+
+if file_id is None:
+    st.info("Choose a script in the sidebar to export it.", icon=":material/arrow_back:")
+    st.stop()
+
+kind = st.radio("Deliverable", list(KINDS), format_func=lambda k: KINDS[k][0], key="export-kind")
+st.caption(KINDS[kind][1])
+only_video = st.toggle("Only the video chosen in the sidebar", value=False,
+                       disabled=state.video_id() is None or kind == "archive")
+options = ExportOptions()
+if kind in ("animatic", "captions", "timeline"):
+    wpm = st.slider("Speaking rate (words per minute)", 80, 220, int(speaking_rate(rt.settings)),
+                    help="Sets each shot's length from its narration; the animatic, captions and timeline agree.")
+    subtitles = kind == "animatic" and st.checkbox("Burn subtitles into the animatic", value=False)
+    size = (st.selectbox("Animatic size", ["1280x720", "854x480", "640x360"]) if kind == "animatic"
+            else "1280x720")
+    width, height = (int(x) for x in size.split("x"))
+    options = ExportOptions(wpm=float(wpm), subtitles=bool(subtitles), width=width, height=height)
+
+if st.button(f"Export {KINDS[kind][0]}", type="primary", icon=":material/file_download:"):
+    with st.spinner("Writing files…"):
+        paths = perform(rt, lambda s: run_export(s, kind, settings=rt.settings, file_id=file_id,
+                                                 video_id=state.video_id() if only_video else None,
+                                                 options=options))
+    if ok(paths):
+        st.success(f"Wrote {len(paths)} file(s)")  # type: ignore[arg-type]
+
+
+def offer(path: Path, key: str) -> None:
+    # A callable: the bytes are read only when the button is clicked, not on every rerun.
+    st.download_button(path.name, data=path.read_bytes, file_name=path.name,
+                       mime=MIME.get(path.suffix, "application/octet-stream"), key=key, icon=":material/download:")
+
+
+st.subheader("Files")
+folder = export_dir(rt.data_dir, file_id)
+files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.endswith(".part")) if folder.is_dir() \
+    else []
+archives = sorted((rt.data_dir / "archives").glob(f"script-{file_id}-*.zip"), reverse=True)[:3]
+if not files and not archives:
+    st.caption("Nothing exported yet.")
+for i, path in enumerate(files + archives):
+    left, right = st.columns([3, 1])
+    left.write(f"`{path.name}` · {path.stat().st_size / 1024:,.0f} KB")
+    with right:
+        offer(path, f"dl-{i}-{path.name}")
