@@ -147,6 +147,12 @@ class HiggsClient:
         request_id = data.get("request_id") if isinstance(data, dict) else None
         log.info("Higgs %s %s -> %s (request %s, correlation %s)", method, _loggable(url), resp.status_code,
                  request_id or "-", correlation or "-")
+        if 300 <= resp.status_code < 400:
+            # Never followed: a redirect would carry the key to wherever it points.
+            target = _loggable(resp.headers.get("location", "?"))
+            raise HiggsProtocolError(f"Higgs {action}: the service redirected ({resp.status_code}) to {target}. "
+                                     "Set HIGGS_BASE_URL to the address the API really answers on.",
+                                     status_code=resp.status_code, correlation_id=correlation)
         if resp.status_code >= 400:
             detail = data.get("detail", data) if isinstance(data, dict) else (text.strip()[:300] or None)
             raise error_for_response(resp.status_code, detail, resp.headers, action=action,

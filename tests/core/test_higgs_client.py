@@ -282,6 +282,13 @@ def test_malformed_json_is_a_clear_protocol_error(server: FakeHiggsServer) -> No
         _image(c)
 
 
+def test_a_redirect_is_not_followed_with_the_key(server: FakeHiggsServer, client: HiggsClient) -> None:
+    server.script("submit", Scripted(status=301, body={}, headers={"Location": "https://elsewhere.example/x"}))
+    with pytest.raises(HiggsProtocolError, match="HIGGS_BASE_URL") as info:
+        _image(client)
+    assert not info.value.retryable and server.submits == 1
+
+
 # ---- idempotency across lost replies ----------------------------------------------------------------
 def test_dropped_connection_after_accept_resubmits_and_charges_once(server: FakeHiggsServer,
                                                                     client: HiggsClient) -> None:

@@ -130,7 +130,8 @@ class Scripted:
     `action`: ``respond`` (send `status` with `body` JSON or `raw` bytes), ``hang`` (sleep `delay` seconds,
     longer than the client's timeout, then answer normally), ``drop`` (close the connection without a reply),
     ``truncate`` (declare the full length, send half, close). `process=True` runs the real handler first, so
-    e.g. a submit is accepted (and may be charged) although the client never sees the reply.
+    e.g. a submit is accepted (and may be charged) although the client never sees the reply; a ``hang`` with
+    `process=False` handles the request only after the delay, as if it arrived late.
     """
 
     action: Literal["respond", "hang", "drop", "truncate"] = "respond"
@@ -346,12 +347,17 @@ class _Handler(BaseHTTPRequestHandler):
             scripted = st.scripts[route].popleft() if st.scripts[route] else None
             if scripted is None:
                 scripted = self._random_fault(route)
-        if scripted is not None and scripted.action == "hang":
-            st.stopping.wait(scripted.delay)
         handler = getattr(self, f"_on_{route}")
-        if scripted is None or scripted.process or scripted.action == "hang":
-            status, payload, headers = handler(args, raw_body, parse_qs(url.query))
+        result = None
+        if scripted is None or scripted.process:  # accepted now, whatever the client later sees
+            result = handler(args, raw_body, parse_qs(url.query))
         if scripted is None or scripted.action == "hang":
+            if scripted is not None:
+                st.stopping.wait(scripted.delay)
+                if result is None:  # a request that arrives late (slow network in front of the service)
+                    result = handler(args, raw_body, parse_qs(url.query))
+            assert result is not None
+            status, payload, headers = result
             if isinstance(payload, tuple):  # (bytes, content type)
                 return self._send_bytes(status, payload[0], payload[1], headers)
             return self._json(status, payload, headers)
