@@ -10,7 +10,7 @@ from fastapi.openapi.utils import get_openapi
 
 from core.api.auth import BearerAuthMiddleware
 from core.api.errors import install_error_handlers
-from core.api.limits import UploadLimitMiddleware
+from core.api.limits import BodyLimitMiddleware
 from core.api.routes import assets, files, generation, jobs, prompts
 from core.runtime import Runtime
 
@@ -35,7 +35,6 @@ def create_app(
         '`{"detail": str, "category": str}`. See docs/api.md.',
     )
     app.state.runtime = runtime
-    app.state.max_upload_bytes = runtime.settings.max_upload_bytes
     app.state.fetch_client = fetch_client
     install_error_handlers(app)
     app.include_router(files.build_router())
@@ -44,10 +43,10 @@ def create_app(
     app.include_router(jobs.router)
     app.include_router(assets.router)
     app.add_middleware(
-        UploadLimitMiddleware,
-        max_body_bytes=runtime.settings.max_upload_bytes + MULTIPART_OVERHEAD,
+        BodyLimitMiddleware,
+        upload_paths=frozenset({files.EXTRACT_PATH}),
+        upload_body_bytes=runtime.settings.max_upload_bytes + MULTIPART_OVERHEAD,
         upload_limit_bytes=runtime.settings.max_upload_bytes,
-        paths=frozenset({files.EXTRACT_PATH}),
     )
     if api_token:  # added last, so it runs first: a stranger's upload is refused before any byte is read
         app.add_middleware(BearerAuthMiddleware, token=api_token)

@@ -101,9 +101,8 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
         detail = f"There is nothing at {request.url.path}."
     elif exc.status_code == 405:
         detail = f"{request.method} is not allowed on {request.url.path}."
-    elif exc.status_code == 413:
-        limit = getattr(request.app.state, "max_upload_bytes", None)
-        detail = f"The upload is over the {limit / 1024 / 1024:g} MB limit." if limit else "The request is too large."
+    elif exc.status_code == 413 and detail == "Content Too Large":
+        detail = "The request body is over the size limit."
     return error_response(exc.status_code, detail, category, dict(exc.headers or {}) or None)
 
 
@@ -134,16 +133,16 @@ COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
     401: _doc("Missing or wrong bearer token (only when the API has a token)."),
     404: _doc("Not found."),
     405: _doc("Method not allowed."),
+    413: _doc("The request body (or the upload) is over the size limit."),
     422: _doc("The request is not valid."),
     500: _doc("Unexpected server error (logged; no details are returned)."),
 }
 
 
 def errors_doc(*statuses: int, **descriptions: str) -> dict[int | str, dict[str, Any]]:
-    """COMMON_ERRORS plus `statuses` (e.g. 409, 413) for one operation."""
+    """COMMON_ERRORS plus `statuses` (e.g. 409, 415) for one operation."""
     extra = {
         409: "Conflict with the current state (locked or approved items, edits in flight).",
-        413: "The upload is over the size limit.",
         415: "The upload is not a Word (.docx) file.",
         502: "An external provider failed.",
         503: "An external provider is temporarily unavailable; retry later.",

@@ -29,7 +29,7 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from core.api import create_app
-    from core.jobs import ensure_background_worker
+    from core.jobs import ensure_background_worker, stop_background_workers
     from core.runtime import open_runtime
 
     token = os.environ.get(TOKEN_ENV, "").strip() or None
@@ -39,7 +39,10 @@ def serve(args: argparse.Namespace) -> int:
         # The same in-process worker the studio starts: jobs queued through the API run here.
         ensure_background_worker(runtime)
     app = create_app(runtime, api_token=token)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    finally:
+        stop_background_workers()  # hand leased jobs back to the queue instead of waiting for the lease
     return 0
 
 

@@ -108,3 +108,10 @@ def test_streamed_body_without_length_is_cut_off(make_runtime: Callable[..., Run
         )
     assert resp.status_code == 413
     assert resp.json()["category"] == "too_large"
+
+
+def test_json_bodies_are_capped_too(client: TestClient) -> None:
+    huge = b'{"file_id": 1, "video_number": 1, "pad": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+    resp = client.post("/prompts/generate", content=huge, headers={"Content-Type": "application/json"})
+    assert resp.status_code == 413
+    assert resp.json()["category"] == "too_large" and "request body" in resp.json()["detail"]

@@ -6,6 +6,10 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from core.assets import AssetStore
+from core.hashing import sha256_bytes
+from core.models import Asset
+from core.runtime import Runtime
 from tests.api.conftest import arabic_script, upload
 
 
@@ -95,3 +99,21 @@ def test_clip_request_validation(client: TestClient) -> None:
     missing = client.post("/generation/video", json={"start_image_id": 424242, "prompt": "slow push-in"})
     assert missing.status_code == 404
     assert client.post("/generation/video", json={"shot_id": 424242}).status_code == 404
+
+
+def test_asset_whose_file_is_gone_is_a_clear_404(client: TestClient, runtime: Runtime) -> None:
+    data = b"\x89PNG\r\n\x1a\n" + b"not really rendered"
+    store = AssetStore(runtime.settings.data_dir)
+    key = store.put(data, "png")
+    with runtime.sessions.begin() as session:
+        asset = Asset(kind="image", sha256=sha256_bytes(data), storage_key=key, content_type="image/png",
+                      size_bytes=len(data))
+        session.add(asset)
+        session.flush()
+        asset_id = asset.id
+    ok = client.get(f"/assets/{asset_id}")
+    assert ok.status_code == 200 and ok.content == data and ok.headers["content-type"] == "image/png"
+    store.path(key).unlink()
+    gone = client.get(f"/assets/{asset_id}")
+    assert gone.status_code == 404 and gone.json()["category"] == "missing"
+    assert client.get("/assets/987654").json()["category"] == "not_found"

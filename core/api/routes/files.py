@@ -35,13 +35,13 @@ EXTRACT_PATH = "/files/extract"
 
 
 def build_router() -> APIRouter:
-    """The files router. The upload's wire limit is `core.api.limits.UploadLimitMiddleware`'s (see app.py)."""
+    """The files router. The upload's wire limit is `core.api.limits.BodyLimitMiddleware`'s (see app.py)."""
     router = APIRouter(tags=["files"])
 
     @router.post(
         EXTRACT_PATH,
         response_model=ExtractOut,
-        responses=errors_doc(409, 413, 415, s422="Rejected file (category: corrupt, encrypted, empty, no_text, …)."),
+        responses=errors_doc(409, 415, s422="Rejected file (category: corrupt, encrypted, empty, no_text, …)."),
     )
     def extract(
         file: Annotated[UploadFile, File(description="The Word script (.docx).")],
