@@ -18,9 +18,11 @@ MAX_TITLE_WORDS = 12
 MAX_TITLE_WORDS_EMPHASIZED = 24
 _MAX_NUMBER_WORDS = 4
 
+# Bullets, quotes or a typed list number ("1- ", "٢) ") may come before the phrase.
+_LEAD = r"^[^\w]*(?:\d{1,3}\s*[-.)]\s*)?"
 _PREFIX = re.compile(
-    r"^[^\w]*(?:ال)?(?:فيديو|فديو)(?![^\W\d_])"  # الفيديو / فيديو (folded: أ/إ/آ, ڤ, tatweel already gone)
-    r"|^[^\w]*video(?![^\W\d_])"
+    _LEAD + r"(?:ال)?(?:فيديو|فديو)(?![^\W\d_])"  # الفيديو / فيديو (folded: أ/إ/آ, ڤ, tatweel already gone)
+    "|" + _LEAD + r"video(?![^\W\d_])"
 )
 _NUMBER_TAG = re.compile(r"\s*(?:رقم|no\.?|nr\.?|num\.?|number|#)?\s*[:.]?\s*")
 _DIGITS = re.compile(r"[(\[#]?\s*(\d{1,3})(?!\d)(?:\s*[)\]])?")

@@ -80,6 +80,13 @@ class _Budget:
             category="too_large",
         )
 
+    def _lying(self, name: str, declared: int) -> IngestError:
+        return IngestError(
+            f"The document part {name} expands past the {declared} bytes its zip header declares; that is how "
+            "zip bombs hide, so it was not opened. Save the script again from Word and upload the new file.",
+            category="too_large",
+        )
+
     def read(self, info: zipfile.ZipInfo) -> bytes:
         if info.flag_bits & 0x1:
             raise IngestError(
@@ -101,8 +108,10 @@ class _Budget:
                     if not chunk:
                         break
                     total += len(chunk)
-                    if total > info.file_size or total > self.remaining:
+                    if total > self.remaining:
                         raise self._too_large(info.filename, total)
+                    if total > info.file_size:
+                        raise self._lying(info.filename, info.file_size)
                     chunks.append(chunk)
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, ValueError) as err:
             raise _corrupt(f"{info.filename} cannot be decompressed: {err}") from err

@@ -146,7 +146,8 @@ def segment_docx(data: bytes, *, max_upload_bytes: int, max_uncompressed_bytes: 
     content = read_document(data, max_uncompressed_bytes=max_uncompressed_bytes)
     if not content.blocks:
         raise IngestError(
-            "The document has no text: nothing in its body could be read (only images, or empty pages). "
+            "The document has no text in its body (it may hold only images, or text only in page headers and "
+            "footers). "
             "Paste the script's text into the document and upload again.",
             category="no_text",
         )
