@@ -46,6 +46,7 @@ from core.higgs.types import (
     Submission,
     parse_status,
 )
+from core.settings import Settings
 
 log = logging.getLogger("core.higgs")
 
@@ -58,9 +59,11 @@ def _origin(url: str) -> tuple[str, str]:
 
 
 def _loggable(url: str) -> str:
-    """A URL without its query string: CDN and upload URLs carry signatures that do not belong in logs."""
+    """A URL without user info or query: CDN and upload URLs carry signatures that do not belong in logs."""
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
 def _number(value: Any) -> float | None:
@@ -135,7 +138,7 @@ class HiggsClient:
             raise HiggsNetworkError(f"Higgs {action}: no answer within {self.timeout_s:g} s "
                                     f"({type(exc).__name__}); trying again is safe.", retryable=True) from exc
         except httpx.TransportError as exc:
-            raise HiggsNetworkError(f"Higgs {action}: could not talk to {urlsplit(url).netloc} "
+            raise HiggsNetworkError(f"Higgs {action}: could not talk to {urlsplit(url).hostname} "
                                     f"({type(exc).__name__}: {exc}); trying again is safe.",
                                     retryable=True) from exc
         correlation = resp.headers.get("x-correlation-id")
@@ -310,7 +313,8 @@ class HiggsClient:
                                      f"{str(reply)[:200]}")
         if _origin(upload_url)[0] not in ("http", "https"):
             raise HiggsProtocolError(f"Higgs returned an upload URL that is not http(s): {_loggable(upload_url)}")
-        headers = {str(k): str(v) for k, v in (reply.get("upload_headers") or {}).items()}
+        given = reply.get("upload_headers")
+        headers = {str(k): str(v) for k, v in given.items()} if isinstance(given, dict) else {}
         headers.setdefault("Content-Type", str(reply.get("content_type") or content_type))
         for attempt in self._retrying("image upload"):
             with attempt:
@@ -427,7 +431,7 @@ class HiggsClient:
         self.close()
 
 
-def client_from_settings(settings: Any, **overrides: Any) -> HiggsClient:
+def client_from_settings(settings: Settings, **overrides: Any) -> HiggsClient:
     """A client for the configured host and credentials (`Settings.higgs_credentials`); kwargs override."""
     creds = settings.higgs_credentials
     if creds is None:
