@@ -196,7 +196,7 @@ def open_package(data: bytes, *, max_uncompressed_bytes: int) -> DocxPackage:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile as err:
         raise _corrupt(f"the zip package is truncated or broken: {err}") from err
-    except (OSError, ValueError, EOFError) as err:
+    except (OSError, ValueError, EOFError, NotImplementedError, UnicodeDecodeError) as err:
         raise _corrupt(f"the zip package cannot be read: {err}") from err
     with zf:
         members = {info.filename.lstrip("/").lower(): info for info in zf.infolist()}

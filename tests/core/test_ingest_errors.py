@@ -181,3 +181,41 @@ def test_excel_workbook_is_named() -> None:
     err = rejected(data)
     assert err.category == "not_docx"
     assert "Excel" in str(err)
+
+
+def test_damaged_files_only_ever_raise_ingest_errors(real_docx: Path) -> None:
+    """Random byte flips, truncations and XML damage: a typed error or a result, never another exception."""
+    import random
+
+    rng = random.Random(20261124)
+    originals = [good_docx()] + [p.read_bytes() for p in sorted(real_docx.glob("*.docx")) if p.stat().st_size < 60_000]
+    outcomes: set[str] = set()
+    for _ in range(250):
+        data = bytearray(rng.choice(originals))
+        roll = rng.random()
+        if roll < 0.4:
+            for _ in range(rng.randint(1, 20)):
+                data[rng.randrange(len(data))] = rng.randrange(256)
+        elif roll < 0.7:
+            data = data[: rng.randrange(len(data))]
+        else:
+            try:
+                parts = docx_parts(bytes(data))
+            except Exception:
+                continue  # the original is not a zip (legacy / encrypted samples)
+            name = next((n for n in parts if n.endswith("document.xml")), None)
+            if name is None:
+                continue
+            xml = bytearray(parts[name])
+            for _ in range(rng.randint(1, 10)):
+                xml[rng.randrange(len(xml))] = rng.choice(b'<>/&"\x00\xff ab')
+            parts[name] = bytes(xml)
+            data = bytearray(make_zip(parts))
+        try:
+            segment_docx(bytes(data), **LIMITS)
+            outcomes.add("ok")
+        except IngestError as err:
+            assert err.category in {"not_docx", "corrupt", "encrypted", "empty", "too_large", "no_text"}
+            assert str(err)
+            outcomes.add(err.category)
+    assert {"ok", "corrupt", "not_docx"} <= outcomes
