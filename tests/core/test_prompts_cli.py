@@ -12,6 +12,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from core.cli import main
 from core.db import session_scope
 from core.prompts.versions import add_manual_version
 from core.runtime import Runtime
@@ -40,9 +43,6 @@ def test_refine_show_diff(sqlite_runtime: Runtime) -> None:
     assert (summary["refined"], summary["reused"], summary["failed"]) == (len(board.frame_ids), 0, 0)
     assert summary["errors"] == {}
 
-    again = json.loads(_run(sqlite_runtime, "refine", "--video", str(board.video_id), "--provider", "offline").stdout)
-    assert (again["refined"], again["reused"]) == (0, len(board.frame_ids))
-
     with session_scope(sqlite_runtime.sessions) as session:
         add_manual_version(session, frame, "A wide shot of a quiet classroom at dawn, no text", author="omar")
 
@@ -59,13 +59,48 @@ def test_refine_show_diff(sqlite_runtime: Runtime) -> None:
     assert diff.returncode == 0, diff.stderr
     assert diff.stdout.startswith("[-Establishing-] {+A+} wide shot of a [-scene visualising")
     assert "{+quiet classroom at dawn,+}" in diff.stdout
-    ops = json.loads(_run(sqlite_runtime, "diff", "--frame", str(frame), "1", "2", "--json").stdout)
-    assert {op["op"] for op in ops} <= {"equal", "insert", "delete"} and ops
 
 
-def test_errors_are_one_readable_line(sqlite_runtime: Runtime) -> None:
+def _main(runtime: Runtime, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+          *args: str) -> tuple[int, str, str]:
+    """The same entry point in-process (cheap): the environment is read when the command runs."""
+    for key in [k for k in os.environ if k.startswith("OPENAI_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("DATABASE_URL", runtime.settings.db_url)
+    monkeypatch.setenv("STUDIO_DATA_DIR", str(runtime.settings.data_dir))
+    code = main(["prompts", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_scopes_reuse_and_json_diff_in_process(sqlite_runtime: Runtime, monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    with session_scope(sqlite_runtime.sessions) as session:
+        board = make_board(session)
+    code, out, _ = _main(sqlite_runtime, monkeypatch, capsys, "refine", "--shot", str(board.shot_ids[0]),
+                         "--provider", "offline")
+    assert code == 0 and json.loads(out)["refined"] == 3
+    code, out, _ = _main(sqlite_runtime, monkeypatch, capsys, "refine", "--video", str(board.video_id),
+                         "--provider", "offline")
+    assert (json.loads(out)["refined"], json.loads(out)["reused"]) == (len(board.frame_ids) - 3, 3)
+    frame = board.frame_ids[0]
+    with session_scope(sqlite_runtime.sessions) as session:
+        add_manual_version(session, frame, "A quiet classroom", author="omar")
+    code, out, _ = _main(sqlite_runtime, monkeypatch, capsys, "diff", "--frame", str(frame), "1", "2", "--json")
+    ops = json.loads(out)
+    assert code == 0 and ops[-1] == {"op": "insert", "text": "A quiet classroom"}
+    assert {op["op"] for op in ops} == {"delete", "insert"}
+
+
+def test_errors_are_one_readable_line(sqlite_runtime: Runtime, monkeypatch: pytest.MonkeyPatch,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
     missing = _run(sqlite_runtime, "show", "--frame", "424242")
     assert missing.returncode == 2
     assert missing.stderr.strip() == "error: not_found: Frame 424242 does not exist (or was deleted)"
-    no_key = _run(sqlite_runtime, "refine", "--frame", "424242", "--provider", "openai")
-    assert no_key.returncode == 2 and no_key.stderr.startswith("error: ")
+    code, _, err = _main(sqlite_runtime, monkeypatch, capsys, "refine", "--frame", "424242", "--provider", "openai")
+    assert code == 2 and err.startswith("error: ")
+    with session_scope(sqlite_runtime.sessions) as session:
+        board = make_board(session)
+    code, _, err = _main(sqlite_runtime, monkeypatch, capsys, "refine", "--file", str(board.file_id),
+                         "--provider", "openai")
+    assert code == 2 and "OPENAI_API_KEY" in err
