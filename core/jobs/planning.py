@@ -5,8 +5,9 @@ and the cost estimate of a batch. Reads rows, writes nothing.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Literal, Sequence
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -182,9 +183,9 @@ def estimate_jobs(*, settings: Settings, images: int, clips: int, provider: str 
     source: Literal["provider", "rate card"] = "provider"
     for kind in ("image", "clip"):
         wanted = images if kind == "image" else clips
-        price = unit_price(kind) if (unit_price is not None and wanted) else None  # type: ignore[arg-type]
+        price = unit_price(kind) if (unit_price is not None and wanted) else None
         if price is None or math.isnan(price):
-            model = model_for(settings, name, kind)  # type: ignore[arg-type]
+            model = model_for(settings, name, kind)
             rate = card.get(model)
             if rate is None:
                 price = FALLBACK_RATE_USD[kind]

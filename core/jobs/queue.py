@@ -12,8 +12,9 @@ can rely on:
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -224,11 +225,14 @@ def retry_job(session: Session, job_id: int, *, actor: str = "") -> Job:
 
     A request the provider finished (failed, blocked, canceled) gets a new idempotency key; one that may still be
     running or whose output could not be fetched keeps its request id and is polled again, never paid twice.
-    Failed images a clip waits for are retried with it.
+    Failed images a clip waits for are retried with it. Retrying a job that is already queued changes nothing.
     """
     job = _job(session, job_id)
+    if job.status in JOB_ACTIVE:
+        return job  # already queued again (e.g. retried with the clip that waits for it)
     if job.status not in ("failed", "canceled"):
-        raise ConflictError(f"Job {job.id} is {job.status}; only failed or canceled jobs can be retried")
+        raise ConflictError(f"Job {job.id} has {job.status}; only failed or canceled jobs can be retried "
+                            "(re-roll to render another take)")
     history = list((job.params or {}).get("_history", []))
     history.append({"attempts": job.attempts, "error": job.error, "category": job.error_category,
                     "request_id": job.remote_request_id, "at": utcnow().isoformat()})

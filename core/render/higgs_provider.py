@@ -10,8 +10,9 @@ and kept in the asset store.
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
-from typing import Any, Iterator
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from core.assets import AssetStore
 from core.errors import ProviderError
@@ -47,7 +48,7 @@ class HiggsProvider:
         self._prices: dict[str, tuple[float | None, float | None]] = {}
 
     @classmethod
-    def from_settings(cls, settings: Settings, store: AssetStore, **client_overrides: Any) -> "HiggsProvider":
+    def from_settings(cls, settings: Settings, store: AssetStore, **client_overrides: Any) -> HiggsProvider:
         client = client_from_settings(settings, **client_overrides)
         return cls(client, store, image_model=settings.higgs_image_model, video_model=settings.higgs_video_model,
                    max_bytes=settings.max_download_bytes, image_deadline_s=settings.image_deadline_s,
@@ -149,8 +150,8 @@ class HiggsProvider:
 
     def _public_url(self, image: InputImage) -> str:
         if image.remote_url and image.created_at is not None:
-            created = image.created_at if image.created_at.tzinfo else image.created_at.replace(tzinfo=timezone.utc)
-            if datetime.now(timezone.utc) - created < REMOTE_URL_TTL:
+            created = image.created_at if image.created_at.tzinfo else image.created_at.replace(tzinfo=UTC)
+            if datetime.now(UTC) - created < REMOTE_URL_TTL:
                 return image.remote_url
         data = self.store.read(image.storage_key)
         return self.client.upload_image(data, image.content_type or "image/png")

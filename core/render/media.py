@@ -104,7 +104,7 @@ def _duration_s(container: object, stream: object, decoded: int, fps: float | No
         return round(float(dur * tb), 3)
     cdur = getattr(container, "duration", None)
     if cdur:
-        return round(cdur / 1_000_000, 3)
+        return round(float(cdur) / 1_000_000, 3)
     return round(decoded / fps, 3) if fps else 0.0
 
 

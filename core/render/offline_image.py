@@ -139,9 +139,9 @@ def _props(d: ImageDraw.ImageDraw, size: ShotSize, rng: random.Random, w: int, h
     scale = 1.0 if size == "wide" else 2.2
     for _ in range(count):  # buildings / furniture standing on the horizon
         bw, bh = rng.randint(30, 80) * scale, rng.randint(40, 150) * scale
-        x = rng.uniform(0, w - bw)
+        bx = rng.uniform(0, w - bw)
         shade = _mix(ground, (0, 0, 0), rng.uniform(0.15, 0.4))
-        d.rectangle((x, horizon - bh, x + bw, horizon), fill=shade)
+        d.rectangle((bx, horizon - bh, bx + bw, horizon), fill=shade)
     if size == "wide":  # a path to give depth
         d.polygon([(w * 0.45, h), (w * 0.55, h), (w * 0.51, horizon), (w * 0.49, horizon)],
                   fill=_mix(ground, (255, 255, 255), 0.35))

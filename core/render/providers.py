@@ -12,10 +12,11 @@ import itertools
 import json
 import os
 import tempfile
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator, Literal, Mapping, Protocol
+from typing import Any, Literal, Protocol
 
 from core.assets import AssetStore
 from core.errors import ProviderError, ValidationError

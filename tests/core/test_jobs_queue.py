@@ -166,6 +166,28 @@ def test_cancel_pending_and_retry_keeps_history(runtime: Runtime) -> None:
             retry_job(s, job_id, actor="ana")
 
 
+def test_retrying_a_failed_clip_retries_the_image_it_waits_for(runtime: Runtime) -> None:
+    with session_scope(runtime.sessions) as s:
+        board = make_board(s, shots=1, frames=1)
+        clip = request_clip(s, board.shot_ids[0], settings=runtime.settings, provider="offline")
+        image = s.get(Job, clip.depends_on[0])
+        image.status, image.error, image.error_category = "failed", "Blocked by moderation", "nsfw"
+        image.remote_request_id = "offline-gone"
+        old_key = image.idempotency_key
+        clip.status, clip.error, clip.error_category = "failed", "its image failed", "dependency"
+        # Retrying "all failed" in any order works: the image is already queued again by its clip.
+        for job in (clip, image):
+            retry_job(s, job.id, actor="ana")
+        assert clip.status == image.status == "pending"
+        # The provider finished the old request (blocked): the image gets a fresh key and request.
+        assert image.idempotency_key != old_key and image.remote_request_id is None
+        assert image.params["_history"][0]["error"] == "Blocked by moderation"
+        clip_id = clip.id
+    _drain(runtime)
+    with runtime.sessions() as s:
+        assert s.get(Job, clip_id).status == "succeeded"
+
+
 def test_select_and_discard_takes(runtime: Runtime) -> None:
     with session_scope(runtime.sessions) as s:
         board = make_board(s, shots=1, frames=1)

@@ -7,8 +7,8 @@ import json
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from datetime import timedelta
-from typing import Iterator
 
 import pytest
 from sqlalchemy import select
