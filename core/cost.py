@@ -17,9 +17,10 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Literal, Mapping, Protocol, Sequence
+from typing import Any, Literal, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -137,7 +138,7 @@ def refresh_rate_card(data_dir: Path, client: EstimateClient, requests: Mapping[
     for model, (unit, body, quantity) in requests.items():
         try:
             answer = client.estimate(model, body)
-        except Exception as err:  # one failing model must not stop the others; the reason is reported
+        except Exception as err:  # noqa: BLE001 - one failing model must not stop the others; reason reported
             outcome[model] = f"not updated: {err}"
             continue
         credits, usd = _number(_field(answer, "credits")), _number(_field(answer, "usd"))
@@ -465,7 +466,8 @@ def _sum(session: Session, jobs: Iterable[Job], card: RateCard) -> Spend:
     if clip_ids:
         for job_id, dur in session.execute(select(Asset.job_id, Asset.duration_s)
                                            .where(Asset.job_id.in_(clip_ids), Asset.duration_s.is_not(None))):
-            durations[job_id] = float(dur)
+            if job_id is not None and dur is not None:
+                durations[job_id] = float(dur)
     usd = credits = 0.0
     by_kind: dict[str, float] = {}
     from_card = 0

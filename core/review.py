@@ -13,8 +13,9 @@ What the gates mean for the rest of the studio:
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable, Literal
+from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -278,8 +279,8 @@ def clip_gate_relaxed(settings: object) -> bool:
 def _load_subject(session: Session, subject_type: str, subject_id: int) -> Frame | Shot:
     if subject_type not in SUBJECT_TYPES:
         raise ValidationError(f"Reviews apply to frames and shots, not {subject_type!r}")
-    model = Frame if subject_type == "frame" else Shot
-    row = session.get(model, subject_id)
+    row: Frame | Shot | None = (session.get(Frame, subject_id) if subject_type == "frame"
+                                else session.get(Shot, subject_id))
     if row is None:
         raise NotFoundError(f"{subject_type.capitalize()} {subject_id} does not exist")
     if row.deleted_at is not None:

@@ -15,8 +15,8 @@ from studio.actions import ok, perform
 from studio.context import get_runtime
 
 KINDS = {
-    "pdf": ("PDF storyboard", "For client sign-off: a cover page, then a page per shot with frames, scene text, "
-                              "prompt, status and comments."),
+    "pdf": ("PDF storyboard", ("For client sign-off: a cover page, then a page per shot with frames, scene "
+                               "text, prompt, status and comments.")),
     "shotlist": ("Shot list (CSV + XLSX)", "One row per frame: scene text, prompt, status, image and clip files."),
     "animatic": ("Animatic MP4", "Clips in order, stills with a slow push-in, paced by the narration."),
     "captions": ("Captions (SRT + WebVTT)", "The narration timed on the animatic's pace."),

@@ -42,10 +42,10 @@ with review_tab:
                      default=list(review.STATUS_LABELS), format_func=lambda s: review.STATUS_LABELS[s],
                      key=f"review-filter-{video_id}")
     drafts = [f.frame_id for s in video.shots for f in s.frames if f.status == "draft"]
-    if drafts and st.button(f"Send {len(drafts)} draft frame(s) to review", icon=":material/send:"):
-        if ok(perform(rt, lambda s: review.set_status_many(s, "frame", drafts, "in_review", actor=actor),
-                      success="Sent to review")):
-            st.rerun()
+    if (drafts and st.button(f"Send {len(drafts)} draft frame(s) to review", icon=":material/send:")
+            and ok(perform(rt, lambda s: review.set_status_many(s, "frame", drafts, "in_review", actor=actor),
+                           success="Sent to review"))):
+        st.rerun()
 
     def transition_form(subject_type: str, subject_id: int, status: str, key: str) -> None:
         moves = sorted(review.TRANSITIONS.get(status, ()))
@@ -91,7 +91,8 @@ with review_tab:
                         with st.form(key=f"cm-frame-{frame.frame_id}", border=False):
                             body = st.text_input("Add a comment", key=f"cm-frame-{frame.frame_id}-body")
                             if st.form_submit_button("Comment") and ok(perform(
-                                    rt, lambda s: review.add_comment(s, "frame", frame.frame_id, body, author=actor),
+                                    rt, lambda s, fid=frame.frame_id, text=body: review.add_comment(
+                                        s, "frame", fid, text, author=actor),
                                     success="Comment added")):
                                 st.rerun()
             for c in shot.comments:

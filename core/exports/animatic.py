@@ -8,10 +8,10 @@ so memory stays flat however long the video is.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterator
 
 import av
 from PIL import Image, ImageDraw, ImageFont, ImageOps
@@ -67,7 +67,7 @@ def render_animatic(video: VideoRow, out: Path, *, options: AnimaticOptions = An
             for image in _event_images(event, last - first, size, options):
                 if captions is not None:
                     image = captions.apply(image, (first + 0.5) / options.fps)
-                frame = av.VideoFrame.from_image(image)
+                frame = av.VideoFrame.from_image(image)  # type: ignore[no-untyped-call]
                 frame.pts = total
                 for packet in stream.encode(frame):
                     container.mux(packet)
@@ -103,14 +103,14 @@ def _clip_images(path: Path, count: int, size: tuple[int, int], fps: int) -> Ite
         decoded = src.decode(src.streams.video[0])
         current = next(decoded)
         pending = next(decoded, None)
-        image = ImageOps.pad(current.to_image(), size, color=(0, 0, 0))
+        image = ImageOps.pad(current.to_image(), size, color=(0, 0, 0))  # type: ignore[no-untyped-call]
         for i in range(count):
             t = i / fps
             changed = False
             while pending is not None and (pending.time or 0.0) <= t + 1e-6:
                 current, pending, changed = pending, next(decoded, None), True
             if changed:
-                image = ImageOps.pad(current.to_image(), size, color=(0, 0, 0))
+                image = ImageOps.pad(current.to_image(), size, color=(0, 0, 0))  # type: ignore[no-untyped-call]
             yield image
 
 

@@ -15,7 +15,7 @@ import json
 import uuid
 import zipfile
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -94,12 +94,13 @@ def export_archive(session: Session, file_id: int, *, data_dir: Path, out: Path,
         if root.is_dir():
             for path in sorted(p for p in root.rglob("*") if p.is_file() and not p.name.endswith(".part")):
                 files[f"exports/{path.relative_to(root).as_posix()}"] = path.read_bytes()
+    counts = {name: len(v) for name, v in rows.items()}
     manifest = {
         "format": ARCHIVE_FORMAT,
-        "exported_at": datetime.now(timezone.utc).isoformat(),
+        "exported_at": datetime.now(UTC).isoformat(),
         "title": source["title"],
         "source_file_id": file_id,
-        "rows": {name: len(v) for name, v in rows.items()},
+        "rows": counts,
         "files": {name: sha256_bytes(data) for name, data in files.items()},
     }
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -113,7 +114,7 @@ def export_archive(session: Session, file_id: int, *, data_dir: Path, out: Path,
             kind = zipfile.ZIP_STORED if name.startswith("assets/") else zipfile.ZIP_DEFLATED
             zf.writestr(name, data, compress_type=kind)
     tmp.replace(out)
-    return ArchiveSummary(out, manifest["rows"], len(files), out.stat().st_size)  # type: ignore[arg-type]
+    return ArchiveSummary(out, counts, len(files), out.stat().st_size)
 
 
 def _collect_rows(session: Session, file_id: int) -> dict[str, list[dict[str, Any]]]:
@@ -250,10 +251,10 @@ def _insert_all(session: Session, rows: dict[str, list[dict[str, Any]]], *, acto
             if table == "comments":
                 values["subject_id"] = ref(SUBJECT_TABLES[str(raw["subject_type"])], raw["subject_id"])
             if table == "activity":
-                target = SUBJECT_TABLES.get(str(raw.get("subject_type") or ""))
+                subject_table = SUBJECT_TABLES.get(str(raw.get("subject_type") or ""))
                 old = raw.get("subject_id")
-                if old is not None and target and int(old) in maps[target]:
-                    values["subject_id"] = maps[target][int(old)]
+                if old is not None and subject_table and int(old) in maps[subject_table]:
+                    values["subject_id"] = maps[subject_table][int(old)]
                 elif old is not None:
                     # A subject outside the archive (or already gone): keep its old id for the record.
                     values["subject_id"] = None

@@ -8,8 +8,8 @@ the time proportional to its words; a sentence too long for two caption lines is
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 from core.exports.data import ShotRow, VideoRow
 from core.sentences import split_sentences
@@ -97,7 +97,7 @@ def _wrap(text: str) -> str:
 
 
 def _stamp(seconds: float, sep: str) -> str:
-    ms = int(round(seconds * 1000))
+    ms = round(seconds * 1000)
     h, ms = divmod(ms, 3_600_000)
     m, ms = divmod(ms, 60_000)
     s, ms = divmod(ms, 1000)

@@ -7,7 +7,7 @@ and a PDF and a shot list made at the same moment agree).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import select
@@ -150,8 +150,8 @@ def _notes(rows: list[Comment]) -> tuple[CommentRow, ...]:
 def _utc(value: datetime | None) -> datetime | None:
     """SQLite hands back naive datetimes (stored as UTC), PostgreSQL aware ones: make both aware UTC."""
     if value is None or value.tzinfo is not None:
-        return value.astimezone(timezone.utc) if value else None
-    return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(UTC) if value else None
+    return value.replace(tzinfo=UTC)
 
 
 def export_dir(data_dir: Path, file_id: int) -> Path:

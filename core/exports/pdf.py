@@ -7,7 +7,7 @@ read in the writer's order. Images are embedded as JPEG at screen resolution to 
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -111,7 +111,7 @@ def _cover(pdf: StoryboardPDF, snapshot: ScriptSnapshot) -> None:
     pdf.para(snapshot.title, width=pdf.epw, size=28, bold=True, line=14)
     pdf.ln(4)
     pdf.para("Storyboard for sign-off", width=pdf.epw, size=14, colour=(90, 90, 90))
-    pdf.para(f"Exported {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC · {len(snapshot.videos)} video(s)",
+    pdf.para(f"Exported {datetime.now(UTC):%Y-%m-%d %H:%M} UTC · {len(snapshot.videos)} video(s)",
              width=pdf.epw, size=10, colour=(90, 90, 90))
     pdf.ln(8)
     for video in snapshot.videos:
@@ -186,8 +186,8 @@ def _frame_height(pdf: StoryboardPDF, frame: FrameRow, width: float) -> float:
 def _frame_block(pdf: StoryboardPDF, frame: FrameRow, *, x: float, y: float, width: float) -> None:
     image_h = width * 9 / 16
     if frame.image_path is not None:
-        with Image.open(frame.image_path) as img:
-            img = img.convert("RGB")
+        with Image.open(frame.image_path) as src:
+            img = src.convert("RGB")
             img.thumbnail((960, 540))
             # Fit inside the 16:9 box, centred, whatever the image's own aspect.
             scale = min(width / img.width, image_h / img.height)

@@ -9,7 +9,7 @@ video, named `v01…`; with `out` they write there (a file for one video, a fold
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -49,7 +49,7 @@ def run_export(session: Session, kind: str, *, settings: Settings, file_id: int 
     formats = _formats(kind, options.formats, out)
     data_dir = settings.data_dir
     if kind == "archive":
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         target = out or data_dir / "archives" / f"script-{file_id}-{stamp}.zip"
         return [export_archive(session, file_id, data_dir=data_dir, out=target).path]
     snapshot = collect_script(session, file_id, data_dir=data_dir, video_id=video_id)

@@ -81,7 +81,7 @@ def read_storyboard_docx(data: bytes) -> list[DocxFrame]:
     """The storyboard rows of a .docx this module wrote (possibly edited by a writer since)."""
     try:
         doc = Document(io.BytesIO(data))
-    except Exception as err:  # python-docx raises several unrelated types for a bad file
+    except Exception as err:  # noqa: BLE001 - python-docx raises several unrelated types for a bad file
         raise ValidationError(f"This is not a Word storyboard the studio can read ({err})") from None
     rows: list[DocxFrame] = []
     for table in doc.tables:
@@ -97,8 +97,8 @@ def read_storyboard_docx(data: bytes) -> list[DocxFrame]:
 
 
 def _thumbnail(path: Path) -> bytes:
-    with Image.open(path) as img:
-        img = img.convert("RGB")
+    with Image.open(path) as src:
+        img = src.convert("RGB")
         img.thumbnail((480, 270))
         buf = io.BytesIO()
         img.save(buf, format="JPEG", quality=80)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import av
@@ -50,7 +51,7 @@ def test_captions_srt_and_vtt_parse_back_on_the_shot_timing(video, tmp_path: Pat
     timings = captions.shot_timings(v.shots, wpm=WPM)
     assert cues[0].start == 0 and cues[-1].end == pytest.approx(timings[-1].end, abs=0.002)
     assert cues[1].end == pytest.approx(timings[0].end, abs=0.002)  # shot 1's cues end with shot 1
-    assert all(a.end == pytest.approx(b.start, abs=0.002) for a, b in zip(cues, cues[1:]))
+    assert all(a.end == pytest.approx(b.start, abs=0.002) for a, b in itertools.pairwise(cues))
 
 
 def test_long_sentences_become_two_line_cues() -> None:
@@ -116,5 +117,5 @@ def test_otio_and_edl_reference_the_clips(video) -> None:
     assert edl[1] == "FCM: NON-DROP FRAME" and len(events) == len(clips)
     assert events[0].split()[-2] == "01:00:00:00"
     # Record times are contiguous: each event starts where the previous one ended.
-    assert all(a.split()[-1] == b.split()[-2] for a, b in zip(events, events[1:]))
+    assert all(a.split()[-1] == b.split()[-2] for a, b in itertools.pairwise(events))
     assert f"* FROM CLIP NAME: {clip_file.name}" in edl
