@@ -61,7 +61,7 @@ def test_openapi_contract(seeded_app: FastAPI) -> None:
             strategy = operation.as_strategy(generation_mode=mode)
 
             @given(case=strategy)
-            @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
+            @settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
                       database=None)
             def check(case: schemathesis.Case) -> None:
                 case.call_and_validate(checks=CHECKS)
