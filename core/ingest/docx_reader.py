@@ -21,7 +21,7 @@ External entities are never resolved or fetched (`resolve_entities=False`, `no_n
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from docx.styles import BabelFish
@@ -61,10 +61,11 @@ class Block:
 
 @dataclass(frozen=True)
 class DocxContent:
-    """What the reader returns: the core-properties title and the body blocks."""
+    """What the reader returns: the core-properties title, the body blocks, and what could not be read."""
 
     title: str
     blocks: list[Block]
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,7 @@ class _Tags:
         self.style = w + "style"
         self.name = w + "name"
         self.basedOn = w + "basedOn"
+        self.altChunk = w + "altChunk"
         # Containers whose children are read in place, inline (inside a paragraph) and at block level.
         self.inline_containers = frozenset(
             w + n for n in ("hyperlink", "ins", "moveTo", "smartTag", "customXml", "fldSimple", "dir", "bdo")
@@ -198,6 +200,7 @@ class _Walker:
         self.t = tags
         self.styles = styles
         self.default_style = default_style or _Style(name="", bold=False, heading_level=0)
+        self.embedded_chunks = 0  # w:altChunk: imported HTML/RTF/.docx parts, not WordprocessingML text
 
     # ---- block level ----------------------------------------------------------------------------
     def container(self, el: etree._Element, out: list[Block]) -> None:
@@ -214,7 +217,9 @@ class _Walker:
                     self.container(content, out)
             elif tag in t.block_containers:
                 self.container(child, out)
-            elif tag == _MC + "AlternateContent":
+            elif tag == t.altChunk:
+                self.embedded_chunks += 1
+            elif tag == _MC_ALTERNATE:
                 branch = self._branch(child)
                 if branch is not None:
                     self.container(branch, out)
@@ -394,9 +399,16 @@ def read_package(package: DocxPackage) -> DocxContent:
     styles, default_style = _read_styles(package.styles_xml, tags)
     body = root.find(tags.body)
     blocks: list[Block] = []
+    warnings: list[str] = []
     if body is not None:
-        _Walker(tags, styles, default_style).container(body, blocks)
-    return DocxContent(title=_core_title(package.core_xml), blocks=blocks)
+        walker = _Walker(tags, styles, default_style)
+        walker.container(body, blocks)
+        if walker.embedded_chunks:
+            warnings.append(
+                f"{walker.embedded_chunks} embedded part(s) of the document (imported HTML or another file, "
+                "'altChunk') could not be read. Open the script in Word and save it again to convert them."
+            )
+    return DocxContent(title=_core_title(package.core_xml), blocks=blocks, warnings=warnings)
 
 
 def read_document(data: bytes, *, max_uncompressed_bytes: int) -> DocxContent:

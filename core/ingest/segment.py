@@ -92,8 +92,11 @@ def _numbering_warnings(numbers: list[int]) -> list[str]:
     return warnings
 
 
-def segment_blocks(blocks: Iterable[Block], *, title: str = "") -> Segmentation:
-    """Cut blocks into preface and videos. `title`: the document's own title (core properties), if any."""
+def segment_blocks(blocks: Iterable[Block], *, title: str = "", warnings: Iterable[str] = ()) -> Segmentation:
+    """Cut blocks into preface and videos.
+
+    `title`: the document's own title (core properties), if any; `warnings`: the reader's, reported first.
+    """
     preface: list[str] = []
     headers: list[tuple[int, str, str]] = []  # (number, title, header line)
     bodies: list[list[str]] = []
@@ -108,11 +111,11 @@ def segment_blocks(blocks: Iterable[Block], *, title: str = "") -> Segmentation:
         else:
             preface.append(line)
 
-    warnings: list[str] = []
+    notes = list(warnings)
     if not headers:
         everything = "\n".join(preface)
         doc_title = _title(title, preface)
-        warnings.append(
+        notes.append(
             "No video headers were found (such as “الفيديو الأول” or “Video 1”), so the whole document is "
             "treated as one video. Mark each video with a header line and upload again to split it."
         )
@@ -120,18 +123,18 @@ def segment_blocks(blocks: Iterable[Block], *, title: str = "") -> Segmentation:
             title=doc_title,
             preface="",
             videos=[VideoSegment(number=1, title=doc_title, header_text="", body=everything)],
-            warnings=warnings,
+            warnings=notes,
         )
 
     videos = [
         VideoSegment(number=n, title=t[:TITLE_MAX_CHARS], header_text=h, body="\n".join(body))
         for (n, t, h), body in zip(headers, bodies, strict=True)
     ]
-    warnings.extend(_numbering_warnings([v.number for v in videos]))
+    notes.extend(_numbering_warnings([v.number for v in videos]))
     for position, video in enumerate(videos, start=1):
         if not video.body:
-            warnings.append(f"Video {video.number} (“{video.header_text}”, position {position}) has no text.")
-    return Segmentation(title=_title(title, preface), preface="\n".join(preface), videos=videos, warnings=warnings)
+            notes.append(f"Video {video.number} (“{video.header_text}”, position {position}) has no text.")
+    return Segmentation(title=_title(title, preface), preface="\n".join(preface), videos=videos, warnings=notes)
 
 
 def _title(core_title: str, preface: list[str]) -> str:
@@ -151,4 +154,4 @@ def segment_docx(data: bytes, *, max_upload_bytes: int, max_uncompressed_bytes: 
             "Paste the script's text into the document and upload again.",
             category="no_text",
         )
-    return segment_blocks(content.blocks, title=content.title)
+    return segment_blocks(content.blocks, title=content.title, warnings=content.warnings)

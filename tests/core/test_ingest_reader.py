@@ -249,3 +249,31 @@ def test_concurrent_reads_give_the_same_blocks() -> None:
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(lambda _: read_docx(data, max_uncompressed_bytes=CAP), range(16)))
     assert all(r == expected for r in results)
+
+
+def test_embedded_alt_chunk_is_reported_not_silently_lost() -> None:
+    data = docx_with_body_xml(
+        w_paragraph(w_run("الفيديو الأول")) + '<w:altChunk r:id="rId99"/>' + w_paragraph(w_run("نص"))
+    )
+    content = read_document(data, max_uncompressed_bytes=CAP)
+    assert [b.text for b in content.blocks] == ["الفيديو الأول", "نص"]
+    assert len(content.warnings) == 1 and "altChunk" in content.warnings[0]
+    seg = segment_docx(data, max_upload_bytes=50 * 1024 * 1024, max_uncompressed_bytes=CAP)
+    assert seg.warnings[0] == content.warnings[0]
+
+
+def test_plain_documents_read_the_same_as_python_docx() -> None:
+    """Where python-docx sees everything (no tracked changes, controls or text boxes), the texts agree."""
+    blocks: list[tuple[object, ...]] = [("para", "مقدمة")]
+    for i in range(1, 8):
+        blocks += [("heading", f"الفيديو {i}"), ("bold", f"عنوان {i}"), ("para", f"نص {i}\tمع جدولة")]
+        blocks.append(("table", [[f"r{i}", "x"], ["y", f"z{i}"]]))
+    data = make_docx(blocks)
+    doc = docx.Document(io.BytesIO(data))
+    expected: list[str] = []
+    for item in doc.iter_inner_content():
+        if isinstance(item, docx.text.paragraph.Paragraph):
+            expected.append(item.text)
+        else:
+            expected.extend(" | ".join(c.text for c in row.cells) for row in item.rows)
+    assert texts(data) == [t for t in expected if t.strip()]
