@@ -124,11 +124,11 @@ def reset_rate(data_dir: Path, model: str) -> None:
 class EstimateClient(Protocol):
     """What the rate card needs from the Higgs client: `POST /estimate/{slug}` → {"credits", "usd"}."""
 
-    def estimate(self, model: str, body: Mapping[str, Any]) -> Any: ...
+    def estimate(self, slug: str, body: dict[str, Any]) -> Any: ...
 
 
-def refresh_rate_card(data_dir: Path, client: EstimateClient, requests: Mapping[str, tuple[Unit, Mapping[str, Any],
-                      float]]) -> dict[str, str]:
+def refresh_rate_card(data_dir: Path, client: EstimateClient,
+                      requests: Mapping[str, tuple[Unit, dict[str, Any], float]]) -> dict[str, str]:
     """Ask the estimate endpoint for each model and store the prices it reports.
 
     `requests` maps a model to (unit, sample body, quantity the body buys: 1 image, or the clip's seconds).
@@ -143,11 +143,27 @@ def refresh_rate_card(data_dir: Path, client: EstimateClient, requests: Mapping[
             continue
         credits, usd = _number(_field(answer, "credits")), _number(_field(answer, "usd"))
         if credits is None or usd is None or quantity <= 0:
-            outcome[model] = "not updated: the API gave no numeric price"
+            note = _field(answer, "note")
+            outcome[model] = "not updated: the API gave no numeric price" + (f" ({note})" if note else "")
             continue
         set_rate(data_dir, model, unit=unit, credits=credits / quantity, usd=usd / quantity, source="api")
         outcome[model] = "updated"
     return outcome
+
+
+def refresh_configured_rates(data_dir: Path, client: EstimateClient, *, image_model: str, video_model: str,
+                             clip_seconds: int, aspect_ratio: str = "16:9") -> dict[str, str]:
+    """Price the studio's configured image and video models with the estimate endpoint (a sample body each)."""
+    from core.higgs.schema import clip_body, image_body
+
+    sample = "A presenter in a bright classroom, medium shot"
+    clip = clip_body(video_model, prompt=sample, start_url="https://example.invalid/start.png",
+                     duration=clip_seconds, aspect_ratio=aspect_ratio)
+    seconds = float(clip.get("duration", clip_seconds))
+    return refresh_rate_card(data_dir, client, {
+        image_model: ("image", image_body(image_model, prompt=sample, aspect_ratio=aspect_ratio), 1.0),
+        video_model: ("clip_second", clip, seconds),
+    })
 
 
 def _field(answer: Any, name: str) -> Any:

@@ -126,6 +126,23 @@ with budget_tab:
                "the estimate endpoint updates them when the Higgs key is set.")
     st.dataframe([{"model": r.model, "unit": r.unit, "credits": r.credits, "usd": r.usd, "source": r.source}
                   for r in card.rates.values()], hide_index=True, width="stretch")
+    if rt.settings.higgs_credentials is not None and st.button("Refresh prices from the Higgs API",
+                                                               icon=":material/sync:"):
+        from core.higgs import client_from_settings
+
+        try:
+            client = client_from_settings(rt.settings, max_attempts=2)
+            try:
+                outcome = cost.refresh_configured_rates(
+                    rt.data_dir, client, image_model=rt.settings.higgs_image_model,
+                    video_model=rt.settings.higgs_video_model, clip_seconds=rt.settings.clip_duration_s,
+                    aspect_ratio=rt.settings.aspect_ratio)
+            finally:
+                client.close()
+            state.flash("; ".join(f"{m}: {r}" for m, r in outcome.items()), icon=":material/sync:")
+            st.rerun()
+        except StudioError as err:
+            st.error(str(err))
     with st.form("rate-form"):
         model = st.text_input("Model", value=rt.settings.higgs_video_model)
         unit = st.radio("Priced per", ["image", "clip_second"], horizontal=True)

@@ -41,8 +41,9 @@ class FakeEstimator:
         self.answers = answers
         self.calls: list[tuple[str, dict[str, Any]]] = []
 
-    def estimate(self, model: str, body: Mapping[str, Any]) -> Any:
-        self.calls.append((model, dict(body)))
+    def estimate(self, slug: str, body: dict[str, Any]) -> Any:
+        self.calls.append((slug, dict(body)))
+        model = slug
         answer = self.answers[model]
         if isinstance(answer, Exception):
             raise answer
@@ -69,6 +70,18 @@ def test_refresh_from_the_estimate_endpoint(tmp_path) -> None:
     assert card.require(KLING).usd == pytest.approx(0.1) and card.require(KLING).source == "api"
     assert card.require(SOUL).credits == pytest.approx(2)
     assert card.require("flux-pro/kontext/max/text-to-image").source == "default"
+
+
+def test_refresh_prices_the_configured_models_per_clip_second(tmp_path) -> None:
+    from core.higgs.types import Estimate
+
+    client = FakeEstimator({SOUL: Estimate(credits=2.0, usd=0.12),
+                            KLING: Estimate(credits=None, usd=None, note="see the pricing page")})
+    outcome = cost.refresh_configured_rates(tmp_path, client, image_model=SOUL, video_model=KLING, clip_seconds=5)
+    assert outcome[SOUL] == "updated" and "see the pricing page" in outcome[KLING]
+    assert [m for m, _ in client.calls] == [SOUL, KLING]
+    assert client.calls[1][1]["prompt"] and client.calls[0][1]["prompt"]
+    assert cost.load_rate_card(tmp_path).require(SOUL).usd == pytest.approx(0.12)
 
 
 def test_estimate_includes_the_observed_reroll_rate(runtime: Runtime) -> None:
