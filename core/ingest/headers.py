@@ -24,7 +24,7 @@ _PREFIX = re.compile(
     _LEAD + r"(?:ال)?(?:فيديو|فديو)(?![^\W\d_])"  # الفيديو / فيديو (folded: أ/إ/آ, ڤ, tatweel already gone)
     "|" + _LEAD + r"video(?![^\W\d_])"
 )
-_NUMBER_TAG = re.compile(r"\s*(?:رقم|no\.?|nr\.?|num\.?|number|#)?\s*[:.]?\s*")
+_NUMBER_TAG = re.compile(r"\s*(?:(?:رقم|number|num\.?|no\.?|nr\.?)(?![^\W\d_])|#)?\s*[:.]?\s*")
 _DIGITS = re.compile(r"[(\[#]?\s*(\d{1,3})(?!\d)(?:\s*[)\]])?")
 _WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
 _SEPARATOR = re.compile(r"\s*(?:[:|\-/)\]]|\.(?=\s|$)|,)\s*")

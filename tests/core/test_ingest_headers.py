@@ -54,6 +54,8 @@ POSITIVE = [
     ("Video Fifty", 50, ""),
     ("Video #4: Setup", 4, "Setup"),
     ("Video No. 9", 9, ""),
+    ("Video number 5", 5, ""),
+    ("Video Number Twelve: Arrays", 12, "Arrays"),
     ("Video 10. Wrap-up", 10, "Wrap-up"),
     ("Video 1 | Intro", 1, "Intro"),
 ]
@@ -67,6 +69,7 @@ NEGATIVE = [
     "فيديوهات الدورة",
     "مقدمة الدورة",
     "Video games are fun",
+    "Video nothing to see",
     "Video 3 is where we install Python and set up the editor.",
     "Video 2020 highlights",
     "In video 1 we set things up",
