@@ -267,6 +267,17 @@ def test_gives_up_after_max_attempts_and_says_it_may_help_later() -> None:
         assert srv.submits == 3
 
 
+def test_without_retry_after_the_backoff_doubles_with_jitter() -> None:
+    sleeps = SleepLog()
+    with FakeHiggsServer(server_error_rate=1.0) as srv, \
+            make_client(srv, max_attempts=4, backoff_base_s=0.02, sleep=sleeps) as c, \
+            pytest.raises(HiggsError):
+        _image(c)
+    assert len(sleeps.calls) == 3
+    for attempt, wait in enumerate(sleeps.calls):
+        assert 0.01 * 2**attempt <= wait <= 0.02 * 2**attempt
+
+
 def test_long_retry_after_is_raised_for_the_queue_instead_of_slept(server: FakeHiggsServer) -> None:
     sleeps = SleepLog()
     server.script("submit", Scripted.error(429, "queue full", retry_after=120))
@@ -300,8 +311,8 @@ def test_dropped_connection_after_accept_resubmits_and_charges_once(server: Fake
 
 
 def test_timeout_after_accept_resubmits_and_charges_once(server: FakeHiggsServer) -> None:
-    server.script("submit", Scripted.hang(1.5, process=True))
-    with make_client(server, timeout_s=0.3) as c:
+    server.script("submit", Scripted.hang(3.0, process=True))
+    with make_client(server, timeout_s=0.5) as c:
         sub = _image(c)
         assert c.wait(sub.request_id, status_url=sub.status_url, deadline_s=5).kind == "completed"
     assert server.submits == 2 and server.created_requests == 1 and server.charged_requests == 1
@@ -309,9 +320,9 @@ def test_timeout_after_accept_resubmits_and_charges_once(server: FakeHiggsServer
 
 def test_thirty_percent_random_faults_still_charge_once_per_key() -> None:
     faults: dict[str, Any] = {"concurrency_rate": 0.06, "rate_limit_rate": 0.06, "retry_after_s": 0.05,
-              "server_error_rate": 0.08, "timeout_rate": 0.05, "hang_s": 0.6, "drop_rate": 0.05}
+              "server_error_rate": 0.08, "timeout_rate": 0.05, "hang_s": 2.0, "drop_rate": 0.05}
     with FakeHiggsServer(latency_s=0.1, seed=7, **faults) as srv, \
-            make_client(srv, timeout_s=0.25, max_attempts=8) as c:
+            make_client(srv, timeout_s=0.5, max_attempts=8) as c:
         def job(i: int) -> str:
             sub = _image(c, key=f"job-{i}", prompt=f"shot {i}")
             return c.wait(sub.request_id, status_url=sub.status_url, deadline_s=10).kind
@@ -356,6 +367,12 @@ def test_download_over_the_cap_stops(server: FakeHiggsServer, client: HiggsClien
     with pytest.raises(HiggsDownloadError, match="cap") as info:
         client.download(url, max_bytes=100)
     assert not info.value.retryable
+
+
+def test_an_expired_output_is_a_final_download_error(server: FakeHiggsServer, client: HiggsClient) -> None:
+    with pytest.raises(HiggsDownloadError, match="expired") as info:
+        client.download(f"{server.base_url}/outputs/no-such-request/0.png", max_bytes=1000)
+    assert info.value.status_code == 404 and not info.value.retryable
 
 
 def test_download_stops_streaming_past_the_cap_without_a_length() -> None:
