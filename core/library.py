@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -116,25 +116,20 @@ def ingest_file(
     session.add(StyleBible(source_file_id=source.id, **{**DEFAULT_STYLE.model_dump(),
                                                          "aspect_ratio": settings.aspect_ratio}))
 
-    videos: list[Video] = []
-    for position, (segment, plan) in enumerate(zip(segmentation.videos, plans), start=1):
-        video = Video(
-            source_file_id=source.id,
-            position=position,
-            number=segment.number,
-            title=segment.title,
-            header_text=segment.header_text,
-            body=segment.body,
-        )
-        video.storyboards.append(_storyboard_from_plan(plan, version=1, shots=n_shots, frames=n_frames))
-        videos.append(video)
-    session.add_all(videos)
-    # One flush: the unit of work batches each table's rows into a few multi-row INSERTs.
-    session.flush()
+    video_rows = [
+        {"source_file_id": source.id, "position": position, "number": segment.number, "title": segment.title,
+         "header_text": segment.header_text, "body": segment.body}
+        for position, segment in enumerate(segmentation.videos, start=1)
+    ]
+    if video_rows:
+        session.execute(insert(Video.__table__), video_rows)
+    video_ids = _video_ids(session, source.id)
+    _store_storyboards(session, [(vid, 1, plan) for vid, plan in zip(video_ids, plans)], shots=n_shots,
+                       frames=n_frames)
     log_activity(session, "ingest", actor=actor, source_file_id=source.id, subject_type="file",
-                 subject_id=source.id, videos=len(videos), shots=n_shots, frames=n_frames,
+                 subject_id=source.id, videos=len(video_ids), shots=n_shots, frames=n_frames,
                  warnings=len(segmentation.warnings))
-    return IngestResult(source.id, True, list(segmentation.warnings), tuple(v.id for v in videos))
+    return IngestResult(source.id, True, list(segmentation.warnings), video_ids)
 
 
 def source_path(settings: Settings, source: SourceFile) -> Path:
@@ -165,16 +160,47 @@ def _write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
-def _storyboard_from_plan(plan: StoryboardPlan, *, version: int, shots: int, frames: int) -> Storyboard:
-    board = Storyboard(
-        version=version, is_current=True, shots_requested=shots, frames_requested=frames,
-        builder_version=BUILDER_VERSION,
-    )
-    for s, shot_plan in enumerate(plan.shots, start=1):
-        shot = Shot(position=s, summary=shot_plan.summary, narration=shot_plan.narration)
-        shot.frames = [Frame(position=f, scene_text=fp.scene_text) for f, fp in enumerate(shot_plan.frames, 1)]
-        board.shots.append(shot)
-    return board
+def _store_storyboards(session: Session, items: list[tuple[int, int, StoryboardPlan]], *, shots: int,
+                       frames: int) -> dict[int, int]:
+    """Insert storyboards (video id, version, plan) with their shots and frames; returns video id → storyboard id.
+
+    Core multi-row INSERTs, one per table, then a SELECT of the new ids by their natural keys. The ORM's unit of
+    work would insert row by row on SQLite (it needs each new id back, and SQLite's RETURNING order is not
+    guaranteed), which made storing a 30-video script cost more than parsing it.
+    """
+    if not items:
+        return {}
+    now = utcnow()
+    session.execute(insert(Storyboard.__table__), [
+        {"video_id": vid, "version": version, "is_current": True, "shots_requested": shots,
+         "frames_requested": frames, "builder_version": BUILDER_VERSION, "created_at": now}
+        for vid, version, _plan in items
+    ])
+    wanted = {(vid, version) for vid, version, _plan in items}
+    board_of = {
+        vid: bid for vid, bid, version in session.execute(
+            select(Storyboard.video_id, Storyboard.id, Storyboard.version)
+            .where(Storyboard.video_id.in_([vid for vid, _version, _plan in items]))
+        ).tuples() if (vid, version) in wanted
+    }
+    session.execute(insert(Shot.__table__), [
+        {"storyboard_id": board_of[vid], "position": s, "summary": shot.summary, "narration": shot.narration}
+        for vid, _version, plan in items for s, shot in enumerate(plan.shots, start=1)
+    ])
+    shot_ids = {
+        (bid, pos): sid for sid, bid, pos in session.execute(
+            select(Shot.id, Shot.storyboard_id, Shot.position).where(Shot.storyboard_id.in_(list(board_of.values())))
+        ).tuples()
+    }
+    frame_rows = [
+        {"shot_id": shot_ids[(board_of[vid], s)], "position": f, "scene_text": frame.scene_text}
+        for vid, _version, plan in items
+        for s, shot in enumerate(plan.shots, start=1)
+        for f, frame in enumerate(shot.frames, start=1)
+    ]
+    if frame_rows:
+        session.execute(insert(Frame.__table__), frame_rows)
+    return board_of
 
 
 def _video_ids(session: Session, file_id: int) -> tuple[int, ...]:
@@ -194,10 +220,9 @@ def rebuild_storyboard(session: Session, video_id: int, *, shots: int, frames: i
     plan = build_storyboard(video.body, shots=shots, frames=frames)
     latest = session.scalar(select(func.max(Storyboard.version)).where(Storyboard.video_id == video_id)) or 0
     _clear_current(session, video_id)
-    board = _storyboard_from_plan(plan, version=latest + 1, shots=shots, frames=frames)
-    board.video_id = video_id
-    session.add(board)
-    session.flush()
+    board_id = _store_storyboards(session, [(video_id, latest + 1, plan)], shots=shots, frames=frames)[video_id]
+    board = session.get(Storyboard, board_id)
+    assert board is not None
     log_activity(session, "rebuild_storyboard", actor=actor, source_file_id=video.source_file_id,
                  subject_type="video", subject_id=video_id, version=board.version, shots=shots, frames=frames)
     return board

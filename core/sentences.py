@@ -14,7 +14,6 @@ import re
 
 TERMINATORS = frozenset(".!?؟؛…")
 # Marks that end a sentence even when a word follows without a space (they never occur in URLs or numbers).
-ARABIC_TERMINATORS = frozenset("؟؛")
 CLOSERS = frozenset("\"'”’»)]}›")
 OPENERS = "\"'“‘«([{‹"
 # Abbreviations that are (almost) never the last word of a sentence. Compared lower-case, without the final dot.
@@ -26,16 +25,20 @@ ABBREVIATIONS = frozenset(
         "jul", "aug", "sep", "sept", "oct", "nov", "dec",
     }
 )
-_LINE_BREAKS = re.compile(r"[\r\n\v\f\u0085\u2028\u2029]+")
 _DOTTED_ABBREVIATION = re.compile(r"^(?:[a-z]{1,2}\.)+[a-z]{1,2}$")
 _LIST_NUMBER = re.compile(r"^[\d٠-٩۰-۹]{1,3}$")
 _HAS_WORD = re.compile(r"\w")
+_NON_SPACE = re.compile(r"\S")
+_MARK_RUN = re.compile("[" + re.escape("".join(sorted(TERMINATORS))) + "]+")
+# "؟" and "؛" end a sentence even when the next word follows without a space; they never occur in URLs or numbers.
+_GLUING_MARKS = frozenset("؟؛")
+_STRONG_MARKS = frozenset("!?؟؛")
 
 
 def split_sentences(text: str) -> list[str]:
     """Split `text` into sentences, in order, each stripped of surrounding whitespace and never empty."""
     pieces: list[str] = []
-    for line in _LINE_BREAKS.split(text):
+    for line in text.splitlines():
         pieces.extend(_split_line(line))
     return _attach_bare_punctuation(pieces)
 
@@ -43,25 +46,24 @@ def split_sentences(text: str) -> list[str]:
 def _split_line(line: str) -> list[str]:
     out: list[str] = []
     start = 0
-    i = 0
     n = len(line)
-    while i < n:
-        if line[i] not in TERMINATORS:
-            i += 1
-            continue
-        run_start = i
-        while i < n and line[i] in TERMINATORS:
-            i += 1
-        run = line[run_start:i]
-        while i < n and line[i] in CLOSERS:
-            i += 1
-        if i >= n:
+    # A plain character class: the regex engine scans for it fast; the few candidates are checked in Python.
+    for match in _MARK_RUN.finditer(line):
+        after = match.end()
+        while after < n and line[after] in CLOSERS:
+            after += 1
+        if after >= n:
             break
-        if _ends_sentence(line, start, run_start, run, i):
-            piece = line[start:i].strip()
-            if piece:
-                out.append(piece)
-            start = i
+        run = match.group()
+        if line[after].isspace():
+            if not _ends_sentence(line, start, match.start(), run, after):
+                continue
+        elif not (line[after].isalpha() and not _GLUING_MARKS.isdisjoint(run)):
+            continue  # inside a token: "3.5", "example.com", "?q=1"
+        piece = line[start:after].strip()
+        if piece:
+            out.append(piece)
+        start = after
     tail = line[start:].strip()
     if tail:
         out.append(tail)
@@ -69,36 +71,33 @@ def _split_line(line: str) -> list[str]:
 
 
 def _ends_sentence(line: str, start: int, run_start: int, run: str, after: int) -> bool:
-    """Whether the terminator run `run` (at `run_start`, closers up to `after`) ends the current sentence."""
-    nxt = line[after]
-    if not nxt.isspace():
-        # "؟" or "؛" glued to the next word still ends the sentence; anything else is inside a token.
-        return any(ch in ARABIC_TERMINATORS for ch in run) and nxt.isalpha()
-    following = line[after:].lstrip()
-    if not following:
+    """Whether the terminator run `run` (at `run_start`; closers end at `after`, whitespace follows) ends the
+    current sentence."""
+    if not _STRONG_MARKS.isdisjoint(run):
         return True
-    if any(ch in "!?؟؛" for ch in run):
+    following = _NON_SPACE.search(line, after)
+    if following is None:
         return True
     if len(run) > 1 or "…" in run:
         # An ellipsis trails off inside a sentence unless a capitalised word starts a new one.
-        return following[0].isupper()
-    token = _token_before(line, run_start).lower()
+        return following.group().isupper()
+    # A single period: look at the word it closes (a short window is enough for the words that matter).
+    window = line[max(start, run_start - 24):run_start]
+    if not window or window[-1].isspace():
+        return True
+    token = window.rsplit(None, 1)[-1]
+    if len(token) > 7 and "." not in token:
+        return True  # fast path: an ordinary long word (most sentence ends)
+    token = token.lstrip(OPENERS).lower()
     if token in ABBREVIATIONS or _DOTTED_ABBREVIATION.match(token):
         return False
     if token == "etc":
-        return following[0].isupper()
-    if len(token) == 1 and token.isalpha() and token.isascii():
+        return following.group().isupper()
+    if len(token) == 1 and token.isascii() and token.isalpha():
         return False  # an initial: "J. Smith"
     if _LIST_NUMBER.match(token) and line[start:run_start].strip().lstrip(OPENERS) == token:
         return False  # "1. Introduction" at the start of a sentence is a list number
     return True
-
-
-def _token_before(line: str, end: int) -> str:
-    begin = end
-    while begin > 0 and not line[begin - 1].isspace():
-        begin -= 1
-    return line[begin:end].lstrip(OPENERS)
 
 
 def _attach_bare_punctuation(pieces: list[str]) -> list[str]:

@@ -16,7 +16,7 @@ sentence, cut to about a dozen words.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable
+from itertools import accumulate
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,16 +72,17 @@ def build_storyboard(body: str, *, shots: int = 4, frames: int = 3) -> Storyboar
     if not 1 <= frames <= MAX_FRAMES:
         raise ValidationError(f"A shot needs between 1 and {MAX_FRAMES} frames (got {frames}).")
     sentences = split_sentences(body)
-    total = shots * frames
-    per_frame = _layout(sentences, total)
+    spans = _layout(sentences, shots * frames)
     plans: list[ShotPlan] = []
     for s in range(shots):
-        groups = per_frame[s * frames : (s + 1) * frames]
-        covered = _unique_in_order(index for group in groups for index in group)
-        narration = " ".join(sentences[i] for i in covered)
-        summary = summarize(sentences[covered[0]]) if covered else ""
-        frame_plans = tuple(FramePlan(" ".join(sentences[i] for i in group)) for group in groups)
-        plans.append(ShotPlan(summary=summary, narration=narration, frames=frame_plans))
+        own = spans[s * frames : (s + 1) * frames]
+        # Frames cover contiguous, non-decreasing runs, so the shot covers first frame's start .. last frame's end.
+        covered = sentences[own[0][0] : own[-1][1]]
+        plans.append(ShotPlan(
+            summary=summarize(covered[0]) if covered else "",
+            narration=" ".join(covered),
+            frames=tuple(FramePlan(" ".join(sentences[a:b])) for a, b in own),
+        ))
     return StoryboardPlan(shots=tuple(plans))
 
 
@@ -93,61 +94,44 @@ def summarize(sentence: str, *, words: int = SUMMARY_WORDS) -> str:
     return " ".join(parts).rstrip(_TRAILING_MARKS) or sentence.strip()
 
 
-def _layout(sentences: list[str], frame_count: int) -> list[list[int]]:
-    """For each frame, the indices of the sentences it shows (contiguous, in order, never empty if any exist)."""
+def _layout(sentences: list[str], frame_count: int) -> list[tuple[int, int]]:
+    """For each frame, the span `[a, b)` of sentence indices it shows: contiguous, in order, never empty when
+    there are sentences (an empty body gives empty spans)."""
     n = len(sentences)
     if n == 0:
-        return [[] for _ in range(frame_count)]
+        return [(0, 0)] * frame_count
     # Weight by length so a long sentence counts for more; +1 keeps every sentence's weight positive.
     weights = [len(s) + 1 for s in sentences]
-    total = sum(weights)
-    starts = _cumulative_starts(weights)
+    starts = list(accumulate(weights, initial=0))
+    total = starts.pop()
     if n >= frame_count:
-        ideal = [min(frame_count - 1, (2 * starts[i] + weights[i]) * frame_count // (2 * total)) for i in range(n)]
+        # Each sentence goes to the frame whose share of the text holds its midpoint.
+        twice_total = 2 * total
+        ideal = [(2 * start + w) * frame_count // twice_total for start, w in zip(starts, weights)]
         frame_of = _monotone_cover(ideal, frame_count)
-        groups: list[list[int]] = [[] for _ in range(frame_count)]
-        for i, f in enumerate(frame_of):
-            groups[f].append(i)
-        return groups
+        firsts = [0] * frame_count
+        for i in range(n - 1, -1, -1):
+            firsts[frame_of[i]] = i
+        return [(firsts[f], firsts[f + 1] if f + 1 < frame_count else n) for f in range(frame_count)]
     # Fewer sentences than frames: each frame shows the sentence under its own midpoint.
-    ideal = [_sentence_at(starts, ((2 * f + 1) * total) / (2 * frame_count)) for f in range(frame_count)]
-    return [[i] for i in _monotone_cover(ideal, n)]
+    ideal = [max(0, bisect_right(starts, (2 * f + 1) * total / (2 * frame_count)) - 1) for f in range(frame_count)]
+    return [(i, i + 1) for i in _monotone_cover(ideal, n)]
 
 
 def _monotone_cover(ideal: list[int], targets: int) -> list[int]:
     """Map items 0..k-1 onto 0..targets-1 as close to `ideal` as allowed by: start at 0, end at targets-1,
     step by 0 or 1. Needs k >= targets. The result hits every target, so no frame (or sentence) is skipped."""
     k = len(ideal)
+    last = targets - 1
     out: list[int] = []
-    prev = -1
+    prev = 0
     for i, want in enumerate(ideal):
-        low = max(targets - k + i, prev if prev >= 0 else 0)  # leave room to reach the last target
-        high = min(i, targets - 1, prev + 1)
-        value = min(max(want, low), high)
-        out.append(value)
-        prev = value
-    return out
-
-
-def _cumulative_starts(weights: list[int]) -> list[int]:
-    starts: list[int] = []
-    acc = 0
-    for w in weights:
-        starts.append(acc)
-        acc += w
-    return starts
-
-
-def _sentence_at(starts: list[int], position: float) -> int:
-    """Index of the sentence whose span of the text holds `position`."""
-    return max(0, bisect_right(starts, position) - 1)
-
-
-def _unique_in_order(indices: Iterable[int]) -> list[int]:
-    seen: set[int] = set()
-    out: list[int] = []
-    for i in indices:
-        if i not in seen:
-            seen.add(i)
-            out.append(i)
+        low = targets - k + i  # leave room to reach the last target
+        if low < prev:
+            low = prev
+        high = prev + 1 if i else 0
+        if high > last:
+            high = last
+        prev = low if want < low else high if want > high else want
+        out.append(prev)
     return out
