@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -108,7 +108,7 @@ def _utc(value: datetime | None) -> datetime | None:
     """Timestamps with their zone: SQLite hands back naive datetimes (stored as UTC); RFC 3339 needs one."""
     if value is None or value.tzinfo is not None:
         return value
-    return value.replace(tzinfo=timezone.utc)
+    return value.replace(tzinfo=UTC)
 
 
 def job_input_urls(job: Job) -> list[str]:

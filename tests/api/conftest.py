@@ -3,8 +3,9 @@ plus builders for Word scripts and a small-limit variant for upload-size tests."
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient

@@ -14,7 +14,6 @@ import httpx
 import pytest
 
 from core.cli import main
-
 from tests.api.conftest import DOCX_TYPE, arabic_script
 
 ROOT = Path(__file__).resolve().parents[2]
