@@ -17,9 +17,11 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from PIL import Image
+from sqlalchemy import update
 
 from core.api import create_app
 from core.jobs import Worker
+from core.models import Frame
 from core.runtime import Runtime
 from tests.api.conftest import DOCX_TYPE, arabic_script
 
@@ -92,6 +94,14 @@ def test_extract_prompts_images_video(live_url: str, flow_runtime: Runtime) -> N
         assert png.status_code == 200 and png.headers["content-type"] == "image/png"
         assert png.content.startswith(b"\x89PNG\r\n\x1a\n")
         assert Image.open(io.BytesIO(png.content)).size == (1280, 720)
+
+        # An approved frame with a take is not re-rendered unless forced.
+        with flow_runtime.sessions.begin() as session:
+            session.execute(update(Frame).where(Frame.id == shot["frames"][0]["id"]).values(review_status="approved"))
+        gated = http.post("/generation/images", json={"frame_id": shot["frames"][0]["id"]})
+        assert gated.status_code == 409 and gated.json()["category"] == "gate"
+        reroll = http.post("/generation/images", json={"frame_id": shot["frames"][0]["id"], "force": True})
+        assert reroll.status_code == 202 and reroll.json()["id"] != image_job.json()["id"]
 
         clip_job = http.post("/generation/video", json={"shot_id": shot["id"]})
         assert clip_job.status_code == 202
