@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -96,7 +96,9 @@ class EditShotSummary:
     expected_version: int
 
 
-GridChange = Union[EditSceneText, AddFrame, DeleteFrame, MoveFrame, AddShot, DeleteShot, MoveShot, EditShotSummary]
+GridChange = (
+    EditSceneText | AddFrame | DeleteFrame | MoveFrame | AddShot | DeleteShot | MoveShot | EditShotSummary
+)
 
 
 @dataclass(frozen=True)
@@ -185,10 +187,10 @@ class _Board:
                                seen_version=shot.lock_version)
             self.shots.append(state)
             self.shot_by_id[shot.id] = state
-        frames = session.scalars(
+        frames: list[Frame] = list(session.scalars(
             select(Frame).where(Frame.shot_id.in_(list(self.shot_by_id)), Frame.deleted_at.is_(None))
             .order_by(Frame.position, Frame.id)
-        ) if self.shot_by_id else []
+        )) if self.shot_by_id else []
         for frame in frames:
             shot_state = self.shot_by_id[frame.shot_id]
             fstate = _FrameState(row=frame, text=frame.scene_text, seen_version=frame.lock_version,
@@ -336,7 +338,8 @@ class _Board:
         frames_added = [f.new.id for s in self.shots for f in s.frames if f.new is not None]
         # The rows above were changed behind the identity map's back: make the next read see the new values.
         for shot_state in list(self.shot_by_id.values()):
-            session.expire(shot_state.row)  # type: ignore[arg-type]
+            if shot_state.row is not None:
+                session.expire(shot_state.row)
             for f in shot_state.frames:
                 if f.row is not None:
                     session.expire(f.row)
@@ -392,9 +395,10 @@ def _check_unlocked(row: Frame | Shot | None, label: str) -> None:
 def _guarded_update(session: Session, model: type[Frame] | type[Shot], row_id: int, seen_version: int | None,
                     label: str, values: dict[str, Any], *, kept_text: str | None = None) -> None:
     """UPDATE one row only if nobody changed it since it was read, bumping its lock_version."""
-    table = model.__table__
-    stmt = (update(table).where(table.c.id == row_id, table.c.lock_version == seen_version)
-            .values(lock_version=table.c.lock_version + 1, **values))
+    # synchronize_session=False: the in-memory rows are expired after the save instead.
+    stmt = (update(model).where(model.id == row_id, model.lock_version == seen_version)
+            .values(lock_version=model.lock_version + 1, **values)
+            .execution_options(synchronize_session=False))
     result = session.execute(stmt)
     if result.rowcount != 1:  # type: ignore[attr-defined]
         is_frame = model is Frame

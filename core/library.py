@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import tempfile
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -122,7 +122,7 @@ def ingest_file(
         for position, segment in enumerate(segmentation.videos, start=1)
     ]
     if video_rows:
-        session.execute(insert(Video.__table__), video_rows)
+        session.execute(insert(Video), video_rows)
     video_ids = _video_ids(session, source.id)
     _store_storyboards(session, [(vid, 1, plan) for vid, plan in zip(video_ids, plans)], shots=n_shots,
                        frames=n_frames)
@@ -171,7 +171,7 @@ def _store_storyboards(session: Session, items: list[tuple[int, int, StoryboardP
     if not items:
         return {}
     now = utcnow()
-    session.execute(insert(Storyboard.__table__), [
+    session.execute(insert(Storyboard), [
         {"video_id": vid, "version": version, "is_current": True, "shots_requested": shots,
          "frames_requested": frames, "builder_version": BUILDER_VERSION, "created_at": now}
         for vid, version, _plan in items
@@ -183,7 +183,7 @@ def _store_storyboards(session: Session, items: list[tuple[int, int, StoryboardP
             .where(Storyboard.video_id.in_([vid for vid, _version, _plan in items]))
         ).tuples() if (vid, version) in wanted
     }
-    session.execute(insert(Shot.__table__), [
+    session.execute(insert(Shot), [
         {"storyboard_id": board_of[vid], "position": s, "summary": shot.summary, "narration": shot.narration}
         for vid, _version, plan in items for s, shot in enumerate(plan.shots, start=1)
     ])
@@ -199,7 +199,7 @@ def _store_storyboards(session: Session, items: list[tuple[int, int, StoryboardP
         for f, frame in enumerate(shot.frames, start=1)
     ]
     if frame_rows:
-        session.execute(insert(Frame.__table__), frame_rows)
+        session.execute(insert(Frame), frame_rows)
     return board_of
 
 
@@ -419,7 +419,7 @@ def list_scripts(session: Session, *, include_archived: bool = False) -> list[Sc
 
 def _aware(value: datetime) -> datetime:
     # SQLite hands back naive datetimes; everything is stored in UTC.
-    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 # ---- archiving ----------------------------------------------------------------------------------------------

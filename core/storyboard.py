@@ -16,8 +16,8 @@ sentence, cut to about a dozen words.
 from __future__ import annotations
 
 from bisect import bisect_right
-from itertools import accumulate
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Any
 
 from core.errors import ValidationError

@@ -14,7 +14,6 @@ from sqlalchemy import func, select
 
 from core.db import make_engine
 from core.models import SourceFile
-
 from tests.core.docx_factory import make_docx
 
 ROOT = Path(__file__).resolve().parents[2]
