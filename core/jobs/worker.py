@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from core.activity import log_activity
 from core.assets import AssetStore
 from core.db import is_sqlite
-from core.errors import ProviderError
+from core.errors import ProviderError, StudioError
 from core.jobs import planning
 from core.jobs.takes import record_take, source_file_of
 from core.models import JOB_ACTIVE, Asset, Frame, Job, utcnow
@@ -199,7 +199,7 @@ class Worker:
     def _process(self, job_id: int, provider: RenderProvider) -> None:
         try:
             spec, job = self._prepare(job_id)
-        except ProviderError as err:  # e.g. the clip's start image is gone: nothing a retry would fix
+        except StudioError as err:  # e.g. the clip's start image is gone: nothing a retry would fix
             self._finish_failed(job_id, str(err), err.category)
             return
         attempts = job["attempts"] + 1
@@ -217,6 +217,8 @@ class Worker:
                 self._reschedule(job_id, err, attempts)
             else:
                 self._finish_failed(job_id, str(err), err.category)
+        except StudioError as err:  # e.g. an input image's file is missing from the data folder
+            self._finish_failed(job_id, str(err), err.category)
 
     def _prepare(self, job_id: int) -> tuple[RenderSpec, dict[str, Any]]:
         """Read the job (checking we still hold it) and build the provider's spec; resolve a clip's images."""

@@ -185,10 +185,10 @@ def test_cancel_a_queued_remote_request_and_retry_it(runtime: Runtime) -> None:
                 cancel_job(s, job_id, actor="ana", providers=providers)
             _wait_for(rt, job_id, lambda j: j.status == "canceled")
             assert server.requests[0].canceled
+            server.set(latency_s=0.1, queue_s=0.0)
             with session_scope(rt.sessions) as s:
                 job = retry_job(s, job_id, actor="ana")
                 assert job.status == "pending" and job.remote_request_id is None  # a fresh request
-            server.set(latency_s=0.1, queue_s=0.0)
             _wait_for(rt, job_id, lambda j: j.status == "succeeded")
         finally:
             worker.stop()
@@ -196,10 +196,10 @@ def test_cancel_a_queued_remote_request_and_retry_it(runtime: Runtime) -> None:
     assert server.charged_requests == 1 and server.created_requests == 2
 
 
-@pytest.mark.slow  # two real worker processes
-def test_a_worker_killed_mid_job_is_replaced_without_paying_twice(runtime: Runtime, tmp_path: Path) -> None:
+@pytest.mark.slow  # two real worker processes; SQLite only (takeover on PostgreSQL: test_jobs_worker.py)
+def test_a_worker_killed_mid_job_is_replaced_without_paying_twice(sqlite_runtime: Runtime) -> None:
     with FakeHiggsServer(latency_s=3.0) as server:
-        rt = _higgs_runtime(runtime, server)
+        rt = _higgs_runtime(sqlite_runtime, server)
         job_id = _image_job(rt)
         key_id, secret = server.credentials
         env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": rt.settings.db_url,

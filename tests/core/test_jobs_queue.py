@@ -30,6 +30,12 @@ def _drain(rt: Runtime) -> None:
     Worker(rt, concurrency=2, idle_s=0.05).run(drain=True)
 
 
+def _short_clips(rt: Runtime) -> Runtime:
+    """One-second offline clips: the clip renderer itself is tested in test_render_offline.py."""
+    return Runtime(settings=rt.settings.model_copy(update={"clip_duration_s": 1}), engine=rt.engine,
+                   sessions=rt.sessions)
+
+
 def test_a_frame_without_a_prompt_cannot_render(runtime: Runtime) -> None:
     with session_scope(runtime.sessions) as s:
         board = make_board(s, shots=1, frames=1, prompts=False)
@@ -96,6 +102,7 @@ def test_approved_and_locked_frames_are_not_rerendered_unless_forced(runtime: Ru
 
 
 def test_one_click_clip_queues_missing_images_first(runtime: Runtime) -> None:
+    runtime = _short_clips(runtime)
     with session_scope(runtime.sessions) as s:
         board = make_board(s, shots=1, frames=3)
         clip = request_clip(s, board.shot_ids[0], settings=runtime.settings, provider="offline", actor="ana")
@@ -113,7 +120,7 @@ def test_one_click_clip_queues_missing_images_first(runtime: Runtime) -> None:
         assert clip.status == "succeeded", clip.error
         shot = s.get(Shot, board.shot_ids[0])
         take = s.get(Asset, shot.selected_clip_id)
-        assert take.kind == "clip" and take.content_type == "video/mp4" and take.duration_s == pytest.approx(5, 0.1)
+        assert take.kind == "clip" and take.content_type == "video/mp4" and take.duration_s == pytest.approx(1, abs=0.1)
         first, last = (s.get(Frame, board.frame_ids[i]) for i in (0, 2))
         assert clip.input_asset_ids == [first.selected_image_id, last.selected_image_id]
         # Asking again now reuses the finished clip instead of paying again.
@@ -123,6 +130,7 @@ def test_one_click_clip_queues_missing_images_first(runtime: Runtime) -> None:
 
 
 def test_render_all_clips_for_a_video(runtime: Runtime) -> None:
+    runtime = _short_clips(runtime)
     with session_scope(runtime.sessions) as s:
         board = make_board(s, shots=2, frames=2)
         estimate = estimate_video(s, board.video_id, settings=runtime.settings, provider="offline")
@@ -167,6 +175,7 @@ def test_cancel_pending_and_retry_keeps_history(runtime: Runtime) -> None:
 
 
 def test_retrying_a_failed_clip_retries_the_image_it_waits_for(runtime: Runtime) -> None:
+    runtime = _short_clips(runtime)
     with session_scope(runtime.sessions) as s:
         board = make_board(s, shots=1, frames=1)
         clip = request_clip(s, board.shot_ids[0], settings=runtime.settings, provider="offline")

@@ -18,7 +18,7 @@ from core.cli import main as cli_main
 from core.db import session_scope
 from core.errors import ProviderError
 from core.jobs import Worker, ensure_background_worker, request_clip, request_image, stop_background_workers
-from core.models import Frame, Job, utcnow
+from core.models import Asset, Frame, Job, utcnow
 from core.render.providers import OfflineProvider, RemoteResult, RenderSpec, Submitted
 from core.runtime import Runtime
 from tests.core.jobs_factory import make_board
@@ -187,6 +187,7 @@ def cli_env(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> Iterator[Runti
     monkeypatch.setenv("DATABASE_URL", runtime.settings.db_url)
     monkeypatch.setenv("STUDIO_DATA_DIR", str(runtime.data_dir))
     monkeypatch.setenv("RENDERER", "offline")
+    monkeypatch.setenv("CLIP_DURATION_S", "1")
     for name in ("HF_KEY", "HF_API_KEY", "HF_API_SECRET"):
         monkeypatch.delenv(name, raising=False)
     yield runtime
@@ -211,3 +212,20 @@ def test_command_line_render_jobs_and_worker(cli_env: Runtime, capsys: pytest.Ca
     assert "does not exist" in capsys.readouterr().err
     with cli_env.sessions() as s:
         assert s.scalar(select(Job).where(Job.kind == "clip")).status == "succeeded"
+
+
+def test_a_clip_whose_start_image_file_vanished_fails_clearly(runtime: Runtime) -> None:
+    rt = Runtime(settings=runtime.settings.model_copy(update={"clip_duration_s": 1}), engine=runtime.engine,
+                 sessions=runtime.sessions)
+    frame_job = _image_job(rt)
+    provider = ScriptedProvider(AssetStore(rt.data_dir))
+    _worker(rt, provider).run(drain=True)
+    with session_scope(rt.sessions) as s:
+        frame = s.get(Frame, s.get(Job, frame_job).frame_id)
+        AssetStore(rt.data_dir).path(s.get(Asset, frame.selected_image_id).storage_key).unlink()
+        clip_id = request_clip(s, frame.shot_id, settings=rt.settings, provider="offline").id
+    _worker(rt, provider).run(drain=True)
+    with rt.sessions() as s:
+        clip = s.get(Job, clip_id)
+        assert clip.status == "failed" and "missing from the data folder" in clip.error
+        assert "Traceback" not in clip.error and "Unexpected" not in clip.error
