@@ -64,65 +64,85 @@ def render_animatic(video: VideoRow, out: Path, *, options: AnimaticOptions = An
         stream.time_base = Fraction(1, options.fps)
         for event in video_cut(video, wpm=options.wpm):
             first, last = round(event.start * options.fps), round(event.end * options.fps)
-            for image in _event_images(event, last - first, size, options):
+            for frame in _event_frames(event, last - first, size, options):
                 if captions is not None:
-                    image = captions.apply(image, (first + 0.5) / options.fps)
-                frame = av.VideoFrame.from_image(image)  # type: ignore[no-untyped-call]
+                    frame = captions.apply(frame, (total + 0.5) / options.fps)
                 frame.pts = total
                 for packet in stream.encode(frame):
                     container.mux(packet)
                 total += 1
-                first += 1
         for packet in stream.encode():
             container.mux(packet)
     tmp.replace(out)
     return AnimaticResult(out, total / options.fps, total, options.width, options.height)
 
 
-def _event_images(event: CutEvent, count: int, size: tuple[int, int],
-                  options: AnimaticOptions) -> Iterator[Image.Image]:
+def _to_frame(image: Image.Image, size: tuple[int, int]) -> av.VideoFrame:
+    """An encoder-ready frame: FFmpeg's scaler resizes and converts to YUV in one pass (far faster than Pillow)."""
+    frame = av.VideoFrame.from_image(image)  # type: ignore[no-untyped-call]
+    scaled: av.VideoFrame = frame.reformat(width=size[0], height=size[1], format="yuv420p",
+                                           interpolation="BILINEAR")
+    return scaled
+
+
+def _event_frames(event: CutEvent, count: int, size: tuple[int, int],
+                  options: AnimaticOptions) -> Iterator[av.VideoFrame]:
+    """Exactly `count` frames for one event of the cut."""
+    done = 0
     if count <= 0:
         return
     if event.kind == "clip" and event.media is not None:
         try:
-            yield from _clip_images(event.media, count, size, options.fps)
-            return
+            for frame in _clip_frames(event.media, count, size, options.fps):
+                yield frame
+                done += 1
         except (av.error.FFmpegError, OSError, StopIteration):
-            pass  # an unreadable clip becomes a card rather than failing the whole animatic
-    if event.kind == "still" and event.media is not None:
+            pass  # an unreadable clip becomes a card for the rest of its time, never a failed animatic
+    elif event.kind == "still" and event.media is not None:
         yield from _push_in(event.media, count, size, options.push_in)
         return
-    card = _card(event, size)
-    for _ in range(count):
-        yield card
+    if done < count:
+        card = _to_frame(_card(event, size), size)
+        for _ in range(count - done):
+            yield card
 
 
-def _clip_images(path: Path, count: int, size: tuple[int, int], fps: int) -> Iterator[Image.Image]:
+def _fit(image: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """Letterbox to the output's aspect (nothing cut off); same-aspect images pass through untouched."""
+    if abs(image.width * size[1] - image.height * size[0]) <= max(image.width, image.height) // 100:
+        return image.convert("RGB")
+    scale = min(size[0] / image.width, size[1] / image.height)
+    box = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    return ImageOps.pad(image.convert("RGB"), size, color=(0, 0, 0)) if box != size else image.convert("RGB")
+
+
+def _clip_frames(path: Path, count: int, size: tuple[int, int], fps: int) -> Iterator[av.VideoFrame]:
     """`count` output frames from the clip at its own speed; past its end, its last frame holds."""
     with av.open(str(path)) as src:
         decoded = src.decode(src.streams.video[0])
         current = next(decoded)
         pending = next(decoded, None)
-        image = ImageOps.pad(current.to_image(), size, color=(0, 0, 0))  # type: ignore[no-untyped-call]
+        frame = _to_frame(_fit(current.to_image(), size), size)  # type: ignore[no-untyped-call]
         for i in range(count):
             t = i / fps
             changed = False
             while pending is not None and (pending.time or 0.0) <= t + 1e-6:
                 current, pending, changed = pending, next(decoded, None), True
             if changed:
-                image = ImageOps.pad(current.to_image(), size, color=(0, 0, 0))  # type: ignore[no-untyped-call]
-            yield image
+                frame = _to_frame(_fit(current.to_image(), size), size)  # type: ignore[no-untyped-call]
+            yield frame
 
 
-def _push_in(path: Path, count: int, size: tuple[int, int], amount: float) -> Iterator[Image.Image]:
+def _push_in(path: Path, count: int, size: tuple[int, int], amount: float) -> Iterator[av.VideoFrame]:
+    """A slow centred zoom: crop a shrinking box of the still and let the scaler bring it to full size."""
     with Image.open(path) as src:
         base = ImageOps.pad(src.convert("RGB"), size, color=(0, 0, 0))
     w, h = size
     for i in range(count):
         scale = 1.0 + amount * (i / max(1, count - 1))
-        bw, bh = w / scale, h / scale
-        box = ((w - bw) / 2, (h - bh) / 2, (w + bw) / 2, (h + bh) / 2)
-        yield base.resize(size, Image.Resampling.BILINEAR, box=box)
+        cw, ch = max(2, round(w / scale)), max(2, round(h / scale))
+        x, y = (w - cw) // 2, (h - ch) // 2
+        yield _to_frame(base.crop((x, y, x + cw, y + ch)), size)
 
 
 def _font(text: str, px: int) -> ImageFont.FreeTypeFont:
@@ -151,14 +171,14 @@ class _CaptionLayer:
         self.size = size
         self._cache: dict[int, Image.Image] = {}
 
-    def apply(self, image: Image.Image, t: float) -> Image.Image:
+    def apply(self, frame: av.VideoFrame, t: float) -> av.VideoFrame:
         for n, cue in enumerate(self.cues):
             if cue.start <= t < cue.end:
                 overlay = self._cache.get(n) or self._cache.setdefault(n, self._draw(cue.text))
-                out = image.convert("RGBA")
-                out.alpha_composite(overlay)
-                return out.convert("RGB")
-        return image
+                image = frame.to_image().convert("RGBA")  # type: ignore[no-untyped-call]
+                image.alpha_composite(overlay)
+                return _to_frame(image.convert("RGB"), self.size)
+        return frame
 
     def _draw(self, text: str) -> Image.Image:
         w, h = self.size
