@@ -346,6 +346,32 @@ def items_for_shots(session: Session, shot_ids: Iterable[int], *, model: str, se
     return items
 
 
+def admit_video_batch(session: Session, video_id: int, *, kind: Literal["image", "clip"], settings: Any,
+                      subject_ids: Sequence[int] | None = None) -> Admission:
+    """Admission for "render this video" (every live frame or shot, or just `subject_ids`), priced with the
+    configured renderer's model and the rate card under the data dir; clips obey the approval gate unless the
+    settings relax it (`review.clip_gate_relaxed`)."""
+    from core.review import clip_gate_relaxed, current_shots
+
+    video = session.get(Video, video_id)
+    if video is None:
+        raise NotFoundError(f"Video {video_id} does not exist")
+    offline = settings.active_renderer == "offline"
+    card = load_rate_card(settings.data_dir)
+    shots = current_shots(session, video_id)
+    if kind == "image":
+        model = "offline" if offline else settings.higgs_image_model
+        ids = list(subject_ids) if subject_ids is not None else \
+            [f.id for s in shots for f in s.frames if f.deleted_at is None]
+        items = items_for_frames(session, ids, model=model)
+    else:
+        model = "offline-clip" if offline else settings.higgs_video_model
+        ids = list(subject_ids) if subject_ids is not None else [s.id for s in shots]
+        items = items_for_shots(session, ids, model=model, seconds=float(settings.clip_duration_s),
+                                relax=clip_gate_relaxed(settings))
+    return admit_batch(session, video.source_file_id, items, rate_card=card)
+
+
 # ---- spend --------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)

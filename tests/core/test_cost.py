@@ -165,3 +165,20 @@ def test_spend_per_video_and_script_and_cost_per_approved_second(runtime: Runtim
         review.set_status(session, "shot", shot, "approved", actor="ed")
         per_second = cost.cost_per_approved_clip_second(session, file_id=ids.file_id, rate_card=card)
         assert per_second == pytest.approx(2 * per_video / 5.0)
+
+
+def test_admitting_a_whole_video_uses_the_configured_model(runtime: Runtime) -> None:
+    from tests.conftest import make_test_settings
+
+    higgs = make_test_settings(runtime.data_dir, runtime.settings.db_url, renderer="higgs")
+    offline = make_test_settings(runtime.data_dir, runtime.settings.db_url, renderer="offline")
+    with runtime.sessions() as session:
+        ids = make_script(session, runtime.data_dir, shots=2, frames=2, clip_shots=0, with_images=False,
+                          budget_usd=0.2)
+        images = cost.admit_video_batch(session, ids.video_ids[0], kind="image", settings=higgs)
+        assert not images.admitted and images.estimate.base_usd == pytest.approx(4 * 0.094)
+        assert "only $0.20" in images.reason
+        assert cost.admit_video_batch(session, ids.video_ids[0], kind="image", settings=offline).admitted
+        # Clips wait for approval even when free.
+        clips = cost.admit_video_batch(session, ids.video_ids[0], kind="clip", settings=offline)
+        assert not clips.admitted and "not approved" in clips.reason
