@@ -45,7 +45,7 @@ for reason in st.session_state.pop("images-skipped", [])[:5]:
     st.caption(f"Skipped: {reason}")
 
 for shot in board.shots:
-    row = st.columns([1, 8], vertical_alignment="top")
+    row = st.columns([1.5, 8], vertical_alignment="top")
     with row[0]:
         st.markdown(f"**Shot {shot.position}**")
         ready = [f.id for f in shot.frames if f.prompt]

@@ -56,7 +56,7 @@ for row in rows:
         with head:
             widgets.show_text(row.title or row.original_name, key=f"title-{row.id}")
             st.caption(f"{row.video_count} videos · {row.shot_count} shots · {row.frame_count} frames · "
-                       f"{row.original_name} · last activity {widgets.relative_time(row.last_activity_at)}"
+                       f"{widgets.isolate(row.original_name)} · last activity {widgets.relative_time(row.last_activity_at)}"
                        + (" · archived" if row.archived else ""))
         if not row.archived:
             if actions.button("Archive", key=f"archive-{row.id}", icon=":material/archive:") and ok(perform(
@@ -76,7 +76,7 @@ for row in rows:
         for v in videos[row.id]:
             vp = per_video[row.id].get(v.id)
             counts = f"{vp.shots} shots · {vp.frames} frames" if vp else "no storyboard"
-            if st.button(f"{v.number}. {v.title} — {counts}", key=f"open-{v.id}", type="tertiary",
+            if st.button(f"Video {v.number}: {widgets.isolate(v.title)} · {counts}", key=f"open-{v.id}", type="tertiary",
                          icon=":material/arrow_forward:", disabled=row.archived):
                 state.choose(script=row.id, video=v.id)
                 go("storyboard")

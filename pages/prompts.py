@@ -11,7 +11,7 @@ from studio.board import current_storyboard_id, load_board
 from studio.context import get_runtime
 from studio.prompt_panels import compare_panel, refine, refine_all_panel, style_bible_form
 from studio.sidebar import require_video
-from studio.widgets import relative_time, show_text
+from studio.widgets import isolate, relative_time, show_text
 
 rt = get_runtime()
 cfg = rt.settings
@@ -32,7 +32,7 @@ with st.expander("Style bible: the look of every video of this script", icon=":m
 frames = {f.id: f for f in board.frames}
 wanted = st.session_state.get(state.PROMPT_FRAME)
 frame_id = st.selectbox("Frame", list(frames), index=list(frames).index(wanted) if wanted in frames else 0,
-                        format_func=lambda i: f"{frames[i].label} — {frames[i].scene_text[:60]}")
+                        format_func=lambda i: f"{frames[i].label} — {isolate(frames[i].scene_text[:60])}")
 st.session_state[state.PROMPT_FRAME] = frame_id
 frame = frames[frame_id]
 with rt.sessions() as session:

@@ -146,7 +146,7 @@ def load_board(session: Session, storyboard_id: int, data_dir: Path) -> BoardVie
             clip_id=shot.selected_clip_id, clip_path=_path(store, clip), job_status=cstatus, job_error=cerror,
         ))
     return BoardView(
-        storyboard_id=board.id, video_id=video.id, video_title=f"{video.number}. {video.title}",
+        storyboard_id=board.id, video_id=video.id, video_title=f"{video.number}. \u2068{video.title}\u2069",
         video_body=video.body, version=board.version, is_current=board.is_current, shots=tuple(shot_views),
     )
 

@@ -56,7 +56,7 @@ def draw_grid_editor(rt: Runtime, board: BoardView) -> None:
             COL_STATUS: st.column_config.TextColumn("Review", width="small"),
         },
     )
-    save, discard = st.columns([1, 1])
+    save, discard, _ = st.columns([1, 1, 3])
     if discard.button("Discard changes", icon=":material/undo:", disabled=not _has_edits(st.session_state.get(key))):
         _reset_editor()
         st.rerun()

@@ -29,7 +29,7 @@ def script_options(session: Session) -> list[Option]:
 
 def video_options(session: Session, file_id: int) -> list[Option]:
     rows = session.scalars(select(Video).where(Video.source_file_id == file_id).order_by(Video.position))
-    return [Option(v.id, f"{v.number}. {v.title}".strip()) for v in rows]
+    return [Option(v.id, f"{v.number}. \u2068{v.title}\u2069") for v in rows]
 
 
 def live_shots(storyboard: Storyboard) -> list[Shot]:

@@ -159,3 +159,9 @@ def relative_time(value: object) -> str:
     if seconds < 86400:
         return f"{int(seconds // 3600)} h ago"
     return value.strftime("%Y-%m-%d")
+
+
+def isolate(text: str) -> str:
+    """Wrap user text in Unicode first-strong isolates (FSI … PDI) so Arabic inside an English label or caption
+    keeps its own direction and does not reorder the numbers and words around it."""
+    return f"\u2068{text}\u2069"
