@@ -2,6 +2,7 @@
 
 The ideal is ceil(frames / concurrency) × latency: the provider's latency is the only unavoidable cost, so
 the ratio measures what the store, the SDK and the thread pool add. Target: ≤ 1.15× on a temp SQLite DB.
+The server runs in its own process (tests/fakes/openai_server.py), as a remote provider would.
 
     PYTHONPATH=. .venv/bin/python bench/prompts.py [--frames 360] [--concurrency 8] [--latency 0.2] [--db URL]
 """
@@ -11,10 +12,14 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import socket
+import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from core.db import session_scope
 from core.prompts.batch import refine_frames
@@ -22,7 +27,8 @@ from core.prompts.openai_refiner import OpenAIRefiner, RetryPolicy
 from core.runtime import open_runtime
 from core.settings import load_settings
 from tests.core.prompt_fixtures import make_board
-from tests.fakes.openai_server import FakeOpenAIServer
+
+SERVER = Path(__file__).resolve().parent.parent / "tests" / "fakes" / "openai_server.py"
 
 SCENES = (
     "يدخل المعلم إلى الفصل ويحيي الطلاب",
@@ -50,6 +56,23 @@ def seed(runtime_sessions: object, frames: int, *, shots: int = 4, per_shot: int
     return ids[:frames]
 
 
+@contextmanager
+def fake_server(latency: float) -> Iterator[str]:
+    """The fake OpenAI server in its own process, like a real remote provider: its CPU is not ours."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, str(SERVER), "--port", str(port), "--latency", str(latency)],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        proc.stdout.readline()  # "fake OpenAI server on …" once it is listening
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=360)
@@ -65,22 +88,21 @@ def main(argv: list[str] | None = None) -> int:
             env["DATABASE_URL"] = args.db
         runtime = open_runtime(load_settings(env, secrets_file=Path(tmp) / "none.toml"))
         frame_ids = seed(runtime.sessions, args.frames)
-        with FakeOpenAIServer(latency=args.latency) as server:
+        with fake_server(args.latency) as base_url:
             refiner = OpenAIRefiner(api_key="sk-bench-not-a-real-key", model="bench-model",
-                                    base_url=server.base_url, timeout_s=10,
+                                    base_url=base_url, timeout_s=10,
                                     retry=RetryPolicy(max_attempts=2, base_delay=0.05))
             started = time.perf_counter()
             summary = refine_frames(runtime.sessions, frame_ids, refiner, concurrency=args.concurrency)
             wall = time.perf_counter() - started
             refiner.close()
-            requests = len(server.requests)
         runtime.engine.dispose()
 
     ideal = math.ceil(args.frames / args.concurrency) * args.latency
     ratio = wall / ideal if ideal else float("nan")
     report = {
         "frames": args.frames, "concurrency": args.concurrency, "latency_s": args.latency,
-        "requests": requests, "refined": summary.refined, "failed": summary.failed,
+        "refined": summary.refined, "failed": summary.failed,
         "wall_s": round(wall, 3), "ideal_s": round(ideal, 3), "ratio": round(ratio, 3), "target": args.target,
     }
     print(json.dumps(report, indent=2))

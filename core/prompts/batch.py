@@ -26,7 +26,7 @@ from core.activity import log_activity
 from core.db import session_scope
 from core.errors import NotFoundError, ProviderError, StudioError, ValidationError
 from core.models import Frame, PromptVersion, Shot, SourceFile, Storyboard, Video
-from core.prompts.context import build_request, input_snapshot, load_live_frame, request_hash
+from core.prompts.context import input_snapshot, load_lineage, load_live_frame, request_for, request_hash
 from core.prompts.types import RefineRequest, Refiner
 from core.prompts.versions import add_refined_version
 
@@ -119,10 +119,11 @@ def _prepare(sessions: sessionmaker[Session], frame_id: int, refiner: Refiner,
              force: bool) -> tuple[_Result | None, RefineRequest | None, str]:
     """Read step: gate check, request, reuse. Returns a final result, or the request to send and its hash."""
     with session_scope(sessions) as session:
-        frame = load_live_frame(session, frame_id)
+        lineage = load_lineage(session, frame_id)  # raises NotFoundError for a missing or deleted frame
+        frame = lineage.frame
+        req = request_for(session, lineage)
         if frame.review_status in GATED_STATUSES and not force:
-            return _Result(frame_id, "skipped"), None, ""
-        req = build_request(session, frame_id)
+            return _Result(frame_id, "skipped", source_file_id=req.source_file_id), None, ""
         digest = request_hash(req, refiner)
         if not force:
             existing = session.scalar(

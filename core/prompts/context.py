@@ -14,16 +14,16 @@ they were written beside: a producer's wording does not go stale because a neigh
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.errors import NotFoundError
 from core.hashing import stable_hash
-from core.models import Frame, PromptVersion, Shot
+from core.models import Frame, PromptVersion, Shot, SourceFile, Storyboard, StyleBible, Video
 from core.prompts.providers import current_template_version
-from core.prompts.style import find_style_bible, style_data
+from core.prompts.style import style_data
 from core.prompts.types import RefineRequest, Refiner
 
 HASH_PARTS = ("scene", "context", "style", "template")
@@ -39,13 +39,41 @@ def load_live_frame(session: Session, frame_id: int) -> Frame:
     return frame
 
 
+class FrameLineage(NamedTuple):
+    """A frame with everything above it, loaded in one query."""
+
+    frame: Frame
+    shot: Shot
+    storyboard: Storyboard
+    video: Video
+    source: SourceFile
+    bible: StyleBible | None
+
+
+def load_lineage(session: Session, frame_id: int) -> FrameLineage:
+    """The live frame and its shot, storyboard, video, script and style bible, in one round trip."""
+    found = session.execute(
+        select(Frame, Shot, Storyboard, Video, SourceFile, StyleBible)
+        .join(Shot, Frame.shot_id == Shot.id)
+        .join(Storyboard, Shot.storyboard_id == Storyboard.id)
+        .join(Video, Storyboard.video_id == Video.id)
+        .join(SourceFile, Video.source_file_id == SourceFile.id)
+        .outerjoin(StyleBible, StyleBible.source_file_id == SourceFile.id)
+        .where(Frame.id == frame_id, Frame.deleted_at.is_(None))
+    ).first()
+    if found is None:
+        raise NotFoundError(f"Frame {frame_id} does not exist (or was deleted)")
+    return FrameLineage(*found)
+
+
 def build_request(session: Session, frame_id: int) -> RefineRequest:
     """The refine request of a frame: its scene text, its place in the storyboard, neighbours and style bible."""
-    frame = load_live_frame(session, frame_id)
-    shot = frame.shot
-    storyboard = shot.storyboard
-    video = storyboard.video
-    source = video.source_file
+    return request_for(session, load_lineage(session, frame_id))
+
+
+def request_for(session: Session, lineage: FrameLineage) -> RefineRequest:
+    """The refine request of an already loaded frame (batches keep the lineage for the gate check)."""
+    frame, shot, storyboard, video, source, bible = lineage
     # One query for the storyboard's live frames in reading order: positions, counts and neighbours.
     rows = session.execute(
         select(Frame.id, Frame.shot_id, Frame.scene_text, Shot.position)
@@ -72,7 +100,7 @@ def build_request(session: Session, frame_id: int) -> RefineRequest:
         frame_count=max(1, len(in_shot)),
         previous_scene_text=previous or "",
         next_scene_text=following or "",
-        style=style_data(find_style_bible(session, source.id)),
+        style=style_data(bible),
     )
 
 
@@ -148,13 +176,14 @@ def version_staleness(version: PromptVersion, req: RefineRequest) -> Staleness:
 
 def prompt_staleness(session: Session, frame_id: int) -> Staleness:
     """Is the frame's selected prompt stale, and which inputs changed since it was made?"""
-    frame = load_live_frame(session, frame_id)
+    lineage = load_lineage(session, frame_id)
+    frame = lineage.frame
     if frame.selected_prompt_id is None:
         return Staleness(frame_id, None, "missing")
     version = session.get(PromptVersion, frame.selected_prompt_id)
     if version is None:
         return Staleness(frame_id, None, "missing")
-    return version_staleness(version, build_request(session, frame_id))
+    return version_staleness(version, request_for(session, lineage))
 
 
 def staleness_for_frames(session: Session, frame_ids: list[int]) -> dict[int, Staleness]:

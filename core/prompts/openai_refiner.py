@@ -16,11 +16,12 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any, Mapping
+from typing import Any, Mapping, cast
 from urllib.parse import urlsplit
 
 import openai
 import pydantic
+from openai.types.chat import ChatCompletion, ChatCompletionMessageParam, completion_create_params
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from core.errors import ProviderError
@@ -80,7 +81,7 @@ class RetryPolicy:
 
     def backoff(self, attempt: int) -> float:
         """Exponential backoff with 'equal jitter': half fixed, half random, so retries spread out."""
-        ceiling = min(self.max_delay, self.base_delay * (2 ** max(0, attempt - 1)))
+        ceiling = min(self.max_delay, self.base_delay * 2.0 ** max(0, attempt - 1))
         return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
@@ -180,7 +181,7 @@ class OpenAIRefiner:
         return delay
 
     def _attempt(self, req: RefineRequest) -> RefinedPrompt:
-        messages = [
+        messages: list[ChatCompletionMessageParam] = [
             {"role": "system", "content": self._system},
             {"role": "user", "content": build_user_message(req)},
         ]
@@ -200,20 +201,20 @@ class OpenAIRefiner:
             raise self._translate(err) from None
         return self._parse(completion)
 
-    def _create(self, messages: list[dict[str, str]], response_format: dict[str, Any]) -> Any:
+    def _create(self, messages: list[ChatCompletionMessageParam], response_format: dict[str, Any]) -> ChatCompletion:
         return self._client.chat.completions.create(
             model=self.model,
-            messages=messages,  # type: ignore[arg-type]
+            messages=messages,
             temperature=self.temperature,
-            response_format=response_format,  # type: ignore[arg-type]
+            response_format=cast("completion_create_params.ResponseFormat", response_format),
         )
 
-    def _parse(self, completion: Any) -> RefinedPrompt:
+    def _parse(self, completion: ChatCompletion) -> RefinedPrompt:
         if not completion.choices:
             raise ProviderError("The model returned no answer", category="invalid_reply")
         choice = completion.choices[0]
         message = choice.message
-        if getattr(message, "refusal", None):
+        if message.refusal:
             raise ProviderError(f"The model refused to write this prompt: {self._scrub(message.refusal)}",
                                 category="refused")
         if choice.finish_reason == "length":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime, timezone
+from typing import Iterator
 
 import pytest
 
@@ -17,7 +18,14 @@ from core.prompts.types import RefinedPrompt, RefineRequest
 from core.prompts.versions import list_versions
 from core.runtime import Runtime
 from tests.core.prompt_fixtures import make_board
-from tests.fakes.openai_server import FakeOpenAIServer, openai_server  # noqa: F401 - fixture
+from tests.fakes.openai_server import FakeOpenAIServer
+
+
+@pytest.fixture
+def openai_server() -> Iterator[FakeOpenAIServer]:
+    """A fresh local OpenAI-compatible server per test, stopped afterwards."""
+    with FakeOpenAIServer() as server:
+        yield server
 
 
 class FailingFor(OfflineRefiner):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from typing import Iterator
 
 import pytest
 
@@ -14,7 +15,14 @@ from core.prompts.openai_refiner import OpenAIRefiner, RetryPolicy, parse_retry_
 from core.prompts.providers import make_refiner
 from core.prompts.types import RefineRequest, StyleBibleData
 from tests.conftest import make_test_settings
-from tests.fakes.openai_server import FakeOpenAIServer, Reply, openai_server  # noqa: F401 - fixture
+from tests.fakes.openai_server import FakeOpenAIServer, Reply
+
+
+@pytest.fixture
+def openai_server() -> Iterator[FakeOpenAIServer]:
+    """A fresh local OpenAI-compatible server per test, stopped afterwards."""
+    with FakeOpenAIServer() as server:
+        yield server
 
 KEY = "sk-test-SECRET-0123456789"
 FAST = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Iterator
 
 import pytest
 from sqlalchemy import select
@@ -25,7 +26,14 @@ from core.prompts.versions import (
 )
 from core.runtime import Runtime
 from tests.core.prompt_fixtures import Board, make_board
-from tests.fakes.openai_server import FakeOpenAIServer, openai_server  # noqa: F401 - fixture
+from tests.fakes.openai_server import FakeOpenAIServer
+
+
+@pytest.fixture
+def openai_server() -> Iterator[FakeOpenAIServer]:
+    """A fresh local OpenAI-compatible server per test, stopped afterwards."""
+    with FakeOpenAIServer() as server:
+        yield server
 
 SECRET = "sk-versions-SECRET-4242"
 

@@ -27,6 +27,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterator
 
@@ -131,17 +132,13 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(self, status: int, payload: dict[str, Any] | str, headers: dict[str, str] | None = None) -> None:
         raw = payload if isinstance(payload, str) else json.dumps(payload)
         data = raw.encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        # Head and body in one write (one TCP segment for small replies).
-        self._headers_buffer.append(b"\r\n" + data)
+        lines = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}", "Content-Type: application/json",
+                 f"Content-Length: {len(data)}", *(f"{k}: {v}" for k, v in (headers or {}).items())]
         try:
-            self.flush_headers()
+            # Head and body in one write (one TCP segment for small replies).
+            self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + data)
         except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (timeout test): nothing to do
+            self.close_connection = True  # the client gave up (timeout test): nothing to do
 
     def do_POST(self) -> None:  # noqa: N802 - stdlib naming
         state = self.server.state
