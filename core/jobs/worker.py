@@ -3,7 +3,8 @@
 The database is the truth; a worker keeps nothing only in memory:
 - a job is claimed with a lease (`lease_owner`, `lease_expires_at`): on PostgreSQL inside
   `SELECT … FOR UPDATE SKIP LOCKED`, on SQLite by a conditional UPDATE that only one writer can win;
-- the lease is renewed while the job is worked on; a job whose worker died is taken over when it expires;
+- the lease is renewed (by the worker's loop, for every job it holds) while the job is worked on; a job whose
+  worker died is taken over when it expires;
 - the idempotency key was committed with the job, before any POST; a job that already has a remote request id
   is polled, never submitted again, so a restart never pays twice;
 - every write a worker makes about a job is conditional on still holding its lease and the job still being
@@ -78,6 +79,7 @@ class Worker:
         self._wake = threading.Event()
         self._lock = threading.Lock()
         self._inflight: dict[str, int] = {name: 0 for name in self.providers}
+        self._jobs: set[int] = set()  # ids being worked on, for the heartbeat
         self._is_sqlite = is_sqlite(runtime.engine)
 
     # ---- the loop ------------------------------------------------------------------------------------------
@@ -88,8 +90,13 @@ class Worker:
             self._stop = stop_event
         pool = ThreadPoolExecutor(max_workers=self.concurrency * len(self.providers),
                                   thread_name_prefix="render")
+        beat_every = self.lease_s / 3
+        last_beat = time.monotonic()
         try:
             while not self._stop.is_set():
+                if time.monotonic() - last_beat >= beat_every:
+                    self._heartbeat()
+                    last_beat = time.monotonic()
                 claimed = 0
                 for name in self.providers:
                     with self._lock:
@@ -99,12 +106,13 @@ class Worker:
                     for job_id in self._claim(name, free):
                         with self._lock:
                             self._inflight[name] += 1
+                            self._jobs.add(job_id)
                         pool.submit(self._work, job_id, name)
                         claimed += 1
                 if drain and not claimed and self._idle() and not self._open_jobs():
                     break
                 if not claimed:
-                    self._wake.wait(self.idle_s)
+                    self._wake.wait(min(self.idle_s, beat_every))
                     self._wake.clear()
         finally:
             pool.shutdown(wait=True)
@@ -194,6 +202,7 @@ class Worker:
         finally:
             with self._lock:
                 self._inflight[provider_name] -= 1
+                self._jobs.discard(job_id)
             self._wake.set()
 
     def _process(self, job_id: int, provider: RenderProvider) -> None:
@@ -284,11 +293,11 @@ class Worker:
                          status_url=submitted.status_url, submitted_at=utcnow(),
                          params={**params, "_remote": remote})
         except _LeaseLost:
-            # Canceled while the POST was in the air: cancel remotely too, best effort.
-            try:
-                provider.cancel(submitted.request_id, submitted.cancel_url)
-            except ProviderError:
-                pass
+            if self._status(job_id) == "canceled":  # canceled while the POST was in the air: cancel remotely too
+                try:
+                    provider.cancel(submitted.request_id, submitted.cancel_url)
+                except ProviderError:
+                    pass
             raise
         job["submitted_at"] = utcnow()
         return submitted.request_id, submitted.status_url
@@ -362,7 +371,7 @@ class Worker:
             raise _LeaseLost()
 
     def _sleep(self, job_id: int, seconds: float) -> None:
-        """Wait between polls, renewing the lease so no other worker takes the job over meanwhile."""
+        """Wait between polls, checking every lease/3 that the job is still ours (it may have been canceled)."""
         end = time.monotonic() + seconds
         while True:
             remaining = end - time.monotonic()
@@ -372,6 +381,23 @@ class Worker:
                 raise _Stopped()
             if end - time.monotonic() > 0:
                 self._update(job_id, lease_expires_at=utcnow() + timedelta(seconds=self.lease_s))
+
+    def _status(self, job_id: int) -> str | None:
+        with self.runtime.sessions() as s:
+            return s.scalar(select(Job.status).where(Job.id == job_id))
+
+    def _heartbeat(self) -> None:
+        """Renew the leases of every job this worker holds, so a long upload, download or retried submit
+        never lets another worker take a job this one is still working on."""
+        with self._lock:
+            ids = list(self._jobs)
+        if not ids:
+            return
+        with self.runtime.sessions() as s:
+            s.execute(update(Job).where(Job.id.in_(ids), Job.lease_owner == self.worker_id,
+                                        Job.status.in_(JOB_ACTIVE))
+                      .values(lease_expires_at=utcnow() + timedelta(seconds=self.lease_s)))
+            s.commit()
 
     def _release(self, job_id: int) -> None:
         """Hand a job back on shutdown: any worker may pick it up at once (it resumes polling if submitted)."""
