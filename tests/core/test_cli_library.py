@@ -62,10 +62,12 @@ def test_ingest_twice_then_show_and_rebuild(tmp_path: Path, db_url: str, script:
     assert frames == ["الجملة الأولى.", "الجملة الثانية؟", "الجملة الثالثة!", "الجملة الرابعة؛"]
     assert shown["file"]["original_name"] == "دورة.docx"
 
+    assert len(list((data_dir / "sources").iterdir())) == 1
+    if db_url.startswith("postgresql"):
+        return  # rebuild's store logic runs on both backends in test_library; one subprocess run is enough here
     rebuilt = _json(_run(["rebuild", "--video", str(video["id"]), "--shots", "1", "--frames", "5"],
                          db_url=db_url, data_dir=data_dir))
     assert (rebuilt["version"], rebuilt["shots"], rebuilt["frames"]) == (2, 1, 5)
-    assert len(list((data_dir / "sources").iterdir())) == 1
 
 
 def test_rejected_and_missing_files_print_one_error_line(tmp_path: Path) -> None:
