@@ -243,3 +243,24 @@ def test_many_videos_round_trip(runtime: Runtime) -> None:
         doc = storyboard_json(s, result.source_file_id)  # type: ignore[attr-defined]
     assert [v["number"] for v in doc["videos"]] == list(range(1, 27))
     assert doc["videos"][25]["shots"][0]["frames"][2]["scene_text"] == "It ends."
+
+
+def test_list_scripts_uses_the_same_few_queries_for_any_number_of_scripts(sqlite_runtime: Runtime) -> None:
+    from sqlalchemy import event
+
+    def count_queries() -> int:
+        seen: list[str] = []
+        listener = lambda *args: seen.append(args[2])  # noqa: E731 - (conn, cursor, statement, …)
+        event.listen(sqlite_runtime.engine, "before_cursor_execute", listener)
+        try:
+            with sqlite_runtime.sessions() as s:
+                list_scripts(s, include_archived=True)
+        finally:
+            event.remove(sqlite_runtime.engine, "before_cursor_execute", listener)
+        return len(seen)
+
+    _ingest(sqlite_runtime, make_docx([("heading", "Video 1"), ("para", "Only one. Script here.")]))
+    one = count_queries()
+    for n in range(2, 5):
+        _ingest(sqlite_runtime, make_docx([("heading", "Video 1"), ("para", f"Script {n}. Has text.")]))
+    assert count_queries() == one <= 5
