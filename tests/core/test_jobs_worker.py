@@ -229,3 +229,20 @@ def test_a_clip_whose_start_image_file_vanished_fails_clearly(runtime: Runtime) 
         clip = s.get(Job, clip_id)
         assert clip.status == "failed" and "missing from the data folder" in clip.error
         assert "Traceback" not in clip.error and "Unexpected" not in clip.error
+
+
+def test_a_slow_submit_keeps_its_lease(runtime: Runtime) -> None:
+    """A provider call longer than the lease (a big upload, a retried submit) must not let a second worker in."""
+    rt = Runtime(settings=runtime.settings.model_copy(update={"job_lease_s": 0.5}), engine=runtime.engine,
+                 sessions=runtime.sessions)
+    job_id = _image_job(rt)
+    provider = ScriptedProvider(AssetStore(rt.data_dir), delay_s=1.6)
+    workers = [_worker(rt, provider, worker_id=f"w{i}") for i in range(2)]
+    threads = [threading.Thread(target=w.run, kwargs={"drain": True}) for w in workers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    with rt.sessions() as s:
+        assert s.get(Job, job_id).status == "succeeded"
+    assert provider.calls[job_id] == 1
