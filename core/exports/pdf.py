@@ -42,6 +42,7 @@ class StoryboardPDF(FPDF):
         self.add_font(ARABIC, fname=str(FONTS / "NotoSansArabic-Regular.ttf"))
         self.add_font(ARABIC, style="B", fname=str(FONTS / "NotoSansArabic-Bold.ttf"))
         self.set_text_shaping(True)
+        self._shaping_on = True
         self.set_image_filter("DCTDecode")
         self.set_auto_page_break(False)
         self.set_margins(12, 12, 12)
@@ -61,12 +62,20 @@ class StoryboardPDF(FPDF):
         """Pick the font for a paragraph and return its alignment: Arabic paragraphs are set right to left."""
         style = "B" if bold else ""
         if has_arabic(text):
+            self._shaping(True)
             self.set_font(ARABIC, style=style, size=size)
             self.set_fallback_fonts([LATIN])
             return "R"
+        # Latin text needs no shaping engine, and HarfBuzz dominates the time of long English prompts.
+        self._shaping(False)
         self.set_font(LATIN, style=style, size=size)
         self.set_fallback_fonts([ARABIC])
         return "L"
+
+    def _shaping(self, on: bool) -> None:
+        if on != self._shaping_on:
+            self.set_text_shaping(on)
+            self._shaping_on = on
 
     def para(self, text: str, *, width: float, size: float, bold: bool = False, line: float | None = None,
              x: float | None = None, colour: tuple[int, int, int] = (0, 0, 0)) -> None:
