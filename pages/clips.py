@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.cost import admit_video_batch
 from core.jobs import estimate_video, request_video_clips
 from studio import state
 from studio.actions import ok, perform
@@ -40,11 +41,17 @@ if not st.session_state.get(confirm_key):
 else:
     with rt.sessions() as session:
         estimate = estimate_video(session, video_id, settings=cfg, clips=True)
+        admission = admit_video_batch(session, video_id, kind="clip", settings=cfg)
     with st.container(border=True):
         st.markdown(f"**Before anything is queued:** {estimate.summary()}")
         st.caption("Missing images are rendered first; shots whose clip is up to date are reused, not paid again.")
+        if not admission.admitted:
+            st.error(admission.reason + " Approve the shots on the Storyboard page, or raise the budget.",
+                     icon=":material/block:")
+        elif admission.level == "warning":
+            st.warning(admission.reason, icon=":material/savings:")
         go, cancel = st.columns(2)
-        if go.button("Confirm and render", type="primary", icon=":material/check:"):
+        if go.button("Confirm and render", type="primary", icon=":material/check:", disabled=not admission.admitted):
             batch = perform(rt, lambda s: request_video_clips(s, video_id, settings=cfg, actor=cfg.author_name))
             st.session_state[confirm_key] = False
             if ok(batch):

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.library import rebuild_storyboard
+from core.library import list_storyboards, rebuild_storyboard
+from core.review import STATUS_LABELS, approval_progress
 from studio import state
 from studio.actions import ok, perform
 from studio.board import current_storyboard_id, load_board, uncovered_sentences
 from studio.context import get_runtime
 from studio.frame_card import frame_card, narration
 from studio.grid_editor import draw_grid_editor
-from core.library import list_storyboards
+from studio.review_actions import approve_shot
 from studio.sidebar import require_video
 from studio.widgets import show_text
 
@@ -50,12 +51,27 @@ if not board.is_current:
 
 tab_board, tab_edit, tab_lines = st.tabs(["Board", "Edit scene text", "Narration coverage"])
 with tab_board:
+    with rt.sessions() as session:
+        approval = approval_progress(session, video_id)
+    bar, pick = st.columns([2, 3], vertical_alignment="bottom")
+    bar.progress(approval.fraction, text=f"Review: {approval.summary()}")
+    shown = set(pick.pills("Show frames", list(STATUS_LABELS), format_func=STATUS_LABELS.__getitem__,
+                           selection_mode="multi", default=list(STATUS_LABELS), key="review-filter"))
     for shot in board.shots:
+        frames_shown = [f for f in shot.frames if f.review_status in shown]
+        if not frames_shown:
+            continue
         with st.container(border=False, key=f"shot-row-{shot.id}"):
             cols = st.columns([2] + [3] * max(len(shot.frames), 1), gap="small")
             with cols[0]:
                 narration(shot)
-            for col, frame in zip(cols[1:], shot.frames):
+                if board.is_current and shot.review_status not in ("approved", "locked") and st.button(
+                    "Approve shot", key=f"approve-{shot.id}", icon=":material/task_alt:",
+                    help="Approve its frames and the shot: clips are rendered only from approved frames.",
+                ) and ok(perform(rt, lambda s, sid=shot.id: approve_shot(s, sid, actor=cfg.author_name),
+                                 success=f"Shot {shot.position} approved.")):
+                    st.rerun()
+            for col, frame in zip(cols[1:], frames_shown):
                 with col:
                     frame_card(frame)
         st.divider()

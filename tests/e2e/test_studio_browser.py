@@ -145,6 +145,10 @@ def test_studio_end_to_end(studio: tuple[str, Path], tmp_path: Path) -> None:
         _settled(page)
         texts = [t for (t,) in _db(data, "select scene_text from frames order by id")]
         assert NEW_TEXT in texts, texts
+        page.get_by_role("tab", name="Board").click()
+        page.get_by_role("button", name="Approve shot").first.click()  # clips need approved frames
+        _settled(page)
+        expect(page.get_by_text("2/4 frames and 1/2 shots approved", exact=False)).to_be_visible()
 
         # Prompts: refine the whole video
         _open(page, "Prompts")

@@ -92,10 +92,20 @@ def test_clips_render_all_confirms_estimate_then_plays(open_app: Callable[..., A
     file_id, video_id = _seed(studio_rt, shots=2, frames=2)
     at = open_app("clips", script=file_id, video=video_id)
     assert "0 of 2 shots have a clip" in texts(at)
+    assert "not approved yet" in texts(at)  # the gate, in words, before anything is spent
     at = _click(at, "Render all shots")
     with studio_rt.sessions() as s:
         assert s.scalar(select(func.count(Job.id))) == 0  # nothing queued before the confirm
     assert "4 image(s), 2 clip(s): free (offline)" in texts(at)
+    confirm = next(b for b in at.button if b.label == "Confirm and render")
+    assert confirm.disabled and at.error  # frames are still drafts
+    # approve both shots on the Storyboard page, then come back
+    board = open_app("storyboard", script=file_id, video=video_id)
+    board = _click(board, "Approve shot")
+    board = _click(board, "Approve shot")
+    assert "4/4 frames and 2/2 shots approved" in texts(board)
+    at.run()
+    assert not at.error, [e.value for e in at.error]
     at = _click(at, "Confirm and render")
     with studio_rt.sessions() as s:
         kinds = sorted(k for (k,) in s.execute(select(Job.kind)))
