@@ -18,6 +18,7 @@ from core.db import session_scope
 from core.errors import ValidationError
 from core.jobs import (
     Worker,
+    estimate_video,
     job_summary,
     list_jobs,
     request_clip,
@@ -25,7 +26,7 @@ from core.jobs import (
     request_video_clips,
     request_video_images,
 )
-from core.jobs.planning import count_missing, estimate_jobs
+from core.jobs.planning import estimate_jobs
 from core.models import JOB_STATUSES, Job
 from core.runtime import Runtime, open_runtime
 
@@ -65,29 +66,48 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--force", action="store_true", help="render again even if a take exists (re-roll)")
     p.add_argument("--actor", default="", help="who asked (for the activity log)")
     p.add_argument("--wait", action="store_true", help="run a worker here until the queue is empty")
+    p.add_argument("--estimate", action="store_true", help="only print what it would cost; queue nothing")
+
+
+def _estimate_only(rt: Runtime, args: argparse.Namespace, *, clips: bool) -> int:
+    """The price of what the target is missing, without queuing anything."""
+    with rt.sessions() as s:
+        video_id = getattr(args, "video", None)
+        if video_id is not None:
+            est = estimate_video(s, video_id, settings=rt.settings, provider=args.provider, clips=clips)
+        else:
+            est = estimate_jobs(settings=rt.settings, images=0 if clips else 1, clips=1 if clips else 0,
+                                provider=args.provider)
+    _print({"estimate": est.summary(), "usd": est.total_usd, "images": est.images, "clips": est.clips,
+            "priced_from": est.source})
+    return 0
 
 
 def _render_images(args: argparse.Namespace) -> int:
     rt = open_runtime()
+    if args.estimate:
+        return _estimate_only(rt, args, clips=False)
     actor = args.actor or rt.settings.author_name
     with session_scope(rt.sessions) as s:
         if args.frame is not None:
             jobs = [request_image(s, args.frame, settings=rt.settings, provider=args.provider, force=args.force,
                                   actor=actor)]
             skipped: dict[int, str] = {}
-            estimate = estimate_jobs(settings=rt.settings, images=1, clips=0, provider=args.provider)
         else:
-            images, _ = count_missing(s, args.video, clips=False)
-            estimate = estimate_jobs(settings=rt.settings, images=images, clips=0, provider=args.provider)
             batch = request_video_images(s, args.video, settings=rt.settings, provider=args.provider,
                                          force=args.force, actor=actor)
             jobs, skipped = batch.jobs, batch.skipped
         ids = [j.id for j in jobs]
+        # What will be paid for: the jobs still to run (reused takes and finished jobs cost nothing more).
+        pending = sum(1 for j in jobs if j.status == "pending")
+        estimate = estimate_jobs(settings=rt.settings, images=pending, clips=0, provider=args.provider)
     return _queued(rt, ids, skipped, estimate.summary(), wait=args.wait)
 
 
 def _render_clips(args: argparse.Namespace) -> int:
     rt = open_runtime()
+    if args.estimate:
+        return _estimate_only(rt, args, clips=True)
     actor = args.actor or rt.settings.author_name
     with session_scope(rt.sessions) as s:
         if args.shot is not None:

@@ -196,6 +196,9 @@ def cli_env(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> Iterator[Runti
 def test_command_line_render_jobs_and_worker(cli_env: Runtime, capsys: pytest.CaptureFixture[str]) -> None:
     with session_scope(cli_env.sessions) as s:
         board = make_board(s, shots=1, frames=2)
+    assert cli_main(["render", "clip", "--video", str(board.video_id), "--estimate"]) == 0
+    assert json.loads(capsys.readouterr().out)["images"] == 2
+    assert cli_main(["jobs"]) == 0 and json.loads(capsys.readouterr().out) == []  # nothing queued
     assert cli_main(["render", "images", "--video", str(board.video_id)]) == 0
     queued = json.loads(capsys.readouterr().out)
     assert len(queued["jobs"]) == 2 and queued["estimate"].endswith("free (offline)")
