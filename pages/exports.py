@@ -10,6 +10,7 @@ from core.exports.archive import import_archive
 from core.exports.captions import speaking_rate
 from core.exports.data import export_dir
 from core.exports.runner import ExportOptions, run_export
+from core.exports.word import apply_docx_edits
 from studio import state
 from studio.actions import ok, perform
 from studio.context import get_runtime
@@ -75,6 +76,16 @@ def offer(path: Path, key: str) -> None:
     st.download_button(path.name, data=path.read_bytes, file_name=path.name,
                        mime=MIME.get(path.suffix, "application/octet-stream"), key=key, icon=":material/download:")
 
+
+with st.expander("Bring back a writer's edits from the Word storyboard", icon=":material/sync_alt:"):
+    st.caption("Upload the .docx exported here after the writer edited scene texts in it. Frames changed in the "
+               "studio since that export, or locked, are refused and nothing is applied.")
+    edited = st.file_uploader("Edited storyboard (.docx)", type=["docx"], key="docx-edits")
+    if edited is not None and st.button("Apply the edits"):
+        changed = perform(rt, lambda s: apply_docx_edits(s, file_id, edited.getvalue(), data_dir=rt.data_dir,
+                                                         actor=rt.settings.author_name))
+        if ok(changed):
+            st.success(f"{len(changed)} scene text(s) updated" if changed else "No scene text changed")  # type: ignore[arg-type]
 
 st.subheader("Files")
 folder = export_dir(rt.data_dir, file_id)

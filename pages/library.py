@@ -34,8 +34,7 @@ with st.expander("Upload a Word script (.docx)", expanded=not state.script_id(),
                 result = ingest_file(session, upload.getvalue(), upload.name, settings=cfg, shots=int(shots),
                                      frames=int(frames), actor=cfg.author_name)
         except Exception as err:  # noqa: BLE001 - shown in words, never a trace
-            widgets.show_error(err)
-            st.caption("Nothing was stored. Save the file again from Word as .docx and upload it once more.")
+            widgets.show_ingest_error(err)
         else:
             for warning in result.warnings:
                 st.warning(warning)

@@ -44,6 +44,7 @@ def test_broken_file_is_explained_and_nothing_stored(open_app: Callable[..., App
     assert at.error, "the producer must be told why"
     assert "Traceback" not in texts(at)
     assert "Nothing was stored" in texts(at)
+    assert "Save the script from Word as a .docx file" in texts(at) or "save it again as .docx" in texts(at)
     with studio_rt.sessions() as s:
         assert s.scalar(select(func.count(SourceFile.id))) == 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from typing import Callable
 
 import pytest
@@ -35,3 +36,20 @@ def test_model_check_names_missing_slug(studio_rt: Runtime) -> None:
     assert not report.ok
     assert report.lines[0].ok and not report.lines[1].ok
     assert cfg.higgs_video_model in report.lines[1].message
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_check_models_explains_unreachable_service(
+    open_app: Callable[..., AppTest], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("HF_KEY", "key-id:key-secret")
+    monkeypatch.setenv("HIGGS_BASE_URL", f"http://127.0.0.1:{port}")
+    at = open_app("settings")
+    assert "Higgsfield key: set" in texts(at) and "key-secret" not in texts(at)
+    next(b for b in at.button if b.label == "Check models").click()
+    at.run()
+    assert not at.exception
+    assert at.error and at.error[0].value.startswith("Could not")
