@@ -44,8 +44,8 @@ _LETTERS = {
     "ھ": "ه",
     "ؤ": "و",
     "ک": "ك",
-    "ڤ": "ف",
-    "ڥ": "ف",  # "ڤيديو": veh is often used for the Latin v
+    "ڤ": "ف",  # "ڤيديو": veh is often used for the Latin v
+    "ڥ": "ف",
     "–": "-",
     "—": "-",
     "‒": "-",
