@@ -235,10 +235,12 @@ def retry_job(session: Session, job_id: int, *, actor: str = "") -> Job:
                             "(re-roll to render another take)")
     history = list((job.params or {}).get("_history", []))
     history.append({"attempts": job.attempts, "error": job.error, "category": job.error_category,
-                    "request_id": job.remote_request_id, "at": utcnow().isoformat()})
+                    "request_id": job.remote_request_id, "at": utcnow().isoformat(),
+                    "submitted_at": job.submitted_at.isoformat() if job.submitted_at else None})
     params = dict(job.params or {})
     params["_history"] = history
-    remote_done = job.error_category in ("failed", "nsfw", "canceled") or job.status == "canceled"
+    remote_done = (job.error_category in ("failed", "nsfw", "canceled", "timeout_canceled", "not_found")
+                   or job.status == "canceled")
     if job.remote_request_id and remote_done:
         # The provider finished that request: the same key would only return it again.
         job.remote_request_id = None
@@ -247,7 +249,9 @@ def retry_job(session: Session, job_id: int, *, actor: str = "") -> Job:
         job.idempotency_key = uuid.uuid4().hex
         job.status = "pending"
     elif job.remote_request_id:
-        job.status = "submitted"  # it may still be running, or only its download failed: poll it again
+        # It may still be running, or only its download failed: poll it again, with a fresh deadline.
+        job.status = "submitted"
+        job.submitted_at = utcnow()
     else:
         # Never (knowingly) accepted: keep the key, so a submit that did arrive after all is not paid twice.
         job.status = "pending"

@@ -321,13 +321,19 @@ class Worker:
         raise AssertionError("poll schedule ended")  # pragma: no cover - schedules are infinite
 
     def _timeout(self, job_id: int, provider: RenderProvider, request_id: str, job: dict[str, Any]) -> None:
+        """Past the model's deadline: a request still queued is canceled (free); a running one is left to finish,
+        and retrying the job resumes waiting for it."""
         cancel_url = (job["params"].get("_remote") or {}).get("cancel_url")
+        waited = provider.deadline_s("clip" if job["kind"] == "clip" else "image")
         try:
-            provider.cancel(request_id, cancel_url)
+            canceled = provider.cancel(request_id, cancel_url)
         except ProviderError:
-            pass
-        raise ProviderError(f"No result after {provider.deadline_s('clip' if job['kind'] == 'clip' else 'image'):g} s;"
-                            " retry the job to keep waiting for the same request", category="timeout")
+            canceled = False
+        if canceled:
+            raise ProviderError(f"Still queued at the provider after {waited:g} s, so the request was canceled "
+                                "(nothing was paid); retry the job to submit it again", category="timeout_canceled")
+        raise ProviderError(f"No result after {waited:g} s; retry the job to keep waiting for the same request",
+                            category="timeout")
 
     def _finish(self, job_id: int, provider: RenderProvider, spec: RenderSpec, result: RemoteResult) -> None:
         if result.state == "nsfw":

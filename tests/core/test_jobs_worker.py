@@ -3,6 +3,7 @@ on one database, the embedded worker and the command line. Both databases."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -17,7 +18,14 @@ from core.assets import AssetStore
 from core.cli import main as cli_main
 from core.db import session_scope
 from core.errors import ProviderError
-from core.jobs import Worker, ensure_background_worker, request_clip, request_image, stop_background_workers
+from core.jobs import (
+    Worker,
+    ensure_background_worker,
+    request_clip,
+    request_image,
+    retry_job,
+    stop_background_workers,
+)
 from core.models import Asset, Frame, Job, utcnow
 from core.render.providers import OfflineProvider, RemoteResult, RenderSpec, Submitted
 from core.runtime import Runtime
@@ -249,3 +257,37 @@ def test_a_slow_submit_keeps_its_lease(runtime: Runtime) -> None:
     with rt.sessions() as s:
         assert s.get(Job, job_id).status == "succeeded"
     assert provider.calls[job_id] == 1
+
+
+class StuckProvider(ScriptedProvider):
+    """Renders that stay "running" past the deadline until `release()`."""
+
+    running = True
+
+    def poll(self, request_id: str, status_url: str | None) -> RemoteResult:
+        return RemoteResult("running") if self.running else super().poll(request_id, status_url)
+
+    def poll_delays(self) -> Iterator[float]:
+        return itertools.repeat(0.05)
+
+    def deadline_s(self, kind: str) -> float:  # type: ignore[override]
+        return 0.4
+
+
+def test_a_render_past_its_deadline_fails_and_retry_resumes_the_same_request(runtime: Runtime) -> None:
+    job_id = _image_job(runtime)
+    provider = StuckProvider(AssetStore(runtime.data_dir))
+    _worker(runtime, provider).run(drain=True)
+    with session_scope(runtime.sessions) as s:
+        job = s.get(Job, job_id)
+        assert (job.status, job.error_category) == ("failed", "timeout")
+        assert "retry the job to keep waiting" in job.error and job.polls >= 3
+        request_id = job.remote_request_id
+        retry_job(s, job_id, actor="ana")
+        assert job.status == "submitted" and job.remote_request_id == request_id
+    provider.running = False
+    _worker(runtime, provider).run(drain=True)
+    with runtime.sessions() as s:
+        job = s.get(Job, job_id)
+        assert job.status == "succeeded" and job.remote_request_id == request_id
+    assert provider.calls[job_id] == 1  # waited again for the same request; never resubmitted
