@@ -35,6 +35,8 @@ class FrameRow:
     status: str
     image_path: Path | None  # the selected image on disk, None when there is none (or its file is missing)
     comments: tuple[CommentRow, ...] = ()
+    lock_version: int = 1  # the optimistic-lock counter when the snapshot was taken
+    storyboard_id: int = 0
 
 
 @dataclass(frozen=True)
@@ -123,7 +125,8 @@ def _video_row(session: Session, video: Video, store: AssetStore) -> VideoRow:
             FrameRow(frame_id=f.id, position=f.position, scene_text=f.scene_text,
                      prompt=prompts.get(f.selected_prompt_id or -1, ""), status=f.review_status,
                      image_path=_file(store, assets.get(f.selected_image_id) if f.selected_image_id else None),
-                     comments=_notes(frame_notes.get(f.id, [])))
+                     comments=_notes(frame_notes.get(f.id, [])), lock_version=f.lock_version,
+                     storyboard_id=shot.storyboard_id)
             for f in shot.frames if f.deleted_at is None)
         shot_rows.append(ShotRow(shot_id=shot.id, position=shot.position, summary=shot.summary,
                                  narration=shot.narration, status=shot.review_status, frames=frame_rows,

@@ -3,7 +3,8 @@
 The writer gets their script in the format they wrote it in: the course title, then per video its header and
 narration, followed by a table (shot · frame, thumbnail, scene text, prompt). Arabic paragraphs are marked
 right-to-left (`w:bidi`, `w:rtl`) so Word lays them out as typed. The first cell carries the frame's id
-(`#123`), so `read_storyboard_docx` can bring a writer's edited scene texts back frame by frame.
+and version (`#123 v4`), so `apply_docx_edits` can bring a writer's edited scene texts back frame by frame,
+refusing (all or nothing) when the studio changed a frame after the document was exported.
 """
 
 from __future__ import annotations
@@ -20,14 +21,15 @@ from docx.oxml.ns import qn
 from docx.shared import Inches, Pt
 from docx.text.paragraph import Paragraph
 from PIL import Image
+from sqlalchemy.orm import Session
 
 from core.errors import ValidationError
-from core.exports.data import ScriptSnapshot
+from core.exports.data import ScriptSnapshot, collect_script
 from core.exports.pdf import has_arabic
 
 HEADERS = ("Shot · frame", "Frame", "Scene text", "Prompt")
 THUMB_WIDTH_IN = 1.6
-_REF = re.compile(r"#(\d+)")
+_REF = re.compile(r"#(\d+)(?:\s+v(\d+))?")
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class DocxFrame:
     frame_id: int
     scene_text: str
     prompt: str
+    version: int | None = None  # the frame's lock_version when exported
 
 
 def write_storyboard_docx(snapshot: ScriptSnapshot, out: Path) -> Path:
@@ -60,7 +63,7 @@ def write_storyboard_docx(snapshot: ScriptSnapshot, out: Path) -> Path:
             cell.paragraphs[0].add_run(title).bold = True
         for shot, frame in frames:
             cells = table.add_row().cells
-            cells[0].text = f"{shot.position}.{frame.position} #{frame.frame_id}"
+            cells[0].text = f"{shot.position}.{frame.position} #{frame.frame_id} v{frame.lock_version}"
             if frame.image_path is not None:
                 cells[1].paragraphs[0].add_run().add_picture(io.BytesIO(_thumbnail(frame.image_path)),
                                                              width=Inches(THUMB_WIDTH_IN))
@@ -92,7 +95,8 @@ def read_storyboard_docx(data: bytes) -> list[DocxFrame]:
             cells = row.cells
             m = _REF.search(cells[0].text)
             if m:
-                rows.append(DocxFrame(int(m.group(1)), cells[2].text.strip(), cells[3].text.strip()))
+                version = int(m.group(2)) if m.group(2) else None
+                rows.append(DocxFrame(int(m.group(1)), cells[2].text.strip(), cells[3].text.strip(), version))
     return rows
 
 
@@ -129,3 +133,27 @@ def changed_scene_texts(snapshot: ScriptSnapshot, rows: list[DocxFrame]) -> dict
     current = {f.frame_id: f.scene_text for v in snapshot.videos for s in v.shots for f in s.frames}
     return {r.frame_id: (current[r.frame_id], r.scene_text) for r in rows
             if r.frame_id in current and r.scene_text != current[r.frame_id].strip()}
+
+
+def apply_docx_edits(session: Session, file_id: int, data: bytes, *, data_dir: Path, actor: str) -> list[int]:
+    """Bring the writer's scene-text edits from a .docx back into the storyboards; returns the changed frame ids.
+
+    Goes through the storyboard grid, so a locked frame refuses (`GateError`) and a frame changed in the studio
+    since the export is a `ConflictError` (the document's version is the expected one). All or nothing.
+    """
+    from core.grid import EditSceneText, apply_grid_edits
+
+    snapshot = collect_script(session, file_id, data_dir=data_dir)
+    rows = read_storyboard_docx(data)
+    changed = changed_scene_texts(snapshot, rows)
+    frames = {f.frame_id: f for v in snapshot.videos for s in v.shots for f in s.frames}
+    versions = {r.frame_id: r.version for r in rows}
+    by_board: dict[int, list[EditSceneText]] = {}
+    for frame_id, (_, text) in changed.items():
+        frame = frames[frame_id]
+        expected = versions.get(frame_id) or frame.lock_version
+        by_board.setdefault(frame.storyboard_id, []).append(EditSceneText(frame_id, text, expected))
+    with session.begin_nested():
+        for board_id, edits in by_board.items():
+            apply_grid_edits(session, board_id, edits, actor=actor)
+    return sorted(changed)

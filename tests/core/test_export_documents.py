@@ -107,3 +107,48 @@ def test_docx_round_trip(script) -> None:
     rows = read_storyboard_docx(edited.getvalue())
     assert [r.frame_id for r in rows] == ids.frame_ids
     assert changed_scene_texts(snapshot, rows) == {ids.frame_ids[1]: ("Scene 1.2", "The teacher points at a chart")}
+
+
+def _edited_docx(path: Path, row: int, text: str) -> bytes:
+    doc = Document(str(path))
+    doc.tables[0].rows[row].cells[2].text = text
+    buf = io.BytesIO()
+    doc.save(buf)
+    return buf.getvalue()
+
+
+def test_docx_edits_come_back_through_the_grid(runtime: Runtime) -> None:
+    from core.errors import ConflictError, GateError
+    from core.exports.word import apply_docx_edits
+    from core.grid import EditSceneText, apply_grid_edits
+    from core.models import Frame
+
+    with runtime.sessions() as session:
+        ids = make_script(session, runtime.data_dir, shots=1, frames=2, clip_shots=0)
+        session.commit()
+        [path] = run_export(session, "docx", settings=runtime.settings, file_id=ids.file_id)
+        data = _edited_docx(path, 2, "The teacher points at a chart")
+        assert apply_docx_edits(session, ids.file_id, data, data_dir=runtime.data_dir, actor="writer") == [
+            ids.frame_ids[1]]
+        session.commit()
+        assert session.get(Frame, ids.frame_ids[1]).scene_text == "The teacher points at a chart"
+
+        # The same (now stale) document again, after someone edited frame 1 in the studio: refused, nothing lost.
+        frame = session.get(Frame, ids.frame_ids[0])
+        apply_grid_edits(session, frame.shot.storyboard_id,
+                         [EditSceneText(frame.id, "Studio edit", frame.lock_version)], actor="ed")
+        session.commit()
+        stale = _edited_docx(path, 1, "Writer edit")
+        with pytest.raises(ConflictError):
+            apply_docx_edits(session, ids.file_id, stale, data_dir=runtime.data_dir, actor="writer")
+        session.commit()
+        assert session.get(Frame, ids.frame_ids[0]).scene_text == "Studio edit"
+
+        # Fresh export, but the frame is locked: the gate refuses.
+        [path] = run_export(session, "docx", settings=runtime.settings, file_id=ids.file_id)
+        for status in ("in_review", "approved", "locked"):
+            review.set_status(session, "frame", ids.frame_ids[0], status, actor="ed")
+        session.commit()
+        with pytest.raises(GateError):
+            apply_docx_edits(session, ids.file_id, _edited_docx(path, 1, "Writer edit"),
+                             data_dir=runtime.data_dir, actor="writer")
