@@ -127,7 +127,6 @@ def test_studio_end_to_end(studio: tuple[str, Path], tmp_path: Path) -> None:
         # Storyboard: the grid, right-to-left Arabic, then edit the first frame's scene text
         _open(page, "Storyboard")
         expect(page.locator("[class*='st-key-rtl-scene-']").first).to_have_css("direction", "rtl")
-        _shot(page, "storyboard")
         page.get_by_role("tab", name="Edit scene text").click()
         grid = page.get_by_test_id("stDataFrameResizable").first
         grid.wait_for()
@@ -145,10 +144,6 @@ def test_studio_end_to_end(studio: tuple[str, Path], tmp_path: Path) -> None:
         _settled(page)
         texts = [t for (t,) in _db(data, "select scene_text from frames order by id")]
         assert NEW_TEXT in texts, texts
-        page.get_by_role("tab", name="Board").click()
-        page.get_by_role("button", name="Approve shot").first.click()  # clips need approved frames
-        _settled(page)
-        expect(page.get_by_text("2/4 frames and 1/2 shots approved", exact=False)).to_be_visible()
 
         # Prompts: refine the whole video
         _open(page, "Prompts")
@@ -164,6 +159,13 @@ def test_studio_end_to_end(studio: tuple[str, Path], tmp_path: Path) -> None:
         expect(page.get_by_text("4 of 4 frames have an image")).to_be_visible(timeout=60_000)
         _settled(page)
         _shot(page, "images")
+
+        # Storyboard again: thumbnails in the grid; approve shot 1 (clips are rendered from approved frames)
+        _open(page, "Storyboard")
+        page.get_by_role("button", name="Approve shot").first.click()
+        _settled(page)
+        expect(page.get_by_text("2/4 frames and 1/2 shots approved", exact=False)).to_be_visible()
+        _shot(page, "storyboard")
 
         # Clips: one click for shot 1, then play it
         _open(page, "Clips")
