@@ -1,10 +1,10 @@
 """Refining many frames: bounded concurrency, per-frame outcomes, errors that never stop the batch.
 
-Each frame is handled by a worker thread in three short steps: (1) a read session builds the request and
-looks for an existing version with the same input hash (reused, not sent, unless forced); (2) the refiner is
-called with no database session open, so a slow provider never holds a transaction or a pooled connection;
-(3) a tiny write session appends the version. On SQLite the write transactions last a millisecond or two,
-so eight workers never queue behind each other long enough to hit the busy timeout.
+Each frame goes through three short steps: (1) a worker's read session builds the request and looks for an
+existing version with the same input hash (reused, not sent, unless forced); (2) the worker calls the refiner
+with no database session open, so a slow provider never holds a transaction or a pooled connection; (3) the
+calling thread appends the new versions, a few frames per tiny transaction. A single writer means SQLite's
+write lock is never contended by the batch itself.
 
 A few more threads than provider slots run, so reading the next frames and writing finished ones overlaps the
 network wait. Per-frame errors are recorded and the batch goes on; only a set-up error (rejected key, unknown
@@ -13,9 +13,10 @@ model) stops further requests, and the remaining frames fail with that same mess
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
@@ -27,7 +28,7 @@ from core.db import session_scope
 from core.errors import NotFoundError, ProviderError, StudioError, ValidationError
 from core.models import Frame, PromptVersion, Shot, SourceFile, Storyboard, Video
 from core.prompts.context import input_snapshot, load_lineage, load_live_frame, request_for, request_hash
-from core.prompts.types import RefineRequest, Refiner
+from core.prompts.types import RefinedPrompt, RefineRequest, Refiner
 from core.prompts.versions import add_refined_version
 
 OUTCOMES = ("refined", "reused", "skipped", "failed")
@@ -113,6 +114,7 @@ class _Result:
     outcome: str
     error: str | None = None
     source_file_id: int | None = None
+    pending: tuple[RefineRequest, str, RefinedPrompt] | None = None  # refined, not yet written
 
 
 def _prepare(sessions: sessionmaker[Session], frame_id: int, refiner: Refiner,
@@ -171,18 +173,43 @@ def _refine_one(sessions: sessionmaker[Session], frame_id: int, refiner: Refiner
                 if err.category in FATAL_CATEGORIES and not shared.fatal:
                     shared.fatal.append(str(err))
                 raise
-        with session_scope(sessions) as session:
-            add_refined_version(
-                session, frame_id, refined, provider=refiner.name, model=refiner.model,
-                template_version=refiner.template_version, input_hash=digest,
-                inputs=input_snapshot(req, provider=refiner.name, model=refiner.model,
-                                      template_version=refiner.template_version),
-                author=actor, force=force)
-        return _Result(frame_id, "refined", source_file_id=req.source_file_id)
+        return _Result(frame_id, "refined", source_file_id=req.source_file_id, pending=(req, digest, refined))
     except StudioError as err:
         return _Result(frame_id, "failed", str(err))
     except Exception as err:  # a bug or an unforeseen library error must not stop the other frames
         return _Result(frame_id, "failed", f"Unexpected error ({type(err).__name__}): {err}")
+
+
+def _add_version(session: Session, result: _Result, refiner: Refiner, force: bool, actor: str) -> None:
+    assert result.pending is not None
+    req, digest, refined = result.pending
+    add_refined_version(
+        session, result.frame_id, refined, provider=refiner.name, model=refiner.model,
+        template_version=refiner.template_version, input_hash=digest,
+        inputs=input_snapshot(req, provider=refiner.name, model=refiner.model,
+                              template_version=refiner.template_version),
+        author=actor, force=force)
+
+
+def _write(sessions: sessionmaker[Session], results: list[_Result], refiner: Refiner, force: bool,
+           actor: str) -> None:
+    """Store refined versions in one short transaction; if that fails, one by one, so a frame deleted
+    meanwhile fails alone and the others are still saved."""
+    try:
+        with session_scope(sessions) as session:
+            for result in results:
+                _add_version(session, result, refiner, force, actor)
+        return
+    except Exception:
+        pass
+    for result in results:
+        try:
+            with session_scope(sessions) as session:
+                _add_version(session, result, refiner, force, actor)
+        except StudioError as err:
+            result.outcome, result.error = "failed", f"The prompt could not be saved: {err}"
+        except Exception as err:
+            result.outcome, result.error = "failed", f"The prompt could not be saved ({type(err).__name__}): {err}"
 
 
 def refine_frames(
@@ -205,20 +232,42 @@ def refine_frames(
     if ids:
         concurrency = max(1, concurrency)
         # A few more threads than provider slots: while `concurrency` calls are in flight, the spare threads
-        # read the next frames' context and write finished versions, so the database work overlaps the
-        # network wait instead of adding to it (the slots, not the threads, bound what the provider sees).
+        # read the next frames' context, so database reads overlap the network wait (the slots, not the
+        # threads, bound what the provider sees). New versions are written by this thread alone, in small
+        # groups: one writer, never waiting on SQLite's lock, and one commit per group instead of per frame.
         workers = min(len(ids), concurrency + min(4, concurrency))
         shared = _Shared(slots=threading.Semaphore(concurrency))
+        finished: queue.Queue[_Result] = queue.Queue()
+
+        def run(fid: int) -> None:
+            try:
+                result = _refine_one(sessions, fid, refiner, force, actor, shared)
+            except BaseException as err:  # never leave the collecting loop waiting for a frame
+                result = _Result(fid, "failed", f"Unexpected error ({type(err).__name__}): {err}")
+            finished.put(result)
+
+        done = 0
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="refine") as pool:
-            futures = [pool.submit(_refine_one, sessions, fid, refiner, force, actor, shared) for fid in ids]
-            for done, future in enumerate(as_completed(futures), start=1):
-                result = future.result()
-                summary.count(result.frame_id, result.outcome, result.error)
-                if result.source_file_id is not None:
-                    counts = per_file.setdefault(result.source_file_id, {})
-                    counts[result.outcome] = counts.get(result.outcome, 0) + 1
-                if progress is not None:
-                    progress(done, len(ids), result.frame_id, result.outcome)
+            for fid in ids:
+                pool.submit(run, fid)
+            while done < len(ids):
+                group = [finished.get()]
+                while True:
+                    try:
+                        group.append(finished.get_nowait())
+                    except queue.Empty:
+                        break
+                pending = [r for r in group if r.pending is not None]
+                if pending:
+                    _write(sessions, pending, refiner, force, actor)
+                for result in group:
+                    done += 1
+                    summary.count(result.frame_id, result.outcome, result.error)
+                    if result.source_file_id is not None:
+                        counts = per_file.setdefault(result.source_file_id, {})
+                        counts[result.outcome] = counts.get(result.outcome, 0) + 1
+                    if progress is not None:
+                        progress(done, len(ids), result.frame_id, result.outcome)
     summary.elapsed_s = time.perf_counter() - started
     if per_file:
         with session_scope(sessions) as session:
