@@ -24,17 +24,18 @@ from tests.conftest import make_test_settings
 from tests.core.review_factory import add_job, make_script
 
 
+ID_FIELDS = ("frame_id", "shot_id", "video_id", "file_id", "storyboard_id")
+
+
 def _snapshot_without_ids(session, file_id: int, data_dir: Path) -> list:
     """The script as an export sees it, with ids dropped and files replaced by their bytes."""
     snap = collect_script(session, file_id, data_dir=data_dir)
 
     def scrub(value):
         if dataclasses.is_dataclass(value):
-            return {k: scrub(v) for k, v in dataclasses.asdict(value).items()
-                    if k not in ("frame_id", "shot_id", "video_id", "file_id")}
+            value = dataclasses.asdict(value)
         if isinstance(value, dict):
-            return {k: scrub(v) for k, v in value.items() if k not in ("frame_id", "shot_id", "video_id",
-                                                                        "file_id")}
+            return {k: scrub(v) for k, v in value.items() if k not in ID_FIELDS}
         if isinstance(value, (list, tuple)):
             return [scrub(v) for v in value]
         if isinstance(value, Path):
