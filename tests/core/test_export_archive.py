@@ -23,7 +23,6 @@ from core.runtime import Runtime, open_runtime
 from tests.conftest import make_test_settings
 from tests.core.review_factory import add_job, make_script
 
-
 ID_FIELDS = ("frame_id", "shot_id", "video_id", "file_id", "storyboard_id")
 
 
