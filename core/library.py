@@ -25,7 +25,8 @@ from core.settings import Settings
 from core.storyboard import BUILDER_VERSION, StoryboardPlan, build_storyboard
 
 SOURCES_DIR = "sources"
-_NAME_LIMIT = 512
+_NAME_LIMIT = 512  # SourceFile.original_name / title
+_TITLE_LIMIT = 1024  # Video.title
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,8 @@ def ingest_file(
                                                          "aspect_ratio": settings.aspect_ratio}))
 
     video_rows = [
-        {"source_file_id": source.id, "position": position, "number": segment.number, "title": segment.title,
+        {"source_file_id": source.id, "position": position, "number": segment.number,
+         "title": segment.title[:_TITLE_LIMIT],
          "header_text": segment.header_text, "body": segment.body}
         for position, segment in enumerate(segmentation.videos, start=1)
     ]
