@@ -29,6 +29,7 @@ MIME = {".pdf": "application/pdf", ".csv": "text/csv", ".mp4": "video/mp4", ".zi
         ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
 
+ARCHIVE_LIMIT = 2 * 1024**3  # archives carry clips: the Word upload limit is far too small for them
 rt = get_runtime()
 st.title("Exports")
 file_id = state.script_id()
@@ -38,7 +39,8 @@ with st.expander("Import a project archive", icon=":material/upload:"):
     if upload is not None and st.button("Import", type="primary"):
         result = perform(rt, lambda s: import_archive(s, upload.getvalue(), data_dir=rt.data_dir,
                                                       actor=rt.settings.author_name,
-                                                      max_uncompressed_bytes=rt.settings.max_uncompressed_bytes))
+                                                      max_uncompressed_bytes=max(rt.settings.max_uncompressed_bytes,
+                                                                                 ARCHIVE_LIMIT)))
         if ok(result):
             state.choose(script=result.source_file_id, video=None)  # type: ignore[union-attr]
             state.flash("Archive imported")
