@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.library import list_storyboards, rebuild_storyboard
+from core.library import list_storyboards, rebuild_storyboard, set_current_storyboard
 from core.review import STATUS_LABELS, approval_progress
 from studio import state
 from studio.actions import ok, perform
@@ -48,6 +48,11 @@ with top[0]:
 if not board.is_current:
     st.info("An older version: shown read-only. Rebuild or pick the current version to edit.",
             icon=":material/history:")
+    if st.button("Make this version current", icon=":material/restore:") and ok(perform(
+        rt, lambda s: set_current_storyboard(s, board.storyboard_id, actor=cfg.author_name),
+        success=f"Version {board.version} is current again.",
+    )):
+        st.rerun()
 
 tab_board, tab_edit, tab_lines = st.tabs(["Board", "Edit scene text", "Narration coverage"])
 with tab_board:

@@ -36,6 +36,10 @@ nav = st.navigation(
             st.Page(PAGES / "clips.py", title="Clips", icon=":material/movie:", url_path="clips"),
             st.Page(PAGES / "jobs.py", title="Jobs", icon=":material/queue:", url_path="jobs"),
         ],
+        "Deliver": [
+            st.Page(PAGES / "review.py", title="Review", icon=":material/rate_review:", url_path="review"),
+            st.Page(PAGES / "exports.py", title="Exports", icon=":material/ios_share:", url_path="exports"),
+        ],
         "Studio": [
             st.Page(PAGES / "settings.py", title="Settings", icon=":material/settings:", url_path="settings"),
         ],

@@ -55,6 +55,10 @@ def test_rebuild_makes_new_version_and_old_stays_readable(
     next(s for s in at.selectbox if s.label == "Storyboard version").set_value(old_id).run()
     assert "shown read-only" in texts(at)
     assert "Older versions cannot be edited." in texts(at)
+    next(b for b in at.button if b.label == "Make this version current").click()
+    at.run()
+    with studio_rt.sessions() as s:
+        assert s.get(Storyboard, old_id).is_current
 
 
 def _save_script(rt_args: dict) -> None:  # type: ignore[type-arg]  (source is run as its own script)
