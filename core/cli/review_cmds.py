@@ -1,7 +1,8 @@
 """Review, budget and rate-card commands.
 
-    review set (--frame ID | --shot ID) --status S [--comment TEXT]   move through draft → in_review → approved
-                                                                       → locked (or needs_changes, with a comment)
+    review set (--frame ID | --shot ID | --video ID) --status S [--comment TEXT]
+                                        move through draft → in_review → approved → locked (or needs_changes, with
+                                        a comment); --video moves every live frame of it, all or nothing
     review comments (--frame ID | --shot ID) [--add TEXT]             print the thread (JSON), optionally adding one
     review progress --video ID                                        approval counts of the current storyboard
     budget show --file ID                                             budget, spent, queued, level (JSON)
@@ -30,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p = subparsers.add_parser("review", help="review statuses, comments and approval progress")
     sub = p.add_subparsers(dest="review_command", required=True)
     s = sub.add_parser("set", help="change a frame's or shot's review status")
-    _subject_args(s)
+    _subject_args(s, video=True)
     s.add_argument("--status", required=True, choices=REVIEW_STATUSES)
     s.add_argument("--comment")
     s.add_argument("--actor")
@@ -69,10 +70,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     rreset.set_defaults(handler=_rates_reset)
 
 
-def _subject_args(p: argparse.ArgumentParser) -> None:
+def _subject_args(p: argparse.ArgumentParser, *, video: bool = False) -> None:
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--frame", type=int)
     group.add_argument("--shot", type=int)
+    if video:
+        group.add_argument("--video", type=int, help="every live frame of the video's current storyboard")
 
 
 def _subject(args: argparse.Namespace) -> tuple[str, int]:
@@ -90,6 +93,13 @@ def _actor(args: argparse.Namespace, runtime: Runtime) -> str:
 def _set(args: argparse.Namespace) -> int:
     runtime = open_runtime()
     try:
+        if getattr(args, "video", None) is not None:
+            with session_scope(runtime.sessions) as session:
+                ids = [f.id for f in review.frames_with_status(session, args.video)]
+                moved = review.set_status_many(session, "frame", ids, args.status, actor=_actor(args, runtime),
+                                               comment=args.comment)
+            _print([{"subject": "frame", "id": t.subject_id, "from": t.old, "to": t.new} for t in moved])
+            return 0
         kind, sid = _subject(args)
         with session_scope(runtime.sessions) as session:
             t = review.set_status(session, kind, sid, args.status, actor=_actor(args, runtime), comment=args.comment)

@@ -37,6 +37,10 @@ def test_review_commands(cli, capsys) -> None:
     assert main(["review", "progress", "--video", str(cli.video_ids[0])]) == 0
     progress = json.loads(capsys.readouterr().out)
     assert progress["frames_by_status"] == {"needs_changes": 1} and progress["frames_total"] == 1
+    assert main(["review", "set", "--video", str(cli.video_ids[0]), "--status", "in_review"]) == 0
+    assert [m["to"] for m in json.loads(capsys.readouterr().out)] == ["in_review"]
+    assert main(["review", "set", "--video", str(cli.video_ids[0]), "--status", "locked"]) == 2
+    assert "cannot go to Locked" in capsys.readouterr().err
 
 
 def test_budget_and_rates_commands(cli, capsys, tmp_path: Path) -> None:
