@@ -61,6 +61,10 @@ class Settings(BaseModel):
     aspect_ratio: str = "16:9"
     job_lease_s: float = Field(default=60.0, gt=0)
 
+    # Review and deliverables
+    allow_unapproved_clips: bool = False  # relax the gate: clips only from approved frames
+    speaking_rate_wpm: float = Field(default=130, gt=0)  # narration timing for the animatic and captions
+
     # People
     author_name: str = "producer"
 
