@@ -49,9 +49,9 @@ for shot in board.shots:
     with row[0]:
         st.markdown(f"**Shot {shot.position}**")
         ready = [f.id for f in shot.frames if f.prompt]
-        if st.button("Render shot", key=f"shot-render-{shot.id}", disabled=not ready, width="stretch"):
-            if queue_images(rt, ready, force=False, what=f"shot {shot.position}"):
-                st.rerun()
+        if st.button("Render shot", key=f"shot-render-{shot.id}", disabled=not ready, width="stretch") and \
+                queue_images(rt, ready, force=False, what=f"shot {shot.position}"):
+            st.rerun()
     with row[1]:
         cols = st.columns(max(len(shot.frames), 1))
         for col, frame in zip(cols, shot.frames):

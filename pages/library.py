@@ -5,7 +5,13 @@ from __future__ import annotations
 import streamlit as st
 
 from core.db import session_scope
-from core.library import archive_script, ingest_file, list_scripts, list_videos, restore_script
+from core.library import (
+    archive_script,
+    ingest_file,
+    list_scripts,
+    list_videos,
+    restore_script,
+)
 from studio import state, widgets
 from studio.actions import go, ok, perform
 from studio.context import get_runtime

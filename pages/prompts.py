@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.prompts import add_manual_version, list_versions, prompt_staleness, select_version
+from core.prompts import (
+    add_manual_version,
+    list_versions,
+    prompt_staleness,
+    select_version,
+)
 from studio import state
 from studio.actions import ok, perform
 from studio.board import current_storyboard_id, load_board
 from studio.context import get_runtime
-from studio.prompt_panels import compare_panel, refine, refine_all_panel, style_bible_form
+from studio.prompt_panels import (
+    compare_panel,
+    refine,
+    refine_all_panel,
+    style_bible_form,
+)
 from studio.sidebar import require_video
 from studio.widgets import isolate, relative_time, show_text
 

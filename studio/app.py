@@ -13,11 +13,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # so `core` and `studio` import without an install
     sys.path.insert(0, str(ROOT))
 
-import streamlit as st  # noqa: E402
+import streamlit as st
 
-from studio import state, widgets  # noqa: E402
-from studio.context import ensure_worker, get_runtime  # noqa: E402
-from studio.sidebar import draw_pickers  # noqa: E402
+from studio import state, widgets
+from studio.context import ensure_worker, get_runtime
+from studio.sidebar import draw_pickers
 
 st.set_page_config(page_title="Course Visual Studio", page_icon=":material/movie:", layout="wide")
 

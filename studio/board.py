@@ -14,7 +14,13 @@ from sqlalchemy.orm import Session
 
 from core.assets import AssetStore
 from core.models import Asset, Job, Storyboard, Video
-from studio.queries import assets_by_id, latest_jobs, live_frames, live_shots, prompts_by_id
+from studio.queries import (
+    assets_by_id,
+    latest_jobs,
+    live_frames,
+    live_shots,
+    prompts_by_id,
+)
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,11 @@ def queue_images(rt: Runtime, frame_ids: list[int], *, force: bool, what: str) -
     return ok(result)
 
 
+def _use_take(rt: Runtime, asset_id: int) -> bool:
+    return ok(perform(rt, lambda s: select_take(s, asset_id, actor=rt.settings.author_name),
+                      success="Take selected."))
+
+
 def takes_picker(rt: Runtime, frame: FrameView) -> None:
     with rt.sessions() as session:
         takes = list_takes(session, frame_id=frame.id)[:MAX_TAKES]
@@ -49,10 +54,7 @@ def takes_picker(rt: Runtime, frame: FrameView) -> None:
                     st.image(str(path), width="stretch")
                 if take.id == frame.image_id:
                     st.caption("selected")
-                elif st.button("Use this take", key=f"take-{take.id}") and ok(perform(
-                    rt, lambda s, aid=take.id: select_take(s, aid, actor=rt.settings.author_name),
-                    success="Take selected.",
-                )):
+                elif st.button("Use this take", key=f"take-{take.id}") and _use_take(rt, take.id):
                     st.rerun()
 
 
@@ -68,9 +70,9 @@ def image_cell(rt: Runtime, frame: FrameView) -> None:
         b1, b2 = st.columns(2)
         label = "Re-roll" if frame.image_id else "Render"
         if b1.button(label, key=f"render-{frame.id}", icon=":material/brush:", disabled=busy or not frame.prompt,
-                     help=None if frame.prompt else "Refine this frame's prompt first.", width="stretch"):
-            if queue_images(rt, [frame.id], force=bool(frame.image_id), what=f"{frame.label}"):
-                st.rerun()
+                     help=None if frame.prompt else "Refine this frame's prompt first.", width="stretch") and \
+                queue_images(rt, [frame.id], force=bool(frame.image_id), what=frame.label):
+            st.rerun()
         if b2.button("Enlarge", key=f"enlarge-{frame.id}", icon=":material/zoom_in:",
                      disabled=frame.image_path is None, width="stretch"):
             enlarge(frame)

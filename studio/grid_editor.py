@@ -13,7 +13,16 @@ import pandas as pd
 import streamlit as st
 
 from core.db import session_scope
-from core.grid import COL_FRAME, COL_SHOT, COL_STATUS, COL_TEXT, GridConflict, GridRow, apply_editor_delta, grid_rows
+from core.grid import (
+    COL_FRAME,
+    COL_SHOT,
+    COL_STATUS,
+    COL_TEXT,
+    GridConflict,
+    GridRow,
+    apply_editor_delta,
+    grid_rows,
+)
 from core.runtime import Runtime
 from studio import state
 from studio.board import BoardView

@@ -108,11 +108,11 @@ def compare_panel(rt: Runtime, versions: list[PromptVersion]) -> None:
             show_text(v.text, key=f"cmp-text-{v.id}")
     st.markdown("**Changes from A to B**")
     st.html(diff_html(word_diff(by_number[a].text, by_number[b].text)))
-    images = [_image_of_version(rt, by_number[n].id) for n in (a, b)]
-    if all(images):
+    image_a, image_b = (_image_of_version(rt, by_number[n].id) for n in (a, b))
+    if image_a and image_b:
         i1, i2 = st.columns(2)
-        i1.image(images[0], caption=f"Image of v{a}")
-        i2.image(images[1], caption=f"Image of v{b}")
+        i1.image(image_a, caption=f"Image of v{a}")
+        i2.image(image_b, caption=f"Image of v{b}")
 
 
 def style_bible_form(rt: Runtime, file_id: int) -> None:

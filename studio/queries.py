@@ -10,7 +10,16 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.models import Asset, Frame, Job, PromptVersion, Shot, SourceFile, Storyboard, Video
+from core.models import (
+    Asset,
+    Frame,
+    Job,
+    PromptVersion,
+    Shot,
+    SourceFile,
+    Storyboard,
+    Video,
+)
 
 
 @dataclass(frozen=True)

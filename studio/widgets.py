@@ -10,8 +10,9 @@ from __future__ import annotations
 import html
 import logging
 import re
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Iterable, Iterator
+from datetime import UTC
 
 import streamlit as st
 
@@ -145,13 +146,13 @@ def guarded() -> Iterator[None]:
 
 def relative_time(value: object) -> str:
     """'3 min ago' style, from an aware datetime."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     if not isinstance(value, datetime):
         return "never"
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    seconds = (datetime.now(timezone.utc) - value).total_seconds()
+        value = value.replace(tzinfo=UTC)
+    seconds = (datetime.now(UTC) - value).total_seconds()
     if seconds < 60:
         return "just now"
     if seconds < 3600:

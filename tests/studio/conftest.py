@@ -6,8 +6,8 @@ what a page shows after a render is deterministic.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
 import streamlit as st

@@ -3,7 +3,7 @@ a reload (a new session with the same address) shows the same script and video."
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import select

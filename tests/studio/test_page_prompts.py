@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import select
@@ -29,7 +29,7 @@ def _click(at: AppTest, label: str) -> AppTest:
 
 
 def test_refine_all_then_edit_compare_and_select(open_app: Callable[..., AppTest], studio_rt: Runtime) -> None:
-    at, _, video_id = _open(open_app, studio_rt)
+    at, _, _ = _open(open_app, studio_rt)
     assert "No prompt yet" in texts(at)
     at = _click(at, "Refine all")
     assert not at.exception

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
@@ -64,10 +64,9 @@ def test_rebuild_makes_new_version_and_old_stays_readable(
 def _save_script(rt_args: dict) -> None:  # type: ignore[type-arg]  (source is run as its own script)
     import streamlit as st
 
+    from core.grid import GridRow
     from core.runtime import open_runtime
     from core.settings import load_settings
-    from core.grid import GridRow
-    from studio import state
     from studio.grid_editor import _show_kept_text, save_edits
 
     if not st.session_state.get("saved_once"):  # save_edits reruns the script; save only on the first run
