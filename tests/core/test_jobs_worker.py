@@ -158,7 +158,8 @@ def test_two_workers_never_run_the_same_job(runtime: Runtime) -> None:
     with session_scope(runtime.sessions) as s:
         board = make_board(s, shots=6, frames=4)
         ids = [request_image(s, f, settings=runtime.settings, provider="offline").id for f in board.frame_ids]
-    provider = ScriptedProvider(AssetStore(runtime.data_dir), delay_s=0.02)
+    # Slow enough renders that both workers are surely running before the queue is empty, even on a busy CI box.
+    provider = ScriptedProvider(AssetStore(runtime.data_dir), delay_s=0.1)
     workers = [_worker(runtime, provider, concurrency=4, worker_id=f"w{i}") for i in range(2)]
     threads = [threading.Thread(target=w.run, kwargs={"drain": True}) for w in workers]
     for t in threads:
@@ -244,10 +245,10 @@ def test_a_clip_whose_start_image_file_vanished_fails_clearly(runtime: Runtime) 
 
 def test_a_slow_submit_keeps_its_lease(runtime: Runtime) -> None:
     """A provider call longer than the lease (a big upload, a retried submit) must not let a second worker in."""
-    rt = Runtime(settings=runtime.settings.model_copy(update={"job_lease_s": 0.5}), engine=runtime.engine,
+    rt = Runtime(settings=runtime.settings.model_copy(update={"job_lease_s": 1.0}), engine=runtime.engine,
                  sessions=runtime.sessions)
     job_id = _image_job(rt)
-    provider = ScriptedProvider(AssetStore(rt.data_dir), delay_s=1.6)
+    provider = ScriptedProvider(AssetStore(rt.data_dir), delay_s=2.5)
     workers = [_worker(rt, provider, worker_id=f"w{i}") for i in range(2)]
     threads = [threading.Thread(target=w.run, kwargs={"drain": True}) for w in workers]
     for t in threads:
