@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from core.activity import log_activity
@@ -94,29 +95,39 @@ class Worker:
         last_beat = time.monotonic()
         try:
             while not self._stop.is_set():
-                if time.monotonic() - last_beat >= beat_every:
-                    self._heartbeat()
-                    last_beat = time.monotonic()
-                claimed = 0
-                for name in self.providers:
-                    with self._lock:
-                        free = self.concurrency - self._inflight[name]
-                    if free <= 0:
-                        continue
-                    for job_id in self._claim(name, free):
-                        with self._lock:
-                            self._inflight[name] += 1
-                            self._jobs.add(job_id)
-                        pool.submit(self._work, job_id, name)
-                        claimed += 1
-                if drain and not claimed and self._idle() and not self._open_jobs():
-                    break
+                try:
+                    if time.monotonic() - last_beat >= beat_every:
+                        self._heartbeat()
+                        last_beat = time.monotonic()
+                    claimed = self._claim_all(pool)
+                    if drain and not claimed and self._idle() and not self._open_jobs():
+                        break
+                except SQLAlchemyError:
+                    # The database went away for a moment (restart, network): keep the worker alive and retry.
+                    log.exception("worker %s: database error; retrying shortly", self.worker_id)
+                    claimed = 0
+                    self._stop.wait(min(5.0, beat_every))
                 if not claimed:
                     self._wake.wait(min(self.idle_s, beat_every))
                     self._wake.clear()
         finally:
             pool.shutdown(wait=True)
         return self.processed
+
+    def _claim_all(self, pool: ThreadPoolExecutor) -> int:
+        claimed = 0
+        for name in self.providers:
+            with self._lock:
+                free = self.concurrency - self._inflight[name]
+            if free <= 0:
+                continue
+            for job_id in self._claim(name, free):
+                with self._lock:
+                    self._inflight[name] += 1
+                    self._jobs.add(job_id)
+                pool.submit(self._work, job_id, name)
+                claimed += 1
+        return claimed
 
     def stop(self) -> None:
         self._stop.set()
