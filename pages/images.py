@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.cost import admit_video_batch
 from core.jobs import estimate_video, request_video_images
 from studio.actions import ok, perform
 from studio.board import current_storyboard_id, load_board
@@ -37,8 +38,14 @@ if no_prompt:
 with head[1]:
     st.caption(f"Missing images: {estimate.summary()}")
     if st.button("Render all missing images", type="primary", icon=":material/burst_mode:", width="stretch"):
-        batch = perform(rt, lambda s: request_video_images(s, video_id, settings=cfg, actor=cfg.author_name))
-        if ok(batch):
+        missing = [f.id for f in board.frames if f.prompt and not f.image_id]
+        with rt.sessions() as session:  # the budget decides before anything is queued
+            admission = admit_video_batch(session, video_id, kind="image", settings=cfg, subject_ids=missing)
+        batch = perform(rt, lambda s: request_video_images(s, video_id, settings=cfg, actor=cfg.author_name)) \
+            if admission.admitted or not missing else None
+        if batch is None:
+            st.error(admission.reason, icon=":material/savings:")
+        elif ok(batch):
             st.session_state["images-skipped"] = list(batch.skipped.values())  # type: ignore[union-attr]
             st.rerun()
 for reason in st.session_state.pop("images-skipped", [])[:5]:
