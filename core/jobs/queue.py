@@ -23,6 +23,7 @@ from core.activity import log_activity
 from core.errors import ConflictError, GateError, NotFoundError, StudioError
 from core.jobs import planning
 from core.jobs.takes import source_file_of
+from core.review import assert_clip_allowed
 from core.models import JOB_ACTIVE, Asset, Frame, Job, Shot, utcnow
 from core.render.providers import RenderProvider
 from core.settings import Settings
@@ -57,6 +58,9 @@ def _request_image(session: Session, frame_id: int, *, settings: Settings, provi
     existing = _in_flight(session, input_hash)
     if existing is not None:
         return existing, False
+    if frame.review_status == "locked":
+        raise GateError(f"Frame {frame.position} of shot {frame.shot.position} is locked: its image cannot change. "
+                        "Unlock it on the Review page first.")
     if not force and frame.review_status in GATED_STATUSES and frame.selected_image_id is not None:
         raise GateError(f"Frame {frame.position} of shot {frame.shot.position} is {frame.review_status}; "
                         "re-roll it (force) to render another take anyway")
@@ -69,6 +73,7 @@ def _request_image(session: Session, frame_id: int, *, settings: Settings, provi
               requested_by=actor)
     session.add(job)
     session.flush()
+    _enforce_budget(session, settings, source_file_of(session, frame_id=frame.id))
     log_activity(session, "render.requested", actor=actor, subject_type="frame", subject_id=frame.id,
                  source_file_id=source_file_of(session, frame_id=frame.id), job_id=job.id, kind="image",
                  provider=name, model=model, forced=force)
@@ -92,6 +97,7 @@ def _request_clip(session: Session, shot_id: int, *, settings: Settings, provide
     frames = planning.live_frames(shot)
     if not frames:
         raise StudioError(f"Shot {shot.position} has no frames to animate", category="invalid")
+    assert_clip_allowed(session, shot.id, relax=settings.allow_unapproved_clips)
     name = planning.resolve_provider(settings, provider)
     model = planning.model_for(settings, name, "clip")
     ends = [frames[0]] + ([frames[-1]] if len(frames) > 1 and planning.takes_end_frame(settings, name) else [])
@@ -134,10 +140,28 @@ def _request_clip(session: Session, shot_id: int, *, settings: Settings, provide
               input_asset_ids=asset_ids if not depends else [], depends_on=depends)
     session.add(job)
     session.flush()
+    _enforce_budget(session, settings, source_file_of(session, shot_id=shot.id))
     log_activity(session, "render.requested", actor=actor, subject_type="shot", subject_id=shot.id,
                  source_file_id=source_file_of(session, shot_id=shot.id), job_id=job.id, kind="clip",
                  provider=name, model=model, forced=force, waits_for=depends)
     return job, True
+
+
+def _enforce_budget(session: Session, settings: Settings, file_id: int | None) -> None:
+    """The hard stop at 100 % of a script's budget, checked in core (not only on the page) after a new job is
+    added: if spent + queued now exceeds the budget, raise, and the caller's transaction queues nothing."""
+    from core import cost  # cost reads jobs; a local import keeps the layers one-way
+
+    if file_id is None:
+        return
+    status = cost.budget_status(session, file_id, rate_card=cost.load_rate_card(settings.data_dir))
+    if status.budget_usd is None:
+        return
+    if status.spent_usd + status.committed_usd > status.budget_usd + 1e-9:
+        raise GateError(
+            f"Nothing was queued: the ${status.budget_usd:.2f} budget of this script would be exceeded "
+            f"(${status.spent_usd:.2f} spent, ${status.committed_usd:.2f} queued with this request). "
+            "Raise the budget on the Review page or render fewer items.", category="budget")
 
 
 def request_video_images(session: Session, video_id: int, *, settings: Settings, provider: str | None = None,

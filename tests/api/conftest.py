@@ -15,6 +15,12 @@ from core.db import make_engine, make_session_factory, migrate
 from core.runtime import Runtime
 from tests.conftest import make_test_settings
 from tests.core.docx_factory import make_docx
+from core.settings import Settings
+
+@pytest.fixture
+def settings(tmp_path: Path, db_url: str) -> Settings:
+    """Clips from frames not yet approved: this module tests rendering; the approval gate has its own tests."""
+    return make_test_settings(tmp_path / "data", db_url, allow_unapproved_clips=True)
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 

@@ -103,6 +103,11 @@ def test_extract_prompts_images_video(live_url: str, flow_runtime: Runtime) -> N
         reroll = http.post("/generation/images", json={"frame_id": shot["frames"][0]["id"], "force": True})
         assert reroll.status_code == 202 and reroll.json()["id"] != image_job.json()["id"]
 
+        # Clips are rendered only from approved frames: the shot's second frame is still a draft.
+        clip_gated = http.post("/generation/video", json={"shot_id": shot["id"]})
+        assert clip_gated.status_code == 409 and "not approved" in clip_gated.json()["detail"]
+        with flow_runtime.sessions.begin() as session:
+            session.execute(update(Frame).where(Frame.shot_id == shot["id"]).values(review_status="approved"))
         clip_job = http.post("/generation/video", json={"shot_id": shot["id"]})
         assert clip_job.status_code == 202
         assert len(clip_job.json()["depends_on"]) == 1  # the first frame has its image; the last is queued

@@ -26,6 +26,13 @@ from core.render.providers import OfflineProvider, RenderProvider
 from core.runtime import Runtime
 from tests.core.jobs_factory import make_board
 from tests.fakes.higgs_server import FakeHiggsServer, Scripted
+from core.settings import Settings
+from tests.conftest import make_test_settings
+
+@pytest.fixture
+def settings(tmp_path: Path, db_url: str) -> Settings:
+    """Clips from frames not yet approved: this module tests rendering; the approval gate has its own tests."""
+    return make_test_settings(tmp_path / "data", db_url, allow_unapproved_clips=True)
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST_POLLS = PollSchedule(initial_s=0.05, factor=1.5, max_s=0.3, jitter=0.1)

@@ -24,6 +24,16 @@ from core.jobs import (
 from core.models import Activity, Asset, Frame, Job, Shot
 from core.runtime import Runtime
 from tests.core.jobs_factory import add_prompt, make_board
+from pathlib import Path
+
+from pydantic import SecretStr
+from core.settings import Settings
+from tests.conftest import make_test_settings
+
+@pytest.fixture
+def settings(tmp_path: Path, db_url: str) -> Settings:
+    """Clips from frames not yet approved: this module tests rendering; the approval gate has its own tests."""
+    return make_test_settings(tmp_path / "data", db_url, allow_unapproved_clips=True)
 
 
 def _drain(rt: Runtime) -> None:
@@ -93,8 +103,10 @@ def test_approved_and_locked_frames_are_not_rerendered_unless_forced(runtime: Ru
         batch = request_video_images(s, board.video_id, settings=runtime.settings, provider="offline")
         assert batch.jobs == [] and set(batch.skipped) == {a.id, b.id}
         assert "locked" in batch.skipped[b.id]
-        forced = request_image(s, b.id, settings=runtime.settings, provider="offline", force=True)
-        assert forced.status == "pending"
+        forced = request_image(s, a.id, settings=runtime.settings, provider="offline", force=True)
+        assert forced.status == "pending"  # an approved frame can be re-rolled on purpose
+        with pytest.raises(GateError, match="locked"):  # a locked one never, not even forced
+            request_image(s, b.id, settings=runtime.settings, provider="offline", force=True)
         # A locked frame's selection cannot change, even to a new take.
         take = s.scalar(select(Asset).where(Asset.frame_id == b.id))
         with pytest.raises(GateError, match="locked"):
@@ -218,3 +230,34 @@ def test_select_and_discard_takes(runtime: Runtime) -> None:
         assert frame.selected_image_id == oldest.id
         assert [t.id for t in list_takes(s, frame_id=frame_id)] == [oldest.id]
         assert len(list_takes(s, frame_id=frame_id, include_discarded=True)) == 2
+
+
+def test_clips_need_approved_frames_unless_the_setting_relaxes_it(runtime: Runtime) -> None:
+    strict = Runtime(settings=runtime.settings.model_copy(update={"allow_unapproved_clips": False}),
+                     engine=runtime.engine, sessions=runtime.sessions)
+    with session_scope(strict.sessions) as s:
+        board = make_board(s, shots=1, frames=2)
+        with pytest.raises(GateError, match="not approved"):
+            request_clip(s, board.shot_ids[0], settings=strict.settings, provider="offline")
+        assert s.scalar(select(Job.id)) is None  # nothing queued, not even the missing images
+        for fid in board.frame_ids:
+            s.get(Frame, fid).review_status = "approved"
+        clip = request_clip(s, board.shot_ids[0], settings=strict.settings, provider="offline")
+        assert clip.kind == "clip" and clip.status == "pending"
+
+
+def test_a_batch_over_the_budget_queues_nothing(runtime: Runtime) -> None:
+    from core.models import SourceFile, Video
+
+    paid = Runtime(settings=runtime.settings.model_copy(update={"renderer": "higgs", "hf_key": SecretStr("id:secret")}),
+                   engine=runtime.engine, sessions=runtime.sessions)
+    with session_scope(paid.sessions) as s:
+        board = make_board(s, shots=2, frames=3)
+        video = s.get(Video, board.video_id)
+        s.get(SourceFile, video.source_file_id).budget_usd = 0.05  # less than six images cost
+    with pytest.raises(GateError, match="budget") as err:
+        with session_scope(paid.sessions) as s:
+            request_video_images(s, board.video_id, settings=paid.settings)
+    assert err.value.category == "budget"
+    with session_scope(paid.sessions) as s:
+        assert s.scalar(select(Job.id)) is None  # all or nothing: the transaction was rolled back

@@ -30,6 +30,14 @@ from core.models import Asset, Frame, Job, utcnow
 from core.render.providers import OfflineProvider, RemoteResult, RenderSpec, Submitted
 from core.runtime import Runtime
 from tests.core.jobs_factory import make_board
+from pathlib import Path
+from core.settings import Settings
+from tests.conftest import make_test_settings
+
+@pytest.fixture
+def settings(tmp_path: Path, db_url: str) -> Settings:
+    """Clips from frames not yet approved: this module tests rendering; the approval gate has its own tests."""
+    return make_test_settings(tmp_path / "data", db_url, allow_unapproved_clips=True)
 
 
 class ScriptedProvider(OfflineProvider):
@@ -197,6 +205,7 @@ def cli_env(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> Iterator[Runti
     monkeypatch.setenv("STUDIO_DATA_DIR", str(runtime.data_dir))
     monkeypatch.setenv("RENDERER", "offline")
     monkeypatch.setenv("CLIP_DURATION_S", "1")
+    monkeypatch.setenv("ALLOW_UNAPPROVED_CLIPS", "true")
     for name in ("HF_KEY", "HF_API_KEY", "HF_API_SECRET"):
         monkeypatch.delenv(name, raising=False)
     yield runtime
