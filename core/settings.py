@@ -65,6 +65,25 @@ class Settings(BaseModel):
     allow_unapproved_clips: bool = False  # relax the gate: clips only from approved frames
     speaking_rate_wpm: float = Field(default=130, gt=0)  # narration timing for the animatic and captions
 
+    # Sign-in and roles (used only when an [auth] section is configured for the studio).
+    # Comma-separated e-mail addresses; "*@example.com" matches a whole domain.
+    auth_producers: str = ""
+    auth_reviewers: str = ""
+    auth_admins: str = ""
+
+    # Asset storage: the local data dir (default) or S3-compatible object storage ("s3://bucket/prefix").
+    storage_url: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    aws_access_key_id: SecretStr | None = None
+    aws_secret_access_key: SecretStr | None = None
+
+    # Downloads of generated media: https only, to these hosts (comma-separated; "*.example.com" allowed), never
+    # to private / loopback / link-local addresses unless allowed (tests and local demos).
+    download_allowed_hosts: str = "*.higgsfield.ai,*.cloudfront.net,*.amazonaws.com,*.r2.dev,*.googleapis.com"
+    allow_private_downloads: bool = False
+    allow_http_downloads: bool = False
+
     # People
     author_name: str = "producer"
 
