@@ -15,11 +15,33 @@ from typing import Sequence
 from core.errors import StudioError
 
 
-def build_parser() -> argparse.ArgumentParser:
+# Which module registers which command, so `python -m core worker` imports only what the worker needs (the export
+# module alone pulls in fpdf, numpy and PyAV: seconds of start-up). Help, or a command not listed, imports them all;
+# a test checks this table against what the modules really register.
+COMMAND_MODULES = {
+    "segment": "segment",
+    "ingest": "library_cmds", "show": "library_cmds", "rebuild": "library_cmds",
+    "prompts": "prompt_cmds",
+    "render": "render_cmds", "jobs": "render_cmds", "worker": "render_cmds",
+    "review": "review_cmds", "budget": "review_cmds", "rates": "review_cmds",
+    "export": "export_cmds", "import-archive": "export_cmds",
+    "serve": "serve_cmd",
+}
+
+
+def _modules_for(argv: Sequence[str] | None) -> list[str]:
+    command = next((a for a in (argv or []) if not a.startswith("-")), None)
+    if command in COMMAND_MODULES:
+        return [COMMAND_MODULES[command]]
+    return sorted(info.name for info in pkgutil.iter_modules(__path__))
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; with `argv`, only the module that registers its command is imported."""
     parser = argparse.ArgumentParser(prog="python -m core", description="Course Visual Studio command line")
     sub = parser.add_subparsers(dest="command", required=True)
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{__name__}.{info.name}")
+    for name in _modules_for(argv):
+        module = importlib.import_module(f"{__name__}.{name}")
         register = getattr(module, "register", None)
         if callable(register):
             register(sub)
@@ -27,7 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args) or 0)
