@@ -15,6 +15,7 @@ from PIL import ImageDraw, ImageFont, features
 
 FONTS_DIR = Path(__file__).resolve().parent.parent / "fonts"
 _ARABIC_RE = re.compile(r"[\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF\uFB50-\uFDFF\uFE70-\uFEFF]")
+_LATIN_RE = re.compile(r"[A-Za-z\u00C0-\u024F]")
 
 Color = tuple[int, int, int]
 
@@ -28,9 +29,15 @@ def can_shape_arabic() -> bool:
     return bool(features.check("raqm"))
 
 
+def has_latin(text: str) -> bool:
+    return bool(_LATIN_RE.search(text))
+
+
 @lru_cache(maxsize=32)
-def font(size: int, *, bold: bool = False, arabic: bool = False) -> ImageFont.FreeTypeFont:
-    family = "NotoSansArabic" if arabic else "NotoSans"
+def font(size: int, *, bold: bool = False, arabic: bool = False, mixed: bool = False) -> ImageFont.FreeTypeFont:
+    """Noto Sans for Latin, Noto Sans Arabic for Arabic, and DejaVu Sans (which has both) for a line that
+    mixes them: Pillow has no per-glyph font fallback, so one font must cover the whole line."""
+    family = "DejaVuSans" if mixed else "NotoSansArabic" if arabic else "NotoSans"
     name = f"{family}-{'Bold' if bold else 'Regular'}.ttf"
     engine = ImageFont.Layout.RAQM if can_shape_arabic() else ImageFont.Layout.BASIC
     return ImageFont.truetype(str(FONTS_DIR / name), size, layout_engine=engine)
@@ -68,8 +75,11 @@ def draw_block(draw: ImageDraw.ImageDraw, text: str, box: tuple[int, int, int, i
     arabic = has_arabic(text)
     if arabic and not can_shape_arabic():
         return top
-    fnt = font(size, bold=bold, arabic=arabic)
-    direction = "rtl" if arabic else None
+    mixed = arabic and has_latin(text)
+    if mixed:  # an English prompt quoting Arabic: left to right overall; raqm's bidi orders the Arabic run
+        arabic = len(_ARABIC_RE.findall(text)) > len(_LATIN_RE.findall(text))
+    fnt = font(size, bold=bold, arabic=arabic, mixed=mixed)
+    direction = "rtl" if arabic else "ltr" if mixed else None
     lines = wrap(draw, text, fnt, right - left, direction=direction)
     line_h = int(size * (1.65 if arabic else 1.35))
     limit = max_lines if max_lines is not None else max(1, (bottom - top) // line_h)
@@ -82,6 +92,6 @@ def draw_block(draw: ImageDraw.ImageDraw, text: str, box: tuple[int, int, int, i
             x = right - draw.textlength(line, font=fnt, direction="rtl")
             draw.text((x, y), line, font=fnt, fill=fill, direction="rtl", language="ar")
         else:
-            draw.text((left, y), line, font=fnt, fill=fill)
+            draw.text((left, y), line, font=fnt, fill=fill, direction=direction)
         y += line_h
     return y
