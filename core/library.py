@@ -146,7 +146,10 @@ def _display_name(name: str) -> str:
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
-    """Write to a temp file in the same directory, then rename: readers never see half a file."""
+    """Write to a temp file in the same directory, then rename: readers never see half a file.
+
+    No fsync: the database commit that records the file is not fsynced either (SQLite WAL with
+    synchronous=NORMAL), so both survive a process crash and share the same window on a power cut."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.is_file() and path.stat().st_size == len(data):
         return  # content-addressed: already there
@@ -154,8 +157,6 @@ def _write_atomically(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -33,6 +33,7 @@ _MARK_RUN = re.compile("[" + re.escape("".join(sorted(TERMINATORS))) + "]+")
 # "؟" and "؛" end a sentence even when the next word follows without a space; they never occur in URLs or numbers.
 _GLUING_MARKS = frozenset("؟؛")
 _STRONG_MARKS = frozenset("!?؟؛")
+_ARABIC_WORD_END = re.compile("[\u0621-\u064A]{3}")
 
 
 def split_sentences(text: str) -> list[str]:
@@ -56,7 +57,11 @@ def _split_line(line: str) -> list[str]:
             break
         run = match.group()
         if line[after].isspace():
-            if not _ends_sentence(line, start, match.start(), run, after):
+            run_start = match.start()
+            # Fast path for the usual end: one mark after a word of three or more Arabic letters (Arabic
+            # abbreviations such as "د." are one or two letters), or a strong mark. Everything else is checked.
+            if not ((run == "." and run_start >= 3 and _ARABIC_WORD_END.match(line, run_start - 3, run_start))
+                    or run in _STRONG_MARKS) and not _ends_sentence(line, start, run_start, run, after):
                 continue
         elif not (line[after].isalpha() and not _GLUING_MARKS.isdisjoint(run)):
             continue  # inside a token: "3.5", "example.com", "?q=1"
