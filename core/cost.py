@@ -1,8 +1,8 @@
 """Cost: the rate card, estimates before a batch, all-or-nothing admission against a script's budget, and spend.
 
-The rate card lives in code (`DEFAULT_RATES`, the seeded defaults) plus an override file
-`<data dir>/rate_card.json` holding only what a producer edited or what the Higgs estimate endpoint reported,
-so a new default in code reaches every studio while local edits survive upgrades.
+The rate card lives in code (`DEFAULT_RATES`, the seeded defaults) plus the `rate_overrides` table holding only
+what a producer edited or what the Higgs estimate endpoint reported, so a new default in code reaches every
+studio while edits survive upgrades, and every studio and worker sharing the database uses the same prices.
 
 Money rules a producer can rely on:
 - an estimate is items × rate × (1 + the re-roll rate observed so far on this script);
@@ -15,22 +15,22 @@ Money rules a producer can rely on:
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
 
 from core.activity import log_activity
+from core.db import session_scope
 from core.errors import GateError, NotFoundError, ValidationError
-from core.models import JOB_ACTIVE, Asset, Frame, Job, Shot, SourceFile, Storyboard, Video
+from core.models import JOB_ACTIVE, Asset, Frame, Job, RateOverride, Shot, SourceFile, Storyboard, Video, utcnow
 
 Unit = Literal["image", "clip_second"]
-RATE_CARD_FILE = "rate_card.json"
+LEGACY_RATE_CARD_FILE = "rate_card.json"  # where overrides lived before migration 0002
 WARN_FRACTION = 0.8
 DEFAULT_CLIP_SECONDS = 5.0
 
@@ -83,42 +83,98 @@ class RateCard:
         return rate.usd * qty, rate.credits * qty
 
 
-# ---- the rate card on disk ----------------------------------------------------------------------------------
+# ---- the rate card in the database -------------------------------------------------------------------------
 
-def load_rate_card(data_dir: Path) -> RateCard:
-    """The defaults overlaid with `<data dir>/rate_card.json` (a missing or unreadable file means defaults)."""
+def load_rate_card(session: Session) -> RateCard:
+    """The defaults overlaid with the `rate_overrides` table (shared by every process on the database)."""
     rates = dict(DEFAULT_RATES)
-    for model, raw in _read_overrides(data_dir).items():
-        try:
-            rates[model] = Rate(model=model, unit=raw["unit"], credits=float(raw["credits"]),
-                                usd=float(raw["usd"]), source=str(raw.get("source", "edited")))
-        except (KeyError, TypeError, ValueError):
-            continue  # a hand-broken entry falls back to the default rather than breaking every page
+    for row in session.scalars(select(RateOverride)):
+        if row.unit not in ("image", "clip_second"):
+            continue  # a hand-broken row falls back to the default rather than breaking every page
+        rates[row.model] = Rate(model=row.model, unit=row.unit,  # type: ignore[arg-type]
+                                credits=float(row.credits), usd=float(row.usd), source=row.source)
     return RateCard(rates)
 
 
-def set_rate(data_dir: Path, model: str, *, unit: Unit, credits: float, usd: float,
-             source: str = "edited") -> Rate:
-    """Edit (or add) one model's price; stored in the override file."""
+def set_rate(session: Session, model: str, *, unit: Unit, credits: float, usd: float, source: str = "edited",
+             actor: str = "") -> Rate:
+    """Edit (or add) one model's price; stored as an override row, logged with who changed it."""
     model = model.strip()
     if not model:
         raise ValidationError("A rate needs a model name")
+    if len(model) > 128:
+        raise ValidationError("A model name is at most 128 characters")
     if unit not in ("image", "clip_second"):
         raise ValidationError("A rate is per image or per clip second")
     if credits < 0 or usd < 0:
         raise ValidationError("Prices cannot be negative")
-    overrides = _read_overrides(data_dir)
     rate = Rate(model, unit, float(credits), float(usd), source)
-    overrides[model] = {k: v for k, v in asdict(rate).items() if k != "model"}
-    _write_overrides(data_dir, overrides)
+    row = session.get(RateOverride, model)
+    old = None if row is None else {"credits": row.credits, "usd": row.usd, "source": row.source}
+    if row is None:
+        row = RateOverride(model=model)
+        session.add(row)
+    row.unit, row.credits, row.usd, row.source, row.updated_by = unit, rate.credits, rate.usd, source, actor
+    row.updated_at = utcnow()
+    log_activity(session, "rate.set", actor=actor, subject_type="rate", model=model, unit=unit,
+                 credits=rate.credits, usd=rate.usd, source=source, old=old)
+    session.flush()
     return rate
 
 
-def reset_rate(data_dir: Path, model: str) -> None:
-    """Drop a model's override so its seeded default applies again."""
-    overrides = _read_overrides(data_dir)
-    if overrides.pop(model, None) is not None:
-        _write_overrides(data_dir, overrides)
+def reset_rate(session: Session, model: str, *, actor: str = "") -> bool:
+    """Drop a model's override so its seeded default applies again; False when there was none."""
+    row = session.get(RateOverride, model)
+    if row is None:
+        return False
+    session.delete(row)
+    log_activity(session, "rate.reset", actor=actor, subject_type="rate", model=model,
+                 old={"credits": row.credits, "usd": row.usd, "source": row.source})
+    session.flush()
+    return True
+
+
+def import_legacy_rate_card(sessions: sessionmaker[Session], data_dir: Path, *,
+                            actor: str = "system") -> list[str]:
+    """Move `<data dir>/rate_card.json` (where overrides lived before migration 0002) into the database, once.
+
+    Models already priced in the database keep their price (another process may have imported or edited them
+    first). The import is logged, committed, and only then is the file renamed `rate_card.json.imported`, so
+    the next start skips it and a failed commit leaves it for the next try. Returns the models imported.
+    """
+    path = Path(data_dir) / LEGACY_RATE_CARD_FILE
+    if not path.is_file():
+        return []
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        data = None  # unreadable: it priced nothing before either; log it and move it aside
+    imported: list[str] = []
+    skipped: list[str] = []
+    try:
+        with session_scope(sessions) as session:
+            for model, raw in (data.items() if isinstance(data, dict) else ()):
+                try:
+                    unit, credits, usd = raw["unit"], float(raw["credits"]), float(raw["usd"])
+                except (KeyError, TypeError, ValueError):
+                    skipped.append(str(model))
+                    continue
+                if (unit not in ("image", "clip_second") or credits < 0 or usd < 0 or len(model) > 128
+                        or session.get(RateOverride, model) is not None):
+                    skipped.append(str(model))
+                    continue
+                session.add(RateOverride(model=model, unit=unit, credits=credits, usd=usd,
+                                         source=str(raw.get("source", "edited"))[:16], updated_by=actor))
+                imported.append(model)
+            log_activity(session, "rate_card.imported", actor=actor, subject_type="rate", file=str(path),
+                         models=imported, skipped=skipped, readable=data is not None)
+    except IntegrityError:
+        return []  # another process sharing this data dir imported the same file at the same moment
+    try:
+        path.replace(path.with_name(LEGACY_RATE_CARD_FILE + ".imported"))
+    except FileNotFoundError:
+        pass  # a second process on the same data dir renamed it first
+    return imported
 
 
 class EstimateClient(Protocol):
@@ -127,8 +183,9 @@ class EstimateClient(Protocol):
     def estimate(self, slug: str, body: dict[str, Any]) -> Any: ...
 
 
-def refresh_rate_card(data_dir: Path, client: EstimateClient,
-                      requests: Mapping[str, tuple[Unit, dict[str, Any], float]]) -> dict[str, str]:
+def refresh_rate_card(session: Session, client: EstimateClient,
+                      requests: Mapping[str, tuple[Unit, dict[str, Any], float]], *,
+                      actor: str = "") -> dict[str, str]:
     """Ask the estimate endpoint for each model and store the prices it reports.
 
     `requests` maps a model to (unit, sample body, quantity the body buys: 1 image, or the clip's seconds).
@@ -146,13 +203,14 @@ def refresh_rate_card(data_dir: Path, client: EstimateClient,
             note = _field(answer, "note")
             outcome[model] = "not updated: the API gave no numeric price" + (f" ({note})" if note else "")
             continue
-        set_rate(data_dir, model, unit=unit, credits=credits / quantity, usd=usd / quantity, source="api")
+        set_rate(session, model, unit=unit, credits=credits / quantity, usd=usd / quantity, source="api",
+                 actor=actor)
         outcome[model] = "updated"
     return outcome
 
 
-def refresh_configured_rates(data_dir: Path, client: EstimateClient, *, image_model: str, video_model: str,
-                             clip_seconds: int, aspect_ratio: str = "16:9") -> dict[str, str]:
+def refresh_configured_rates(session: Session, client: EstimateClient, *, image_model: str, video_model: str,
+                             clip_seconds: int, aspect_ratio: str = "16:9", actor: str = "") -> dict[str, str]:
     """Price the studio's configured image and video models with the estimate endpoint (a sample body each)."""
     from core.higgs.schema import clip_body, image_body
 
@@ -160,10 +218,10 @@ def refresh_configured_rates(data_dir: Path, client: EstimateClient, *, image_mo
     clip = clip_body(video_model, prompt=sample, start_url="https://example.invalid/start.png",
                      duration=clip_seconds, aspect_ratio=aspect_ratio)
     seconds = float(clip.get("duration", clip_seconds))
-    return refresh_rate_card(data_dir, client, {
+    return refresh_rate_card(session, client, {
         image_model: ("image", image_body(image_model, prompt=sample, aspect_ratio=aspect_ratio), 1.0),
         video_model: ("clip_second", clip, seconds),
-    })
+    }, actor=actor)
 
 
 def _field(answer: Any, name: str) -> Any:
@@ -175,24 +233,6 @@ def _number(value: Any) -> float | None:
         return float(value)
     except (TypeError, ValueError):
         return None
-
-
-def _read_overrides(data_dir: Path) -> dict[str, Any]:
-    path = Path(data_dir) / RATE_CARD_FILE
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _write_overrides(data_dir: Path, overrides: Mapping[str, Any]) -> None:
-    path = Path(data_dir) / RATE_CARD_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".rate-", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(overrides, fh, indent=2, sort_keys=True)
-    os.replace(tmp, path)
 
 
 # ---- estimates and admission --------------------------------------------------------------------------------
@@ -349,7 +389,7 @@ def items_for_shots(session: Session, shot_ids: Iterable[int], *, model: str, se
 def admit_video_batch(session: Session, video_id: int, *, kind: Literal["image", "clip"], settings: Any,
                       subject_ids: Sequence[int] | None = None) -> Admission:
     """Admission for "render this video" (every live frame or shot, or just `subject_ids`), priced with the
-    configured renderer's model and the rate card under the data dir; clips obey the approval gate unless the
+    configured renderer's model and the rate card; clips obey the approval gate unless the
     settings relax it (`review.clip_gate_relaxed`)."""
     from core.review import clip_gate_relaxed, current_shots
 
@@ -357,7 +397,7 @@ def admit_video_batch(session: Session, video_id: int, *, kind: Literal["image",
     if video is None:
         raise NotFoundError(f"Video {video_id} does not exist")
     offline = settings.active_renderer == "offline"
-    card = load_rate_card(settings.data_dir)
+    card = load_rate_card(session)
     shots = current_shots(session, video_id)
     if kind == "image":
         model = "offline" if offline else settings.higgs_image_model

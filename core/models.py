@@ -297,3 +297,19 @@ class Activity(Base):
     subject_type: Mapped[str] = mapped_column(String(16), default="")
     subject_id: Mapped[int | None] = mapped_column(Integer)
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class RateOverride(Base):
+    """A producer's (or the estimate endpoint's) price for one model, overriding the seeded default in
+    `core.cost.DEFAULT_RATES`. In the database, not the data dir, so every studio and worker sharing the
+    database prices jobs the same way."""
+
+    __tablename__ = "rate_overrides"
+
+    model: Mapped[str] = mapped_column(String(128), primary_key=True)
+    unit: Mapped[str] = mapped_column(String(16))  # "image" | "clip_second"
+    credits: Mapped[float] = mapped_column(Float)
+    usd: Mapped[float] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(16), default="edited")  # "edited" | "api" | "imported"
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(128), default="")

@@ -24,10 +24,14 @@ class Runtime:
 
 
 def open_runtime(settings: Settings | None = None, *, run_migrations: bool = True) -> Runtime:
-    """Create the data dir, connect, and migrate the schema to head."""
+    """Create the data dir, connect, migrate the schema to head, and import a pre-0002 `rate_card.json`."""
     settings = settings or load_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.db_url)
+    sessions = make_session_factory(engine)
     if run_migrations:
+        from core.cost import import_legacy_rate_card  # cost pulls in the models; keep this import lazy
+
         migrate(engine)
-    return Runtime(settings=settings, engine=engine, sessions=make_session_factory(engine))
+        import_legacy_rate_card(sessions, settings.data_dir)
+    return Runtime(settings=settings, engine=engine, sessions=sessions)

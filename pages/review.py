@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core import cost, review
+from core.db import session_scope
 from core.errors import StudioError
 from core.exports.data import collect_script, script_of_video
 from studio import state
@@ -18,9 +19,9 @@ STATUS_COLOURS = {"draft": "gray", "in_review": "blue", "needs_changes": "orange
 rt = get_runtime()
 video_id = require_video()
 actor = rt.settings.author_name
-card = cost.load_rate_card(rt.data_dir)
 
 with rt.sessions() as session:
+    card = cost.load_rate_card(session)
     file_id = script_of_video(session, video_id)
     progress = review.approval_progress(session, video_id)
     video = collect_script(session, file_id, data_dir=rt.data_dir, video_id=video_id).videos[0]
@@ -122,8 +123,8 @@ with budget_tab:
             st.rerun()
 
     st.subheader("Rate card")
-    st.caption("Price per image, or per second of clip. Edits are kept in rate_card.json in the data folder; "
-               "the estimate endpoint updates them when the Higgs key is set.")
+    st.caption("Price per image, or per second of clip. Edits are kept in the database, shared by every studio "
+               "and worker; the estimate endpoint updates them when the Higgs key is set.")
     st.dataframe([{"model": r.model, "unit": r.unit, "credits": r.credits, "usd": r.usd, "source": r.source}
                   for r in card.rates.values()], hide_index=True, width="stretch")
     if rt.settings.higgs_credentials is not None and st.button("Refresh prices from the Higgs API",
@@ -133,10 +134,11 @@ with budget_tab:
         try:
             client = client_from_settings(rt.settings, max_attempts=2)
             try:
-                outcome = cost.refresh_configured_rates(
-                    rt.data_dir, client, image_model=rt.settings.higgs_image_model,
-                    video_model=rt.settings.higgs_video_model, clip_seconds=rt.settings.clip_duration_s,
-                    aspect_ratio=rt.settings.aspect_ratio)
+                with session_scope(rt.sessions) as session:
+                    outcome = cost.refresh_configured_rates(
+                        session, client, image_model=rt.settings.higgs_image_model,
+                        video_model=rt.settings.higgs_video_model, clip_seconds=rt.settings.clip_duration_s,
+                        aspect_ratio=rt.settings.aspect_ratio, actor=actor)
             finally:
                 client.close()
             state.flash("; ".join(f"{m}: {r}" for m, r in outcome.items()), icon=":material/sync:")
@@ -150,7 +152,9 @@ with budget_tab:
         usd = st.number_input("USD", min_value=0.0, step=0.01, format="%.4f")
         if st.form_submit_button("Save rate"):
             try:
-                cost.set_rate(rt.data_dir, model, unit=unit, credits=credits, usd=usd)  # type: ignore[arg-type]
+                with session_scope(rt.sessions) as session:
+                    cost.set_rate(session, model, unit=unit, credits=credits, usd=usd,  # type: ignore[arg-type]
+                                  actor=actor)
                 state.flash(f"Rate for {model} saved")
                 st.rerun()
             except StudioError as err:

@@ -76,7 +76,7 @@ def _estimate_only(rt: Runtime, args: argparse.Namespace, *, clips: bool) -> int
         if video_id is not None:
             est = estimate_video(s, video_id, settings=rt.settings, provider=args.provider, clips=clips)
         else:
-            est = estimate_jobs(settings=rt.settings, images=0 if clips else 1, clips=1 if clips else 0,
+            est = estimate_jobs(s, settings=rt.settings, images=0 if clips else 1, clips=1 if clips else 0,
                                 provider=args.provider)
     _print({"estimate": est.summary(), "usd": est.total_usd, "images": est.images, "clips": est.clips,
             "priced_from": est.source})
@@ -100,7 +100,7 @@ def _render_images(args: argparse.Namespace) -> int:
         ids = [j.id for j in jobs]
         # What will be paid for: the jobs still to run (reused takes and finished jobs cost nothing more).
         pending = sum(1 for j in jobs if j.status == "pending")
-        estimate = estimate_jobs(settings=rt.settings, images=pending, clips=0, provider=args.provider)
+        estimate = estimate_jobs(s, settings=rt.settings, images=pending, clips=0, provider=args.provider)
     return _queued(rt, ids, skipped, estimate.summary(), wait=args.wait)
 
 
@@ -122,7 +122,7 @@ def _render_clips(args: argparse.Namespace) -> int:
         images = sum(1 for i in ids if (job := s.get(Job, i)) is not None and job.kind == "image"
                      and job.status == "pending")
         clips = sum(1 for j in jobs if j.status == "pending")
-        estimate = estimate_jobs(settings=rt.settings, images=images, clips=clips, provider=args.provider)
+        estimate = estimate_jobs(s, settings=rt.settings, images=images, clips=clips, provider=args.provider)
     return _queued(rt, ids, skipped, estimate.summary(), wait=args.wait)
 
 

@@ -64,9 +64,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     rset.add_argument("--unit", required=True, choices=("image", "clip_second"))
     rset.add_argument("--credits", type=float, required=True)
     rset.add_argument("--usd", type=float, required=True)
+    rset.add_argument("--actor")
     rset.set_defaults(handler=_rates_set)
     rreset = rsub.add_parser("reset")
     rreset.add_argument("model")
+    rreset.add_argument("--actor")
     rreset.set_defaults(handler=_rates_reset)
 
 
@@ -138,8 +140,8 @@ def _progress(args: argparse.Namespace) -> int:
 def _budget_show(args: argparse.Namespace) -> int:
     runtime = open_runtime()
     try:
-        card = cost.load_rate_card(runtime.settings.data_dir)
         with session_scope(runtime.sessions) as session:
+            card = cost.load_rate_card(session)
             status = cost.budget_status(session, args.file, rate_card=card)
             spent = cost.spend(session, file_id=args.file, rate_card=card)
             per_second = cost.cost_per_approved_clip_second(session, file_id=args.file, rate_card=card)
@@ -167,23 +169,33 @@ def _budget_set(args: argparse.Namespace) -> int:
 
 
 def _rates_show(args: argparse.Namespace) -> int:
-    runtime = open_runtime(run_migrations=False)
-    _print([asdict(r) for r in cost.load_rate_card(runtime.settings.data_dir).rates.values()])
-    runtime.engine.dispose()
+    runtime = open_runtime()
+    try:
+        with runtime.sessions() as session:
+            _print([asdict(r) for r in cost.load_rate_card(session).rates.values()])
+    finally:
+        runtime.engine.dispose()
     return 0
 
 
 def _rates_set(args: argparse.Namespace) -> int:
-    runtime = open_runtime(run_migrations=False)
-    rate = cost.set_rate(runtime.settings.data_dir, args.model, unit=args.unit, credits=args.credits, usd=args.usd)
-    runtime.engine.dispose()
+    runtime = open_runtime()
+    try:
+        with session_scope(runtime.sessions) as session:
+            rate = cost.set_rate(session, args.model, unit=args.unit, credits=args.credits, usd=args.usd,
+                                 actor=_actor(args, runtime))
+    finally:
+        runtime.engine.dispose()
     _print(asdict(rate))
     return 0
 
 
 def _rates_reset(args: argparse.Namespace) -> int:
-    runtime = open_runtime(run_migrations=False)
-    cost.reset_rate(runtime.settings.data_dir, args.model)
-    runtime.engine.dispose()
-    _print({"model": args.model, "reset": True})
+    runtime = open_runtime()
+    try:
+        with session_scope(runtime.sessions) as session:
+            was_set = cost.reset_rate(session, args.model, actor=_actor(args, runtime))
+    finally:
+        runtime.engine.dispose()
+    _print({"model": args.model, "reset": True, "had_override": was_set})
     return 0

@@ -169,7 +169,7 @@ class CostEstimate:
 UnitPrice = Callable[[Kind], "float | None"]
 
 
-def estimate_jobs(*, settings: Settings, images: int, clips: int, provider: str | None = None,
+def estimate_jobs(session: Session, *, settings: Settings, images: int, clips: int, provider: str | None = None,
                   unit_price: UnitPrice | None = None) -> CostEstimate:
     """count × rate: the provider's own price (Higgs's estimate endpoint, via `unit_price`) when it has one,
     else the rate card of `core.cost`, else a cautious fallback. Offline renders are free."""
@@ -178,7 +178,7 @@ def estimate_jobs(*, settings: Settings, images: int, clips: int, provider: str 
     name = provider or settings.active_renderer
     if name == "offline":
         return CostEstimate(images, clips, 0.0, 0.0, "free")
-    card = load_rate_card(settings.data_dir)
+    card = load_rate_card(session)
     prices: dict[str, float] = {}
     source: Literal["provider", "rate card"] = "provider"
     for kind in ("image", "clip"):

@@ -154,7 +154,7 @@ def _enforce_budget(session: Session, settings: Settings, file_id: int | None) -
 
     if file_id is None:
         return
-    status = cost.budget_status(session, file_id, rate_card=cost.load_rate_card(settings.data_dir))
+    status = cost.budget_status(session, file_id, rate_card=cost.load_rate_card(session))
     if status.budget_usd is None:
         return
     if status.spent_usd + status.committed_usd > status.budget_usd + 1e-9:
@@ -208,7 +208,7 @@ def estimate_video(session: Session, video_id: int, *, settings: Settings, provi
                    clips: bool = True, unit_price: planning.UnitPrice | None = None) -> planning.CostEstimate:
     """The price of rendering what the video is missing (images, and clips when `clips`)."""
     images, n_clips = planning.count_missing(session, video_id, clips=clips)
-    return planning.estimate_jobs(settings=settings, images=images, clips=n_clips, provider=provider,
+    return planning.estimate_jobs(session, settings=settings, images=images, clips=n_clips, provider=provider,
                                   unit_price=unit_price)
 
 

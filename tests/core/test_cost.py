@@ -4,36 +4,88 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from sqlalchemy import select
+
 from core import cost, review
+from core.activity import recent_activity
+from core.db import session_scope
 from core.errors import GateError, ValidationError
-from core.runtime import Runtime
+from core.models import RateOverride
+from core.runtime import Runtime, open_runtime
 from tests.core.review_factory import add_job, make_script
 
 SOUL = "higgsfield-ai/soul/standard"
 KLING = "kling-video/v2.1/pro/image-to-video"
 
 
-def test_rate_card_defaults_edits_and_reset(tmp_path) -> None:
-    card = cost.load_rate_card(tmp_path)
-    assert card.require(SOUL).usd == pytest.approx(0.094)
-    cost.set_rate(tmp_path, SOUL, unit="image", credits=2, usd=0.2)
-    cost.set_rate(tmp_path, "new/model", unit="clip_second", credits=1, usd=0.05)
-    card = cost.load_rate_card(tmp_path)
-    assert card.price(SOUL) == (pytest.approx(0.2), pytest.approx(2))
-    assert card.price("new/model", seconds=10) == (pytest.approx(0.5), pytest.approx(10))
-    # Only the edits are stored; the defaults stay in code.
-    stored = json.loads((tmp_path / "rate_card.json").read_text())
-    assert set(stored) == {SOUL, "new/model"}
-    cost.reset_rate(tmp_path, SOUL)
-    assert cost.load_rate_card(tmp_path).require(SOUL).source == "default"
-    with pytest.raises(ValidationError, match="rate card"):
-        card.require("unknown/model")
-    with pytest.raises(ValidationError):
-        cost.set_rate(tmp_path, SOUL, unit="image", credits=-1, usd=0)
+def test_rate_card_defaults_edits_and_reset(runtime: Runtime) -> None:
+    with session_scope(runtime.sessions) as session:
+        card = cost.load_rate_card(session)
+        assert card.require(SOUL).usd == pytest.approx(0.094)
+        cost.set_rate(session, SOUL, unit="image", credits=2, usd=0.2, actor="ed")
+        cost.set_rate(session, "new/model", unit="clip_second", credits=1, usd=0.05, actor="ed")
+    with session_scope(runtime.sessions) as session:
+        card = cost.load_rate_card(session)
+        assert card.price(SOUL) == (pytest.approx(0.2), pytest.approx(2))
+        assert card.price("new/model", seconds=10) == (pytest.approx(0.5), pytest.approx(10))
+        # Only the edits are stored, with who made them; the defaults stay in code.
+        rows = session.scalars(select(RateOverride).order_by(RateOverride.model)).all()
+        assert [(r.model, r.updated_by) for r in rows] == [(SOUL, "ed"), ("new/model", "ed")]
+        assert cost.reset_rate(session, SOUL, actor="ed") is True
+        assert cost.reset_rate(session, SOUL, actor="ed") is False
+    with session_scope(runtime.sessions) as session:
+        assert cost.load_rate_card(session).require(SOUL).source == "default"
+        actions = [a.action for a in recent_activity(session)]
+        assert actions.count("rate.set") == 2 and actions.count("rate.reset") == 1
+        with pytest.raises(ValidationError, match="rate card"):
+            card.require("unknown/model")
+        with pytest.raises(ValidationError):
+            cost.set_rate(session, SOUL, unit="image", credits=-1, usd=0)
+    assert not (runtime.data_dir / "rate_card.json").exists()
+
+
+def test_rates_are_shared_by_processes_on_different_data_dirs(runtime: Runtime, tmp_path: Path) -> None:
+    from tests.conftest import make_test_settings
+
+    other = open_runtime(make_test_settings(tmp_path / "other-data", runtime.settings.db_url))
+    try:
+        with session_scope(runtime.sessions) as session:
+            cost.set_rate(session, KLING, unit="clip_second", credits=3, usd=0.3)
+        with other.sessions() as session:
+            assert cost.load_rate_card(session).require(KLING).usd == pytest.approx(0.3)
+    finally:
+        other.engine.dispose()
+
+
+def test_legacy_rate_card_file_is_imported_once(runtime: Runtime) -> None:
+    legacy = runtime.data_dir / "rate_card.json"
+    legacy.write_text(json.dumps({
+        SOUL: {"unit": "image", "credits": 3, "usd": 0.3, "source": "edited"},
+        KLING: {"unit": "clip_second", "credits": 9, "usd": 0.9, "source": "api"},
+        "broken/model": {"unit": "image"},
+    }))
+    with session_scope(runtime.sessions) as session:  # already edited here: the database wins
+        cost.set_rate(session, KLING, unit="clip_second", credits=1, usd=0.11, actor="ed")
+    reopened = open_runtime(runtime.settings)
+    try:
+        with reopened.sessions() as session:
+            card = cost.load_rate_card(session)
+            assert card.require(SOUL).usd == pytest.approx(0.3) and card.require(SOUL).source == "edited"
+            assert card.require(KLING).usd == pytest.approx(0.11)
+            entry = recent_activity(session, limit=1)[0]
+            assert entry.action == "rate_card.imported"
+            assert entry.detail["models"] == [SOUL] and set(entry.detail["skipped"]) == {KLING, "broken/model"}
+        assert not legacy.exists() and (runtime.data_dir / "rate_card.json.imported").is_file()
+        assert cost.import_legacy_rate_card(reopened.sessions, runtime.data_dir) == []  # once only
+        with reopened.sessions() as session:
+            assert [a.action for a in recent_activity(session)].count("rate_card.imported") == 1
+    finally:
+        reopened.engine.dispose()
 
 
 class FakeEstimator:
@@ -50,43 +102,48 @@ class FakeEstimator:
         return answer
 
 
-def test_refresh_from_the_estimate_endpoint(tmp_path) -> None:
+def test_refresh_from_the_estimate_endpoint(runtime: Runtime) -> None:
     client = FakeEstimator({
         SOUL: {"credits": "2", "usd": "0.125"},
         KLING: {"credits": "10", "usd": "0.5"},  # for a 5 s clip → per second
         "flux-pro/kontext/max/text-to-image": {"credits": "see pricing page", "usd": None},
         "bytedance/seedream/v4/text-to-image": RuntimeError("404 model not found"),
     })
-    outcome = cost.refresh_rate_card(tmp_path, client, {
-        SOUL: ("image", {"prompt": "x"}, 1),
-        KLING: ("clip_second", {"prompt": "x", "duration": 5}, 5),
-        "flux-pro/kontext/max/text-to-image": ("image", {"prompt": "x"}, 1),
-        "bytedance/seedream/v4/text-to-image": ("image", {"prompt": "x"}, 1),
-    })
+    with session_scope(runtime.sessions) as session:
+        outcome = cost.refresh_rate_card(session, client, {
+            SOUL: ("image", {"prompt": "x"}, 1),
+            KLING: ("clip_second", {"prompt": "x", "duration": 5}, 5),
+            "flux-pro/kontext/max/text-to-image": ("image", {"prompt": "x"}, 1),
+            "bytedance/seedream/v4/text-to-image": ("image", {"prompt": "x"}, 1),
+        }, actor="ed")
     assert outcome[SOUL] == "updated" and outcome[KLING] == "updated"
     assert "no numeric price" in outcome["flux-pro/kontext/max/text-to-image"]
     assert "404" in outcome["bytedance/seedream/v4/text-to-image"]
-    card = cost.load_rate_card(tmp_path)
+    with runtime.sessions() as session:
+        card = cost.load_rate_card(session)
     assert card.require(KLING).usd == pytest.approx(0.1) and card.require(KLING).source == "api"
     assert card.require(SOUL).credits == pytest.approx(2)
     assert card.require("flux-pro/kontext/max/text-to-image").source == "default"
 
 
-def test_refresh_prices_the_configured_models_per_clip_second(tmp_path) -> None:
+def test_refresh_prices_the_configured_models_per_clip_second(runtime: Runtime) -> None:
     from core.higgs.types import Estimate
 
     client = FakeEstimator({SOUL: Estimate(credits=2.0, usd=0.12),
                             KLING: Estimate(credits=None, usd=None, note="see the pricing page")})
-    outcome = cost.refresh_configured_rates(tmp_path, client, image_model=SOUL, video_model=KLING, clip_seconds=5)
+    with session_scope(runtime.sessions) as session:
+        outcome = cost.refresh_configured_rates(session, client, image_model=SOUL, video_model=KLING,
+                                                clip_seconds=5)
     assert outcome[SOUL] == "updated" and "see the pricing page" in outcome[KLING]
     assert [m for m, _ in client.calls] == [SOUL, KLING]
     assert client.calls[1][1]["prompt"] and client.calls[0][1]["prompt"]
-    assert cost.load_rate_card(tmp_path).require(SOUL).usd == pytest.approx(0.12)
+    with runtime.sessions() as session:
+        assert cost.load_rate_card(session).require(SOUL).usd == pytest.approx(0.12)
 
 
 def test_estimate_includes_the_observed_reroll_rate(runtime: Runtime) -> None:
-    card = cost.load_rate_card(runtime.data_dir)
     with runtime.sessions() as session:
+        card = cost.load_rate_card(session)
         ids = make_script(session, runtime.data_dir, shots=1, frames=2, clip_shots=0)
         items = cost.items_for_frames(session, ids.frame_ids, model=SOUL)
         first = cost.estimate_batch(session, items, rate_card=card, file_id=ids.file_id)
@@ -102,10 +159,9 @@ def test_estimate_includes_the_observed_reroll_rate(runtime: Runtime) -> None:
 
 
 def test_admission_under_warning_and_over_budget(runtime: Runtime) -> None:
-    card = cost.load_rate_card(runtime.data_dir)
-    cost.set_rate(runtime.data_dir, KLING, unit="clip_second", credits=1, usd=1.0)
-    card = cost.load_rate_card(runtime.data_dir)
     with runtime.sessions() as session:
+        cost.set_rate(session, KLING, unit="clip_second", credits=1, usd=1.0)
+        card = cost.load_rate_card(session)
         ids = make_script(session, runtime.data_dir, shots=3, frames=1, clip_shots=0, with_images=False)
         # $0 spent so far; every clip is 5 s at $1/s.
         cost.set_budget(session, ids.file_id, 20.0, actor="ed")
@@ -130,8 +186,8 @@ def test_admission_under_warning_and_over_budget(runtime: Runtime) -> None:
 
 
 def test_one_failing_item_refuses_the_whole_batch(runtime: Runtime) -> None:
-    card = cost.load_rate_card(runtime.data_dir)
     with runtime.sessions() as session:
+        card = cost.load_rate_card(session)
         ids = make_script(session, runtime.data_dir, shots=2, frames=1, clip_shots=0, with_images=False)
         review.set_status(session, "frame", ids.frame_ids[0], "in_review", actor="ed")
         review.set_status(session, "frame", ids.frame_ids[0], "approved", actor="ed")
@@ -147,8 +203,8 @@ def test_one_failing_item_refuses_the_whole_batch(runtime: Runtime) -> None:
 
 
 def test_spend_per_video_and_script_and_cost_per_approved_second(runtime: Runtime) -> None:
-    card = cost.load_rate_card(runtime.data_dir)
     with runtime.sessions() as session:
+        card = cost.load_rate_card(session)
         ids = make_script(session, runtime.data_dir, videos=2, shots=1, frames=2, clip_shots=1)
         # Per video: 2 images at $0.094 reported by the API + one 5 s clip priced from the card ($0.0875/s).
         per_video = 2 * 0.094 + 5 * 0.0875
