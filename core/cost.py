@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.activity import log_activity
+from core.authz import require
 from core.db import session_scope
 from core.errors import GateError, NotFoundError, ValidationError
 from core.models import JOB_ACTIVE, Asset, Frame, Job, RateOverride, Shot, SourceFile, Storyboard, Video, utcnow
@@ -99,6 +100,7 @@ def load_rate_card(session: Session) -> RateCard:
 def set_rate(session: Session, model: str, *, unit: Unit, credits: float, usd: float, source: str = "edited",
              actor: str = "") -> Rate:
     """Edit (or add) one model's price; stored as an override row, logged with who changed it."""
+    require("admin")
     model = model.strip()
     if not model:
         raise ValidationError("A rate needs a model name")
@@ -124,6 +126,7 @@ def set_rate(session: Session, model: str, *, unit: Unit, credits: float, usd: f
 
 def reset_rate(session: Session, model: str, *, actor: str = "") -> bool:
     """Drop a model's override so its seeded default applies again; False when there was none."""
+    require("admin")
     row = session.get(RateOverride, model)
     if row is None:
         return False
@@ -505,6 +508,7 @@ def budget_status(session: Session, file_id: int, *, rate_card: RateCard) -> Bud
 
 def set_budget(session: Session, file_id: int, usd: float | None, *, actor: str) -> None:
     """Set (or clear, with None) a script's budget in USD."""
+    require("admin")
     source = session.get(SourceFile, file_id)
     if source is None:
         raise NotFoundError(f"Script {file_id} does not exist")

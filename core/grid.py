@@ -23,6 +23,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core.activity import log_activity
+from core.authz import require
 from core.errors import ConflictError, GateError, NotFoundError, ValidationError
 from core.models import Frame, Shot, Storyboard, Video, utcnow
 
@@ -417,6 +418,7 @@ def apply_grid_edits(session: Session, storyboard_id: int, changes: Sequence[Gri
     the caller read it, `ValidationError` for impossible positions, `GateError` for locked rows, `NotFoundError`
     for ids outside this storyboard. Positions are renumbered 1..n after every save.
     """
+    require("edit")
     board = _Board(session, storyboard_id)
     for change in changes:
         board.apply(change)

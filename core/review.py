@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.activity import log_activity
+from core.authz import require
 from core.errors import GateError, NotFoundError, ValidationError
 from core.models import REVIEW_STATUSES, Comment, Frame, Shot, Storyboard, Video
 
@@ -104,6 +105,7 @@ def set_status(
     The comment (required for "needs changes" and for unlocking) joins the subject's thread under `actor`.
     Setting the status it already has is a no-op apart from adding the comment.
     """
+    require("review")
     subject = _load_subject(session, subject_type, subject_id)
     if status not in REVIEW_STATUSES:
         raise ValidationError(
@@ -160,6 +162,7 @@ def _assert_frames_approved(shot: Shot, label: str) -> None:
 
 def add_comment(session: Session, subject_type: str, subject_id: int, body: str, *, author: str) -> Comment:
     """Append a comment to a frame's or shot's thread (author: the settings' author name or the actor)."""
+    require("review")
     subject = _load_subject(session, subject_type, subject_id)
     text = body.strip()
     if not text:

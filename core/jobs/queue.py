@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.activity import log_activity
+from core.authz import require
 from core.errors import ConflictError, GateError, NotFoundError, StudioError
 from core.jobs import planning
 from core.jobs.takes import source_file_of
@@ -43,6 +44,7 @@ class RenderBatch:
 def request_image(session: Session, frame_id: int, *, settings: Settings, provider: str | None = None,
                   force: bool = False, actor: str = "") -> Job:
     """The image job for the frame's selected prompt: an in-flight or reusable one, else a new pending one."""
+    require("render")
     return _request_image(session, frame_id, settings=settings, provider=provider, force=force, actor=actor)[0]
 
 
@@ -86,6 +88,7 @@ def request_clip(session: Session, shot_id: int, *, settings: Settings, provider
 
     Frames without an image get image jobs first (never forced) and the clip job depends on them.
     """
+    require("render")
     return _request_clip(session, shot_id, settings=settings, provider=provider, force=force, actor=actor)[0]
 
 
@@ -168,6 +171,7 @@ def request_video_images(session: Session, video_id: int, *, settings: Settings,
                          force: bool = False, actor: str = "") -> RenderBatch:
     """Image jobs for every live frame of the video's current storyboard; frames that cannot render are skipped
     with the reason (no prompt yet, approved, locked)."""
+    require("render")
     batch = RenderBatch()
     provider = planning.resolve_provider(settings, provider)  # a configuration problem stops the whole batch
     for shot in planning.current_shots(session, video_id):
@@ -188,6 +192,7 @@ def request_video_images(session: Session, video_id: int, *, settings: Settings,
 def request_video_clips(session: Session, video_id: int, *, settings: Settings, provider: str | None = None,
                         force: bool = False, actor: str = "") -> RenderBatch:
     """One click per video: a clip job per live shot, with the missing images queued before it."""
+    require("render")
     batch = RenderBatch()
     provider = planning.resolve_provider(settings, provider)
     for shot in planning.current_shots(session, video_id):
@@ -251,6 +256,7 @@ def retry_job(session: Session, job_id: int, *, actor: str = "") -> Job:
     running or whose output could not be fetched keeps its request id and is polled again, never paid twice.
     Failed images a clip waits for are retried with it. Retrying a job that is already queued changes nothing.
     """
+    require("render")
     job = _job(session, job_id)
     if job.status in JOB_ACTIVE:
         return job  # already queued again (e.g. retried with the clip that waits for it)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.activity import log_activity
+from core.authz import require
 from core.errors import NotFoundError, ValidationError
 from core.models import Asset, Frame, Job, Shot, Storyboard, Video, utcnow
 from core.render.providers import RenderOutput
@@ -64,6 +65,7 @@ def list_takes(session: Session, *, frame_id: int | None = None, shot_id: int | 
 
 def select_take(session: Session, asset_id: int, *, actor: str) -> Asset:
     """Make this take the frame's image (or the shot's clip). Locked frames and shots refuse."""
+    require("edit")
     from core.review import assert_frame_editable, assert_shot_editable
 
     asset = _asset(session, asset_id)
@@ -89,6 +91,7 @@ def select_take(session: Session, asset_id: int, *, actor: str) -> Asset:
 
 def discard_take(session: Session, asset_id: int, *, actor: str) -> Asset:
     """Hide a take (soft). If it was selected, the newest remaining take is selected instead (or none)."""
+    require("edit")
     from core.review import assert_frame_editable, assert_shot_editable
 
     asset = _asset(session, asset_id)

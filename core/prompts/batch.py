@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.activity import log_activity
+from core.authz import require
 from core.db import session_scope
 from core.errors import NotFoundError, ProviderError, StudioError, ValidationError
 from core.models import Frame, PromptVersion, Shot, SourceFile, Storyboard, Video
@@ -225,6 +226,7 @@ def refine_frames(
     """Refine frames with at most `concurrency` requests in flight; `progress(done, total, frame_id, outcome)`
     is called on the calling thread as each frame finishes. One activity entry per script is logged at the end.
     """
+    require("refine")
     ids = list(dict.fromkeys(frame_ids))
     summary = BatchSummary(provider=refiner.name, model=refiner.model)
     started = time.perf_counter()

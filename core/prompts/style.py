@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.activity import log_activity
+from core.authz import require
 from core.errors import NotFoundError, ValidationError
 from core.models import SourceFile, StyleBible
 from core.prompts.types import StyleBibleData
@@ -59,6 +60,7 @@ def get_style_bible(session: Session, file_id: int) -> StyleBible:
 
 def update_style_bible(session: Session, file_id: int, *, actor: str = "", **fields: Any) -> StyleBible:
     """Change some fields of the file's bible; unknown fields or bad values raise `ValidationError`."""
+    require("edit")
     unknown = sorted(set(fields) - set(STYLE_FIELDS))
     if unknown:
         raise ValidationError(f"Unknown style bible field(s): {', '.join(unknown)}; "

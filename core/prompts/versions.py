@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.activity import log_activity
+from core.authz import require
 from core.errors import GateError, NotFoundError, ValidationError
 from core.models import Frame, PromptVersion
 from core.prompts.context import (
@@ -113,6 +114,7 @@ def add_manual_version(
     session: Session, frame_id: int, text: str, *, author: str, negative_prompt: str = ""
 ) -> PromptVersion:
     """A producer's hand-written prompt: a new version, selected, based on the one it replaces."""
+    require("edit")
     frame = load_live_frame(session, frame_id)
     _refuse_if_locked(frame, "edit its prompt")
     text = text.strip()
@@ -143,6 +145,7 @@ def add_manual_version(
 
 def select_version(session: Session, frame_id: int, version_id: int, *, actor: str) -> PromptVersion:
     """Point the frame at one of its versions (restore an older one, or pick a newer refined one)."""
+    require("edit")
     frame = load_live_frame(session, frame_id)
     version = session.get(PromptVersion, version_id)
     if version is None or version.frame_id != frame.id:
