@@ -40,7 +40,8 @@ def main(argv: list[str] | None = None) -> int:
         key_id, secret = server.credentials
         settings = load_settings({}, secrets_file=Path(tmp) / "none.toml", studio_data_dir=Path(tmp) / "data",
                                  database_url=a.db, hf_key=SecretStr(f"{key_id}:{secret}"), renderer="higgs",
-                                 higgs_base_url=server.base_url, render_concurrency=a.concurrency)
+                                 higgs_base_url=server.base_url, render_concurrency=a.concurrency,
+                                 allow_private_downloads=True, allow_http_downloads=True)  # the fake is local
         rt = open_runtime(settings)
         with session_scope(rt.sessions) as s:
             frames: list[int] = []

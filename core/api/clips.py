@@ -3,7 +3,9 @@
 `core.jobs.request_clip` renders a shot; an API client may instead name two images (asset ids or URLs) and a
 motion prompt. Such a job is an ordinary clip `Job` with no shot: its images are in `input_asset_ids`, the URLs
 it was asked for in `params`, so the same worker renders it. A URL image is downloaded once (bounded, checked
-to be an image) into the asset store, with the URL kept as `remote_url` so Higgs can fetch it directly.
+to be an image) into the asset store, with the URL kept as `remote_url` so Higgs can fetch it directly. The
+download goes through `core.netguard`, like every generated-media download: https on allowed hosts, no private
+addresses, redirects checked hop by hop, a size cap.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from core.errors import NotFoundError, ValidationError
 from core.hashing import sha256_bytes, stable_hash
 from core.jobs import planning
 from core.models import JOB_ACTIVE, Asset, Job
+from core.netguard import DownloadError, DownloadPolicy, fetch, guarded_client
 from core.render.media import MediaError, verify_image
 from core.settings import Settings
 
@@ -79,11 +82,11 @@ def _image_input(session: Session, asset_id: int | None, url: object, *, setting
 
 def fetch_image(session: Session, url: str, *, settings: Settings, client: httpx.Client | None = None) -> Asset:
     """The image at `url` as an asset (reused when the same URL gave the same bytes before)."""
-    data = _download(url, max_bytes=settings.max_download_bytes, client=client)
+    data = _download(url, DownloadPolicy.from_settings(settings), client=client)
     try:
         info = verify_image(data, max_bytes=settings.max_download_bytes)
     except MediaError as err:
-        raise ValidationError(f"{url}: {err}", category="bad_url") from None
+        raise ValidationError(f"The image URL did not give a usable image: {err}.", category="bad_url") from None
     digest = sha256_bytes(data)
     existing = session.scalar(
         select(Asset).where(Asset.sha256 == digest, Asset.kind == "image", Asset.remote_url == url,
@@ -91,7 +94,7 @@ def fetch_image(session: Session, url: str, *, settings: Settings, client: httpx
     )
     if existing is not None:
         return existing
-    key = AssetStore(settings.data_dir).put(data, info.ext)
+    key = AssetStore.from_settings(settings).put(data, info.ext)
     asset = Asset(kind="image", sha256=digest, storage_key=key, content_type=info.content_type,
                   size_bytes=len(data), width=info.width, height=info.height, provider="url", remote_url=url)
     session.add(asset)
@@ -99,26 +102,21 @@ def fetch_image(session: Session, url: str, *, settings: Settings, client: httpx
     return asset
 
 
-def _download(url: str, *, max_bytes: int, client: httpx.Client | None) -> bytes:
+def _download(url: str, policy: DownloadPolicy, *, client: httpx.Client | None) -> bytes:
+    """The bytes at `url` under `policy`; a refusal or failure is a `bad_url` validation error for the caller.
+
+    `client` (tests, or an app-wide pool) is used as given and checked hop by hop; without one the guarded
+    client also pins each connection to the address it checked.
+    """
     own = client is None
-    http = client or httpx.Client(timeout=FETCH_TIMEOUT_S, follow_redirects=True, headers={"User-Agent": USER_AGENT})
+    http = client or guarded_client(policy, timeout_s=FETCH_TIMEOUT_S, user_agent=USER_AGENT, what="The image URL")
     try:
-        with http.stream("GET", url) as resp:
-            if resp.status_code != 200:
-                raise ValidationError(f"Fetching {url} gave HTTP {resp.status_code}; give a reachable image URL.",
-                                      category="bad_url")
-            chunks: list[bytes] = []
-            size = 0
-            for chunk in resp.iter_bytes():
-                size += len(chunk)
-                if size > max_bytes:
-                    raise ValidationError(f"The image at {url} is over the {max_bytes // (1024 * 1024)} MB limit.",
-                                          category="bad_url")
-                chunks.append(chunk)
-            return b"".join(chunks)
-    except httpx.HTTPError as err:
-        raise ValidationError(f"Could not fetch {url}: {type(err).__name__}.", category="bad_url") from err
+        return fetch(url, policy, client=http, what="The image URL").data
+    except DownloadError as err:
+        if err.status_code is not None:
+            raise ValidationError(f"Fetching the image URL gave HTTP {err.status_code}; give a reachable image "
+                                  "URL.", category="bad_url") from None
+        raise ValidationError(str(err), category="bad_url") from None
     finally:
         if own:
             http.close()
-

@@ -6,6 +6,8 @@ Every submit carries an `Idempotency-Key`; ambiguous failures (timeouts, dropped
 wait `Retry-After` when given, else exponential backoff with jitter; a wait longer than `max_retry_wait_s` is
 not slept in-process but raised (retryable, with `retry_after`) so a job queue can reschedule the job.
 The API key goes only to the configured host: never to output URLs, upload URLs or foreign status URLs.
+Output files are fetched through `core.netguard` (allowed hosts, https, no private addresses, redirects checked
+hop by hop, a size cap) on a client of their own that never carries the key.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from core.higgs.types import (
     Submission,
     parse_status,
 )
+from core.netguard import DownloadError, DownloadPolicy, fetch, guarded_client
 from core.settings import Settings
 
 log = logging.getLogger("core.higgs")
@@ -87,7 +90,7 @@ class HiggsClient:
                  max_attempts: int = 5, backoff_base_s: float = 1.0, sleep: Callable[[float], None] = time.sleep,
                  poll: PollSchedule | None = None, clock: Callable[[], float] = time.monotonic,
                  max_retry_wait_s: float = 60.0, backoff_max_s: float = 30.0,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None, download_policy: DownloadPolicy | None = None) -> None:
         if not key_id or not key_secret:
             raise ProviderError("Higgs credentials are missing: set HF_KEY (\"id:secret\") or HF_API_KEY and "
                                 "HF_API_SECRET.", category="auth")
@@ -108,6 +111,11 @@ class HiggsClient:
         self._rng = rng or random.Random()
         self._http = httpx.Client(transport=transport, timeout=httpx.Timeout(timeout_s),
                                   headers={"User-Agent": user_agent}, follow_redirects=False)
+        # Without a policy only the API host itself, over https, on a public address: the strict default.
+        api_host = urlsplit(self.base_url).hostname or ""
+        self.download_policy = download_policy or DownloadPolicy(allowed_hosts=(api_host.lower(),))
+        self._downloads = guarded_client(self.download_policy, transport=transport, timeout_s=timeout_s,
+                                         user_agent=user_agent, what="The output file URL")
 
     def __repr__(self) -> str:  # never the key
         return f"HiggsClient(base_url={self.base_url!r})"
@@ -337,7 +345,9 @@ class HiggsClient:
     def download(self, url: str, *, max_bytes: int) -> tuple[bytes, str]:
         """Fetch an output file (no API key: it lives on a CDN), streamed and aborted past `max_bytes`.
 
-        Returns the bytes and the declared content type; the caller checks the bytes really are what it wants.
+        Only from URLs the download policy allows (see `core.netguard`); redirects are followed hop by hop under
+        the same policy. Returns the bytes and the declared content type; the caller checks the bytes really are
+        what it wants.
         """
         if _origin(url)[0] not in ("http", "https"):
             raise HiggsDownloadError(f"Refusing to download {url[:80]!r}: only http and https URLs are allowed.")
@@ -349,30 +359,17 @@ class HiggsClient:
     def _download_once(self, url: str, max_bytes: int) -> tuple[bytes, str]:
         shown = _loggable(url)
         try:
-            with self._http.stream("GET", url, follow_redirects=True) as resp:
-                if resp.status_code >= 400:
-                    raise HiggsDownloadError(f"Downloading {shown} failed ({resp.status_code}); the file may "
-                                             "have expired (outputs are kept about 7 days).",
-                                             retryable=resp.status_code >= 500 or resp.status_code == 429,
-                                             status_code=resp.status_code)
-                declared = _number(resp.headers.get("content-length"))
-                if declared is not None and declared > max_bytes:
-                    raise HiggsDownloadError(f"{shown} is {int(declared)} bytes, over the {max_bytes}-byte cap.")
-                chunks: list[bytes] = []
-                size = 0
-                for chunk in resp.iter_bytes():
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise HiggsDownloadError(f"{shown} grew past the {max_bytes}-byte cap; download stopped.")
-                    chunks.append(chunk)
-                content_type = resp.headers.get("content-type", "application/octet-stream").split(";")[0].strip()
-        except httpx.UnsupportedProtocol as exc:
-            raise HiggsDownloadError(f"Refusing to follow {shown} to a non-http(s) location.") from exc
-        except httpx.TransportError as exc:
-            raise HiggsDownloadError(f"Downloading {shown} failed ({type(exc).__name__}: {exc}).",
-                                     retryable=True) from exc
-        log.info("Higgs output downloaded: %s (%d bytes, %s)", shown, size, content_type)
-        return b"".join(chunks), content_type
+            got = fetch(url, self.download_policy, client=self._downloads, max_bytes=max_bytes,
+                        what="The output file URL")
+        except DownloadError as exc:
+            message = str(exc)
+            if exc.status_code is not None and exc.status_code >= 400:
+                message = (f"Downloading {shown} failed ({exc.status_code}); the file may have expired "
+                           "(outputs are kept about 7 days).")
+            raise HiggsDownloadError(message, category=exc.category, retryable=exc.retryable,
+                                     status_code=exc.status_code) from exc
+        log.info("Higgs output downloaded: %s (%d bytes, %s)", _loggable(got.url), len(got.data), got.content_type)
+        return got.data, got.content_type
 
     # ---- catalogue and prices --------------------------------------------------------------------
     def models(self) -> dict[str, dict[str, Any]]:
@@ -422,6 +419,7 @@ class HiggsClient:
     # ---- lifetime --------------------------------------------------------------------------------
     def close(self) -> None:
         self._http.close()
+        self._downloads.close()
 
     def __enter__(self) -> Self:
         return self
@@ -438,6 +436,7 @@ def client_from_settings(settings: Settings, **overrides: Any) -> HiggsClient:
         raise ProviderError("No Higgs credentials: set HF_KEY (\"id:secret\") or HF_API_KEY and HF_API_SECRET, "
                             "or choose the offline renderer.", category="auth")
     kwargs: dict[str, Any] = {"base_url": settings.higgs_base_url, "key_id": creds[0], "key_secret": creds[1],
-                              "timeout_s": settings.higgs_timeout_s}
+                              "timeout_s": settings.higgs_timeout_s,
+                              "download_policy": DownloadPolicy.from_settings(settings)}
     kwargs.update(overrides)
     return HiggsClient(**kwargs)

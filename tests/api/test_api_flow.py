@@ -37,7 +37,10 @@ def _free_port() -> int:
 
 @pytest.fixture
 def flow_runtime(make_runtime: Callable[..., Runtime]) -> Runtime:
-    return make_runtime(clip_duration_s=1)  # a short clip keeps the H.264 encode quick
+    # A short clip keeps the H.264 encode quick. The explicit-URL clip fetches from this test's own server on
+    # http://127.0.0.1, which the default download policy refuses, so that host is allowed explicitly.
+    return make_runtime(clip_duration_s=1, download_allowed_hosts="127.0.0.1", allow_private_downloads=True,
+                        allow_http_downloads=True)
 
 
 @contextmanager

@@ -32,6 +32,7 @@ from core.higgs import (
     clip_body,
     image_body,
 )
+from core.netguard import DownloadPolicy
 from tests.fakes.higgs_server import FakeHiggsServer, Scripted
 
 IMAGE = "higgsfield-ai/soul/standard"
@@ -385,7 +386,9 @@ def test_download_stops_streaming_past_the_cap_without_a_length() -> None:
 
     transport = httpx.MockTransport(lambda req: httpx.Response(200, headers={"Content-Type": "image/png"},
                                                                content=endless()))
-    client = HiggsClient(base_url="https://api.example", key_id="id", key_secret="s", transport=transport)
+    cdn = DownloadPolicy(allowed_hosts=("cdn.example",), resolver=lambda host, port: ["93.184.216.34"])
+    client = HiggsClient(base_url="https://api.example", key_id="id", key_secret="s", transport=transport,
+                         download_policy=cdn)
     with client, pytest.raises(HiggsDownloadError, match="cap"):
         client.download("https://cdn.example/big.png", max_bytes=10 * 1024)
     assert len(produced) < 20  # aborted, not read to the end

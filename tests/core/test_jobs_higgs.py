@@ -46,8 +46,10 @@ def server() -> Iterator[FakeHiggsServer]:
 
 def _higgs_runtime(rt: Runtime, server: FakeHiggsServer, **overrides: Any) -> Runtime:
     key_id, secret = server.credentials
+    # The fake serves outputs over http on 127.0.0.1: downloads from there must be allowed explicitly.
     settings = rt.settings.model_copy(update={"hf_key": SecretStr(f"{key_id}:{secret}"), "renderer": "higgs",
-                                              "higgs_base_url": server.base_url, **overrides})
+                                              "higgs_base_url": server.base_url, "allow_private_downloads": True,
+                                              "allow_http_downloads": True, **overrides})
     return Runtime(settings=settings, engine=rt.engine, sessions=rt.sessions)
 
 
@@ -211,7 +213,8 @@ def test_a_worker_killed_mid_job_is_replaced_without_paying_twice(sqlite_runtime
         key_id, secret = server.credentials
         env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": rt.settings.db_url,
                "STUDIO_DATA_DIR": str(rt.data_dir), "HF_KEY": f"{key_id}:{secret}", "RENDERER": "higgs",
-               "HIGGS_BASE_URL": server.base_url, "JOB_LEASE_S": "1.0"}
+               "HIGGS_BASE_URL": server.base_url, "JOB_LEASE_S": "1.0", "ALLOW_PRIVATE_DOWNLOADS": "true",
+               "ALLOW_HTTP_DOWNLOADS": "true"}
         first = subprocess.Popen([sys.executable, "-m", "core", "worker"], cwd=ROOT, env=env,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:

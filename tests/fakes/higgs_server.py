@@ -590,8 +590,14 @@ class FakeHiggsServer:
         return self.state.key_id, self.state.key_secret
 
     def client_kwargs(self) -> dict[str, Any]:
-        """`base_url`, `key_id`, `key_secret` for `HiggsClient(**server.client_kwargs(), ...)`."""
-        return {"base_url": self.base_url, "key_id": self.state.key_id, "key_secret": self.state.key_secret}
+        """`base_url`, `key_id`, `key_secret` for `HiggsClient(**server.client_kwargs(), ...)`, and a download
+        policy that admits this server: it serves outputs over plain http on a loopback address, which the
+        studio's default policy refuses."""
+        from core.netguard import DownloadPolicy
+
+        policy = DownloadPolicy(allowed_hosts=("127.0.0.1",), allow_private=True, allow_http=True)
+        return {"base_url": self.base_url, "key_id": self.state.key_id, "key_secret": self.state.key_secret,
+                "download_policy": policy}
 
     def set(self, **knobs: Any) -> None:
         """Change knobs while running (e.g. `server.set(latency_s=5)`)."""
