@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from core.jobs import cancel_job, list_jobs, retry_job
+from studio import auth
 from studio.actions import ok, perform
 from studio.context import get_runtime
 from studio.job_table import job_rows
@@ -41,6 +42,9 @@ if rows:
 else:
     st.info("No jobs to show. Render images or clips to fill the queue.", icon=":material/inbox:")
 
+if not auth.can(cfg, "render"):
+    st.caption("Your role can follow the queue; retrying and canceling jobs is for producers.")
+    st.stop()
 left, right = st.columns(2)
 with left.container(border=True):
     st.markdown("**Retry**: failed and canceled jobs go back in the queue (attempts and errors are kept).")

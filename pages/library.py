@@ -12,7 +12,7 @@ from core.library import (
     list_videos,
     restore_script,
 )
-from studio import state, widgets
+from studio import auth, state, widgets
 from studio.actions import go, ok, perform
 from studio.context import get_runtime
 from studio.queries import progress_by_video
@@ -21,32 +21,34 @@ rt = get_runtime()
 cfg = rt.settings
 st.title("Library")
 
-with st.expander("Upload a Word script (.docx)", expanded=not state.script_id(), icon=":material/upload_file:"):
-    with st.form("upload", clear_on_submit=True, border=False):
-        upload = st.file_uploader(
-            f"Script (.docx, up to {cfg.max_upload_mb:g} MB)", type=["docx"],
-            help="Each video starts at a header such as 'Video 1: …' (or 'الفيديو الأول'). "
-                 "Your file is kept as uploaded; uploading the same file twice reuses the first copy.",
-        )
-        c1, c2 = st.columns(2)
-        shots = c1.number_input("Shots per video", 1, 200, cfg.shots_per_video)
-        frames = c2.number_input("Frames per shot", 1, 50, cfg.frames_per_shot)
-        submitted = st.form_submit_button("Ingest script", icon=":material/upload:", type="primary")
-    if submitted and upload is None:
-        st.warning("Choose a .docx file first.")
-    elif submitted and upload is not None:
-        try:
-            with session_scope(rt.sessions) as session:  # one unit of work: all stored, or nothing
-                result = ingest_file(session, upload.getvalue(), upload.name, settings=cfg, shots=int(shots),
-                                     frames=int(frames), actor=cfg.author_name)
-        except Exception as err:  # noqa: BLE001 - shown in words, never a trace
-            widgets.show_ingest_error(err)
-        else:
-            for warning in result.warnings:
-                st.warning(warning)
-            state.choose(script=result.source_file_id, video=None)
-            state.flash("Script ingested." if result.created else "This file was already in the library.")
-            st.rerun()
+can_edit = auth.can(cfg, "edit")  # reviewers see the library; uploading and archiving is for producers
+if can_edit:
+    with st.expander("Upload a Word script (.docx)", expanded=not state.script_id(), icon=":material/upload_file:"):
+        with st.form("upload", clear_on_submit=True, border=False):
+            upload = st.file_uploader(
+                f"Script (.docx, up to {cfg.max_upload_mb:g} MB)", type=["docx"],
+                help="Each video starts at a header such as 'Video 1: …' (or 'الفيديو الأول'). "
+                     "Your file is kept as uploaded; uploading the same file twice reuses the first copy.",
+            )
+            c1, c2 = st.columns(2)
+            shots = c1.number_input("Shots per video", 1, 200, cfg.shots_per_video)
+            frames = c2.number_input("Frames per shot", 1, 50, cfg.frames_per_shot)
+            submitted = st.form_submit_button("Ingest script", icon=":material/upload:", type="primary")
+        if submitted and upload is None:
+            st.warning("Choose a .docx file first.")
+        elif submitted and upload is not None:
+            try:
+                with session_scope(rt.sessions) as session:  # one unit of work: all stored, or nothing
+                    result = ingest_file(session, upload.getvalue(), upload.name, settings=cfg, shots=int(shots),
+                                         frames=int(frames), actor=cfg.author_name)
+            except Exception as err:  # noqa: BLE001 - shown in words, never a trace
+                widgets.show_ingest_error(err)
+            else:
+                for warning in result.warnings:
+                    st.warning(warning)
+                state.choose(script=result.source_file_id, video=None)
+                state.flash("Script ingested." if result.created else "This file was already in the library.")
+                st.rerun()
 
 show_archived = st.toggle("Show archived scripts")
 with rt.sessions() as session:
@@ -63,7 +65,9 @@ for row in rows:
             st.caption(f"{row.video_count} videos · {row.shot_count} shots · {row.frame_count} frames · "
                        f"{widgets.isolate(row.original_name)} · last activity {widgets.relative_time(row.last_activity_at)}"
                        + (" · archived" if row.archived else ""))
-        if not row.archived:
+        if not can_edit:
+            pass
+        elif not row.archived:
             if actions.button("Archive", key=f"archive-{row.id}", icon=":material/archive:") and ok(perform(
                 rt, lambda s, fid=row.id: archive_script(s, fid, actor=cfg.author_name),
                 success="Archived. Turn on 'Show archived scripts' to restore it.",

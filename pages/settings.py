@@ -4,16 +4,32 @@ from __future__ import annotations
 
 import streamlit as st
 
+from studio import auth
 from studio.context import get_runtime
 from studio.model_check import check_models
+from studio.widgets import escape_markdown
 
 rt = get_runtime()
 cfg = rt.settings
 summary = cfg.public_summary()  # secrets appear only as "set" / "not set"
 st.title("Settings")
-st.info("The studio listens on 127.0.0.1 only: a single-user tool on this computer, with no login. "
-        "Change settings in `.streamlit/secrets.toml` or environment variables, then restart.",
-        icon=":material/lock:")
+person = auth.current(cfg)
+if person.local:
+    st.info("Sign-in is off: this is a single-user local tool bound to 127.0.0.1 (only this computer can open it), "
+            "and you act as the local producer + admin. To share the studio with a team, configure an `[auth]` "
+            "section (OpenID Connect) in `.streamlit/secrets.toml` and the role lists `AUTH_PRODUCERS`, `AUTH_REVIEWERS`, "
+            "`AUTH_ADMINS`. "
+            "Change settings in `.streamlit/secrets.toml` or environment variables, then restart.",
+            icon=":material/lock:")
+else:
+    st.info(f"Sign-in is on (OpenID Connect). You are signed in as {escape_markdown(person.email)} with the role "
+            f"**{person.role_label}**. Change settings in `.streamlit/secrets.toml` or environment variables, "
+            "then restart.", icon=":material/verified_user:")
+    roles = st.columns(3)
+    for col, (title, value) in zip(roles, (("Producers", cfg.auth_producers), ("Reviewers", cfg.auth_reviewers),
+                                            ("Admins", cfg.auth_admins))):
+        col.markdown(f"**{title}**")
+        col.caption(escape_markdown(value) if value.strip() else "nobody")
 
 st.subheader("Providers")
 c1, c2 = st.columns(2)

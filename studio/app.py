@@ -15,11 +15,21 @@ if str(ROOT) not in sys.path:  # so `core` and `studio` import without an instal
 
 import streamlit as st
 
-from studio import state, widgets
+from studio import auth, state, widgets
 from studio.context import ensure_worker, get_runtime
 from studio.sidebar import draw_pickers
 
 st.set_page_config(page_title="Course Visual Studio", page_icon=":material/movie:", layout="wide")
+widgets.install_css()
+
+# Sign-in and roles come first: someone not let in sees no page, no script and no worker. This also names the
+# acting person for every core call of this run (core refuses what their role may not do).
+try:
+    _settings = get_runtime().settings
+except Exception as err:  # noqa: BLE001 - shown in words, never a trace
+    widgets.show_error(err)
+    st.stop()
+auth.gate(_settings)
 
 PAGES = ROOT / "pages"
 nav = st.navigation(
@@ -46,7 +56,6 @@ nav = st.navigation(
     }
 )
 
-widgets.install_css()
 state.restore_from_query()
 with widgets.guarded():
     runtime = get_runtime()

@@ -221,6 +221,7 @@ def cancel_job(session: Session, job_id: int, *, actor: str = "", settings: Sett
                providers: Mapping[str, RenderProvider] | None = None) -> Job:
     """Cancel a job that has not finished. A request already queued remotely is canceled there too; one the
     provider has started cannot be stopped (its take can be discarded when it arrives)."""
+    require("render")
     job = _job(session, job_id)
     if job.status not in JOB_ACTIVE:
         raise ConflictError(f"Job {job.id} has already {job.status}; there is nothing to cancel")
