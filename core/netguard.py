@@ -173,7 +173,9 @@ class GuardedTransport(httpx.BaseTransport):
                  what: str = "The download URL") -> None:
         self.policy = policy
         self.what = what
-        self._inner = inner or httpx.HTTPTransport()
+        # No keep-alive: the pool is keyed by the pinned address, so a kept connection could be reused for another
+        # host name on the same address, under the first host's TLS session. Downloads are few and large.
+        self._inner = inner or httpx.HTTPTransport(limits=httpx.Limits(max_keepalive_connections=0))
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         target = self.policy.check(str(request.url), what=self.what)
