@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.assets import AssetStore
-from core.jobs import list_takes, request_image, select_take
+from core.jobs import discard_take, list_takes, request_image, restore_take, select_take
 from core.runtime import Runtime
 from studio.actions import ok, perform
 from studio.board import FrameView
@@ -39,13 +39,27 @@ def _use_take(rt: Runtime, asset_id: int) -> bool:
                       success="Take selected."))
 
 
+def _discard_take(rt: Runtime, asset_id: int) -> bool:
+    return ok(perform(rt, lambda s: discard_take(s, asset_id, actor=rt.settings.author_name),
+                      success="Take discarded. It stays under 'Discarded takes', where Restore brings it back."))
+
+
+def _restore_take(rt: Runtime, asset_id: int) -> bool:
+    return ok(perform(rt, lambda s: restore_take(s, asset_id, actor=rt.settings.author_name),
+                      success="Take restored."))
+
+
 def takes_picker(rt: Runtime, frame: FrameView) -> None:
+    """The frame's takes: use one, discard one (soft), or restore a discarded one."""
     with rt.sessions() as session:
-        takes = list_takes(session, frame_id=frame.id)[:MAX_TAKES]
-    if len(takes) < 2:
+        every = list_takes(session, frame_id=frame.id, include_discarded=True)
+    takes = [t for t in every if t.discarded_at is None][:MAX_TAKES]
+    discarded = [t for t in every if t.discarded_at is not None][:MAX_TAKES]
+    if not takes and not discarded:
         return
     store = AssetStore(rt.data_dir)
-    with st.popover(f"Takes ({len(takes)})", icon=":material/photo_library:", width="stretch"):
+    label = f"Takes ({len(takes)})" + (f" · {len(discarded)} discarded" if discarded else "")
+    with st.popover(label, icon=":material/photo_library:", width="stretch"):
         cols = st.columns(3)
         for i, take in enumerate(takes):
             with cols[i % 3]:
@@ -56,6 +70,20 @@ def takes_picker(rt: Runtime, frame: FrameView) -> None:
                     st.caption("selected")
                 elif st.button("Use this take", key=f"take-{take.id}") and _use_take(rt, take.id):
                     st.rerun()
+                if st.button("Discard", key=f"discard-take-{take.id}", icon=":material/delete:") \
+                        and _discard_take(rt, take.id):
+                    st.rerun()
+        if discarded:
+            st.caption("Discarded takes")
+            cols = st.columns(3)
+            for i, take in enumerate(discarded):
+                with cols[i % 3]:
+                    path = store.path(take.storage_key)
+                    if path.is_file():
+                        st.image(str(path), width="stretch")
+                    if st.button("Restore", key=f"restore-take-{take.id}",
+                                              icon=":material/restore_from_trash:") and _restore_take(rt, take.id):
+                        st.rerun()
 
 
 def image_cell(rt: Runtime, frame: FrameView) -> None:

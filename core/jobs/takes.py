@@ -116,6 +116,34 @@ def discard_take(session: Session, asset_id: int, *, actor: str) -> Asset:
     return asset
 
 
+def restore_take(session: Session, asset_id: int, *, actor: str) -> Asset:
+    """Bring a discarded take back into the picker. If its frame (or shot) has no take selected any more, the
+    restored one is selected, so undoing "discard" on the only take gives the frame its image back."""
+    require("edit")
+    from core.review import assert_frame_editable, assert_shot_editable
+
+    asset = _asset(session, asset_id)
+    if asset.discarded_at is None:
+        return asset
+    asset.discarded_at = None
+    selected = False
+    if asset.kind == "image" and asset.frame_id is not None:
+        frame = session.get(Frame, asset.frame_id)
+        if frame is not None and frame.selected_image_id is None:
+            assert_frame_editable(frame)
+            frame.selected_image_id, selected = asset.id, True
+    elif asset.kind == "clip" and asset.shot_id is not None:
+        shot = session.get(Shot, asset.shot_id)
+        if shot is not None and shot.selected_clip_id is None:
+            assert_shot_editable(shot)
+            shot.selected_clip_id, selected = asset.id, True
+    log_activity(session, "take.restored", actor=actor, subject_type="frame" if asset.kind == "image" else "shot",
+                 subject_id=asset.frame_id or asset.shot_id, asset_id=asset.id, selected=selected,
+                 source_file_id=source_file_of(session, frame_id=asset.frame_id, shot_id=asset.shot_id))
+    session.flush()
+    return asset
+
+
 def _asset(session: Session, asset_id: int) -> Asset:
     asset = session.get(Asset, asset_id)
     if asset is None:
