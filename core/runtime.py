@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.assets import AssetStore
 from core.db import make_engine, make_session_factory, migrate
 from core.settings import Settings, load_settings
 
@@ -17,10 +18,18 @@ class Runtime:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session] = field(repr=False)
+    _assets: AssetStore | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def data_dir(self) -> Path:
         return self.settings.data_dir
+
+    @property
+    def assets(self) -> AssetStore:
+        """The asset store of these settings (data dir or object storage), made once per runtime."""
+        if self._assets is None:
+            self._assets = AssetStore.from_settings(self.settings)
+        return self._assets
 
 
 def open_runtime(settings: Settings | None = None, *, run_migrations: bool = True) -> Runtime:

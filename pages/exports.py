@@ -40,7 +40,8 @@ with st.expander("Import a project archive", icon=":material/upload:"):
         result = perform(rt, lambda s: import_archive(s, upload.getvalue(), data_dir=rt.data_dir,
                                                       actor=rt.settings.author_name,
                                                       max_uncompressed_bytes=max(rt.settings.max_uncompressed_bytes,
-                                                                                 ARCHIVE_LIMIT)))
+                                                                                 ARCHIVE_LIMIT),
+                                                      store=rt.assets))
         if ok(result):
             state.choose(script=result.source_file_id, video=None)  # type: ignore[union-attr]
             state.flash("Archive imported")

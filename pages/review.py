@@ -24,7 +24,7 @@ with rt.sessions() as session:
     card = cost.load_rate_card(session)
     file_id = script_of_video(session, video_id)
     progress = review.approval_progress(session, video_id)
-    video = collect_script(session, file_id, data_dir=rt.data_dir, video_id=video_id).videos[0]
+    video = collect_script(session, file_id, data_dir=rt.data_dir, video_id=video_id, store=rt.assets).videos[0]
     budget = cost.budget_status(session, file_id, rate_card=card)
     video_spend = cost.spend(session, video_id=video_id, rate_card=card)
     per_second = cost.cost_per_approved_clip_second(session, file_id=file_id, rate_card=card)

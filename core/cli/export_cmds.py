@@ -68,7 +68,7 @@ def _import(args: argparse.Namespace) -> int:
         with session_scope(runtime.sessions) as session:
             result = import_archive(session, args.path, data_dir=runtime.settings.data_dir, actor=args.actor,
                                     max_uncompressed_bytes=max(runtime.settings.max_uncompressed_bytes,
-                                                               2 * 1024**3))
+                                                               2 * 1024**3), store=runtime.assets)
     finally:
         runtime.engine.dispose()
     print(f"imported as script {result.source_file_id}")

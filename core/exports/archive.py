@@ -41,6 +41,7 @@ from core.models import (
     StyleBible,
     Video,
 )
+from core.storage import check_key
 
 ARCHIVE_FORMAT = 1
 # Insert order: every row's parents come before it (the pointer cycles are patched after all rows exist).
@@ -74,15 +75,19 @@ class ImportResult:
 # ---- export -------------------------------------------------------------------------------------------------
 
 def export_archive(session: Session, file_id: int, *, data_dir: Path, out: Path,
-                   include_exports: bool = True) -> ArchiveSummary:
+                   include_exports: bool = True, store: AssetStore | None = None) -> ArchiveSummary:
+    """One script as a zip: its rows, source, takes and (optionally) its exports. Stored bytes come from `store`
+    (default: the data dir's own files); exports are always this process's local folder."""
     rows = _collect_rows(session, file_id)
     data_dir = Path(data_dir)
+    store = store or AssetStore(data_dir)
     files: dict[str, bytes] = {}
     source = rows["source_files"][0]
-    src_path = data_dir / str(source["stored_name"])
-    if src_path.is_file():
-        files[f"source/{PurePosixPath(str(source['stored_name'])).name}"] = src_path.read_bytes()
-    store = AssetStore(data_dir)
+    try:
+        files[f"source/{PurePosixPath(str(source['stored_name'])).name}"] = store.storage.get(
+            str(source["stored_name"]))
+    except StudioError:
+        pass  # the source file is gone (or its key is malformed): the rows still travel
     for asset in rows["assets"]:
         key = str(asset["storage_key"])
         try:
@@ -162,7 +167,7 @@ def _json_default(value: Any) -> Any:
 # ---- import -------------------------------------------------------------------------------------------------
 
 def import_archive(session: Session, archive: Path | bytes, *, data_dir: Path, actor: str = "",
-                   max_uncompressed_bytes: int = 2 * 1024**3) -> ImportResult:
+                   max_uncompressed_bytes: int = 2 * 1024**3, store: AssetStore | None = None) -> ImportResult:
     """Recreate an archived script in this studio under new ids; nothing is written if anything is wrong."""
     try:
         zf = zipfile.ZipFile(io.BytesIO(archive) if isinstance(archive, bytes) else archive)
@@ -184,7 +189,7 @@ def import_archive(session: Session, archive: Path | bytes, *, data_dir: Path, a
             files[name] = data
         rows = {name: _read_json(zf, f"rows/{name}.json") for name, _ in TABLES}
     result = _insert_all(session, rows, actor=actor)
-    _write_files(files, rows, Path(data_dir), result.source_file_id)
+    _write_files(files, rows, Path(data_dir), result.source_file_id, store or AssetStore(data_dir))
     log_activity(session, "archive.import", actor=actor, source_file_id=result.source_file_id,
                  subject_type="source_file", subject_id=result.source_file_id,
                  original_id=manifest.get("source_file_id"), exported_at=manifest.get("exported_at"))
@@ -290,8 +295,7 @@ def _values(model: type[Base], raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def _write_files(files: dict[str, bytes], rows: dict[str, list[dict[str, Any]]], data_dir: Path,
-                 new_file_id: int) -> None:
-    store = AssetStore(data_dir)
+                 new_file_id: int, store: AssetStore) -> None:
     stored_name = str(rows["source_files"][0]["stored_name"])
     for name, data in files.items():
         if name.startswith("assets/"):
@@ -299,12 +303,11 @@ def _write_files(files: dict[str, bytes], rows: dict[str, list[dict[str, Any]]],
             if store.put(data, ext) != name:
                 raise ValidationError(f"The archive is damaged: {name} does not match its content")
         elif name.startswith("source/"):
-            target = data_dir / stored_name
-            if not _inside(target, data_dir):
-                raise ValidationError("The archive names a source file outside the data folder")
-            if not target.is_file():
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(data)
+            if not stored_name.startswith("sources/"):
+                raise ValidationError("The archive names a source file outside the sources folder")
+            check_key(stored_name)  # a ValidationError for "..", absolute paths and the like
+            if not store.storage.exists(stored_name):
+                store.storage.put(stored_name, data)
         elif name.startswith("exports/"):
             root = export_dir(data_dir, new_file_id)
             target = root / PurePosixPath(name).relative_to("exports")

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.assets import AssetStore
-from core.errors import NotFoundError, StudioError
+from core.errors import NotFoundError
 from core.models import Asset, Comment, PromptVersion, SourceFile, Storyboard, Video
 from core.review import comments_by_subject
 
@@ -83,12 +83,16 @@ class ScriptSnapshot:
         raise NotFoundError(f"Video {video_id} is not part of script {self.file_id}")
 
 
-def collect_script(session: Session, file_id: int, *, data_dir: Path, video_id: int | None = None) -> ScriptSnapshot:
-    """Everything an export needs about a script (or one of its videos), from the current storyboards."""
+def collect_script(session: Session, file_id: int, *, data_dir: Path, video_id: int | None = None,
+                   store: AssetStore | None = None) -> ScriptSnapshot:
+    """Everything an export needs about a script (or one of its videos), from the current storyboards.
+
+    Image and clip paths are local files from `store` (default: the data dir's own files); with object storage,
+    pass the runtime's store so they are cached downloads."""
     source = session.get(SourceFile, file_id)
     if source is None:
         raise NotFoundError(f"Script {file_id} does not exist")
-    store = AssetStore(data_dir)
+    store = store or AssetStore(data_dir)
     videos = list(source.videos)
     if video_id is not None:
         videos = [v for v in videos if v.id == video_id]
@@ -137,13 +141,7 @@ def _video_row(session: Session, video: Video, store: AssetStore) -> VideoRow:
 
 
 def _file(store: AssetStore, asset: Asset | None) -> Path | None:
-    if asset is None:
-        return None
-    try:
-        path = store.path(asset.storage_key)
-    except StudioError:
-        return None
-    return path if path.is_file() else None
+    return store.local_file(asset.storage_key) if asset is not None else None
 
 
 def _notes(rows: list[Comment]) -> tuple[CommentRow, ...]:

@@ -15,6 +15,7 @@ from typing import Literal
 
 from sqlalchemy.orm import Session
 
+from core.assets import AssetStore
 from core.errors import ValidationError
 from core.exports import animatic, captions, pdf, shotlist, timeline, word
 from core.exports.archive import export_archive
@@ -48,11 +49,12 @@ def run_export(session: Session, kind: str, *, settings: Settings, file_id: int 
         file_id = script_of_video(session, video_id)
     formats = _formats(kind, options.formats, out)
     data_dir = settings.data_dir
+    store = AssetStore.from_settings(settings)  # images and clips may live in shared object storage
     if kind == "archive":
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         target = out or data_dir / "archives" / f"script-{file_id}-{stamp}.zip"
-        return [export_archive(session, file_id, data_dir=data_dir, out=target).path]
-    snapshot = collect_script(session, file_id, data_dir=data_dir, video_id=video_id)
+        return [export_archive(session, file_id, data_dir=data_dir, out=target, store=store).path]
+    snapshot = collect_script(session, file_id, data_dir=data_dir, video_id=video_id, store=store)
     base = export_dir(data_dir, file_id)
     wpm = options.wpm or captions.speaking_rate(settings)
     suffix = f"-{snapshot.videos[0].slug}" if video_id is not None and snapshot.videos else ""

@@ -32,7 +32,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from core.activity import log_activity
-from core.assets import AssetStore
 from core.db import is_sqlite
 from core.errors import ProviderError, StudioError
 from core.jobs import planning
@@ -65,7 +64,7 @@ class Worker:
                  idle_s: float = 0.5) -> None:
         self.runtime = runtime
         self.settings = runtime.settings
-        self.store = AssetStore(self.settings.data_dir)
+        self.store = runtime.assets
         self.providers: dict[str, RenderProvider] = dict(providers or make_providers(self.settings, self.store))
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.concurrency = concurrency or self.settings.render_concurrency

@@ -10,22 +10,20 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
-import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from core.assets import AssetStore
-from core.errors import ProviderError, ValidationError
+from core.errors import NotFoundError, ProviderError, ValidationError
 from core.render.media import MediaInfo, verify_media
 from core.settings import Settings
 
 JobKind = Literal["image", "clip"]
 RemoteState = Literal["queued", "running", "completed", "failed", "nsfw", "canceled"]
 STORE_SCHEME = "store:"  # an input or output that lives in our own asset store
+REQUESTS_PREFIX = "offline_requests"  # the offline provider's request records, in the asset store's storage
 
 
 @dataclass(frozen=True)
@@ -112,8 +110,9 @@ class RenderProvider(Protocol):
 class OfflineProvider:
     """Renders storyboard cards and push-in clips locally, at submit time, for free.
 
-    A request is a small JSON file under `<root>/offline_requests/` named by the idempotency key, pointing at the
-    rendered bytes in the asset store: a second submit with the same key (after a crash) finds it on disk.
+    A request is a small JSON record `offline_requests/<id>.json` in the store's storage, named by the idempotency
+    key and pointing at the rendered bytes: a second submit with the same key (after a crash) finds it, and, with
+    shared object storage, so does a worker on another machine that takes the job over.
     """
 
     name = "offline"
@@ -126,7 +125,6 @@ class OfflineProvider:
         self.clip_duration_s = clip_duration_s
         self.max_bytes = max_bytes
         self.clip_size = clip_size
-        self.requests_dir = store.root / "offline_requests"
 
     def model_for(self, kind: JobKind) -> str:
         return self.IMAGE_MODEL if kind == "image" else self.CLIP_MODEL
@@ -143,20 +141,19 @@ class OfflineProvider:
 
     def submit(self, spec: RenderSpec, idempotency_key: str) -> Submitted:
         request_id = f"offline-{idempotency_key}"
-        record = self._record_path(request_id)
-        if record.is_file():
+        record = self._record_key(request_id)
+        if self.store.storage.exists(record):
             return Submitted(request_id)
         data, ext = self._render(spec)
         key = self.store.put(data, ext)
-        _write_json_atomic(record, {"storage_key": key, "kind": spec.kind})
+        self.store.storage.put(record, json.dumps({"storage_key": key, "kind": spec.kind}).encode())
         return Submitted(request_id)
 
     def poll(self, request_id: str, status_url: str | None) -> RemoteResult:
-        record = self._record_path(request_id)
         try:
-            info = json.loads(record.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return RemoteResult("failed", error="The offline render was lost from the data folder; retry it")
+            info = json.loads(self.store.storage.get(self._record_key(request_id)))
+        except (NotFoundError, ValueError):
+            return RemoteResult("failed", error="The offline render was lost from the storage; retry it")
         return RemoteResult("completed", (STORE_SCHEME + info["storage_key"],))
 
     def fetch(self, spec: RenderSpec, result: RemoteResult) -> RenderOutput:
@@ -194,9 +191,10 @@ class OfflineProvider:
         w, h = self.clip_size
         return render_clip(start, end, duration_s=duration, width=w, height=h), "mp4"
 
-    def _record_path(self, request_id: str) -> Path:
+    @staticmethod
+    def _record_key(request_id: str) -> str:
         safe = "".join(ch for ch in request_id if ch.isalnum() or ch in "-_")
-        return self.requests_dir / f"{safe}.json"
+        return f"{REQUESTS_PREFIX}/{safe}.json"
 
 
 class UnavailableProvider:
@@ -243,7 +241,7 @@ class UnavailableProvider:
 
 def make_provider(name: str, settings: Settings, store: AssetStore | None = None) -> RenderProvider:
     """The provider called `name` ("offline" or "higgs"), configured from `settings`."""
-    store = store or AssetStore(settings.data_dir)
+    store = store or AssetStore.from_settings(settings)
     if name == "offline":
         return OfflineProvider(store, clip_duration_s=settings.clip_duration_s, max_bytes=settings.max_download_bytes)
     if name == "higgs":
@@ -258,17 +256,5 @@ def make_provider(name: str, settings: Settings, store: AssetStore | None = None
 
 def make_providers(settings: Settings, store: AssetStore | None = None) -> dict[str, RenderProvider]:
     """Every provider a worker serves: offline always, Higgs (or a stand-in that explains why not)."""
-    store = store or AssetStore(settings.data_dir)
+    store = store or AssetStore.from_settings(settings)
     return {name: make_provider(name, settings, store) for name in ("offline", "higgs")}
-
-
-def _write_json_atomic(path: Path, value: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(value, fh)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -10,7 +10,6 @@ from fastapi.responses import FileResponse
 from core.api.deps import RuntimeDep, SessionDep
 from core.api.errors import errors_doc
 from core.api.schemas import MAX_ID
-from core.assets import AssetStore
 from core.errors import NotFoundError
 from core.models import Asset
 
@@ -37,7 +36,10 @@ def read_asset(
     asset = session.get(Asset, asset_id)
     if asset is None:
         raise NotFoundError(f"There is no asset with id {asset_id}.")
-    path = AssetStore(runtime.settings.data_dir).path(asset.storage_key)
-    if not path.is_file():
-        raise NotFoundError(f"The file of asset {asset_id} is missing from the data folder.", category="missing")
+    # A local file either way (a cached download from object storage): FileResponse streams it with ranges.
+    try:
+        path = runtime.assets.open_local(asset.storage_key)
+    except NotFoundError:
+        raise NotFoundError(f"The file of asset {asset_id} is missing from the asset storage.",
+                            category="missing") from None
     return FileResponse(path, media_type=asset.content_type, filename=None)
