@@ -15,7 +15,8 @@ summary = cfg.public_summary()  # secrets appear only as "set" / "not set"
 st.title("Settings")
 person = auth.current(cfg)
 if person.local:
-    st.info("Sign-in is off: this is a single-user local tool bound to 127.0.0.1 (only this computer can open it), "
+    st.info("Sign-in is off: this is a single-user local tool bound to 127.0.0.1 (only this computer can open "
+            "it), "
             "and you act as the local producer + admin. To share the studio with a team, configure an `[auth]` "
             "section (OpenID Connect) in `.streamlit/secrets.toml` and the role lists `AUTH_PRODUCERS`, `AUTH_REVIEWERS`, "
             "`AUTH_ADMINS`. "

@@ -7,6 +7,7 @@ import streamlit as st
 from core.jobs import list_takes, request_clip, select_take
 from core.review import clip_block_reason, clip_gate_relaxed
 from core.runtime import Runtime
+from studio import auth
 from studio.actions import ok, perform
 from studio.board import ShotView
 from studio.frame_card import review_badge, thumbnail
@@ -21,7 +22,8 @@ def clip_takes(rt: Runtime, shot: ShotView) -> None:
     labels = {t.id: f"Take {len(takes) - i} · {relative_time(t.created_at)}" for i, t in enumerate(takes)}
     pick = st.selectbox("Takes", list(labels), format_func=labels.__getitem__, key=f"clip-takes-{shot.id}",
                         index=list(labels).index(shot.clip_id) if shot.clip_id in labels else 0)
-    if pick != shot.clip_id and st.button("Use this take", key=f"use-clip-{shot.id}") and ok(perform(
+    if pick != shot.clip_id and auth.can(rt.settings, "edit") and st.button(
+            "Use this take", key=f"use-clip-{shot.id}") and ok(perform(
         rt, lambda s: select_take(s, pick, actor=rt.settings.author_name), success="Clip take selected.",
     )):
         st.rerun()
@@ -59,7 +61,8 @@ def shot_row(rt: Runtime, shot: ShotView) -> None:
             if blocked:
                 st.caption(f":material/block: {blocked}. Approve the shot on the Storyboard page.")
             label = "Re-render clip" if shot.clip_id else "Render clip"
-            if st.button(label, key=f"clip-{shot.id}", type="primary", icon=":material/movie_edit:",
+            if auth.can(cfg, "render") and st.button(label, key=f"clip-{shot.id}", type="primary",
+                                                     icon=":material/movie_edit:",
                          disabled=busy or bool(blocked), width="stretch") and ok(perform(
                 rt, lambda s: request_clip(s, shot.id, settings=cfg, force=bool(shot.clip_id),
                                            actor=cfg.author_name),

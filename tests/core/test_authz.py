@@ -105,6 +105,7 @@ GUARDED: dict[str, tuple[Principal, Call]] = {
     "request_video_clips": (REVIEWER, lambda s, rt, ids: queue.request_video_clips(
         s, ids["video"], settings=rt.settings, force=True)),
     "retry_job": (REVIEWER, lambda s, rt, ids: queue.retry_job(s, ids["failed_job"])),
+    "cancel_job": (REVIEWER, lambda s, rt, ids: queue.cancel_job(s, ids["queued_job"])),
     "refine_frames": (REVIEWER, lambda s, rt, ids: batch.refine_frames(
         rt.sessions, [ids["frame"]], OfflineRefiner(), concurrency=2, force=True)),
     "add_manual_version": (REVIEWER, lambda s, rt, ids: versions.add_manual_version(
@@ -116,6 +117,7 @@ GUARDED: dict[str, tuple[Principal, Call]] = {
         s, ids["board"], [EditSceneText(ids["frame"], "new text", ids["frame_version"])], actor="x")),
     "rebuild_storyboard": (REVIEWER, lambda s, rt, ids: library.rebuild_storyboard(
         s, ids["video"], shots=1, frames=1)),
+    "set_current_storyboard": (REVIEWER, lambda s, rt, ids: library.set_current_storyboard(s, ids["board"])),
     "archive_script": (REVIEWER, lambda s, rt, ids: library.archive_script(s, ids["file"])),
     "restore_script": (REVIEWER, lambda s, rt, ids: library.restore_script(s, ids["archived_file"])),
     "ingest_file": (REVIEWER, lambda s, rt, ids: library.ingest_file(s, _docx(), "new.docx", settings=rt.settings)),
@@ -151,6 +153,7 @@ def _seed(rt: Runtime) -> dict[str, Any]:
                       model=image.model)
         session.add(other)
         failed = add_job(session, "image", frame_id=ids.frame_ids[1], model="offline", status="failed")
+        queued = add_job(session, "image", frame_id=ids.frame_ids[2], model="offline", status="pending")
         archived = make_script(session, rt.data_dir, shots=1, frames=1, with_images=False, clip_shots=0,
                                title="archived")
         library.archive_script(session, archived.file_id)
@@ -159,7 +162,7 @@ def _seed(rt: Runtime) -> dict[str, Any]:
         return {
             "file": ids.file_id, "video": ids.video_ids[0], "shot": ids.shot_ids[0], "frame": frame.id,
             "board": shot.storyboard_id, "frame_version": frame.lock_version, "old_version": old,
-            "image": ids.image_asset_ids[0], "other_take": other.id, "failed_job": failed.id,
+            "image": ids.image_asset_ids[0], "other_take": other.id, "failed_job": failed.id, "queued_job": queued.id,
             "archived_file": archived.file_id,
         }
 
