@@ -21,7 +21,7 @@ from studio.prompt_panels import (
     style_bible_form,
 )
 from studio.sidebar import require_video
-from studio.widgets import isolate, relative_time, show_text
+from studio.widgets import escape_markdown, isolate, relative_time, show_text
 
 rt = get_runtime()
 cfg = rt.settings
@@ -63,7 +63,7 @@ with right.container(border=True):
     if selected:
         show_text(selected.text, key=f"prompt-selected-{selected.id}")
         st.caption(f"{selected.origin} by {selected.provider} {selected.model} · template "
-                   f"{selected.template_version or '—'} · {selected.author or 'studio'} · "
+                   f"{selected.template_version or '—'} · {escape_markdown(selected.author or 'studio')} · "
                    f"{relative_time(selected.created_at)}")
     if st.button("Regenerate this frame", icon=":material/refresh:"):
         refine(rt, [frame_id], force=True, label=frame.label)

@@ -30,7 +30,7 @@ with rt.sessions() as session:
     per_second = cost.cost_per_approved_clip_second(session, file_id=file_id, rate_card=card)
 
 st.title("Review")
-st.caption(f"{video.number}. {video.title} · reviewing as **{escape_markdown(actor)}**")
+st.caption(f"{video.number}. {escape_markdown(video.title)} · reviewing as **{escape_markdown(actor)}**")
 st.progress(progress.fraction, text=progress.summary())
 cols = st.columns(len(review.STATUS_LABELS))
 for col, (status, label) in zip(cols, review.STATUS_LABELS.items()):

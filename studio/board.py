@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from core.assets import AssetStore
 from core.models import Asset, Job, Storyboard, Video
+from studio.widgets import escape_markdown
 from studio.queries import (
     assets_by_id,
     latest_jobs,
@@ -79,7 +80,7 @@ class ShotView:
 class BoardView:
     storyboard_id: int
     video_id: int
-    video_title: str
+    video_title: str  # markdown-escaped: shown in titles and captions
     video_body: str
     version: int
     is_current: bool
@@ -152,7 +153,8 @@ def load_board(session: Session, storyboard_id: int, data_dir: Path) -> BoardVie
             clip_id=shot.selected_clip_id, clip_path=_path(store, clip), job_status=cstatus, job_error=cerror,
         ))
     return BoardView(
-        storyboard_id=board.id, video_id=video.id, video_title=f"{video.number}. \u2068{video.title}\u2069",
+        storyboard_id=board.id, video_id=video.id,
+        video_title=f"{video.number}. \u2068{escape_markdown(video.title)}\u2069",
         video_body=video.body, version=board.version, is_current=board.is_current, shots=tuple(shot_views),
     )
 
