@@ -11,7 +11,7 @@ from core.exports.captions import speaking_rate
 from core.exports.data import export_dir
 from core.exports.runner import ExportOptions, run_export
 from core.exports.word import apply_docx_edits
-from studio import state
+from studio import auth, state
 from studio.actions import ok, perform
 from studio.context import get_runtime
 
@@ -34,18 +34,17 @@ rt = get_runtime()
 st.title("Exports")
 file_id = state.script_id()
 
-with st.expander("Import a project archive", icon=":material/upload:"):
-    upload = st.file_uploader("Archive (.zip) exported from a studio", type=["zip"], key="archive-upload")
-    if upload is not None and st.button("Import", type="primary"):
-        result = perform(rt, lambda s: import_archive(s, upload.getvalue(), data_dir=rt.data_dir,
-                                                      actor=rt.settings.author_name,
-                                                      max_uncompressed_bytes=max(rt.settings.max_uncompressed_bytes,
-                                                                                 ARCHIVE_LIMIT),
-                                                      store=rt.assets))
-        if ok(result):
-            state.choose(script=result.source_file_id, video=None)  # type: ignore[union-attr]
-            state.flash("Archive imported")
-            st.rerun()
+if auth.can(rt.settings, "edit"):  # importing creates a script: a producer's step
+    with st.expander("Import a project archive", icon=":material/upload:"):
+        upload = st.file_uploader("Archive (.zip) exported from a studio", type=["zip"], key="archive-upload")
+        if upload is not None and st.button("Import", type="primary"):
+            result = perform(rt, lambda s: import_archive(
+                s, upload.getvalue(), data_dir=rt.data_dir, actor=rt.settings.author_name,
+                max_uncompressed_bytes=max(rt.settings.max_uncompressed_bytes, ARCHIVE_LIMIT), store=rt.assets))
+            if ok(result):
+                state.choose(script=result.source_file_id, video=None)  # type: ignore[union-attr]
+                state.flash("Archive imported")
+                st.rerun()
 
 if file_id is None:
     st.info("Choose a script in the sidebar to export it.", icon=":material/arrow_back:")
@@ -80,15 +79,17 @@ def offer(path: Path, key: str) -> None:
                        mime=MIME.get(path.suffix, "application/octet-stream"), key=key, icon=":material/download:")
 
 
-with st.expander("Bring back a writer's edits from the Word storyboard", icon=":material/sync_alt:"):
-    st.caption("Upload the .docx exported here after the writer edited scene texts in it. Frames changed in the "
-               "studio since that export, or locked, are refused and nothing is applied.")
-    edited = st.file_uploader("Edited storyboard (.docx)", type=["docx"], key="docx-edits")
-    if edited is not None and st.button("Apply the edits"):
-        changed = perform(rt, lambda s: apply_docx_edits(s, file_id, edited.getvalue(), data_dir=rt.data_dir,
-                                                         actor=rt.settings.author_name))
-        if ok(changed):
-            st.success(f"{len(changed)} scene text(s) updated" if changed else "No scene text changed")  # type: ignore[arg-type]
+if auth.can(rt.settings, "edit"):  # applying a writer's edits changes the storyboard
+    with st.expander("Bring back a writer's edits from the Word storyboard", icon=":material/sync_alt:"):
+        st.caption("Upload the .docx exported here after the writer edited scene texts in it. Frames changed in the "
+                   "studio since that export, or locked, are refused and nothing is applied.")
+        edited = st.file_uploader("Edited storyboard (.docx)", type=["docx"], key="docx-edits")
+        if edited is not None and st.button("Apply the edits"):
+            changed = perform(rt, lambda s: apply_docx_edits(
+                s, file_id, edited.getvalue(), data_dir=rt.data_dir, actor=rt.settings.author_name))
+            if ok(changed):
+                st.success(f"{len(changed)} scene text(s) updated"  # type: ignore[arg-type]
+                           if changed else "No scene text changed")
 
 st.subheader("Files")
 folder = export_dir(rt.data_dir, file_id)

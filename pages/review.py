@@ -8,7 +8,7 @@ from core import cost, review
 from core.db import session_scope
 from core.errors import StudioError
 from core.exports.data import collect_script, script_of_video
-from studio import state
+from studio import auth, state
 from studio.actions import ok, perform
 from studio.context import get_runtime
 from studio.sidebar import require_video
@@ -18,7 +18,8 @@ STATUS_COLOURS = {"draft": "gray", "in_review": "blue", "needs_changes": "orange
                   "locked": "violet"}
 rt = get_runtime()
 video_id = require_video()
-actor = rt.settings.author_name
+actor = auth.actor_name(rt.settings)  # signed in: the e-mail; the local tool: the configured author
+may_admin = auth.can(rt.settings, "admin")  # budgets and the rate card are an admin's
 
 with rt.sessions() as session:
     card = cost.load_rate_card(session)
@@ -118,7 +119,7 @@ with budget_tab:
     with st.form("budget-form"):
         new_budget = st.number_input("Budget for this script (USD, 0 = no budget)", min_value=0.0, step=5.0,
                                      value=float(budget.budget_usd or 0.0))
-        if st.form_submit_button("Save budget") and ok(perform(
+        if st.form_submit_button("Save budget", disabled=not may_admin) and ok(perform(
                 rt, lambda s: cost.set_budget(s, file_id, new_budget or None, actor=actor), success="Budget saved")):
             st.rerun()
 
@@ -127,8 +128,8 @@ with budget_tab:
                "and worker; the estimate endpoint updates them when the Higgs key is set.")
     st.dataframe([{"model": r.model, "unit": r.unit, "credits": r.credits, "usd": r.usd, "source": r.source}
                   for r in card.rates.values()], hide_index=True, width="stretch")
-    if rt.settings.higgs_credentials is not None and st.button("Refresh prices from the Higgs API",
-                                                               icon=":material/sync:"):
+    if may_admin and rt.settings.higgs_credentials is not None and st.button(
+            "Refresh prices from the Higgs API", icon=":material/sync:"):
         from core.higgs import client_from_settings
 
         try:
@@ -150,7 +151,7 @@ with budget_tab:
         unit = st.radio("Priced per", ["image", "clip_second"], horizontal=True)
         credits = st.number_input("Credits", min_value=0.0, step=0.1)
         usd = st.number_input("USD", min_value=0.0, step=0.01, format="%.4f")
-        if st.form_submit_button("Save rate"):
+        if st.form_submit_button("Save rate", disabled=not may_admin):
             try:
                 with session_scope(rt.sessions) as session:
                     cost.set_rate(session, model, unit=unit, credits=credits, usd=usd,  # type: ignore[arg-type]

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from core.activity import log_activity
 from core.assets import AssetStore
+from core.authz import require
 from core.errors import ConflictError, NotFoundError, StudioError, ValidationError
 from core.exports.data import export_dir
 from core.hashing import sha256_bytes
@@ -169,6 +170,7 @@ def _json_default(value: Any) -> Any:
 def import_archive(session: Session, archive: Path | bytes, *, data_dir: Path, actor: str = "",
                    max_uncompressed_bytes: int = 2 * 1024**3, store: AssetStore | None = None) -> ImportResult:
     """Recreate an archived script in this studio under new ids; nothing is written if anything is wrong."""
+    require("edit")
     try:
         zf = zipfile.ZipFile(io.BytesIO(archive) if isinstance(archive, bytes) else archive)
     except (zipfile.BadZipFile, OSError) as err:

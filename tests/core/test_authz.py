@@ -23,6 +23,7 @@ from core.authz import (
     set_principal_resolver,
 )
 from core.errors import GateError
+from core.exports.archive import import_archive
 from core.grid import EditSceneText, apply_grid_edits
 from core.jobs import queue, takes
 from core.models import Activity, Base, Frame, Job
@@ -121,6 +122,7 @@ GUARDED: dict[str, tuple[Principal, Call]] = {
     "archive_script": (REVIEWER, lambda s, rt, ids: library.archive_script(s, ids["file"])),
     "restore_script": (REVIEWER, lambda s, rt, ids: library.restore_script(s, ids["archived_file"])),
     "ingest_file": (REVIEWER, lambda s, rt, ids: library.ingest_file(s, _docx(), "new.docx", settings=rt.settings)),
+    "import_archive": (REVIEWER, lambda s, rt, ids: import_archive(s, b"not even a zip", data_dir=rt.data_dir)),
     "select_take": (REVIEWER, lambda s, rt, ids: takes.select_take(s, ids["other_take"], actor="x")),
     "discard_take": (REVIEWER, lambda s, rt, ids: takes.discard_take(s, ids["image"], actor="x")),
     "set_status": (ADMIN_ONLY, lambda s, rt, ids: review.set_status(s, "frame", ids["frame"], "in_review", actor="x")),
