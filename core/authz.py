@@ -105,11 +105,15 @@ _current: contextvars.ContextVar[Principal | None] = contextvars.ContextVar("stu
 _resolver: Callable[[], Principal | None] | None = None
 
 
-def set_principal_resolver(resolver: Callable[[], Principal | None] | None) -> None:
-    """Where to find the person when nobody was set in this context (e.g. a UI thread started before the run set
-    one). The resolver returns None outside a UI run, so workers and the CLI stay local."""
+def set_principal_resolver(
+    resolver: Callable[[], Principal | None] | None,
+) -> Callable[[], Principal | None] | None:
+    """Where to find the person when nobody was set in this context (the studio: a widget callback or a fragment
+    rerun on a fresh thread). The resolver returns None outside a UI run, so workers and the CLI stay local.
+    Returns the resolver it replaces."""
     global _resolver
-    _resolver = resolver
+    previous, _resolver = _resolver, resolver
+    return previous
 
 
 def current_principal() -> Principal:

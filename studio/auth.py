@@ -29,8 +29,8 @@ def auth_configured() -> bool:
 def _providers() -> list[str | None]:
     """Named providers (`[auth.google]` …), or [None] for a single provider configured in `[auth]` itself."""
     section = st.secrets["auth"]
-    named = [str(k) for k, v in section.items() if isinstance(v, Mapping) and "client_id" in v]
-    return list(named) or [None]
+    named: list[str | None] = [str(k) for k, v in section.items() if isinstance(v, Mapping) and "client_id" in v]
+    return named or [None]
 
 
 def _user_claim(name: str) -> str | None:

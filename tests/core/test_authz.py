@@ -69,14 +69,15 @@ def test_without_sign_in_everyone_is_the_local_producer_and_admin() -> None:
 
 
 def test_a_resolver_names_the_person_only_where_nobody_was_set() -> None:
-    set_principal_resolver(lambda: REVIEWER)
+    previous = set_principal_resolver(lambda: REVIEWER)
     try:
         assert current_principal() is REVIEWER
         with acting_as(PRODUCER):
             assert current_principal() is PRODUCER
+        set_principal_resolver(lambda: None)  # outside a UI run the resolver finds nobody: local
+        assert current_principal() is LOCAL_PRINCIPAL
     finally:
-        set_principal_resolver(None)
-    assert current_principal() is LOCAL_PRINCIPAL
+        set_principal_resolver(previous)
 
 
 def test_a_refusal_says_who_and_what_in_words() -> None:
