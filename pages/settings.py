@@ -16,16 +16,15 @@ st.title("Settings")
 person = auth.current(cfg)
 if person.local:
     st.info("Sign-in is off: this is a single-user local tool bound to 127.0.0.1 (only this computer can open "
-            "it), "
-            "and you act as the local producer + admin. To share the studio with a team, configure an `[auth]` "
-            "section (OpenID Connect) in `.streamlit/secrets.toml` and the role lists `AUTH_PRODUCERS`, `AUTH_REVIEWERS`, "
-            "`AUTH_ADMINS`. "
-            "Change settings in `.streamlit/secrets.toml` or environment variables, then restart.",
-            icon=":material/lock:")
+            "it), and you act as the local producer + admin. To share the studio with a team, configure an "
+            "`[auth]` section (OpenID Connect) in `.streamlit/secrets.toml` and the role lists `AUTH_PRODUCERS`, "
+            "`AUTH_REVIEWERS` and `AUTH_ADMINS`. Change settings in `.streamlit/secrets.toml` or environment "
+            "variables, then restart.", icon=":material/lock:")
 else:
     st.info(f"Sign-in is on (OpenID Connect). You are signed in as {escape_markdown(person.email)} with the role "
             f"**{person.role_label}**. Change settings in `.streamlit/secrets.toml` or environment variables, "
             "then restart.", icon=":material/verified_user:")
+if person.can("admin") and not person.local:  # who may do what: the lists, for the admins who keep them
     roles = st.columns(3)
     for col, (title, value) in zip(roles, (("Producers", cfg.auth_producers), ("Reviewers", cfg.auth_reviewers),
                                             ("Admins", cfg.auth_admins))):
