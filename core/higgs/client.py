@@ -103,6 +103,8 @@ class HiggsClient:
         self.max_attempts = max(1, max_attempts)
         self.poll = poll or PollSchedule()
         self._auth = f"Key {key_id}:{key_secret}"
+        # Longest first: "id:secret" before the bare secret, so the id is not left next to a mask.
+        self._secrets = (f"{key_id}:{key_secret}", key_secret)
         self._backoff_base_s = backoff_base_s
         self._backoff_max_s = backoff_max_s
         self._max_retry_wait_s = max_retry_wait_s
@@ -150,7 +152,7 @@ class HiggsClient:
                                     f"({type(exc).__name__}: {exc}); trying again is safe.",
                                     retryable=True) from exc
         correlation = resp.headers.get("x-correlation-id")
-        text = resp.text
+        text = self._redact(resp.text)  # a gateway may echo the Authorization header into an error body
         try:
             data: Any = json.loads(text) if text.strip() else {}
         except ValueError:
@@ -174,6 +176,12 @@ class HiggsClient:
                                      f"{text.strip()[:120]!r}. The service or a proxy may be misbehaving.",
                                      retryable=True, status_code=resp.status_code, correlation_id=correlation)
         return data, resp
+
+    def _redact(self, text: str) -> str:
+        """`text` with the key secret masked: what a reply says ends up in job errors, pages and logs."""
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
 
     def _retry_wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
@@ -338,7 +346,8 @@ class HiggsClient:
             raise HiggsNetworkError(f"Higgs image upload: transfer failed ({type(exc).__name__}).",
                                     retryable=True) from exc
         if resp.status_code >= 400:
-            raise HiggsError(f"Higgs image upload was refused ({resp.status_code}): {resp.text.strip()[:200]}",
+            raise HiggsError(f"Higgs image upload was refused ({resp.status_code}): "
+                             f"{self._redact(resp.text).strip()[:200]}",
                              category="upload", retryable=resp.status_code >= 500 or resp.status_code == 429,
                              status_code=resp.status_code)
 
