@@ -26,6 +26,7 @@ COMMAND_MODULES = {
     "review": "review_cmds", "budget": "review_cmds", "rates": "review_cmds",
     "export": "export_cmds", "import-archive": "export_cmds",
     "serve": "serve_cmd",
+    "migrate": "migrate_cmd",
 }
 
 
