@@ -13,6 +13,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.settings import Settings
+
 ROOT = Path(__file__).resolve().parents[2]
 UI_DIRS = ("studio", "pages")
 
@@ -143,9 +145,12 @@ def test_streamlit_config_keeps_xsrf_on_and_safe_production_defaults() -> None:
     assert server.get("enableXsrfProtection") is True
     assert server.get("address") == "127.0.0.1"  # single-user default; a shared server sets it in deployment
     assert server.get("headless") is True and server.get("runOnSave") is False
-    assert 0 < server.get("maxUploadSize", 200) <= 200  # megabytes; core enforces its own cap too
     assert config.get("browser", {}).get("gatherUsageStats") is False
     assert client.get("showErrorDetails") in ("none", False)  # no tracebacks (with paths and values) in pages
     assert client.get("toolbarMode") in ("minimal", "viewer")  # no developer menu for producers
     # CORS stays on (the default): with it off, other origins could call the server from a browser.
     assert server.get("enableCORS", True) is True
+    assert server.get("enableStaticServing", False) is False and server.get("fileWatcherType") == "none"
+    assert "cookieSecret" not in server  # a secret belongs in the environment, never in the repository
+    # The browser-side cap matches core's (MAX_UPLOAD_MB), so a big file gets core's message, not Streamlit's.
+    assert server.get("maxUploadSize") == Settings.model_fields["max_upload_mb"].default
