@@ -26,6 +26,7 @@ from core.netguard import (
     fetch,
     guarded_client,
     host_matches,
+    resolve_host,
 )
 from core.runtime import Runtime
 from tests.conftest import make_test_settings
@@ -91,6 +92,15 @@ def test_private_addresses_are_refused_by_name_and_as_literals(address: str) -> 
     with pytest.raises(DownloadRefused, match="private network address"):
         literal.check(f"https://{host}/x.png")
     assert literal.__class__(allowed_hosts=(address,), allow_private=True).check(f"https://{host}/x.png")
+
+
+def test_the_real_resolver_sees_that_localhost_is_loopback() -> None:
+    assert set(resolve_host("localhost", 80)) & {"127.0.0.1", "::1"}
+    with pytest.raises(DownloadRefused, match="private network address"):
+        DownloadPolicy(allowed_hosts=("localhost",)).check("https://localhost:8443/x.png")
+    with pytest.raises(DownloadError, match="could not be found") as info:
+        resolve_host("no-such-host.invalid", 443)
+    assert info.value.retryable
 
 
 def test_one_private_address_among_public_ones_is_enough_to_refuse() -> None:
@@ -165,7 +175,7 @@ class _Handler(BaseHTTPRequestHandler):
 def media_server() -> Iterator[tuple[int, type[_Handler]]]:
     handler = type("Handler", (_Handler,), {"routes": {}, "hits": []})
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield httpd.server_address[1], handler
     httpd.shutdown()
