@@ -19,3 +19,4 @@ bench:
 	PYTHONPATH=. .venv/bin/python bench/ingest.py
 	PYTHONPATH=. .venv/bin/python bench/prompts.py
 	PYTHONPATH=. .venv/bin/python bench/render.py
+	PYTHONPATH=. .venv/bin/python bench/load.py
