@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from core.activity import log_activity
 from core.assets import AssetStore
 from core.authz import require
-from core.errors import ConflictError, NotFoundError, StudioError, ValidationError
+from core.errors import ConflictError, NotFoundError, ValidationError
 from core.exports.data import export_dir
 from core.hashing import sha256_bytes
 from core.models import (
@@ -87,14 +87,16 @@ def export_archive(session: Session, file_id: int, *, data_dir: Path, out: Path,
     try:
         files[f"source/{PurePosixPath(str(source['stored_name'])).name}"] = store.storage.get(
             str(source["stored_name"]))
-    except StudioError:
+    except (NotFoundError, ValidationError):
         pass  # the source file is gone (or its key is malformed): the rows still travel
     for asset in rows["assets"]:
         key = str(asset["storage_key"])
         try:
             files[key] = store.read(key)
-        except StudioError:
-            continue  # a take whose file is gone: the row still travels, the import reports the file missing
+        except (NotFoundError, ValidationError):
+            # A take whose file is gone: the row still travels, the import reports the file missing. (Storage
+            # that cannot be reached is an error: an archive must not silently lose takes.)
+            continue
     if include_exports:
         root = export_dir(data_dir, file_id)
         if root.is_dir():
