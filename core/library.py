@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.activity import log_activity
+from core.authz import require
 from core.errors import ConflictError, NotFoundError
 from core.hashing import sha256_bytes
 from core.models import Activity, Frame, Shot, SourceFile, Storyboard, StyleBible, Video, utcnow
@@ -77,6 +78,7 @@ def ingest_file(
     bytes are kept as `sources/<sha256>.docx` under the data dir: content-addressed, so a copy left by a
     transaction that later rolls back is harmless and is reused by the next upload of the same bytes.
     """
+    require("edit")
     # Imported here: python-docx and the prompts package are heavy, and most library readers need neither.
     from core.ingest import segment_docx
     from core.prompts.style import DEFAULT_STYLE
@@ -216,6 +218,7 @@ def _video_ids(session: Session, file_id: int) -> tuple[int, ...]:
 
 def rebuild_storyboard(session: Session, video_id: int, *, shots: int, frames: int, actor: str = "") -> Storyboard:
     """Cut the video again into `shots` × `frames`: a new current version; the old versions stay reachable."""
+    require("edit")
     # Lock the video row (PostgreSQL) so two rebuilds of one video queue up instead of racing for a version.
     video = session.scalar(select(Video).where(Video.id == video_id).with_for_update())
     if video is None:
@@ -233,6 +236,7 @@ def rebuild_storyboard(session: Session, video_id: int, *, shots: int, frames: i
 
 def set_current_storyboard(session: Session, storyboard_id: int, *, actor: str = "") -> Storyboard:
     """Make an earlier (or later) version of a video's storyboard the current one again."""
+    require("edit")
     board = session.get(Storyboard, storyboard_id)
     if board is None:
         raise NotFoundError(f"Storyboard {storyboard_id} does not exist.")
@@ -430,6 +434,7 @@ def _aware(value: datetime) -> datetime:
 
 def archive_script(session: Session, file_id: int, *, actor: str = "") -> SourceFile:
     """Hide a script from the library (soft: everything stays and `restore_script` brings it back)."""
+    require("edit")
     source = get_source_file(session, file_id)
     if source.archived_at is None:
         source.archived_at = utcnow()
@@ -439,6 +444,7 @@ def archive_script(session: Session, file_id: int, *, actor: str = "") -> Source
 
 
 def restore_script(session: Session, file_id: int, *, actor: str = "") -> SourceFile:
+    require("edit")
     source = get_source_file(session, file_id)
     if source.archived_at is not None:
         source.archived_at = None

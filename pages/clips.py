@@ -6,7 +6,7 @@ import streamlit as st
 
 from core.cost import admit_video_batch
 from core.jobs import estimate_video, request_video_clips
-from studio import state
+from studio import auth, state
 from studio.actions import ok, perform
 from studio.board import current_storyboard_id, load_board
 from studio.clip_row import shot_row
@@ -35,7 +35,7 @@ st.progress(done / max(len(board.shots), 1), text=f"{done} of {len(board.shots)}
 
 confirm_key = f"{state.CONFIRM_CLIPS}-{video_id}"
 if not st.session_state.get(confirm_key):
-    if st.button("Render all shots", icon=":material/movie:", type="primary"):
+    if auth.can(cfg, "render") and st.button("Render all shots", icon=":material/movie:", type="primary"):
         st.session_state[confirm_key] = True
         st.rerun()
 else:

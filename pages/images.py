@@ -6,6 +6,7 @@ import streamlit as st
 
 from core.cost import admit_video_batch
 from core.jobs import estimate_video, request_video_images
+from studio import auth
 from studio.actions import ok, perform
 from studio.board import current_storyboard_id, load_board
 from studio.context import get_runtime
@@ -37,7 +38,8 @@ if no_prompt:
     head[0].caption(f"{no_prompt} frame(s) have no prompt yet: refine them on the Prompts page first.")
 with head[1]:
     st.caption(f"Missing images: {estimate.summary()}")
-    if st.button("Render all missing images", type="primary", icon=":material/burst_mode:", width="stretch"):
+    if auth.can(cfg, "render") and st.button("Render all missing images", type="primary", icon=":material/burst_mode:",
+                                             width="stretch"):
         missing = [f.id for f in board.frames if f.prompt and not f.image_id]
         with rt.sessions() as session:  # the budget decides before anything is queued
             admission = admit_video_batch(session, video_id, kind="image", settings=cfg, subject_ids=missing)
@@ -56,7 +58,8 @@ for shot in board.shots:
     with row[0]:
         st.markdown(f"**Shot {shot.position}**")
         ready = [f.id for f in shot.frames if f.prompt]
-        if st.button("Render shot", key=f"shot-render-{shot.id}", disabled=not ready, width="stretch") and \
+        if auth.can(cfg, "render") and st.button("Render shot", key=f"shot-render-{shot.id}", disabled=not ready,
+                                                 width="stretch") and \
                 queue_images(rt, ready, force=False, what=f"shot {shot.position}"):
             st.rerun()
     with row[1]:

@@ -10,7 +10,7 @@ from core.prompts import (
     prompt_staleness,
     select_version,
 )
-from studio import state
+from studio import auth, state
 from studio.actions import ok, perform
 from studio.board import current_storyboard_id, load_board
 from studio.context import get_runtime
@@ -65,14 +65,15 @@ with right.container(border=True):
         st.caption(f"{selected.origin} by {selected.provider} {selected.model} · template "
                    f"{selected.template_version or '—'} · {escape_markdown(selected.author or 'studio')} · "
                    f"{relative_time(selected.created_at)}")
-    if st.button("Regenerate this frame", icon=":material/refresh:"):
+    if auth.can(cfg, "refine") and st.button("Regenerate this frame", icon=":material/refresh:"):
         refine(rt, [frame_id], force=True, label=frame.label)
 
 tab_edit, tab_compare, tab_versions = st.tabs(["Edit by hand", "Compare versions", "All versions"])
 with tab_edit, st.form(f"edit-{frame_id}"):
     text = st.text_area("Prompt (English)", selected.text if selected else "", height=140)
     negative = st.text_input("Avoid", selected.negative_prompt if selected else "")
-    if st.form_submit_button("Save as a new version", icon=":material/save:") and ok(perform(
+    if st.form_submit_button("Save as a new version", icon=":material/save:",
+                             disabled=not auth.can(cfg, "edit")) and ok(perform(
         rt, lambda s: add_manual_version(s, frame_id, text, author=cfg.author_name, negative_prompt=negative),
         success="Saved as a new version; the previous one is kept.",
     )):
@@ -86,7 +87,8 @@ with tab_versions:
         with row[1]:
             show_text(v.text, key=f"version-{v.id}")
             st.caption(f"{v.origin} · {v.provider} {v.model} · {relative_time(v.created_at)}")
-        if v.id != frame.prompt_id and row[2].button("Use this version", key=f"use-{v.id}") and ok(perform(
+        if v.id != frame.prompt_id and auth.can(cfg, "edit") and row[2].button(
+                "Use this version", key=f"use-{v.id}") and ok(perform(
             rt, lambda s, vid=v.id: select_version(s, frame_id, vid, actor=cfg.author_name),
             success=f"Version {v.number} selected.",
         )):

@@ -6,7 +6,7 @@ import streamlit as st
 
 from core.library import list_storyboards, rebuild_storyboard, set_current_storyboard
 from core.review import STATUS_LABELS, approval_progress
-from studio import state
+from studio import auth, state
 from studio.actions import ok, perform
 from studio.board import current_storyboard_id, load_board, uncovered_sentences
 from studio.context import get_runtime
@@ -18,6 +18,7 @@ from studio.widgets import show_text
 
 rt = get_runtime()
 cfg = rt.settings
+can_edit = auth.can(cfg, "edit")  # reviewers see the board and approve; producers change it
 video_id = require_video()
 with rt.sessions() as session:
     versions = list(reversed(list_storyboards(session, video_id)))
@@ -33,7 +34,7 @@ with top[2].popover("Rebuild", icon=":material/grid_view:", width="stretch"):
     st.caption("Cut the narration again into a new version. The current one stays reachable, read-only.")
     shots = st.number_input("Shots", 1, 200, cfg.shots_per_video, key="rebuild-shots")
     frames = st.number_input("Frames per shot", 1, 50, cfg.frames_per_shot, key="rebuild-frames")
-    if st.button("Build new version", type="primary") and ok(perform(
+    if st.button("Build new version", type="primary", disabled=not can_edit) and ok(perform(
         rt, lambda s: rebuild_storyboard(s, video_id, shots=int(shots), frames=int(frames), actor=cfg.author_name),
         success="New storyboard version built.",
     )):
@@ -48,7 +49,7 @@ with top[0]:
 if not board.is_current:
     st.info("An older version: shown read-only. Rebuild or pick the current version to edit.",
             icon=":material/history:")
-    if st.button("Make this version current", icon=":material/restore:") and ok(perform(
+    if can_edit and st.button("Make this version current", icon=":material/restore:") and ok(perform(
         rt, lambda s: set_current_storyboard(s, board.storyboard_id, actor=cfg.author_name),
         success=f"Version {board.version} is current again.",
     )):
@@ -70,7 +71,8 @@ with tab_board:
             cols = st.columns([2] + [3] * max(len(shot.frames), 1), gap="small")
             with cols[0]:
                 narration(shot)
-                if board.is_current and shot.review_status not in ("approved", "locked") and st.button(
+                if board.is_current and shot.review_status not in ("approved", "locked") and auth.can(cfg, "review") \
+                        and st.button(
                     "Approve shot", key=f"approve-{shot.id}", icon=":material/task_alt:",
                     help="Approve its frames and the shot: clips are rendered only from approved frames.",
                 ) and ok(perform(rt, lambda s, sid=shot.id: approve_shot(s, sid, actor=cfg.author_name),
@@ -81,8 +83,10 @@ with tab_board:
                     frame_card(frame)
         st.divider()
 with tab_edit:
-    if board.is_current:
+    if board.is_current and can_edit:
         draw_grid_editor(rt, board)
+    elif board.is_current:
+        st.caption("Your role can review the storyboard; editing scene text is for producers.")
     else:
         st.caption("Older versions cannot be edited.")
 with tab_lines:

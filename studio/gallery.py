@@ -7,6 +7,7 @@ import streamlit as st
 from core.assets import AssetStore
 from core.jobs import discard_take, list_takes, request_image, restore_take, select_take
 from core.runtime import Runtime
+from studio import auth
 from studio.actions import ok, perform
 from studio.board import FrameView
 from studio.frame_card import review_badge, thumbnail
@@ -58,6 +59,7 @@ def takes_picker(rt: Runtime, frame: FrameView) -> None:
     if not takes and not discarded:
         return
     store = AssetStore(rt.data_dir)
+    may_edit = auth.can(rt.settings, "edit")
     label = f"Takes ({len(takes)})" + (f" · {len(discarded)} discarded" if discarded else "")
     with st.popover(label, icon=":material/photo_library:", width="stretch"):
         cols = st.columns(3)
@@ -68,9 +70,9 @@ def takes_picker(rt: Runtime, frame: FrameView) -> None:
                     st.image(str(path), width="stretch")
                 if take.id == frame.image_id:
                     st.caption("selected")
-                elif st.button("Use this take", key=f"take-{take.id}") and _use_take(rt, take.id):
+                elif may_edit and st.button("Use this take", key=f"take-{take.id}") and _use_take(rt, take.id):
                     st.rerun()
-                if st.button("Discard", key=f"discard-take-{take.id}", icon=":material/delete:") \
+                if may_edit and st.button("Discard", key=f"discard-take-{take.id}", icon=":material/delete:") \
                         and _discard_take(rt, take.id):
                     st.rerun()
         if discarded:
@@ -81,7 +83,7 @@ def takes_picker(rt: Runtime, frame: FrameView) -> None:
                     path = store.path(take.storage_key)
                     if path.is_file():
                         st.image(str(path), width="stretch")
-                    if st.button("Restore", key=f"restore-take-{take.id}",
+                    if may_edit and st.button("Restore", key=f"restore-take-{take.id}",
                                               icon=":material/restore_from_trash:") and _restore_take(rt, take.id):
                         st.rerun()
 
@@ -97,8 +99,9 @@ def image_cell(rt: Runtime, frame: FrameView) -> None:
         busy = frame.chip in ("pending", "submitted", "running")
         b1, b2 = st.columns(2)
         label = "Re-roll" if frame.image_id else "Render"
-        if b1.button(label, key=f"render-{frame.id}", icon=":material/brush:", disabled=busy or not frame.prompt,
-                     help=None if frame.prompt else "Refine this frame's prompt first.", width="stretch") and \
+        if auth.can(rt.settings, "render") and b1.button(
+                label, key=f"render-{frame.id}", icon=":material/brush:", disabled=busy or not frame.prompt,
+                help=None if frame.prompt else "Refine this frame's prompt first.", width="stretch") and \
                 queue_images(rt, [frame.id], force=bool(frame.image_id), what=frame.label):
             st.rerun()
         if b2.button("Enlarge", key=f"enlarge-{frame.id}", icon=":material/zoom_in:",

@@ -15,6 +15,7 @@ from core.prompts import (
 )
 from core.prompts.style import find_style_bible, style_data
 from core.runtime import Runtime
+from studio import auth
 from studio.actions import ok, perform
 from studio.board import BoardView
 from studio.widgets import diff_html, show_error, show_text
@@ -66,7 +67,8 @@ def refine_all_panel(rt: Runtime, board: BoardView, file_id: int) -> None:
     shot_pos = cols[1].selectbox("Shot", [s.position for s in board.shots], disabled=scope != "Shot",
                                  format_func=lambda p: f"Shot {p}", key="refine-shot")
     force = cols[2].toggle("Redo fresh ones", help="Off: frames whose prompt is up to date are reused.")
-    if cols[3].button("Refine all", icon=":material/auto_awesome:", type="primary", width="stretch"):
+    if auth.can(rt.settings, "refine") and cols[3].button("Refine all", icon=":material/auto_awesome:", type="primary",
+                                                          width="stretch"):
         shot = next((s for s in board.shots if s.position == shot_pos), None)
         with rt.sessions() as session:
             if scope == "Shot" and shot is not None:
@@ -125,7 +127,8 @@ def style_bible_form(rt: Runtime, file_id: int) -> None:
                    else st.text_area(label, values.get(name, ""), height=68))
             for name, label in STYLE_LABELS.items()
         }
-        if st.form_submit_button("Save style bible", icon=":material/save:") and ok(perform(
+        if st.form_submit_button("Save style bible", icon=":material/save:",
+                                 disabled=not auth.can(rt.settings, "edit")) and ok(perform(
             rt, lambda s: update_style_bible(s, file_id, actor=rt.settings.author_name, **edited),
             success="Style bible saved. Prompts made with the old one are now marked stale.",
         )):
