@@ -6,8 +6,6 @@ as `core.db.session_scope` does on any error).
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +21,7 @@ from core.errors import ConflictError, NotFoundError
 from core.hashing import sha256_bytes
 from core.models import Activity, Frame, Shot, SourceFile, Storyboard, StyleBible, Video, utcnow
 from core.settings import Settings
+from core.storage import make_storage
 from core.storyboard import BUILDER_VERSION, StoryboardPlan, build_storyboard
 
 SOURCES_DIR = "sources"
@@ -75,8 +74,9 @@ def ingest_file(
     The same bytes give the same source file (`created=False`) and nothing is rebuilt; re-uploading an archived
     script brings it back. The file is parsed and every storyboard planned before anything is written, so a
     rejected file (`IngestError`) or bad counts (`ValidationError`) leave no row and no file behind. The original
-    bytes are kept as `sources/<sha256>.docx` under the data dir: content-addressed, so a copy left by a
-    transaction that later rolls back is harmless and is reused by the next upload of the same bytes.
+    bytes are kept as `sources/<sha256>.docx` in the storage (the data dir, or the bucket every process shares):
+    content-addressed, so a copy left by a transaction that later rolls back is harmless and is reused by the next
+    upload of the same bytes.
     """
     require("edit")
     # Imported here: python-docx and the prompts package are heavy, and most library readers need neither.
@@ -100,7 +100,9 @@ def ingest_file(
     plans = [build_storyboard(v.body, shots=n_shots, frames=n_frames) for v in segmentation.videos]
 
     stored_name = f"{SOURCES_DIR}/{digest}.docx"
-    _write_atomically(settings.data_dir / stored_name, data)
+    storage = make_storage(settings)
+    if not storage.exists(stored_name):  # content-addressed: a copy already there has these very bytes
+        storage.put(stored_name, data)
 
     source = SourceFile(
         sha256=digest,
@@ -137,32 +139,14 @@ def ingest_file(
 
 
 def source_path(settings: Settings, source: SourceFile) -> Path:
-    """Where the original bytes of `source` are kept."""
-    return settings.data_dir / source.stored_name
+    """A local file with the original bytes of `source` (a cached download when sources live in a bucket)."""
+    return make_storage(settings).open_local(source.stored_name)
 
 
 def _display_name(name: str) -> str:
     # Only ever displayed; keep the last path component so "C:\\x\\y.docx" shows as "y.docx".
     base = name.replace("\\", "/").rsplit("/", 1)[-1].strip() or "untitled.docx"
     return base[:_NAME_LIMIT]
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write to a temp file in the same directory, then rename: readers never see half a file.
-
-    No fsync: the database commit that records the file is not fsynced either (SQLite WAL with
-    synchronous=NORMAL), so both survive a process crash and share the same window on a power cut."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.is_file() and path.stat().st_size == len(data):
-        return  # content-addressed: already there
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _store_storyboards(session: Session, items: list[tuple[int, int, StoryboardPlan]], *, shots: int,

@@ -23,7 +23,7 @@ if board_id is None:
     st.warning("This video has no storyboard yet.")
     st.stop()
 with rt.sessions() as session:
-    board = load_board(session, board_id, rt.data_dir)
+    board = load_board(session, board_id, rt.assets)
     estimate = estimate_video(session, video_id, settings=cfg, clips=False)
 
 st.title("Images")

@@ -28,7 +28,7 @@ cfg = rt.settings
 video_id = require_video()
 with rt.sessions() as session:
     board_id = current_storyboard_id(session, video_id)
-    board = load_board(session, board_id, rt.data_dir) if board_id else None
+    board = load_board(session, board_id, rt.assets) if board_id else None
 if board is None or not board.frames:
     st.warning("This video has no frames yet: build its storyboard first.")
     st.stop()

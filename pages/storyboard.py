@@ -42,7 +42,7 @@ with top[2].popover("Rebuild", icon=":material/grid_view:", width="stretch"):
 if chosen is None:
     st.stop()
 with rt.sessions() as session:
-    board = load_board(session, chosen, rt.data_dir)
+    board = load_board(session, chosen, rt.assets)
 with top[0]:
     st.title(board.video_title)
     st.caption(f"Version {board.version} · {len(board.shots)} shots · {len(board.frames)} frames")

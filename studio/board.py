@@ -96,13 +96,8 @@ def current_storyboard_id(session: Session, video_id: int) -> int | None:
 
 
 def _path(store: AssetStore, asset: Asset | None) -> Path | None:
-    if asset is None:
-        return None
-    try:
-        path = store.path(asset.storage_key)
-    except Exception:  # noqa: BLE001 - a bad key is shown as "no image", never a crash
-        return None
-    return path if path.is_file() else None
+    # A local file (a cached download with object storage); a bad key or missing file is drawn as "no image".
+    return store.local_file(asset.storage_key) if asset is not None else None
 
 
 def _job_fields(job: Job | None) -> tuple[str | None, str | None, str | None]:
@@ -111,8 +106,9 @@ def _job_fields(job: Job | None) -> tuple[str | None, str | None, str | None]:
     return job.status, job.error, job.error_category
 
 
-def load_board(session: Session, storyboard_id: int, data_dir: Path) -> BoardView:
-    """Everything the Storyboard, Images and Clips pages draw for one storyboard version."""
+def load_board(session: Session, storyboard_id: int, store: AssetStore) -> BoardView:
+    """Everything the Storyboard, Images and Clips pages draw for one storyboard version (`store`: the
+    runtime's asset store, `rt.assets`, which gives the images and clips as local files)."""
     board = session.get(Storyboard, storyboard_id)
     if board is None:
         from core.errors import NotFoundError
@@ -120,7 +116,6 @@ def load_board(session: Session, storyboard_id: int, data_dir: Path) -> BoardVie
         raise NotFoundError(f"Storyboard {storyboard_id} does not exist")
     video = session.get(Video, board.video_id)
     assert video is not None
-    store = AssetStore(data_dir)
     shots = live_shots(board)
     frames = [f for s in shots for f in live_frames(s)]
     prompts = prompts_by_id(session, [f.selected_prompt_id for f in frames if f.selected_prompt_id])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.assets import AssetStore
 from core.jobs import discard_take, list_takes, request_image, restore_take, select_take
 from core.runtime import Runtime
 from studio import auth
@@ -58,15 +57,15 @@ def takes_picker(rt: Runtime, frame: FrameView) -> None:
     discarded = [t for t in every if t.discarded_at is not None][:MAX_TAKES]
     if not takes and not discarded:
         return
-    store = AssetStore(rt.data_dir)
+    store = rt.assets
     may_edit = auth.can(rt.settings, "edit")
     label = f"Takes ({len(takes)})" + (f" · {len(discarded)} discarded" if discarded else "")
     with st.popover(label, icon=":material/photo_library:", width="stretch"):
         cols = st.columns(3)
         for i, take in enumerate(takes):
             with cols[i % 3]:
-                path = store.path(take.storage_key)
-                if path.is_file():
+                path = store.local_file(take.storage_key)
+                if path is not None:
                     st.image(str(path), width="stretch")
                 if take.id == frame.image_id:
                     st.caption("selected")
@@ -80,8 +79,8 @@ def takes_picker(rt: Runtime, frame: FrameView) -> None:
             cols = st.columns(3)
             for i, take in enumerate(discarded):
                 with cols[i % 3]:
-                    path = store.path(take.storage_key)
-                    if path.is_file():
+                    path = store.local_file(take.storage_key)
+                    if path is not None:
                         st.image(str(path), width="stretch")
                     if may_edit and st.button("Restore", key=f"restore-take-{take.id}",
                                               icon=":material/restore_from_trash:") and _restore_take(rt, take.id):

@@ -82,15 +82,13 @@ def refine_all_panel(rt: Runtime, board: BoardView, file_id: int) -> None:
 
 
 def _image_of_version(rt: Runtime, version_id: int) -> str | None:
-    from core.assets import AssetStore
-
     with rt.sessions() as session:
         asset = session.scalar(select(Asset).where(Asset.prompt_version_id == version_id, Asset.kind == "image",
                                                    Asset.discarded_at.is_(None)).order_by(Asset.id.desc()))
     if asset is None:
         return None
-    path = AssetStore(rt.data_dir).path(asset.storage_key)
-    return str(path) if path.is_file() else None
+    path = rt.assets.local_file(asset.storage_key)
+    return str(path) if path is not None else None
 
 
 def compare_panel(rt: Runtime, versions: list[PromptVersion]) -> None:
