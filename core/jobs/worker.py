@@ -145,6 +145,11 @@ class Worker:
     def _claim(self, provider: str, limit: int) -> list[int]:
         now = utcnow()
         claimed: list[int] = []
+        # A job one of our threads is still finishing (e.g. canceled and retried while its old poll runs) is not
+        # claimed again until that thread lets go: leases name the worker, so the old thread would otherwise pass
+        # the lease check and write its stale outcome over the retried job.
+        with self._lock:
+            busy = set(self._jobs)
         with self.runtime.sessions() as s:
             stmt = (select(Job.id, Job.depends_on)
                     .where(Job.provider == provider, Job.status.in_(JOB_ACTIVE),
@@ -159,6 +164,8 @@ class Worker:
             for job_id, job_deps in rows:
                 if len(claimed) >= limit:
                     break
+                if job_id in busy:
+                    continue
                 waiting = [dep_rows.get(d) for d in (job_deps or [])]
                 broken = next((d for d in waiting if d is None or d.status in ("failed", "canceled")), None)
                 if job_deps and (broken is not None or any(d is None for d in waiting)):
