@@ -166,7 +166,7 @@ class S3Storage(Storage):
         target = self.local_path(key)
         if target.is_file():  # every key is written once, so a cached copy is never stale
             return target
-        _write_atomically(target, self.get(key))
+        _write_atomically(target, self.get(key), durable=False)  # a cache: the bucket holds the durable copy
         return target
 
     def _error(self, verb: str, key: str, err: Exception) -> ProviderError:
@@ -204,15 +204,17 @@ def make_storage(settings: Settings) -> Storage:
     raise ValidationError(f"Unknown STORAGE_URL {url!r}: leave it unset for the data folder, or use s3://bucket/prefix")
 
 
-def _write_atomically(target: Path, data: bytes) -> None:
-    """Temp file in the target directory, fsync, rename: a crash or a concurrent reader never sees half a file."""
+def _write_atomically(target: Path, data: bytes, *, durable: bool = True) -> None:
+    """Temp file in the target directory, fsync (when `durable`), rename: a crash or a concurrent reader never
+    sees half a file."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
         os.replace(tmp_name, target)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
