@@ -8,7 +8,7 @@ run:
 test:
 	@scripts/bootstrap.sh
 	@scripts/test-services.sh
-	PYTHONPATH=. .venv/bin/python -m pytest -n 2 --dist loadfile
+	PYTHONPATH=. .venv/bin/python -m pytest -n 2 --dist loadgroup
 
 worker:
 	@scripts/bootstrap.sh

@@ -111,3 +111,11 @@ def sqlite_runtime(tmp_path: Path) -> Iterator[Runtime]:
 def real_docx() -> Path:
     assert REAL_DOCX.is_dir(), f"shared test data missing at {REAL_DOCX}"
     return REAL_DOCX
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Browser and multi-process tests share one xdist worker (`--dist loadgroup`), one after another: run side
+    by side on a 2-core machine they starve each other's subprocesses into time-outs."""
+    for item in items:
+        if item.get_closest_marker("e2e") or item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.xdist_group("heavy"))
