@@ -85,7 +85,7 @@ for row in rows:
         for v in videos[row.id]:
             vp = per_video[row.id].get(v.id)
             counts = f"{vp.shots} shots · {vp.frames} frames" if vp else "no storyboard"
-            if st.button(f"Video {v.number}: {widgets.isolate(v.title)} · {counts}", key=f"open-{v.id}", type="tertiary",
+            if st.button(f"Video {v.number}: {widgets.isolate(widgets.escape_markdown(v.title))} · {counts}", key=f"open-{v.id}", type="tertiary",
                          icon=":material/arrow_forward:", disabled=row.archived):
                 state.choose(script=row.id, video=v.id)
                 go("storyboard")
