@@ -8,22 +8,14 @@ from core.cost import admit_video_batch
 from core.jobs import estimate_video, request_video_clips
 from studio import auth, state
 from studio.actions import ok, perform
-from studio.board import current_storyboard_id, load_board
 from studio.clip_row import shot_row
 from studio.context import get_runtime
 from studio.live import live_status
-from studio.sidebar import require_video
+from studio.sidebar import require_board
 
 rt = get_runtime()
 cfg = rt.settings
-video_id = require_video()
-with rt.sessions() as session:
-    board_id = current_storyboard_id(session, video_id)
-if board_id is None:
-    st.warning("This video has no storyboard yet.")
-    st.stop()
-with rt.sessions() as session:
-    board = load_board(session, board_id, rt.assets)
+video_id, board = require_board(rt)
 
 st.title("Clips")
 st.caption(f"{board.video_title} · {cfg.clip_duration_s} s per shot · "

@@ -8,22 +8,15 @@ from core.cost import admit_video_batch
 from core.jobs import estimate_video, request_video_images
 from studio import auth
 from studio.actions import ok, perform
-from studio.board import current_storyboard_id, load_board
 from studio.context import get_runtime
 from studio.gallery import image_cell, queue_images
 from studio.live import live_status
-from studio.sidebar import require_video
+from studio.sidebar import require_board
 
 rt = get_runtime()
 cfg = rt.settings
-video_id = require_video()
+video_id, board = require_board(rt)
 with rt.sessions() as session:
-    board_id = current_storyboard_id(session, video_id)
-if board_id is None:
-    st.warning("This video has no storyboard yet.")
-    st.stop()
-with rt.sessions() as session:
-    board = load_board(session, board_id, rt.assets)
     estimate = estimate_video(session, video_id, settings=cfg, clips=False)
 
 st.title("Images")

@@ -6,6 +6,7 @@ import streamlit as st
 
 from core.runtime import Runtime
 from studio import state
+from studio.board import BoardView, current_storyboard_id, load_board
 from studio.queries import Option, script_options, video_options
 
 
@@ -53,6 +54,18 @@ def require_video() -> int:
         st.page_link(state_library_page(), label="Open the Library", icon=":material/library_books:")
         st.stop()
     return vid
+
+
+def require_board(runtime: Runtime) -> tuple[int, BoardView]:
+    """The chosen video and its current storyboard, or a warning and a stop (pages below need frames)."""
+    video_id = require_video()
+    with runtime.sessions() as session:
+        board_id = current_storyboard_id(session, video_id)
+        board = load_board(session, board_id, runtime.assets) if board_id is not None else None
+    if board is None:
+        st.warning("This video has no storyboard yet: build one on the Storyboard page.")
+        st.stop()
+    return video_id, board
 
 
 def state_library_page() -> str:
