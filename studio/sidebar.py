@@ -17,6 +17,16 @@ def _index(options: list[Option], wanted: int | None) -> int:
     return 0
 
 
+def _pick(label: str, options: list[Option], current: int | None, *, key: str) -> int:
+    """A sidebar selectbox over option ids, shown by their labels, starting on `current` (else the first)."""
+    labels = {o.id: o.label for o in options}
+    picked: int = st.sidebar.selectbox(
+        label, [o.id for o in options], index=_index(options, current),
+        format_func=lambda i: labels.get(i, str(i)), key=key,
+    )
+    return picked
+
+
 def draw_pickers(runtime: Runtime) -> None:
     """Pick a script and one of its videos; fall back to the first ones when the chosen ids are gone."""
     with runtime.sessions() as session:
@@ -26,22 +36,14 @@ def draw_pickers(runtime: Runtime) -> None:
             state.choose(script=None, video=None)
             st.sidebar.caption("No scripts yet: upload one in the Library.")
             return
-        labels = {o.id: o.label for o in scripts}
-        picked = st.sidebar.selectbox(
-            "Script", [o.id for o in scripts], index=_index(scripts, current_script),
-            format_func=lambda i: labels.get(i, str(i)), key=f"{state.SCRIPT_PICKER}-{current_script}",
-        )
+        picked = _pick("Script", scripts, current_script, key=f"{state.SCRIPT_PICKER}-{current_script}")
         videos = video_options(session, picked)
     current_video = state.video_id() if picked == current_script else None
     if not videos:
         state.choose(script=picked, video=None)
         st.sidebar.caption("This script has no videos.")
         return
-    vlabels = {o.id: o.label for o in videos}
-    video = st.sidebar.selectbox(
-        "Video", [o.id for o in videos], index=_index(videos, current_video),
-        format_func=lambda i: vlabels.get(i, str(i)), key=f"{state.VIDEO_PICKER}-{picked}-{current_video}",
-    )
+    video = _pick("Video", videos, current_video, key=f"{state.VIDEO_PICKER}-{picked}-{current_video}")
     state.choose(script=picked, video=video)
 
 
