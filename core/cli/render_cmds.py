@@ -12,11 +12,15 @@ import logging
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any
+
+from sqlalchemy.orm import Session
 
 from core.db import session_scope
 from core.errors import ValidationError
 from core.jobs import (
+    RenderBatch,
     Worker,
     estimate_video,
     job_summary,
@@ -87,16 +91,8 @@ def _render_images(args: argparse.Namespace) -> int:
     rt = open_runtime()
     if args.estimate:
         return _estimate_only(rt, args, clips=False)
-    actor = args.actor or rt.settings.author_name
     with session_scope(rt.sessions) as s:
-        if args.frame is not None:
-            jobs = [request_image(s, args.frame, settings=rt.settings, provider=args.provider, force=args.force,
-                                  actor=actor)]
-            skipped: dict[int, str] = {}
-        else:
-            batch = request_video_images(s, args.video, settings=rt.settings, provider=args.provider,
-                                         force=args.force, actor=actor)
-            jobs, skipped = batch.jobs, batch.skipped
+        jobs, skipped = _request(s, rt, args, args.frame, request_image, request_video_images)
         ids = [j.id for j in jobs]
         # What will be paid for: the jobs still to run (reused takes and finished jobs cost nothing more).
         pending = sum(1 for j in jobs if j.status == "pending")
@@ -108,22 +104,26 @@ def _render_clips(args: argparse.Namespace) -> int:
     rt = open_runtime()
     if args.estimate:
         return _estimate_only(rt, args, clips=True)
-    actor = args.actor or rt.settings.author_name
     with session_scope(rt.sessions) as s:
-        if args.shot is not None:
-            jobs = [request_clip(s, args.shot, settings=rt.settings, provider=args.provider, force=args.force,
-                                 actor=actor)]
-            skipped: dict[int, str] = {}
-        else:
-            batch = request_video_clips(s, args.video, settings=rt.settings, provider=args.provider,
-                                        force=args.force, actor=actor)
-            jobs, skipped = batch.jobs, batch.skipped
+        jobs, skipped = _request(s, rt, args, args.shot, request_clip, request_video_clips)
         ids = sorted({d for j in jobs for d in (j.depends_on or [])} | {j.id for j in jobs})
         images = sum(1 for i in ids if (job := s.get(Job, i)) is not None and job.kind == "image"
                      and job.status == "pending")
         clips = sum(1 for j in jobs if j.status == "pending")
         estimate = estimate_jobs(s, settings=rt.settings, images=images, clips=clips, provider=args.provider)
     return _queued(rt, ids, skipped, estimate.summary(), wait=args.wait)
+
+
+def _request(s: Session, rt: Runtime, args: argparse.Namespace, one_id: int | None,
+             request_one: Callable[..., Job], request_video: Callable[..., RenderBatch]
+             ) -> tuple[list[Job], dict[int, str]]:
+    """The jobs for one frame / shot (`one_id`), else for the whole `--video`, and what was skipped and why."""
+    options: dict[str, Any] = {"settings": rt.settings, "provider": args.provider, "force": args.force,
+                               "actor": args.actor or rt.settings.author_name}
+    if one_id is not None:
+        return [request_one(s, one_id, **options)], {}
+    batch = request_video(s, args.video, **options)
+    return batch.jobs, batch.skipped
 
 
 def _queued(rt: Runtime, ids: list[int], skipped: dict[int, str], estimate: str, *, wait: bool) -> int:
