@@ -12,8 +12,9 @@ can rely on:
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from sqlalchemy import select
@@ -39,6 +40,18 @@ class RenderBatch:
     jobs: list[Job] = field(default_factory=list)
     created: int = 0
     skipped: dict[int, str] = field(default_factory=dict)  # frame / shot id -> reason
+
+    def collect(self, subject_id: int, request: Callable[[], tuple[Job, bool]]) -> None:
+        """Add one frame's / shot's job; a gate or invalid refusal skips that one with its reason, not the batch."""
+        try:
+            job, created = request()
+        except StudioError as err:
+            if err.category not in ("gate", "invalid"):
+                raise
+            self.skipped[subject_id] = str(err)
+            return
+        self.jobs.append(job)
+        self.created += int(created)
 
 
 def request_image(session: Session, frame_id: int, *, settings: Settings, provider: str | None = None,
@@ -176,16 +189,8 @@ def request_video_images(session: Session, video_id: int, *, settings: Settings,
     provider = planning.resolve_provider(settings, provider)  # a configuration problem stops the whole batch
     for shot in planning.current_shots(session, video_id):
         for frame in planning.live_frames(shot):
-            try:
-                job, created = _request_image(session, frame.id, settings=settings, provider=provider, force=force,
-                                              actor=actor)
-            except StudioError as err:
-                if err.category not in ("gate", "invalid"):
-                    raise
-                batch.skipped[frame.id] = str(err)
-                continue
-            batch.jobs.append(job)
-            batch.created += int(created)
+            batch.collect(frame.id, partial(_request_image, session, frame.id, settings=settings, provider=provider,
+                                            force=force, actor=actor))
     return batch
 
 
@@ -196,16 +201,8 @@ def request_video_clips(session: Session, video_id: int, *, settings: Settings, 
     batch = RenderBatch()
     provider = planning.resolve_provider(settings, provider)
     for shot in planning.current_shots(session, video_id):
-        try:
-            job, created = _request_clip(session, shot.id, settings=settings, provider=provider, force=force,
-                                         actor=actor)
-        except StudioError as err:
-            if err.category not in ("gate", "invalid"):
-                raise
-            batch.skipped[shot.id] = str(err)
-            continue
-        batch.jobs.append(job)
-        batch.created += int(created)
+        batch.collect(shot.id, partial(_request_clip, session, shot.id, settings=settings, provider=provider,
+                                       force=force, actor=actor))
     return batch
 
 
