@@ -4,7 +4,6 @@ offline providers and the worker drained in-process; the fetched bytes must be a
 from __future__ import annotations
 
 import io
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -24,15 +23,9 @@ from core.jobs import Worker
 from core.models import Frame
 from core.runtime import Runtime
 from tests.api.conftest import DOCX_TYPE, arabic_script
+from tests.fakes.ports import free_port
 
 TOKEN = "flow-token"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture
@@ -46,7 +39,7 @@ def flow_runtime(make_runtime: Callable[..., Runtime]) -> Runtime:
 @contextmanager
 def serving(app: FastAPI) -> Iterator[str]:
     """`app` on uvicorn in a thread on a free port; yields its base URL once it accepts connections."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=_free_port(), log_level="warning")
+    config = uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

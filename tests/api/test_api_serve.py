@@ -4,7 +4,6 @@ worker that runs jobs queued through the API (no separate worker, no drain)."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ import pytest
 
 from core.cli import main
 from tests.api.conftest import DOCX_TYPE, arabic_script
+from tests.fakes.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,13 +24,6 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env.update(PYTHONPATH=str(ROOT), STUDIO_DATA_DIR=str(tmp_path / "data"), REFINER="offline", RENDERER="offline",
                DATABASE_URL=f"sqlite:///{tmp_path / 'serve.db'}", CLIP_DURATION_S="1", **extra)
     return env
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def test_serve_refuses_a_public_interface_without_a_token(
@@ -43,7 +36,7 @@ def test_serve_refuses_a_public_interface_without_a_token(
 
 
 def test_serve_runs_the_api_and_the_worker(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     token = "serve-test-token"
     proc = subprocess.Popen([sys.executable, "-m", "core", "serve", "--port", str(port), "--log-level", "warning"],
                             cwd=ROOT, env=_env(tmp_path, CVS_API_TOKEN=token), stdout=subprocess.PIPE,

@@ -3,7 +3,6 @@ the benchmark rely on (auth, the CDN's User-Agent block, idempotency, uploads, l
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ import pytest
 
 from core.higgs import HiggsClient, PollSchedule, image_body
 from tests.fakes.higgs_server import FakeHiggsServer
+from tests.fakes.ports import free_port
 
 SOUL = "higgsfield-ai/soul/standard"
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,14 +92,8 @@ def test_concurrency_limit_and_spent_credits() -> None:
         assert _submit(srv, {"prompt": "b"}, "b").status_code == 403
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_runs_standalone_from_the_command_line() -> None:
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([sys.executable, str(ROOT / "tests/fakes/higgs_server.py"), "--port", str(port),
                              "--latency", "0.1"], stdout=subprocess.PIPE, text=True)
     try:

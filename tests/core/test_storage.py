@@ -31,7 +31,8 @@ from core.settings import Settings
 from core.storage import LocalStorage, S3Storage, Storage, make_storage
 from tests.conftest import make_test_settings
 from tests.core.docx_factory import make_docx
-from tests.fakes.s3_server import KEY_ID, REGION, SECRET, S3Server, free_port, running_s3
+from tests.fakes.ports import free_port
+from tests.fakes.s3_server import KEY_ID, REGION, SECRET, S3Server, running_s3
 
 StorageFactory = Callable[[Path], Storage]  # a storage as a process with this data dir would see it
 

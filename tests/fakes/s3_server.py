@@ -11,22 +11,17 @@ MinIO or R2. Credentials are the conventional fake "testing" pair.
 from __future__ import annotations
 
 import logging
-import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from tests.fakes.ports import free_port
+
 KEY_ID = "testing"
 SECRET = "testing"
 REGION = "us-east-1"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,8 @@ from core.settings import load_settings
 from core.storage import S3Storage
 from tests.conftest import make_test_settings
 from tests.core.docx_factory import make_docx
-from tests.fakes.s3_server import S3Server, free_port, running_s3
+from tests.fakes.ports import free_port
+from tests.fakes.s3_server import S3Server, running_s3
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS, FRAMES = 20, 10  # 200 frames, one image job each
