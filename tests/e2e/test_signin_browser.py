@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,11 +18,11 @@ import pytest
 from core.db import session_scope
 from core.runtime import open_runtime
 from tests.conftest import make_test_settings
-from tests.e2e.test_studio_browser import CHROMIUM, _free_port, _settled, _shot, _wait_healthy
+from tests.e2e.harness import ROOT, open_page, require_chromium, running_studio, settled, shot, studio_env
 from tests.fakes.oidc import oidc_provider, person
+from tests.fakes.ports import free_port
 from tests.studio.conftest import arabic_docx
 
-ROOT = Path(__file__).resolve().parents[2]
 PRODUCER = "pat@studio.test"
 REVIEWER = "rita@client.test"
 STRANGER = "eve@elsewhere.test"
@@ -56,11 +54,10 @@ def _seed_script(data: Path) -> None:
 
 @pytest.fixture
 def signed_studio(tmp_path: Path) -> Iterator[str]:
-    if not Path(CHROMIUM).exists() and not os.environ.get("CI"):
-        pytest.skip(f"{CHROMIUM} is not installed (CI installs it)")
+    require_chromium()
     users = [person(PRODUCER, "Pat Producer"), person(REVIEWER, "Rita Reviewer")]
     with oidc_provider(users) as provider:
-        port = _free_port()
+        port = free_port()
         site = tmp_path / "site"
         (site / ".streamlit").mkdir(parents=True)
         shutil.copyfile(ROOT / ".streamlit" / "config.toml", site / ".streamlit" / "config.toml")
@@ -68,31 +65,10 @@ def signed_studio(tmp_path: Path) -> Iterator[str]:
         data = tmp_path / "data"
         data.mkdir()
         _seed_script(data)
-        env = {
-            **os.environ, "PYTHONPATH": str(ROOT), "STUDIO_DATA_DIR": str(data),
-            "DATABASE_URL": f"sqlite:///{data / 'studio.db'}", "REFINER": "offline", "RENDERER": "offline",
-            "STUDIO_BACKGROUND_WORKER": "0", "AUTH_PRODUCERS": PRODUCER, "AUTH_REVIEWERS": "*@client.test",
-            "AUTH_ADMINS": PRODUCER,
-        }
-        for key in ("OPENAI_API_KEY", "HF_KEY", "HF_API_KEY", "HF_API_SECRET"):
-            env.pop(key, None)
-        log = (tmp_path / "streamlit.log").open("wb")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "studio" / "app.py"), "--server.port", str(port),
-             "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-            cwd=site, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            _wait_healthy(url, proc)
+        env = studio_env(data, STUDIO_BACKGROUND_WORKER="0", AUTH_PRODUCERS=PRODUCER, AUTH_REVIEWERS="*@client.test",
+                         AUTH_ADMINS=PRODUCER)
+        with running_studio(env, cwd=site, log=tmp_path / "streamlit.log", port=port) as url:
             yield url
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-            log.close()
 
 
 def _sign_in(page, url: str, email: str, *, predefined: bool) -> None:  # type: ignore[no-untyped-def]
@@ -104,7 +80,7 @@ def _sign_in(page, url: str, email: str, *, predefined: bool) -> None:  # type: 
         page.locator("input[name=sub]").fill(email)
         page.get_by_role("button", name="Authorize").click()
     page.wait_for_url(f"{url}/**")
-    _settled(page)
+    settled(page)
 
 
 def _sign_out(page, url: str) -> None:  # type: ignore[no-untyped-def]
@@ -112,7 +88,7 @@ def _sign_out(page, url: str) -> None:  # type: ignore[no-untyped-def]
     page.wait_for_url("**/end_session**")  # the provider ends its session too, then sends us back
     page.get_by_role("button", name="End session").click()
     page.wait_for_url(f"{url}/**")
-    _settled(page)
+    settled(page)
 
 
 def test_sign_in_sign_out_stranger_and_reviewer(signed_studio: str) -> None:
@@ -120,12 +96,7 @@ def test_sign_in_sign_out_stranger_and_reviewer(signed_studio: str) -> None:
 
     url = signed_studio
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        page = browser.new_page(viewport={"width": 1366, "height": 900})
-        page.set_default_timeout(30_000)
-        page.goto(url)
-        _settled(page)
+        browser, page = open_page(pw, url)
 
         # Not signed in: only the sign-in screen, no page of the studio.
         expect(page.get_by_role("button", name="Sign in")).to_be_visible()
@@ -138,7 +109,7 @@ def test_sign_in_sign_out_stranger_and_reviewer(signed_studio: str) -> None:
         expect(page.get_by_text("Upload a Word script")).to_be_visible()
         expect(page.get_by_text(PRODUCER).first).to_be_visible()
         expect(page.get_by_text("producer + admin").first).to_be_visible()
-        _shot(page, "signin-producer")
+        shot(page, "signin-producer")
 
         # Sign out: back at the sign-in screen.
         _sign_out(page, url)
@@ -149,7 +120,7 @@ def test_sign_in_sign_out_stranger_and_reviewer(signed_studio: str) -> None:
         _sign_in(page, url, STRANGER, predefined=False)
         expect(page.get_by_text(f"Your account {STRANGER} is not allowed in this studio")).to_be_visible()
         assert page.get_by_test_id("stSidebarNav").count() == 0
-        _shot(page, "signin-not-allowed")
+        shot(page, "signin-not-allowed")
         _sign_out(page, url)
         expect(page.get_by_role("button", name="Sign in")).to_be_visible()
 
@@ -160,10 +131,10 @@ def test_sign_in_sign_out_stranger_and_reviewer(signed_studio: str) -> None:
         assert page.get_by_text("Upload a Word script").count() == 0
         assert page.locator("input[type=file]").count() == 0
         page.get_by_test_id("stSidebarNav").get_by_role("link", name="Images").click()
-        _settled(page)
+        settled(page)
         expect(page.get_by_role("heading", name="Images")).to_be_visible()
         assert page.get_by_role("button", name="Render all missing images").count() == 0
         assert page.get_by_role("button", name="Render shot").count() == 0
-        _shot(page, "signin-reviewer")
+        shot(page, "signin-reviewer")
         assert page.get_by_text("Traceback").count() == 0
         browser.close()

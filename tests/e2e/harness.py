@@ -1,0 +1,102 @@
+"""What every browser test needs: the studio as `streamlit run` on a free port, and a Chromium page on it.
+
+`running_studio` starts the real server as a subprocess and yields its URL once `/_stcore/health` answers;
+`settled` waits until a script run has finished, which is when the page shows what the user would see.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fakes.ports import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+# Keys a developer's shell may hold: a browser test must never reach a paid provider.
+PROVIDER_KEYS = ("OPENAI_API_KEY", "HF_KEY", "HF_API_KEY", "HF_API_SECRET")
+
+
+def require_chromium() -> None:
+    """Skip where Chromium is missing (CI installs it, so there it is a failure instead)."""
+    if not Path(CHROMIUM).exists() and not os.environ.get("CI"):
+        pytest.skip(f"{CHROMIUM} is not installed (CI installs it)")
+
+
+def studio_env(data: Path, **extra: str) -> dict[str, str]:
+    """This process's environment with the studio on `data` (SQLite there), offline providers and no keys."""
+    env = {
+        **os.environ, "PYTHONPATH": str(ROOT), "STUDIO_DATA_DIR": str(data),
+        "DATABASE_URL": f"sqlite:///{data / 'studio.db'}", "REFINER": "offline", "RENDERER": "offline", **extra,
+    }
+    for key in PROVIDER_KEYS:
+        env.pop(key, None)
+    return env
+
+
+def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited early with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
+                if reply.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError("streamlit did not become healthy")
+
+
+@contextmanager
+def running_studio(env: Mapping[str, str], *, cwd: Path, log: Path, port: int | None = None) -> Iterator[str]:
+    """`streamlit run studio/app.py` from `cwd` (whose `.streamlit/` it reads), output to `log`; yields its URL."""
+    port = port or free_port()
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "studio" / "app.py"), "--server.port", str(port),
+             "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+            cwd=cwd, env=dict(env), stdout=out, stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_healthy(url, proc)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def open_page(pw: Any, url: str) -> tuple[Any, Any]:
+    """A headless Chromium (browser, page) on `url`, settled after the first run."""
+    browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    page.set_default_timeout(30_000)
+    page.goto(url)
+    settled(page)
+    return browser, page
+
+
+def settled(page: Any) -> None:
+    page.wait_for_selector("[data-testid=stApp][data-test-script-state=notRunning]", timeout=30_000)
+    page.wait_for_timeout(300)
+
+
+def shot(page: Any, name: str) -> None:
+    """A screenshot of what the page shows now, kept under test-artifacts/screenshots/."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=False)
