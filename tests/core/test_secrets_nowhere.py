@@ -19,7 +19,6 @@ from typing import Any
 import pytest
 import streamlit as st
 from sqlalchemy import select
-from streamlit.testing.v1 import AppTest
 
 from core.db import session_scope
 from core.jobs import request_clip, request_video_images
@@ -35,7 +34,7 @@ from core.settings import Settings
 from tests.conftest import make_test_settings
 from tests.fakes.higgs_server import FakeHiggsServer, Scripted
 from tests.fakes.openai_server import FakeOpenAIServer, Reply
-from tests.studio.conftest import APP, arabic_docx
+from tests.studio.conftest import arabic_docx, run_app
 from tests.studio.test_page_escaping import page_elements
 
 CANARY = "SECRETCANARY"
@@ -159,12 +158,7 @@ def _page_texts(monkeypatch: pytest.MonkeyPatch, settings: Settings, file_id: in
     out: list[str] = []
     try:
         for page in PAGES:
-            at = AppTest.from_file(str(APP), default_timeout=30)
-            at.query_params["script"] = str(file_id)
-            at.query_params["video"] = str(video_id)
-            at.run()
-            at.switch_page(f"../pages/{page}.py").run()
-            assert not at.exception, (page, [e.value for e in at.exception])
+            at = run_app(page, script=file_id, video=video_id)
             out.append(f"--- {page}\n" + "\n".join(str(proto) for _, proto in page_elements(at)))
     finally:
         st.cache_resource.clear()

@@ -44,23 +44,30 @@ def studio_rt(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> I
     rt.engine.dispose()
 
 
+def run_app(page: str | None = None, *, script: int | None = None, video: int | None = None,
+            user: dict[str, object] | None = None, auth: dict[str, str] | None = None) -> AppTest:
+    """Run the app, optionally on a page ("storyboard") with a script / video chosen via the address bar, and
+    signed in as `user` against the `[auth]` secrets `auth` when given. It must run without an exception."""
+    at = AppTest.from_file(str(APP), default_timeout=30)
+    if auth is not None:
+        at.secrets["auth"] = auth
+    if user is not None:
+        at.user = user
+    if script is not None:
+        at.query_params["script"] = str(script)
+    if video is not None:
+        at.query_params["video"] = str(video)
+    at.run()
+    if page is not None:
+        at.switch_page(f"../pages/{page}.py").run()
+    assert not at.exception, (page, [e.value for e in at.exception])
+    return at
+
+
 @pytest.fixture
 def open_app(studio_rt: Runtime) -> Callable[..., AppTest]:
-    """Run the app, optionally on a page ("storyboard") with a script / video chosen via the address bar."""
-
-    def _open(page: str | None = None, *, script: int | None = None, video: int | None = None) -> AppTest:
-        at = AppTest.from_file(str(APP), default_timeout=30)
-        if script is not None:
-            at.query_params["script"] = str(script)
-        if video is not None:
-            at.query_params["video"] = str(video)
-        at.run()
-        if page is not None:
-            at.switch_page(f"../pages/{page}.py").run()
-        assert not at.exception, [e.value for e in at.exception]
-        return at
-
-    return _open
+    """`run_app`, once the environment points the app at `studio_rt`'s data dir and database."""
+    return run_app
 
 
 def texts(at: AppTest) -> str:

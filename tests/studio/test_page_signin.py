@@ -11,7 +11,7 @@ from core.models import Job, Video
 from core.prompts import OfflineRefiner, frames_in_scope, refine_frames
 from core.runtime import Runtime
 from studio import auth
-from tests.studio.conftest import APP, ingest, texts
+from tests.studio.conftest import ingest, run_app, texts
 
 AUTH_SECRETS = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "x" * 32,
                 "client_id": "studio", "client_secret": "secret",
@@ -27,18 +27,7 @@ def roles(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _open(user: dict[str, object], page: str | None = None, *, script: int | None = None,
           video: int | None = None) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=30)
-    at.secrets["auth"] = AUTH_SECRETS
-    at.user = user
-    if script is not None:
-        at.query_params["script"] = str(script)
-    if video is not None:
-        at.query_params["video"] = str(video)
-    at.run()
-    if page is not None:
-        at.switch_page(f"../pages/{page}.py").run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return run_app(page, script=script, video=video, user=user, auth=AUTH_SECRETS)
 
 
 def _seed(rt: Runtime) -> tuple[int, int]:
