@@ -27,6 +27,7 @@ from core.jobs import planning
 from core.jobs.takes import source_file_of
 from core.review import assert_clip_allowed
 from core.models import JOB_ACTIVE, Asset, Frame, Job, Shot, utcnow
+from core.prompts.context import load_live_frame
 from core.render.providers import RenderProvider
 from core.settings import Settings
 
@@ -63,7 +64,7 @@ def request_image(session: Session, frame_id: int, *, settings: Settings, provid
 
 def _request_image(session: Session, frame_id: int, *, settings: Settings, provider: str | None, force: bool,
                    actor: str) -> tuple[Job, bool]:
-    frame = _live_frame(session, frame_id)
+    frame = load_live_frame(session, frame_id)
     prompt = planning.selected_prompt(session, frame)
     name = planning.resolve_provider(settings, provider)
     model = planning.model_for(settings, name, "image")
@@ -332,13 +333,6 @@ def job_summary(job: Job) -> dict[str, Any]:
 
 
 # ---- helpers ------------------------------------------------------------------------------------------------
-
-def _live_frame(session: Session, frame_id: int) -> Frame:
-    frame = session.get(Frame, frame_id)
-    if frame is None or frame.deleted_at is not None:
-        raise NotFoundError(f"Frame {frame_id} does not exist")
-    return frame
-
 
 def _job(session: Session, job_id: int) -> Job:
     job = session.get(Job, job_id)
