@@ -29,6 +29,7 @@ from core.authz import require
 from core.db import session_scope
 from core.errors import GateError, NotFoundError, ValidationError
 from core.models import JOB_ACTIVE, Asset, Frame, Job, RateOverride, Shot, SourceFile, Storyboard, Video, utcnow
+from core.review import APPROVED_STATUSES
 
 Unit = Literal["image", "clip_second"]
 LEGACY_RATE_CARD_FILE = "rate_card.json"  # where overrides lived before migration 0002
@@ -459,7 +460,7 @@ def cost_per_approved_clip_second(session: Session, *, file_id: int | None = Non
     stmt = (select(func.coalesce(func.sum(Asset.duration_s), 0.0))
             .select_from(Shot).join(Asset, Asset.id == Shot.selected_clip_id)
             .join(Storyboard, Storyboard.id == Shot.storyboard_id).join(Video, Video.id == Storyboard.video_id)
-            .where(Shot.review_status.in_(("approved", "locked")), Shot.deleted_at.is_(None), Storyboard.is_current))
+            .where(Shot.review_status.in_(sorted(APPROVED_STATUSES)), Shot.deleted_at.is_(None), Storyboard.is_current))
     if video_id is not None:
         stmt = stmt.where(Video.id == video_id)
     if file_id is not None:

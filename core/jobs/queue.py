@@ -25,13 +25,11 @@ from core.authz import require
 from core.errors import ConflictError, GateError, NotFoundError, StudioError
 from core.jobs import planning
 from core.jobs.takes import source_file_of
-from core.review import assert_clip_allowed
+from core.review import APPROVED_STATUSES, assert_clip_allowed
 from core.models import JOB_ACTIVE, Asset, Frame, Job, Shot, utcnow
 from core.prompts.context import load_live_frame
 from core.render.providers import RenderProvider
 from core.settings import Settings
-
-GATED_STATUSES = ("approved", "locked")
 
 
 @dataclass
@@ -77,7 +75,7 @@ def _request_image(session: Session, frame_id: int, *, settings: Settings, provi
     if frame.review_status == "locked":
         raise GateError(f"Frame {frame.position} of shot {frame.shot.position} is locked: its image cannot change. "
                         "Unlock it on the Review page first.")
-    if not force and frame.review_status in GATED_STATUSES and frame.selected_image_id is not None:
+    if not force and frame.review_status in APPROVED_STATUSES and frame.selected_image_id is not None:
         raise GateError(f"Frame {frame.position} of shot {frame.shot.position} is {frame.review_status}; "
                         "re-roll it (force) to render another take anyway")
     if not force:
@@ -145,7 +143,7 @@ def _request_clip(session: Session, shot_id: int, *, settings: Settings, provide
     existing = _in_flight(session, input_hash)
     if existing is not None:
         return existing, False
-    if not force and shot.review_status in GATED_STATUSES and shot.selected_clip_id is not None:
+    if not force and shot.review_status in APPROVED_STATUSES and shot.selected_clip_id is not None:
         raise GateError(f"Shot {shot.position} is {shot.review_status}; re-roll it (force) to render another "
                         "clip anyway")
     if not force:

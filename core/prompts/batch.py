@@ -31,9 +31,9 @@ from core.models import Frame, PromptVersion, Shot, SourceFile, Storyboard, Vide
 from core.prompts.context import input_snapshot, load_lineage, load_live_frame, request_for, request_hash
 from core.prompts.types import RefinedPrompt, RefineRequest, Refiner
 from core.prompts.versions import add_refined_version
+from core.review import APPROVED_STATUSES
 
 OUTCOMES = ("refined", "reused", "skipped", "failed")
-GATED_STATUSES = ("locked", "approved")
 ProgressFn = Callable[[int, int, int, str], None]
 
 
@@ -125,7 +125,7 @@ def _prepare(sessions: sessionmaker[Session], frame_id: int, refiner: Refiner,
         lineage = load_lineage(session, frame_id)  # raises NotFoundError for a missing or deleted frame
         frame = lineage.frame
         req = request_for(session, lineage)
-        if frame.review_status in GATED_STATUSES and not force:
+        if frame.review_status in APPROVED_STATUSES and not force:
             return _Result(frame_id, "skipped", source_file_id=req.source_file_id), None, ""
         digest = request_hash(req, refiner)
         if not force:
