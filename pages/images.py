@@ -11,13 +11,16 @@ from studio.actions import ok, perform
 from studio.context import get_runtime
 from studio.gallery import image_cell, queue_images
 from studio.live import live_status
+from studio.queries import takes_by_frame
 from studio.sidebar import require_board
 
 rt = get_runtime()
 cfg = rt.settings
 video_id, board = require_board(rt)
+may_render, may_edit = auth.can(cfg, "render"), auth.can(cfg, "edit")  # once per run, not per frame
 with rt.sessions() as session:
     estimate = estimate_video(session, video_id, settings=cfg, clips=False)
+    takes = takes_by_frame(session, [f.id for f in board.frames])
 
 st.title("Images")
 st.caption(f"{board.video_title} · rendered by `{cfg.active_renderer}` · model `{cfg.higgs_image_model}`"
@@ -31,8 +34,8 @@ if no_prompt:
     head[0].caption(f"{no_prompt} frame(s) have no prompt yet: refine them on the Prompts page first.")
 with head[1]:
     st.caption(f"Missing images: {estimate.summary()}")
-    if auth.can(cfg, "render") and st.button("Render all missing images", type="primary", icon=":material/burst_mode:",
-                                             width="stretch"):
+    if may_render and st.button("Render all missing images", type="primary", icon=":material/burst_mode:",
+                                width="stretch"):
         missing = [f.id for f in board.frames if f.prompt and not f.image_id]
         with rt.sessions() as session:  # the budget decides before anything is queued
             admission = admit_video_batch(session, video_id, kind="image", settings=cfg, subject_ids=missing)
@@ -51,12 +54,12 @@ for shot in board.shots:
     with row[0]:
         st.markdown(f"**Shot {shot.position}**")
         ready = [f.id for f in shot.frames if f.prompt]
-        if auth.can(cfg, "render") and st.button("Render shot", key=f"shot-render-{shot.id}", disabled=not ready,
-                                                 width="stretch") and \
+        if may_render and st.button("Render shot", key=f"shot-render-{shot.id}", disabled=not ready,
+                                    width="stretch") and \
                 queue_images(rt, ready, force=False, what=f"shot {shot.position}"):
             st.rerun()
     with row[1]:
         cols = st.columns(max(len(shot.frames), 1))
         for col, frame in zip(cols, shot.frames):
             with col:
-                image_cell(rt, frame)
+                image_cell(rt, frame, takes=takes[frame.id], may_render=may_render, may_edit=may_edit)

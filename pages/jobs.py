@@ -5,11 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core.jobs import cancel_job, list_jobs, retry_job
+from core.jobs import cancel_job, retry_job
 from studio import auth
 from studio.actions import ok, perform
 from studio.context import get_runtime
-from studio.job_table import job_rows
+from studio.job_table import job_ids, job_rows
 from studio.live import live_status
 
 rt = get_runtime()
@@ -20,17 +20,16 @@ FILTERS = {"Queued": ["pending"], "Rendering": ["submitted", "running"], "Failed
            "Done": ["succeeded"], "Canceled": ["canceled"]}
 chosen = st.pills("Show", list(FILTERS), selection_mode="multi", default=list(FILTERS), key="job-filter")
 statuses = [s for name in chosen for s in FILTERS[name]]
-with rt.sessions() as session:
-    jobs = list_jobs(session, statuses or None, limit=500)
-    rows = job_rows(session, jobs)
-    failed = [j.id for j in list_jobs(session, ["failed", "canceled"], limit=500)]
-    queued = [j.id for j in list_jobs(session, ["pending"], limit=500)]
+with rt.sessions() as session:  # plain columns, three queries: the table and the two pickers
+    rows = job_rows(session, statuses or None, limit=500)
+    failed = job_ids(session, ["failed", "canceled"], limit=500)
+    queued = job_ids(session, ["pending"], limit=500)
 
 m = st.columns(4)
 m[0].metric("Shown", len(rows))
 m[1].metric("Queued", len(queued))
 m[2].metric("Failed or canceled", len(failed))
-m[3].metric("Spent", f"${sum(j.cost_usd or 0 for j in jobs):.2f}")
+m[3].metric("Spent", f"${sum(r['Cost $'] or 0 for r in rows):.2f}")
 if rows:
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config={
         "Queued": st.column_config.DatetimeColumn(format="HH:mm:ss"),

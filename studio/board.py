@@ -7,21 +7,17 @@ draw after the session is closed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import groupby
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from core.assets import AssetStore
-from core.models import Asset, Job, Storyboard, Video
+from core.models import Storyboard
+from studio.queries import board_grid, board_header
 from studio.widgets import escape_markdown
-from studio.queries import (
-    assets_by_id,
-    latest_jobs,
-    live_frames,
-    live_shots,
-    prompts_by_id,
-)
 
 
 @dataclass(frozen=True)
@@ -95,62 +91,46 @@ def current_storyboard_id(session: Session, video_id: int) -> int | None:
     return session.scalar(select(Storyboard.id).where(Storyboard.video_id == video_id, Storyboard.is_current))
 
 
-def _path(store: AssetStore, asset: Asset | None) -> Path | None:
+def _path(store: AssetStore, key: str | None) -> Path | None:
     # A local file (a cached download with object storage); a bad key or missing file is drawn as "no image".
-    return store.local_file(asset.storage_key) if asset is not None else None
+    return store.local_file(key) if key else None
 
 
-def _job_fields(job: Job | None) -> tuple[str | None, str | None, str | None]:
-    if job is None:
-        return None, None, None
-    return job.status, job.error, job.error_category
+def _frame_view(row: Row[Any], store: AssetStore) -> FrameView:
+    return FrameView(
+        id=row.frame_id, shot_id=row.shot_id, shot_position=row.shot_position, position=row.frame_position,
+        scene_text=row.scene_text, lock_version=row.frame_lock_version, review_status=row.frame_review_status,
+        prompt_id=row.selected_prompt_id, prompt=row.prompt_text or "", image_id=row.selected_image_id,
+        image_path=_path(store, row.image_key), job_status=row.image_job_status, job_error=row.image_job_error,
+        job_category=row.image_job_category,
+    )
 
 
 def load_board(session: Session, storyboard_id: int, store: AssetStore) -> BoardView:
     """Everything the Storyboard, Images and Clips pages draw for one storyboard version (`store`: the
-    runtime's asset store, `rt.assets`, which gives the images and clips as local files)."""
-    board = session.get(Storyboard, storyboard_id)
-    if board is None:
+    runtime's asset store, `rt.assets`, which gives the images and clips as local files).
+
+    Two queries whatever the board's size: its header, and its grid (`studio.queries.board_grid`)."""
+    header = board_header(session, storyboard_id)
+    if header is None:
         from core.errors import NotFoundError
 
         raise NotFoundError(f"Storyboard {storyboard_id} does not exist")
-    video = session.get(Video, board.video_id)
-    assert video is not None
-    shots = live_shots(board)
-    frames = [f for s in shots for f in live_frames(s)]
-    prompts = prompts_by_id(session, [f.selected_prompt_id for f in frames if f.selected_prompt_id])
-    assets = assets_by_id(
-        session,
-        [f.selected_image_id for f in frames if f.selected_image_id]
-        + [s.selected_clip_id for s in shots if s.selected_clip_id],
-    )
-    image_jobs = latest_jobs(session, kind="image", frame_ids=[f.id for f in frames])
-    clip_jobs = latest_jobs(session, kind="clip", shot_ids=[s.id for s in shots])
-    shot_views = []
-    for shot in shots:
-        frame_views = []
-        for f in live_frames(shot):
-            prompt = prompts.get(f.selected_prompt_id) if f.selected_prompt_id else None
-            image = assets.get(f.selected_image_id) if f.selected_image_id else None
-            status, error, category = _job_fields(image_jobs.get(f.id))
-            frame_views.append(FrameView(
-                id=f.id, shot_id=shot.id, shot_position=shot.position, position=f.position,
-                scene_text=f.scene_text, lock_version=f.lock_version, review_status=f.review_status,
-                prompt_id=f.selected_prompt_id, prompt=prompt.text if prompt else "",
-                image_id=f.selected_image_id, image_path=_path(store, image),
-                job_status=status, job_error=error, job_category=category,
-            ))
-        clip = assets.get(shot.selected_clip_id) if shot.selected_clip_id else None
-        cstatus, cerror, _ = _job_fields(clip_jobs.get(shot.id))
-        shot_views.append(ShotView(
-            id=shot.id, position=shot.position, summary=shot.summary, narration=shot.narration,
-            review_status=shot.review_status, lock_version=shot.lock_version, frames=tuple(frame_views),
-            clip_id=shot.selected_clip_id, clip_path=_path(store, clip), job_status=cstatus, job_error=cerror,
+    shots = []
+    for _, group in groupby(board_grid(session, storyboard_id), key=lambda r: r.shot_id):  # ordered by shot
+        rows = list(group)
+        first = rows[0]
+        shots.append(ShotView(
+            id=first.shot_id, position=first.shot_position, summary=first.summary, narration=first.narration,
+            review_status=first.shot_review_status, lock_version=first.shot_lock_version,
+            frames=tuple(_frame_view(r, store) for r in rows if r.frame_id is not None),
+            clip_id=first.selected_clip_id, clip_path=_path(store, first.clip_key),
+            job_status=first.clip_job_status, job_error=first.clip_job_error,
         ))
     return BoardView(
-        storyboard_id=board.id, video_id=video.id,
-        video_title=f"{video.number}. \u2068{escape_markdown(video.title)}\u2069",
-        video_body=video.body, version=board.version, is_current=board.is_current, shots=tuple(shot_views),
+        storyboard_id=header.storyboard_id, video_id=header.video_id,
+        video_title=f"{header.video_number}. \u2068{escape_markdown(header.video_title)}\u2069",
+        video_body=header.video_body, version=header.version, is_current=header.is_current, shots=tuple(shots),
     )
 
 

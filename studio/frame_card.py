@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from studio.board import FrameView, ShotView
+from studio.thumbnails import show_preview
 from studio.widgets import escape_markdown, show_text, status_chip
 
 REVIEW_COLORS = {"draft": "gray", "in_review": "blue", "needs_changes": "orange", "approved": "green",
@@ -17,8 +18,9 @@ def review_badge(status: str) -> None:
 
 
 def thumbnail(frame: FrameView, *, width: int | str = "stretch") -> None:
+    """The selected image as a small cached preview (`studio.thumbnails`), never the full render."""
     if frame.image_path is not None:
-        st.image(str(frame.image_path), width=width)  # type: ignore[arg-type]
+        show_preview(frame.image_path, width=width)
     else:
         st.caption(":material/image_not_supported: no image yet")
 

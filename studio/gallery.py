@@ -2,23 +2,33 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Literal
+
 import streamlit as st
 
-from core.jobs import discard_take, list_takes, request_image, restore_take, select_take
+from core.jobs import discard_take, request_image, restore_take, select_take
 from core.runtime import Runtime
-from studio import auth
 from studio.actions import ok, perform
 from studio.board import FrameView
 from studio.frame_card import review_badge, thumbnail
+from studio.queries import Take
+from studio.thumbnails import show_preview
 from studio.widgets import show_text, status_chip
 
 MAX_TAKES = 6
 
 
+def _stored_format(path: Path) -> Literal["PNG", "JPEG", "auto"]:
+    suffix = path.suffix.lower()
+    return "PNG" if suffix == ".png" else "JPEG" if suffix in (".jpg", ".jpeg") else "auto"
+
+
 @st.dialog("Frame", width="large")
 def enlarge(frame: FrameView) -> None:
     if frame.image_path is not None:
-        st.image(str(frame.image_path), width="stretch")
+        # The full render, only when asked for. PNG as stored: "auto" would re-encode it as JPEG on every run.
+        st.image(str(frame.image_path), width="stretch", output_format=_stored_format(frame.image_path))
     st.markdown(f"**{frame.label}**")
     show_text(frame.scene_text, key=f"dialog-scene-{frame.id}")
     if frame.prompt:
@@ -49,24 +59,25 @@ def _restore_take(rt: Runtime, asset_id: int) -> bool:
                       success="Take restored."))
 
 
-def takes_picker(rt: Runtime, frame: FrameView) -> None:
-    """The frame's takes: use one, discard one (soft), or restore a discarded one."""
-    with rt.sessions() as session:
-        every = list_takes(session, frame_id=frame.id, include_discarded=True)
-    takes = [t for t in every if t.discarded_at is None][:MAX_TAKES]
-    discarded = [t for t in every if t.discarded_at is not None][:MAX_TAKES]
+def _take_image(rt: Runtime, take: Take) -> None:
+    path = rt.assets.local_file(take.storage_key)
+    if path is not None:
+        show_preview(path)
+
+
+def takes_picker(rt: Runtime, frame: FrameView, every: list[Take], *, may_edit: bool) -> None:
+    """The frame's takes (`every`: newest first, discarded ones too): use one, discard one (soft), or restore a
+    discarded one."""
+    takes = [t for t in every if not t.discarded][:MAX_TAKES]
+    discarded = [t for t in every if t.discarded][:MAX_TAKES]
     if not takes and not discarded:
         return
-    store = rt.assets
-    may_edit = auth.can(rt.settings, "edit")
     label = f"Takes ({len(takes)})" + (f" · {len(discarded)} discarded" if discarded else "")
     with st.popover(label, icon=":material/photo_library:", width="stretch"):
         cols = st.columns(3)
         for i, take in enumerate(takes):
             with cols[i % 3]:
-                path = store.local_file(take.storage_key)
-                if path is not None:
-                    st.image(str(path), width="stretch")
+                _take_image(rt, take)
                 if take.id == frame.image_id:
                     st.caption("selected")
                 elif may_edit and st.button("Use this take", key=f"take-{take.id}") and _use_take(rt, take.id):
@@ -79,15 +90,15 @@ def takes_picker(rt: Runtime, frame: FrameView) -> None:
             cols = st.columns(3)
             for i, take in enumerate(discarded):
                 with cols[i % 3]:
-                    path = store.local_file(take.storage_key)
-                    if path is not None:
-                        st.image(str(path), width="stretch")
+                    _take_image(rt, take)
                     if may_edit and st.button("Restore", key=f"restore-take-{take.id}",
                                               icon=":material/restore_from_trash:") and _restore_take(rt, take.id):
                         st.rerun()
 
 
-def image_cell(rt: Runtime, frame: FrameView) -> None:
+def image_cell(rt: Runtime, frame: FrameView, *, takes: list[Take], may_render: bool, may_edit: bool) -> None:
+    """One frame of the gallery. `takes` come from one `takes_by_frame` query for the whole page, and the role's
+    rights are looked up once per page run: per frame, both cost a query or a secrets read."""
     with st.container(border=True, key=f"image-cell-{frame.id}"):
         top = st.columns([3, 2], vertical_alignment="center")
         top[0].markdown(f"**{frame.label}**")
@@ -98,7 +109,7 @@ def image_cell(rt: Runtime, frame: FrameView) -> None:
         busy = frame.chip in ("pending", "submitted", "running")
         b1, b2 = st.columns(2)
         label = "Re-roll" if frame.image_id else "Render"
-        if auth.can(rt.settings, "render") and b1.button(
+        if may_render and b1.button(
                 label, key=f"render-{frame.id}", icon=":material/brush:", disabled=busy or not frame.prompt,
                 help=None if frame.prompt else "Refine this frame's prompt first.", width="stretch") and \
                 queue_images(rt, [frame.id], force=bool(frame.image_id), what=frame.label):
@@ -106,4 +117,4 @@ def image_cell(rt: Runtime, frame: FrameView) -> None:
         if b2.button("Enlarge", key=f"enlarge-{frame.id}", icon=":material/zoom_in:",
                      disabled=frame.image_path is None, width="stretch"):
             enlarge(frame)
-        takes_picker(rt, frame)
+        takes_picker(rt, frame, takes, may_edit=may_edit)

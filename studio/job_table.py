@@ -1,12 +1,17 @@
-"""The Jobs page's table: one plain row per job, with what it renders, timings, attempts, cost and error."""
+"""The Jobs page's table: one plain row per job, with what it renders, timings, attempts, cost and error.
+
+Read in one query of the shown columns: loading `Job` objects decoded every job's JSON columns (params, history)
+and then each frame's shot one query at a time.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from core.models import Frame, Job, Shot
 from studio.widgets import chip_label
@@ -18,36 +23,46 @@ def _aware(value: datetime | None) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _target_labels(session: Session, jobs: list[Job]) -> dict[int, str]:
-    frame_ids = {j.frame_id for j in jobs if j.frame_id}
-    shot_ids = {j.shot_id for j in jobs if j.shot_id}
-    frames = {f.id: f for f in session.scalars(select(Frame).where(Frame.id.in_(frame_ids)))} if frame_ids else {}
-    shots = {s.id: s for s in session.scalars(select(Shot).where(Shot.id.in_(shot_ids)))} if shot_ids else {}
-    labels: dict[int, str] = {}
-    for job in jobs:
-        if job.frame_id and job.frame_id in frames:
-            f = frames[job.frame_id]
-            labels[job.id] = f"shot {f.shot.position} · frame {f.position}"
-        elif job.shot_id and job.shot_id in shots:
-            labels[job.id] = f"shot {shots[job.shot_id].position}"
-        else:
-            labels[job.id] = "—"
-    return labels
+def _target(frame_position: int | None, frame_shot: int | None, shot_position: int | None) -> str:
+    if frame_position is not None and frame_shot is not None:
+        return f"shot {frame_shot} · frame {frame_position}"
+    if shot_position is not None:
+        return f"shot {shot_position}"
+    return "—"
 
 
-def job_rows(session: Session, jobs: list[Job]) -> list[dict[str, Any]]:
-    labels = _target_labels(session, jobs)
+def job_rows(session: Session, statuses: Sequence[str] | None = None, *, limit: int = 500) -> list[dict[str, Any]]:
+    """The newest `limit` jobs (of `statuses`, or all), newest first, as table rows."""
+    frame_shot = aliased(Shot)
+    stmt = (
+        select(Job.id, Job.kind, Job.status, Job.error_category, Job.attempts, Job.created_at, Job.started_at,
+               Job.submitted_at, Job.finished_at, Job.cost_usd, Job.provider, Job.model, Job.error,
+               Frame.position, frame_shot.position, Shot.position)
+        .outerjoin(Frame, Frame.id == Job.frame_id)
+        .outerjoin(frame_shot, frame_shot.id == Frame.shot_id)
+        .outerjoin(Shot, Shot.id == Job.shot_id)
+        .order_by(Job.id.desc()).limit(limit)
+    )
+    if statuses:
+        stmt = stmt.where(Job.status.in_(list(statuses)))
     rows = []
-    for job in jobs:
-        started = _aware(job.started_at or job.submitted_at)
-        finished = _aware(job.finished_at)
+    for (jid, kind, status, category, attempts, created, started_at, submitted_at, finished_at, cost, provider,
+         model, error, frame_pos, frame_shot_pos, shot_pos) in session.execute(stmt):
+        started = _aware(started_at or submitted_at)
+        finished = _aware(finished_at)
         seconds = (finished - started).total_seconds() if started and finished else None
-        status = "nsfw" if job.error_category == "nsfw" else job.status
         rows.append({
-            "Job": job.id, "Kind": job.kind, "For": labels[job.id], "Status": chip_label(status),
-            "Attempts": job.attempts, "Queued": _aware(job.created_at), "Started": started, "Finished": finished,
+            "Job": jid, "Kind": kind, "For": _target(frame_pos, frame_shot_pos, shot_pos),
+            "Status": chip_label("nsfw" if category == "nsfw" else status),
+            "Attempts": attempts, "Queued": _aware(created), "Started": started, "Finished": finished,
             "Seconds": round(seconds, 1) if seconds is not None else None,
-            "Cost $": job.cost_usd, "Provider": f"{job.provider} {job.model}".strip(),
-            "Error": job.error or "",
+            "Cost $": cost, "Provider": f"{provider} {model}".strip(),
+            "Error": error or "",
         })
     return rows
+
+
+def job_ids(session: Session, statuses: Sequence[str], *, limit: int = 500) -> list[int]:
+    """Ids of the newest `limit` jobs in `statuses`, newest first (the retry and cancel pickers)."""
+    return list(session.scalars(select(Job.id).where(Job.status.in_(list(statuses)))
+                                .order_by(Job.id.desc()).limit(limit)))

@@ -6,9 +6,10 @@ Candidates to move into `core` are marked `# core?`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Row, Select, Subquery, and_, func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from core.models import (
     Asset,
@@ -30,55 +31,105 @@ class Option:
 
 def script_options(session: Session) -> list[Option]:
     """Active (not archived) scripts, newest first, for the sidebar picker."""
-    rows = session.scalars(
-        select(SourceFile).where(SourceFile.archived_at.is_(None)).order_by(SourceFile.created_at.desc())
+    rows = session.execute(
+        select(SourceFile.id, SourceFile.title, SourceFile.original_name)
+        .where(SourceFile.archived_at.is_(None)).order_by(SourceFile.created_at.desc())
     )
-    return [Option(f.id, f.title or f.original_name) for f in rows]
+    return [Option(fid, title or name) for fid, title, name in rows]
 
 
 def video_options(session: Session, file_id: int) -> list[Option]:
-    rows = session.scalars(select(Video).where(Video.source_file_id == file_id).order_by(Video.position))
-    return [Option(v.id, f"{v.number}. \u2068{v.title}\u2069") for v in rows]
+    # Only the label columns: every page run draws the picker, and a video's body is the long narration.
+    rows = session.execute(select(Video.id, Video.number, Video.title)
+                           .where(Video.source_file_id == file_id).order_by(Video.position))
+    return [Option(vid, f"{number}. \u2068{title}\u2069") for vid, number, title in rows]
 
 
-def live_shots(storyboard: Storyboard) -> list[Shot]:
-    """Shots not deleted, in order, each with its live frames (deleted ones filtered by the caller's view)."""
-    return [s for s in storyboard.shots if s.deleted_at is None]
+@dataclass(frozen=True)
+class BoardHeader:
+    storyboard_id: int
+    version: int
+    is_current: bool
+    video_id: int
+    video_number: int
+    video_title: str
+    video_body: str
 
 
-def live_frames(shot: Shot) -> list[Frame]:
-    return [f for f in shot.frames if f.deleted_at is None]
+def board_header(session: Session, storyboard_id: int) -> BoardHeader | None:
+    row = session.execute(
+        select(Storyboard.id, Storyboard.version, Storyboard.is_current, Video.id, Video.number, Video.title,
+               Video.body)
+        .join(Video, Video.id == Storyboard.video_id).where(Storyboard.id == storyboard_id)
+    ).first()
+    return BoardHeader(*row) if row is not None else None
 
 
-def assets_by_id(session: Session, ids: list[int]) -> dict[int, Asset]:
-    if not ids:
+def _newest_job_per(owner: InstrumentedAttribute[int | None], kind: str, owners: Select[tuple[int]]) -> Subquery:
+    """(owner, job_id) of the newest job of `kind` per frame or shot among `owners`: what a status chip shows."""
+    return (select(owner.label("owner"), func.max(Job.id).label("job_id"))
+            .where(Job.kind == kind, owner.in_(owners)).group_by(owner).subquery())
+
+
+def board_grid(session: Session, storyboard_id: int) -> list[Row[Any]]:
+    """One row per live frame of a storyboard version (one row with frame columns None for a shot without live
+    frames), in shot then frame order, with everything the pages draw: the shot, its selected clip's key and newest
+    clip job; the frame, its selected prompt's text, its selected image's key and newest image job.
+
+    One query, whatever the size of the board (reading it through the ORM relationships cost a query per shot)."""
+    image_asset, clip_asset, image_job, clip_job = aliased(Asset), aliased(Asset), aliased(Job), aliased(Job)
+    board_shots = select(Shot.id).where(Shot.storyboard_id == storyboard_id)
+    board_frames = select(Frame.id).join(Shot, Shot.id == Frame.shot_id).where(Shot.storyboard_id == storyboard_id)
+    last_image = _newest_job_per(Job.frame_id, "image", board_frames)
+    last_clip = _newest_job_per(Job.shot_id, "clip", board_shots)
+    stmt = (
+        select(
+            Shot.id.label("shot_id"), Shot.position.label("shot_position"), Shot.summary, Shot.narration,
+            Shot.review_status.label("shot_review_status"), Shot.lock_version.label("shot_lock_version"),
+            Shot.selected_clip_id, clip_asset.storage_key.label("clip_key"),
+            clip_job.status.label("clip_job_status"), clip_job.error.label("clip_job_error"),
+            Frame.id.label("frame_id"), Frame.position.label("frame_position"), Frame.scene_text,
+            Frame.lock_version.label("frame_lock_version"), Frame.review_status.label("frame_review_status"),
+            Frame.selected_prompt_id, PromptVersion.text.label("prompt_text"),
+            Frame.selected_image_id, image_asset.storage_key.label("image_key"),
+            image_job.status.label("image_job_status"), image_job.error.label("image_job_error"),
+            image_job.error_category.label("image_job_category"),
+        )
+        .select_from(Shot)
+        .outerjoin(Frame, and_(Frame.shot_id == Shot.id, Frame.deleted_at.is_(None)))
+        .outerjoin(PromptVersion, PromptVersion.id == Frame.selected_prompt_id)
+        .outerjoin(image_asset, image_asset.id == Frame.selected_image_id)
+        .outerjoin(last_image, last_image.c.owner == Frame.id)
+        .outerjoin(image_job, image_job.id == last_image.c.job_id)
+        .outerjoin(clip_asset, clip_asset.id == Shot.selected_clip_id)
+        .outerjoin(last_clip, last_clip.c.owner == Shot.id)
+        .outerjoin(clip_job, clip_job.id == last_clip.c.job_id)
+        .where(Shot.storyboard_id == storyboard_id, Shot.deleted_at.is_(None))
+        .order_by(Shot.position, Shot.id, Frame.position, Frame.id)
+    )
+    return list(session.execute(stmt))
+
+
+@dataclass(frozen=True)
+class Take:
+    id: int
+    frame_id: int
+    storage_key: str
+    discarded: bool
+
+
+def takes_by_frame(session: Session, frame_ids: list[int]) -> dict[int, list[Take]]:  # core?
+    """Every image take (discarded ones too) of these frames, newest first per frame: one query for a gallery
+    instead of one per frame."""
+    if not frame_ids:
         return {}
-    return {a.id: a for a in session.scalars(select(Asset).where(Asset.id.in_(ids)))}
-
-
-def prompts_by_id(session: Session, ids: list[int]) -> dict[int, PromptVersion]:
-    if not ids:
-        return {}
-    return {p.id: p for p in session.scalars(select(PromptVersion).where(PromptVersion.id.in_(ids)))}
-
-
-def latest_jobs(session: Session, *, kind: str, frame_ids: list[int] | None = None,
-                shot_ids: list[int] | None = None) -> dict[int, Job]:  # core?
-    """The newest job per frame (images) or per shot (clips): what the status chips show."""
-    stmt = select(Job).where(Job.kind == kind).order_by(Job.id)
-    if frame_ids is not None:
-        if not frame_ids:
-            return {}
-        stmt = stmt.where(Job.frame_id.in_(frame_ids))
-    if shot_ids is not None:
-        if not shot_ids:
-            return {}
-        stmt = stmt.where(Job.shot_id.in_(shot_ids))
-    out: dict[int, Job] = {}
-    for job in session.scalars(stmt):
-        owner = job.frame_id if kind == "image" else job.shot_id
-        if owner is not None:
-            out[owner] = job  # ordered by id, so the last one wins
+    rows = session.execute(
+        select(Asset.id, Asset.frame_id, Asset.storage_key, Asset.discarded_at)
+        .where(Asset.kind == "image", Asset.frame_id.in_(frame_ids)).order_by(Asset.id.desc())
+    )
+    out: dict[int, list[Take]] = {fid: [] for fid in frame_ids}
+    for aid, fid, key, discarded_at in rows:
+        out[fid].append(Take(aid, fid, key, discarded_at is not None))
     return out
 
 
