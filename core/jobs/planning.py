@@ -4,8 +4,7 @@ and the cost estimate of a batch. Reads rows, writes nothing.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -166,13 +165,9 @@ class CostEstimate:
         return f"{self.images} image(s), {self.clips} clip(s): {approx}${self.total_usd:.2f}"
 
 
-UnitPrice = Callable[[Kind], "float | None"]
-
-
-def estimate_jobs(session: Session, *, settings: Settings, images: int, clips: int, provider: str | None = None,
-                  unit_price: UnitPrice | None = None) -> CostEstimate:
-    """count × rate: the provider's own price (Higgs's estimate endpoint, via `unit_price`) when it has one,
-    else the rate card of `core.cost`, else a cautious fallback. Offline renders are free."""
+def estimate_jobs(session: Session, *, settings: Settings, images: int, clips: int,
+                  provider: str | None = None) -> CostEstimate:
+    """count × rate: the rate card of `core.cost`, else a cautious fallback. Offline renders are free."""
     from core.cost import load_rate_card
 
     name = provider or settings.active_renderer
@@ -183,16 +178,13 @@ def estimate_jobs(session: Session, *, settings: Settings, images: int, clips: i
     source: Literal["provider", "rate card"] = "provider"
     for kind in ("image", "clip"):
         wanted = images if kind == "image" else clips
-        price = unit_price(kind) if (unit_price is not None and wanted) else None
-        if price is None or math.isnan(price):
-            model = model_for(settings, name, kind)
-            rate = card.get(model)
-            if rate is None:
-                price = FALLBACK_RATE_USD[kind]
-            else:
-                price = card.price(model, seconds=float(settings.clip_duration_s))[0]
-            if wanted:
-                source = "rate card"
+        model = model_for(settings, name, kind)
+        if card.get(model) is None:
+            price = FALLBACK_RATE_USD[kind]
+        else:
+            price = card.price(model, seconds=float(settings.clip_duration_s))[0]
+        if wanted:
+            source = "rate card"
         prices[kind] = float(price)
     return CostEstimate(images, clips, prices["image"], prices["clip"], source)
 

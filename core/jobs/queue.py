@@ -206,11 +206,10 @@ def request_video_clips(session: Session, video_id: int, *, settings: Settings, 
 
 
 def estimate_video(session: Session, video_id: int, *, settings: Settings, provider: str | None = None,
-                   clips: bool = True, unit_price: planning.UnitPrice | None = None) -> planning.CostEstimate:
+                   clips: bool = True) -> planning.CostEstimate:
     """The price of rendering what the video is missing (images, and clips when `clips`)."""
     images, n_clips = planning.count_missing(session, video_id, clips=clips)
-    return planning.estimate_jobs(session, settings=settings, images=images, clips=n_clips, provider=provider,
-                                  unit_price=unit_price)
+    return planning.estimate_jobs(session, settings=settings, images=images, clips=n_clips, provider=provider)
 
 
 def cancel_job(session: Session, job_id: int, *, actor: str = "", settings: Settings | None = None,

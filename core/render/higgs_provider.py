@@ -123,10 +123,6 @@ class HiggsProvider:
             self._prices[model] = price
         return price
 
-    def unit_price_usd(self, kind: JobKind) -> float | None:
-        """For `core.jobs.planning.estimate_jobs(unit_price=...)`: the live price of one render, if known."""
-        return self.price(kind)[0]
-
     def poll_delays(self) -> Iterator[float]:
         return self.schedule.delays()
 
