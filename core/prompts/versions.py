@@ -38,7 +38,7 @@ from core.prompts.types import RefinedPrompt
 
 __all__ = [
     "Staleness", "add_manual_version", "add_refined_version", "diff_versions", "get_version", "list_versions",
-    "prompt_staleness", "select_version", "selected_version", "word_diff",
+    "prompt_staleness", "select_version", "word_diff",
 ]
 
 MAX_PROMPT_CHARS = 8000
@@ -71,11 +71,6 @@ def get_version(session: Session, frame_id: int, number: int) -> PromptVersion:
     if version is None:
         raise NotFoundError(f"Frame {frame_id} has no prompt version {number}")
     return version
-
-
-def selected_version(session: Session, frame_id: int) -> PromptVersion | None:
-    frame = load_live_frame(session, frame_id)
-    return session.get(PromptVersion, frame.selected_prompt_id) if frame.selected_prompt_id else None
 
 
 def add_refined_version(
