@@ -22,7 +22,6 @@ GRID_EDITOR = "grid_editor"  # the data editor's widget key (its deltas live und
 GRID_SNAPSHOT = "grid_snapshot"  # {frame_id: lock_version} the editor was drawn from
 GRID_PENDING = "grid_pending"  # a producer's unsaved text kept after a conflict
 PROMPT_FRAME = "prompt_frame"  # the frame opened on the Prompts page
-UPLOAD_NONCE = "upload_nonce"  # bumped to clear the uploader after a successful ingest
 CONFIRM_CLIPS = "confirm_clips"  # "Render all shots" waits for a second click after the estimate
 FLASH = "flash"  # a message to show once after a rerun (toast survives st.rerun poorly)
 
