@@ -54,6 +54,7 @@ def _db(data: Path, sql: str) -> list[tuple[object, ...]]:
 
 
 def test_studio_end_to_end(studio: tuple[str, Path], tmp_path: Path) -> None:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import expect, sync_playwright
 
     url, data = studio
@@ -76,12 +77,26 @@ def test_studio_end_to_end(studio: tuple[str, Path], tmp_path: Path) -> None:
         page.get_by_role("tab", name="Edit scene text").click()
         grid = page.get_by_test_id("stDataFrameResizable").first
         grid.wait_for()
-        box = grid.bounding_box()
-        assert box is not None
-        # the grid is a canvas: click the "Scene text" cell of the first row (columns: select, shot, frame, text)
-        page.mouse.click(box["x"] + box["width"] * 0.59, box["y"] + 35 + 17)
-        page.keyboard.press("Enter")
-        page.locator("textarea").last.wait_for()  # the cell's overlay editor
+        editor = page.locator("textarea").last  # the cell's overlay editor
+        # The grid is a canvas: click the "Scene text" cell of the first row (columns: select, shot, frame, text).
+        # A click that lands while the canvas is still laying out is lost, so try again (double-click opens too).
+        for attempt in range(5):
+            page.wait_for_timeout(400)
+            box = grid.bounding_box()
+            assert box is not None
+            x, y = box["x"] + box["width"] * 0.59, box["y"] + 35 + 17
+            if attempt % 2:
+                page.mouse.dblclick(x, y)
+            else:
+                page.mouse.click(x, y)
+                page.keyboard.press("Enter")
+            try:
+                editor.wait_for(timeout=4_000)
+                break
+            except PlaywrightTimeout:
+                page.keyboard.press("Escape")
+        else:
+            raise AssertionError("the scene-text cell editor never opened")
         page.keyboard.press("Control+a")
         page.keyboard.type(NEW_TEXT, delay=10)
         page.keyboard.press("Enter")
