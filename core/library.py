@@ -280,12 +280,6 @@ def list_videos(session: Session, file_id: int) -> list[Video]:
     return list(session.scalars(select(Video).where(Video.source_file_id == file_id).order_by(Video.position)))
 
 
-def live_shots(session: Session, storyboard_id: int) -> list[Shot]:
-    stmt = (select(Shot).where(Shot.storyboard_id == storyboard_id, Shot.deleted_at.is_(None))
-            .order_by(Shot.position, Shot.id))
-    return list(session.scalars(stmt))
-
-
 def live_frames(session: Session, shot_id: int) -> list[Frame]:
     stmt = select(Frame).where(Frame.shot_id == shot_id, Frame.deleted_at.is_(None)).order_by(Frame.position, Frame.id)
     return list(session.scalars(stmt))
