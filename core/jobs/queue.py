@@ -26,7 +26,7 @@ from core.errors import ConflictError, GateError, NotFoundError, StudioError
 from core.jobs import planning
 from core.jobs.takes import source_file_of
 from core.review import APPROVED_STATUSES, assert_clip_allowed
-from core.models import JOB_ACTIVE, Asset, Frame, Job, Shot, utcnow
+from core.models import JOB_ACTIVE, Asset, Frame, Job, Shot, Video, utcnow
 from core.prompts.context import load_live_frame
 from core.render.providers import RenderProvider
 from core.settings import Settings
@@ -61,7 +61,7 @@ def request_image(session: Session, frame_id: int, *, settings: Settings, provid
 
 
 def _request_image(session: Session, frame_id: int, *, settings: Settings, provider: str | None, force: bool,
-                   actor: str) -> tuple[Job, bool]:
+                   actor: str, check_budget: bool = True) -> tuple[Job, bool]:
     frame = load_live_frame(session, frame_id)
     prompt = planning.selected_prompt(session, frame)
     name = planning.resolve_provider(settings, provider)
@@ -87,9 +87,11 @@ def _request_image(session: Session, frame_id: int, *, settings: Settings, provi
               requested_by=actor)
     session.add(job)
     session.flush()
-    _enforce_budget(session, settings, source_file_of(session, frame_id=frame.id))
+    file_id = source_file_of(session, frame_id=frame.id)
+    if check_budget:
+        _enforce_budget(session, settings, file_id)
     log_activity(session, "render.requested", actor=actor, subject_type="frame", subject_id=frame.id,
-                 source_file_id=source_file_of(session, frame_id=frame.id), job_id=job.id, kind="image",
+                 source_file_id=file_id, job_id=job.id, kind="image",
                  provider=name, model=model, forced=force)
     return job, True
 
@@ -105,7 +107,7 @@ def request_clip(session: Session, shot_id: int, *, settings: Settings, provider
 
 
 def _request_clip(session: Session, shot_id: int, *, settings: Settings, provider: str | None, force: bool,
-                  actor: str) -> tuple[Job, bool]:
+                  actor: str, check_budget: bool = True) -> tuple[Job, bool]:
     shot = session.get(Shot, shot_id)
     if shot is None or shot.deleted_at is not None:
         raise NotFoundError(f"Shot {shot_id} does not exist")
@@ -126,7 +128,8 @@ def _request_clip(session: Session, shot_id: int, *, settings: Settings, provide
             inputs.append(("asset", asset.id))
             asset_ids.append(asset.id)
             continue
-        image_job, _ = _request_image(session, frame.id, settings=settings, provider=name, force=False, actor=actor)
+        image_job, _ = _request_image(session, frame.id, settings=settings, provider=name, force=False, actor=actor,
+                                      check_budget=False)  # the clip's own check below counts these too
         done = _job_asset(session, image_job) if image_job.status == "succeeded" else None
         if done is not None:
             inputs.append(("asset", done.id))
@@ -155,9 +158,11 @@ def _request_clip(session: Session, shot_id: int, *, settings: Settings, provide
               input_asset_ids=asset_ids if not depends else [], depends_on=depends)
     session.add(job)
     session.flush()
-    _enforce_budget(session, settings, source_file_of(session, shot_id=shot.id))
+    file_id = source_file_of(session, shot_id=shot.id)
+    if check_budget:
+        _enforce_budget(session, settings, file_id)
     log_activity(session, "render.requested", actor=actor, subject_type="shot", subject_id=shot.id,
-                 source_file_id=source_file_of(session, shot_id=shot.id), job_id=job.id, kind="clip",
+                 source_file_id=file_id, job_id=job.id, kind="clip",
                  provider=name, model=model, forced=force, waits_for=depends)
     return job, True
 
@@ -179,6 +184,14 @@ def _enforce_budget(session: Session, settings: Settings, file_id: int | None) -
             "Raise the budget on the Review page or render fewer items.", category="budget")
 
 
+def _enforce_batch_budget(session: Session, settings: Settings, video_id: int, batch: RenderBatch) -> None:
+    """One budget check for a whole batch, after all its jobs are added (not one per job: each check sums every
+    job of the script, so per-job checks made a video batch quadratic)."""
+    if batch.created:
+        video = session.get(Video, video_id)
+        _enforce_budget(session, settings, video.source_file_id if video is not None else None)
+
+
 def request_video_images(session: Session, video_id: int, *, settings: Settings, provider: str | None = None,
                          force: bool = False, actor: str = "") -> RenderBatch:
     """Image jobs for every live frame of the video's current storyboard; frames that cannot render are skipped
@@ -189,7 +202,8 @@ def request_video_images(session: Session, video_id: int, *, settings: Settings,
     for shot in planning.current_shots(session, video_id):
         for frame in planning.live_frames(shot):
             batch.collect(frame.id, partial(_request_image, session, frame.id, settings=settings, provider=provider,
-                                            force=force, actor=actor))
+                                            force=force, actor=actor, check_budget=False))
+    _enforce_batch_budget(session, settings, video_id, batch)
     return batch
 
 
@@ -201,7 +215,8 @@ def request_video_clips(session: Session, video_id: int, *, settings: Settings, 
     provider = planning.resolve_provider(settings, provider)
     for shot in planning.current_shots(session, video_id):
         batch.collect(shot.id, partial(_request_clip, session, shot.id, settings=settings, provider=provider,
-                                       force=force, actor=actor))
+                                       force=force, actor=actor, check_budget=False))
+    _enforce_batch_budget(session, settings, video_id, batch)
     return batch
 
 
