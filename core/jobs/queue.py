@@ -69,19 +69,17 @@ def _request_image(session: Session, frame_id: int, *, settings: Settings, provi
     params = planning.image_params(session, frame, prompt, settings=settings, provider=name)
     input_hash = planning.image_input_hash(frame.id, prompt, name, model, params)
 
-    existing = _in_flight(session, input_hash)
-    if existing is not None:
-        return existing, False
-    if frame.review_status == "locked":
-        raise GateError(f"Frame {frame.position} of shot {frame.shot.position} is locked: its image cannot change. "
-                        "Unlock it on the Review page first.")
-    if not force and frame.review_status in APPROVED_STATUSES and frame.selected_image_id is not None:
-        raise GateError(f"Frame {frame.position} of shot {frame.shot.position} is {frame.review_status}; "
-                        "re-roll it (force) to render another take anyway")
-    if not force:
-        reused = _reusable(session, input_hash)
-        if reused is not None:
-            return reused, False
+    def gate() -> None:
+        if frame.review_status == "locked":
+            raise GateError(f"Frame {frame.position} of shot {frame.shot.position} is locked: its image cannot "
+                            "change. Unlock it on the Review page first.")
+        if not force and frame.review_status in APPROVED_STATUSES and frame.selected_image_id is not None:
+            raise GateError(f"Frame {frame.position} of shot {frame.shot.position} is {frame.review_status}; "
+                            "re-roll it (force) to render another take anyway")
+
+    prior = _prior_job(session, input_hash, force=force, gate=gate)
+    if prior is not None:
+        return prior, False
     job = Job(kind="image", frame_id=frame.id, prompt_version_id=prompt.id, prompt_text=prompt.text, provider=name,
               model=model, params=params, input_hash=input_hash, idempotency_key=uuid.uuid4().hex, forced=force,
               requested_by=actor)
@@ -143,16 +141,14 @@ def _request_clip(session: Session, shot_id: int, *, settings: Settings, provide
                               "start_frame_id": ends[0].id, "end_frame_id": ends[1].id if len(ends) > 1 else None}
     input_hash = planning.clip_input_hash(shot.id, prompt, name, model, params, inputs)
 
-    existing = _in_flight(session, input_hash)
-    if existing is not None:
-        return existing, False
-    if not force and shot.review_status in APPROVED_STATUSES and shot.selected_clip_id is not None:
-        raise GateError(f"Shot {shot.position} is {shot.review_status}; re-roll it (force) to render another "
-                        "clip anyway")
-    if not force:
-        reused = _reusable(session, input_hash)
-        if reused is not None:
-            return reused, False
+    def gate() -> None:
+        if not force and shot.review_status in APPROVED_STATUSES and shot.selected_clip_id is not None:
+            raise GateError(f"Shot {shot.position} is {shot.review_status}; re-roll it (force) to render another "
+                            "clip anyway")
+
+    prior = _prior_job(session, input_hash, force=force, gate=gate)
+    if prior is not None:
+        return prior, False
     job = Job(kind="clip", shot_id=shot.id, prompt_text=prompt, provider=name, model=model, params=params,
               input_hash=input_hash, idempotency_key=uuid.uuid4().hex, forced=force, requested_by=actor,
               input_asset_ids=asset_ids if not depends else [], depends_on=depends)
@@ -165,6 +161,16 @@ def _request_clip(session: Session, shot_id: int, *, settings: Settings, provide
                  source_file_id=file_id, job_id=job.id, kind="clip",
                  provider=name, model=model, forced=force, waits_for=depends)
     return job, True
+
+
+def _prior_job(session: Session, input_hash: str, *, force: bool, gate: Callable[[], None]) -> Job | None:
+    """The job to return instead of a new one: the same render in flight (even when forced: a double click never
+    pays twice), else — after the review gate — a finished one to reuse unless forced (a re-roll)."""
+    existing = _in_flight(session, input_hash)
+    if existing is not None:
+        return existing
+    gate()
+    return None if force else _reusable(session, input_hash)
 
 
 def _enforce_budget(session: Session, settings: Settings, file_id: int | None) -> None:
