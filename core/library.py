@@ -173,7 +173,8 @@ def _store_storyboards(session: Session, items: list[tuple[int, int, StoryboardP
         ).tuples() if (vid, version) in wanted
     }
     session.execute(insert(Shot), [
-        {"storyboard_id": board_of[vid], "position": s, "summary": shot.summary, "narration": shot.narration}
+        {"storyboard_id": board_of[vid], "position": s, "summary": shot.summary, "narration_text": "",
+         "narration_start": shot.narration_span[0], "narration_end": shot.narration_span[1]}
         for vid, _version, plan in items for s, shot in enumerate(plan.shots, start=1)
     ])
     shot_ids = {

@@ -22,9 +22,12 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    case,
+    func,
+    select,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, column_property, mapped_column, relationship
 
 
 def utcnow() -> datetime:
@@ -140,6 +143,11 @@ class Storyboard(Timestamped, Base):
     )
 
 
+# Table aliases (not ORM ones, which would configure the mappers before Shot exists) for Shot.narration.
+_narrated_board = Storyboard.__table__.alias("narrated_board")
+_narrated_video = Video.__table__.alias("narrated_video")
+
+
 class Shot(Base):
     __tablename__ = "shots"
 
@@ -147,7 +155,12 @@ class Shot(Base):
     storyboard_id: Mapped[int] = mapped_column(ForeignKey("storyboards.id"), index=True)
     position: Mapped[int] = mapped_column(Integer)  # 1-based within the storyboard
     summary: Mapped[str] = mapped_column(Text, default="")
-    narration: Mapped[str] = mapped_column(Text, default="")  # the source sentences this shot covers
+    # The narration a shot covers is a stretch of its video's body: the builder stores only where it lies
+    # (a third copy of the script's text made storing a script cost more than parsing it). A shot written by
+    # hand, or stored before 0003, keeps its own text in the `narration` column instead.
+    narration_text: Mapped[str] = mapped_column("narration", Text, default="")
+    narration_start: Mapped[int | None] = mapped_column(Integer)
+    narration_end: Mapped[int | None] = mapped_column(Integer)
     review_status: Mapped[str] = mapped_column(String(32), default="draft")
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     selected_clip_id: Mapped[int | None] = mapped_column(
@@ -158,6 +171,21 @@ class Shot(Base):
     storyboard: Mapped[Storyboard] = relationship(back_populates="shots")
     frames: Mapped[list[Frame]] = relationship(
         back_populates="shot", order_by="Frame.position", cascade="all, delete-orphan"
+    )
+
+    # Read-only: the covered stretch of the body when a span is stored, else the shot's own text. One SQL
+    # expression, so loading shots (or selecting `Shot.narration` in a query) reads it in the same statement.
+    narration: Mapped[str] = column_property(
+        case(
+            (
+                narration_end.is_not(None),
+                select(func.substr(_narrated_video.c.body, narration_start + 1, narration_end - narration_start))
+                .where(_narrated_board.c.id == storyboard_id, _narrated_video.c.id == _narrated_board.c.video_id)
+                .correlate_except(_narrated_board, _narrated_video)
+                .scalar_subquery(),
+            ),
+            else_=narration_text,
+        )
     )
 
 

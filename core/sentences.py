@@ -11,6 +11,8 @@ hold every non-space character of the input, in order.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from itertools import accumulate
 
 TERMINATORS = frozenset(".!?؟؛…")
 # Marks that end a sentence even when a word follows without a space (they never occur in URLs or numbers).
@@ -34,18 +36,65 @@ _MARK_RUN = re.compile("[" + re.escape("".join(sorted(TERMINATORS))) + "]+")
 _GLUING_MARKS = frozenset("؟؛")
 _STRONG_MARKS = frozenset("!?؟؛")
 _ARABIC_WORD_END = re.compile("[\u0621-\u064A]{3}")
+# A plain sentence end: one mark then spaces, where the mark is a period after an Arabic letter or a strong mark.
+# The careful loop below ends a sentence there in every case (no abbreviation, initial or list number it guards
+# against ends in an Arabic letter), so such a line needs no per-mark Python. Mark and spaces are captured: the
+# split keeps them, and the offsets are sums of the parts' lengths.
+_PLAIN_END = re.compile("([.!?؟؛])(?:(?<=[\u0621-\u064A]\\.)|(?<=[!?؟؛]))(\\s+)")
+_TERMINATOR_CHARS = "".join(sorted(TERMINATORS))
+_CLOSER_CHARS = "".join(sorted(CLOSERS))
+
+
+@dataclass(frozen=True, slots=True)
+class Sentences:
+    """The sentences of a text and where each lies in it: `text[starts[i]:ends[i]]` is sentence i, except that a
+    sentence joined from a bare mark and its neighbour ("…") reads with one space where the text had a line break."""
+
+    texts: list[str]
+    starts: list[int]
+    ends: list[int]
 
 
 def split_sentences(text: str) -> list[str]:
     """Split `text` into sentences, in order, each stripped of surrounding whitespace and never empty."""
-    pieces: list[str] = []
-    for line in text.splitlines():
-        pieces.extend(_split_line(line))
-    return _attach_bare_punctuation(pieces)
+    return locate_sentences(text).texts
 
 
-def _split_line(line: str) -> list[str]:
-    out: list[str] = []
+def locate_sentences(text: str) -> Sentences:
+    """`split_sentences` with the offsets of each sentence in `text`."""
+    found = Sentences([], [], [])
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        _split_line(line, offset, found)
+        offset += len(line)
+    return _attach_bare_punctuation(found)
+
+
+def _split_line(line: str, offset: int, out: Sentences) -> None:
+    """Append the sentences of one line (at `offset` in the text) to `out`."""
+    stripped = line.strip()
+    if not stripped:
+        return
+    offset += len(line) - len(line.lstrip())
+    # Fast path: when every mark on the line is a plain end or in the run that closes the line, one C-level split
+    # gives what the careful loop would. Most lines of prose are like that; the rest take the careful loop.
+    parts = _PLAIN_END.split(stripped)  # [text, mark, spaces, text, mark, spaces, ..., text]
+    plain_ends = len(parts) // 3
+    body = stripped.rstrip(_CLOSER_CHARS)
+    closing_marks = len(body) - len(body.rstrip(_TERMINATOR_CHARS))
+    if sum(map(stripped.count, _TERMINATOR_CHARS)) == plain_ends + closing_marks:
+        bounds = list(accumulate(map(len, parts), initial=offset))
+        out.texts.extend(map(str.__add__, parts[0:-1:3], parts[1::3]))
+        out.texts.append(parts[-1])
+        out.starts.extend(bounds[0::3])
+        out.ends.extend(bounds[2::3])
+        out.ends.append(bounds[-1])
+        return
+    _split_line_carefully(stripped, offset, out)
+
+
+def _split_line_carefully(line: str, offset: int, out: Sentences) -> None:
+    """The reference rules, mark run by mark run, for a stripped line."""
     start = 0
     n = len(line)
     # A plain character class: the regex engine scans for it fast; the few candidates are checked in Python.
@@ -65,14 +114,19 @@ def _split_line(line: str) -> list[str]:
                 continue
         elif not (line[after].isalpha() and not _GLUING_MARKS.isdisjoint(run)):
             continue  # inside a token: "3.5", "example.com", "?q=1"
-        piece = line[start:after].strip()
-        if piece:
-            out.append(piece)
+        _add_piece(line, start, after, offset, out)
         start = after
-    tail = line[start:].strip()
-    if tail:
-        out.append(tail)
-    return out
+    _add_piece(line, start, n, offset, out)
+
+
+def _add_piece(line: str, start: int, end: int, offset: int, out: Sentences) -> None:
+    piece = line[start:end]
+    text = piece.strip()
+    if text:
+        begin = offset + start + len(piece) - len(piece.lstrip())
+        out.texts.append(text)
+        out.starts.append(begin)
+        out.ends.append(begin + len(text))
 
 
 def _ends_sentence(line: str, start: int, run_start: int, run: str, after: int) -> bool:
@@ -105,18 +159,27 @@ def _ends_sentence(line: str, start: int, run_start: int, run: str, after: int) 
     return True
 
 
-def _attach_bare_punctuation(pieces: list[str]) -> list[str]:
+def _attach_bare_punctuation(found: Sentences) -> Sentences:
     """A piece with no letter or digit ("…", "***") joins its neighbour instead of standing as a sentence."""
-    out: list[str] = []
-    pending = ""
-    for piece in pieces:
-        if _HAS_WORD.search(piece):
-            out.append(f"{pending} {piece}" if pending else piece)
-            pending = ""
-        elif out:
-            out[-1] = f"{out[-1]} {piece}"
+    if all(map(_HAS_WORD.search, found.texts)):
+        return found
+    out = Sentences([], [], [])
+    pending: tuple[str, int, int] | None = None
+    for text, start, end in zip(found.texts, found.starts, found.ends):
+        if _HAS_WORD.search(text):
+            if pending is not None:
+                text, start = f"{pending[0]} {text}", pending[1]
+                pending = None
+            out.texts.append(text)
+            out.starts.append(start)
+            out.ends.append(end)
+        elif out.texts:
+            out.texts[-1] = f"{out.texts[-1]} {text}"
+            out.ends[-1] = end
         else:
-            pending = f"{pending} {piece}" if pending else piece
-    if pending:
-        out.append(pending)
+            pending = (f"{pending[0]} {text}", pending[1], end) if pending else (text, start, end)
+    if pending is not None:
+        out.texts.append(pending[0])
+        out.starts.append(pending[1])
+        out.ends.append(pending[2])
     return out

@@ -9,8 +9,9 @@ that no frame is empty and no frame is skipped:
 - fewer sentences than frames: consecutive frames reuse the nearest sentence (a long sentence spans more frames);
 - an empty body: the requested grid with empty scene text, for the producer to fill in by hand.
 
-A shot's `narration` is the sentences its frames cover, in order and without repeats; its `summary` is its first
-sentence, cut to about a dozen words.
+A shot's `narration` is the stretch of the body its frames cover, verbatim from its first sentence to its last
+(line breaks kept), and `narration_span` is where that stretch lies in the body, so a store can keep the span
+instead of a third copy of the text; its `summary` is its first sentence, cut to about a dozen words.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from itertools import accumulate
 from typing import Any
 
 from core.errors import ValidationError
-from core.sentences import split_sentences
+from core.sentences import locate_sentences
 
 # Stored with every storyboard, so a layout produced by an older builder can be told apart.
 BUILDER_VERSION = "1"
@@ -41,6 +42,7 @@ class ShotPlan:
     summary: str
     narration: str
     frames: tuple[FramePlan, ...]
+    narration_span: tuple[int, int] = (0, 0)  # body[start:end] == narration
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ class StoryboardPlan:
                 {
                     "summary": shot.summary,
                     "narration": shot.narration,
+                    "narration_span": list(shot.narration_span),
                     "frames": [{"scene_text": frame.scene_text} for frame in shot.frames],
                 }
                 for shot in self.shots
@@ -71,17 +74,20 @@ def build_storyboard(body: str, *, shots: int = 4, frames: int = 3) -> Storyboar
         raise ValidationError(f"A storyboard needs between 1 and {MAX_SHOTS} shots (got {shots}).")
     if not 1 <= frames <= MAX_FRAMES:
         raise ValidationError(f"A shot needs between 1 and {MAX_FRAMES} frames (got {frames}).")
-    sentences = split_sentences(body)
+    located = locate_sentences(body)
+    sentences = located.texts
     spans = _layout(sentences, shots * frames)
     plans: list[ShotPlan] = []
     for s in range(shots):
         own = spans[s * frames : (s + 1) * frames]
         # Frames cover contiguous, non-decreasing runs, so the shot covers first frame's start .. last frame's end.
-        covered = sentences[own[0][0] : own[-1][1]]
+        first, last = own[0][0], own[-1][1]
+        span = (located.starts[first], located.ends[last - 1]) if last > first else (0, 0)
         plans.append(ShotPlan(
-            summary=summarize(covered[0]) if covered else "",
-            narration=" ".join(covered),
-            frames=tuple(FramePlan(" ".join(sentences[a:b])) for a, b in own),
+            summary=summarize(sentences[first]) if last > first else "",
+            narration=body[span[0]:span[1]],
+            frames=tuple(FramePlan(sentences[a] if b == a + 1 else " ".join(sentences[a:b])) for a, b in own),
+            narration_span=span,
         ))
     return StoryboardPlan(shots=tuple(plans))
 

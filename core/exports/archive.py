@@ -20,6 +20,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from sqlalchemy import DateTime, or_, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
 from core.activity import log_activity
@@ -158,7 +159,13 @@ def _all(session: Session, model: type[Base], where: Any) -> list[Any]:
 
 
 def _row(obj: Base) -> dict[str, Any]:
-    return {c.key: getattr(obj, c.key) for c in obj.__table__.columns}
+    return {c.name: getattr(obj, _attribute(type(obj), c)) for c in obj.__table__.columns}
+
+
+def _attribute(model: type[Base], column: Any) -> str:
+    """The mapped attribute holding `column`: the archive names columns as the tables do, and the models may not
+    (`shots.narration` is `Shot.narration_text`; `Shot.narration` is the text read from the video's body)."""
+    return sa_inspect(model).get_property_by_column(column).key
 
 
 def _json_default(value: Any) -> Any:
@@ -289,12 +296,12 @@ def _insert_all(session: Session, rows: dict[str, list[dict[str, Any]]], *, acto
 def _values(model: type[Base], raw: dict[str, Any]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for column in model.__table__.columns:
-        if column.key == "id" or column.key not in raw:
+        if column.key == "id" or column.name not in raw:
             continue
-        value = raw[column.key]
+        value = raw[column.name]
         if value is not None and isinstance(column.type, DateTime):
             value = datetime.fromisoformat(value)
-        values[column.key] = value
+        values[_attribute(model, column)] = value
     return values
 
 

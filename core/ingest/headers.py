@@ -79,7 +79,9 @@ def _original_index(text: str, folded: str, folded_pos: int) -> int:
 def match_header(line: str, *, emphasized: bool = False) -> HeaderMatch | None:
     """The header on `line`, or None. `emphasized`: the line is a Word heading or bold (allows a longer title)."""
     limit = MAX_TITLE_WORDS_EMPHASIZED if emphasized else MAX_TITLE_WORDS
-    if len(line) > 40 * (limit + _MAX_NUMBER_WORDS + 2) or len(line.split()) > limit + _MAX_NUMBER_WORDS + 2:
+    most = limit + _MAX_NUMBER_WORDS + 2
+    # Split at most `most` times: a paragraph of prose is refused after its first few words, not all of them.
+    if len(line) > 40 * most or len(line.split(None, most)) > most:
         return None
     folded = fold(line)
     prefix = _PREFIX.match(folded)

@@ -55,7 +55,7 @@ def make_board(
     session.flush()
     result = Board(file_id=source_file_id, video_id=video.id, storyboard_id=board.id)
     for s_pos, texts in enumerate(shots, start=1):
-        shot = Shot(storyboard_id=board.id, position=s_pos, summary=texts[0][:80], narration=" ".join(texts))
+        shot = Shot(storyboard_id=board.id, position=s_pos, summary=texts[0][:80], narration_text=" ".join(texts))
         session.add(shot)
         session.flush()
         result.shot_ids.append(shot.id)

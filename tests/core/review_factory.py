@@ -95,7 +95,7 @@ def make_script(
         session.flush()
         for s in range(1, shots + 1):
             narration = ARABIC_NARRATION if s == 1 else f"Shot {s} narration. It has two sentences."
-            shot = Shot(storyboard_id=board.id, position=s, summary=f"shot {s}", narration=narration)
+            shot = Shot(storyboard_id=board.id, position=s, summary=f"shot {s}", narration_text=narration)
             session.add(shot)
             session.flush()
             ids.shot_ids.append(shot.id)

@@ -165,3 +165,25 @@ def test_cli_export_and_import_archive(tmp_path: Path, sqlite_runtime: Runtime, 
         n for n in zipfile.ZipFile(out).namelist() if n.startswith("assets/"))))
     assert cli_main(["import-archive", str(out)]) == 2
     assert "error: conflict:" in capsys.readouterr().err
+
+
+def test_an_ingested_script_keeps_its_narration_through_an_archive(sqlite_runtime: Runtime, tmp_path: Path) -> None:
+    """Builder shots keep only a span of the video body; the archive carries both, so the text comes back."""
+    from core.library import ingest_file
+    from tests.core.docx_factory import make_docx
+
+    data = make_docx([("heading", "الفيديو الأول"), ("para", "جملة أولى هنا. جملة ثانية هنا؟"),
+                      ("para", "جملة ثالثة هنا! جملة رابعة هنا.")])
+    source = tmp_path / "source"
+    src = open_runtime(make_test_settings(source / "data", f"sqlite:///{source / 'studio.db'}"))
+    with src.sessions() as session:
+        file_id = ingest_file(session, data, "a.docx", settings=src.settings, shots=2, frames=1).source_file_id
+        session.commit()
+        before = [sh.narration for sh in session.scalars(select(Shot).order_by(Shot.id))]
+        path = export_archive(session, file_id, data_dir=src.data_dir, out=tmp_path / "a.zip").path
+    src.engine.dispose()
+    assert before == ["جملة أولى هنا. جملة ثانية هنا؟", "جملة ثالثة هنا! جملة رابعة هنا."]
+    with sqlite_runtime.sessions() as session:
+        import_archive(session, path.read_bytes(), data_dir=sqlite_runtime.data_dir, actor="ed")
+        session.commit()
+        assert [sh.narration for sh in session.scalars(select(Shot).order_by(Shot.id))] == before

@@ -24,6 +24,7 @@ from core.library import (
 from core.models import Activity, Frame, Shot, SourceFile, Storyboard, StyleBible, Video
 from core.runtime import Runtime
 from core.sentences import split_sentences
+from core.storyboard import build_storyboard
 from tests.core.docx_factory import make_docx
 
 INTRO = "مرحبا بكم في دورة الذكاء الاصطناعي. سنتعلم معا خطوة بخطوة."
@@ -83,6 +84,20 @@ def test_ingest_stores_file_videos_and_storyboard_version_one(runtime: Runtime) 
         narrated = [x for sh in shots for x in split_sentences(sh.narration)]
         assert [x for i, x in enumerate(narrated) if i == 0 or x != narrated[i - 1]] == split_sentences(BODY_1)
         assert s.scalar(select(Activity.action).where(Activity.source_file_id == source.id)) == "ingest"
+
+
+def test_narration_is_read_from_the_video_body_not_stored_a_third_time(runtime: Runtime) -> None:
+    result = _ingest(runtime, _script())
+    with runtime.sessions() as s:
+        video = list_videos(s, result.source_file_id)[0]  # type: ignore[attr-defined]
+        planned = [shot.narration for shot in build_storyboard(video.body).shots]
+        shots = current_storyboard(s, video.id).shots
+        assert [sh.narration for sh in shots] == planned and all(planned)
+        assert all(sh.narration_text == "" and sh.narration_end is not None for sh in shots)  # only the span
+        # The same text when a query selects the column (as the studio's board query does).
+        rows = s.execute(select(Shot.position, Shot.narration).where(Shot.id.in_([sh.id for sh in shots]))
+                         .order_by(Shot.position)).all()
+        assert [row.narration for row in rows] == planned
 
 
 def test_same_bytes_give_the_same_file_and_nothing_is_rebuilt(runtime: Runtime) -> None:

@@ -1,5 +1,5 @@
-"""Migrations keep data: a database at the previous head (0001) with a row in every table is upgraded to head and
-nothing is lost; the app works on it; downgrading 0002 keeps the rest; and the models match the migrated schema
+"""Migrations keep data: a database at an old head (0001) with a row in every table is upgraded to head and
+nothing is lost; the app works on it; downgrading 0003 and 0002 keeps the rest; and the models match the migrated schema
 (the `alembic check` of CI: a model change without a migration fails here). SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -135,13 +135,26 @@ def _normal(value: Any) -> Any:
     return value
 
 
+# Columns added after 0001, with what an upgraded row holds in them.
+ADDED_COLUMNS = {"shots": {"narration_start": None, "narration_end": None}}
+
+
 def _snapshot(engine: Engine, tables: set[str]) -> dict[str, list[dict[str, Any]]]:
+    """The rows of `tables`, in the columns 0001 had; a column added later must hold what ADDED_COLUMNS says."""
     meta = MetaData()
     meta.reflect(engine, only=sorted(tables))
+    out: dict[str, list[dict[str, Any]]] = {}
     with engine.connect() as conn:
-        return {name: [{k: _normal(v) for k, v in row._mapping.items()}
-                       for row in conn.execute(select(meta.tables[name]).order_by(meta.tables[name].c.id))]
-                for name in sorted(tables)}
+        for name in sorted(tables):
+            rows = []
+            for row in conn.execute(select(meta.tables[name]).order_by(meta.tables[name].c.id)):
+                values = {k: _normal(v) for k, v in row._mapping.items()}
+                for column, expected in ADDED_COLUMNS.get(name, {}).items():
+                    if column in values:
+                        assert values.pop(column) == expected, (name, column)
+                rows.append(values)
+            out[name] = rows
+    return out
 
 
 def _expected() -> dict[str, list[dict[str, Any]]]:
@@ -181,6 +194,7 @@ def test_upgrade_from_previous_head_keeps_every_row_and_the_app_works(fresh_engi
         assert board["file"]["title"] == ARABIC and board["file"]["warnings"] == ["video 3 is empty"]
         shot = board["videos"][0]["shots"][0]
         assert shot["selected_clip_id"] == 2 and shot["status"] == "approved" and shot["lock_version"] == 3
+        assert shot["narration"] == "جملة أولى."  # a shot from before 0003 keeps its own text
         frame = shot["frames"][0]
         assert (frame["selected_prompt_id"], frame["selected_image_id"], frame["status"]) == (1, 1, "locked")
         (summary,) = list_scripts(session)

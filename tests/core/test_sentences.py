@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.sentences import split_sentences
+from core import sentences
+from core.sentences import Sentences, locate_sentences, split_sentences
 
 
 def _non_space(text: str) -> str:
@@ -67,3 +68,49 @@ def test_split_keeps_every_non_space_character_in_order(text: str) -> None:
                 max_size=12))
 def test_well_formed_sentences_come_back_one_by_one(parts: list[str]) -> None:
     assert split_sentences(" ".join(parts)) == parts
+
+
+def _carefully(text: str) -> Sentences:
+    """The reference: every line through the mark-by-mark rules, none through the one-split fast path."""
+    out = Sentences([], [], [])
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        if line.strip():
+            sentences._split_line_carefully(line.strip(), offset + len(line) - len(line.lstrip()), out)
+        offset += len(line)
+    return sentences._attach_bare_punctuation(out)
+
+
+# Prose-like pieces that reach both paths: Arabic words before marks (the fast path's case), abbreviations,
+# numbers, closers and glued marks (the careful loop's cases), line breaks and odd spaces.
+_PIECES = st.sampled_from(
+    ["كلمة", "د", "في", "نص", "word", "Dr", "e.g", "etc", "J", "3", "3.5", "١", " ", "  ", "\n", "\t", "\xa0",
+     "\u2028", ".", ".", "!", "?", "؟", "؛", "…", "...", "?!", '"', "»", ")", "«", "("]
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(_PIECES, max_size=40).map("".join))
+def test_the_fast_path_cuts_exactly_where_the_careful_rules_do(text: str) -> None:
+    assert locate_sentences(text) == _carefully(text)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_PIECES, max_size=40).map("".join))
+def test_each_sentence_is_found_where_it_lies_in_the_text(text: str) -> None:
+    found = locate_sentences(text)
+    assert len(found.texts) == len(found.starts) == len(found.ends)
+    assert all(a < b for a, b in zip(found.starts, found.ends))
+    assert all(b <= a for b, a in zip(found.ends, found.starts[1:]))  # in order, never overlapping
+    for sentence, start, end in zip(found.texts, found.starts, found.ends):
+        # Verbatim, except a bare mark joined to its neighbour reads with one space ("…" on a line of its own).
+        assert _non_space(text[start:end]) == _non_space(sentence)
+        if "\n" not in text[start:end]:
+            assert text[start:end] == sentence or " " in sentence
+
+
+def test_offsets_of_an_arabic_paragraph() -> None:
+    text = "  مرحبا بكم.  هل أنتم مستعدون؟\nنعم!"
+    found = locate_sentences(text)
+    assert [text[a:b] for a, b in zip(found.starts, found.ends)] == found.texts == [
+        "مرحبا بكم.", "هل أنتم مستعدون؟", "نعم!"]

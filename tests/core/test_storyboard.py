@@ -37,7 +37,18 @@ def test_sentences_are_laid_out_in_order_without_cuts_or_losses() -> None:
     plan = build_storyboard(ARABIC_BODY, shots=2, frames=3)
     flat = [s for group in _frame_sentences(plan) for s in group]
     assert flat == sentences  # more sentences than frames: each appears exactly once, in order
-    assert " ".join(shot.narration for shot in plan.shots) == " ".join(sentences)
+    assert [x for shot in plan.shots for x in split_sentences(shot.narration)] == sentences
+    # The narration is the body's own text, where its span says.
+    assert all(ARABIC_BODY[slice(*shot.narration_span)] == shot.narration for shot in plan.shots)
+
+
+def test_narration_keeps_the_line_breaks_of_the_script() -> None:
+    body = "The first line is here.\nThe second one is too.\nThe third line is here.\nThe last one is too."
+    plan = build_storyboard(body, shots=2, frames=1)
+    assert [shot.narration for shot in plan.shots] == [
+        "The first line is here.\nThe second one is too.", "The third line is here.\nThe last one is too."]
+    assert [shot.frames[0].scene_text for shot in plan.shots] == [
+        "The first line is here. The second one is too.", "The third line is here. The last one is too."]
 
 
 def test_decimal_number_stays_inside_its_sentence() -> None:
