@@ -43,6 +43,8 @@ _ARABIC_WORD_END = re.compile("[\u0621-\u064A]{3}")
 _PLAIN_END = re.compile("([.!?؟؛])(?:(?<=[\u0621-\u064A]\\.)|(?<=[!?؟؛]))(\\s+)")
 _TERMINATOR_CHARS = "".join(sorted(TERMINATORS))
 _CLOSER_CHARS = "".join(sorted(CLOSERS))
+# Line boundaries of str.splitlines other than "\n" (\r, \v, \f, file/group/record separators, NEL, LS, PS).
+_RARE_LINE_BREAKS = "\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,12 +64,61 @@ def split_sentences(text: str) -> list[str]:
 
 def locate_sentences(text: str) -> Sentences:
     """`split_sentences` with the offsets of each sentence in `text`."""
-    found = Sentences([], [], [])
-    offset = 0
-    for line in text.splitlines(keepends=True):
-        _split_line(line, offset, found)
-        offset += len(line)
+    found = _split_plain_text(text)
+    if found is None:
+        found = Sentences([], [], [])
+        offset = 0
+        for line in text.splitlines(keepends=True):
+            _split_line(line, offset, found)
+            offset += len(line)
     return _attach_bare_punctuation(found)
+
+
+def _split_plain_text(text: str) -> Sentences | None:
+    """The whole text in one split when every mark in it is a plain end (a period after an Arabic letter, or a
+    strong mark, then a space or a line break) or closes the text; None when some mark needs the line-by-line
+    rules. Typical Arabic prose takes this path: per-line work was most of the cost of building a storyboard."""
+    if any(mark in text for mark in _RARE_LINE_BREAKS):
+        return None  # "\n" is the only line break handled here; the line loop knows every other one
+    stripped = text.strip()
+    if not stripped:
+        return Sentences([], [], [])
+    parts = _PLAIN_END.split(stripped)  # [text, mark, spaces, text, mark, spaces, ..., text]
+    if not _only_plain_marks(stripped, parts):
+        return None
+    found = _sentences_of_parts(parts, len(text) - len(text.lstrip()))
+    if stripped.count("\n") == "".join(parts[2::3]).count("\n"):
+        return found  # every line break follows a sentence end
+    # Lines without an end mark (a heading, a table row) end their sentence at the line break.
+    out = Sentences([], [], [])
+    for sentence, start, end in zip(found.texts, found.starts, found.ends):
+        if "\n" not in sentence:
+            out.texts.append(sentence)
+            out.starts.append(start)
+            out.ends.append(end)
+            continue
+        offset = start
+        for line in sentence.split("\n"):
+            _add_piece(line, 0, len(line), offset, out)
+            offset += len(line) + 1
+    return out
+
+
+def _only_plain_marks(stripped: str, parts: list[str]) -> bool:
+    """Whether every mark of `stripped` is a plain end the split `parts` cut at, or in the run closing it."""
+    body = stripped.rstrip(_CLOSER_CHARS)
+    closing_marks = len(body) - len(body.rstrip(_TERMINATOR_CHARS))
+    return sum(map(stripped.count, _TERMINATOR_CHARS)) == len(parts) // 3 + closing_marks
+
+
+def _sentences_of_parts(parts: list[str], offset: int) -> Sentences:
+    """Sentences (text + its mark) and their offsets from a `_PLAIN_END` split of a stripped text at `offset`."""
+    bounds = list(accumulate(map(len, parts), initial=offset))
+    texts = list(map(str.__add__, parts[0:-1:3], parts[1::3]))
+    texts.append(parts[-1])
+    ends = bounds[2::3]
+    ends.append(bounds[-1])
+    return Sentences(texts, bounds[0::3], ends)
 
 
 def _split_line(line: str, offset: int, out: Sentences) -> None:
@@ -78,17 +129,12 @@ def _split_line(line: str, offset: int, out: Sentences) -> None:
     offset += len(line) - len(line.lstrip())
     # Fast path: when every mark on the line is a plain end or in the run that closes the line, one C-level split
     # gives what the careful loop would. Most lines of prose are like that; the rest take the careful loop.
-    parts = _PLAIN_END.split(stripped)  # [text, mark, spaces, text, mark, spaces, ..., text]
-    plain_ends = len(parts) // 3
-    body = stripped.rstrip(_CLOSER_CHARS)
-    closing_marks = len(body) - len(body.rstrip(_TERMINATOR_CHARS))
-    if sum(map(stripped.count, _TERMINATOR_CHARS)) == plain_ends + closing_marks:
-        bounds = list(accumulate(map(len, parts), initial=offset))
-        out.texts.extend(map(str.__add__, parts[0:-1:3], parts[1::3]))
-        out.texts.append(parts[-1])
-        out.starts.extend(bounds[0::3])
-        out.ends.extend(bounds[2::3])
-        out.ends.append(bounds[-1])
+    parts = _PLAIN_END.split(stripped)
+    if _only_plain_marks(stripped, parts):
+        found = _sentences_of_parts(parts, offset)
+        out.texts.extend(found.texts)
+        out.starts.extend(found.starts)
+        out.ends.extend(found.ends)
         return
     _split_line_carefully(stripped, offset, out)
 
