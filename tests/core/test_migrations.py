@@ -236,6 +236,29 @@ def test_downgrade_to_previous_head_keeps_the_other_data(fresh_engine: Engine) -
         assert cost.load_rate_card(session).require("offline").source == "default"
 
 
+def test_downgrading_0003_writes_each_span_of_narration_back_as_text(fresh_engine: Engine, tmp_path: Path) -> None:
+    from core.library import ingest_file
+    from tests.conftest import make_test_settings
+    from tests.core.docx_factory import make_docx
+
+    migrate(fresh_engine)
+    data = make_docx([("heading", "الفيديو الأول"), ("para", "جملة أولى هنا. جملة ثانية هنا؟"),
+                      ("para", "جملة ثالثة هنا! جملة رابعة هنا.")])
+    settings = make_test_settings(tmp_path / "data", fresh_engine.url.render_as_string(hide_password=False))
+    with session_scope(make_session_factory(fresh_engine)) as session:
+        ingest_file(session, data, "a.docx", settings=settings, shots=2, frames=1)
+    with make_session_factory(fresh_engine)() as session:
+        spoken = [shot.narration for shot in session.scalars(select(Shot).order_by(Shot.id))]
+    assert spoken == ["جملة أولى هنا. جملة ثانية هنا؟", "جملة ثالثة هنا! جملة رابعة هنا."]
+    cfg = alembic_config(fresh_engine.url.render_as_string(hide_password=False))
+    with fresh_engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0002")
+    assert "narration_start" not in {c["name"] for c in inspect(fresh_engine).get_columns("shots")}
+    with fresh_engine.connect() as conn:
+        assert list(conn.scalars(text("SELECT narration FROM shots ORDER BY id"))) == spoken
+
+
 def test_models_match_the_migrated_schema(fresh_engine: Engine) -> None:
     """What `alembic check` does in CI: autogenerate against head must find nothing to do."""
     migrate(fresh_engine)
