@@ -16,7 +16,7 @@ if str(ROOT) not in sys.path:  # so `core` and `studio` import without an instal
 import streamlit as st
 
 from studio import auth, state, widgets
-from studio.context import ensure_worker, get_runtime
+from studio.context import ensure_worker, get_runtime, settle_heap
 from studio.sidebar import draw_pickers
 
 st.set_page_config(page_title="Course Visual Studio", page_icon=":material/movie:", layout="wide")
@@ -59,6 +59,7 @@ nav = st.navigation(
 state.restore_from_query()
 with widgets.guarded():
     runtime = get_runtime()
+    settle_heap()
     ensure_worker(runtime)
     draw_pickers(runtime)
     state.show_flash()
