@@ -1,15 +1,16 @@
-"""Small JPEG previews of rendered images: made once per image file, kept in memory, drawn without re-encoding.
+"""Small JPEG previews of rendered images: read (or made) once per image file, kept in memory, drawn without
+re-encoding.
 
 Why: `st.image` of an RGB PNG path re-encodes it as JPEG on every run (its "auto" format), so drawing the
 1280×720 renders directly cost a full decode and encode per image per page run — most of the Images and
-Storyboard pages' time. A preview is made once per file and handed to Streamlit as JPEG, which it passes through
+Storyboard pages' time. The worker stores a preview next to each render (`core/previews.py`); this module reads
+it once per file, or makes it when none was stored, and hands it to Streamlit as JPEG, which it passes through
 untouched. Image files are content-addressed (`assets/ab/<sha256>.<ext>`, or the download cache's copy of that
 key), so a preview never goes stale; size and mtime are part of the cache key anyway, for files rewritten in place.
 """
 
 from __future__ import annotations
 
-import io
 import logging
 import os
 from functools import lru_cache
@@ -17,34 +18,29 @@ from pathlib import Path
 
 import streamlit as st
 
+from core.previews import make_preview, preview_path
+
 log = logging.getLogger("studio")
 
-PREVIEW_WIDTH = 640  # a frame column of the wide layout, with room for high-density screens
-PREVIEW_QUALITY = 82
 # About 30 KB each: a 30-video script's frames and their takes fit in a few tens of MB.
 PREVIEW_CACHE_SIZE = 1024
 
 
 @lru_cache(maxsize=PREVIEW_CACHE_SIZE)
 def _preview(path: str, size: int, mtime_ns: int) -> bytes | None:
-    """JPEG bytes at most PREVIEW_WIDTH wide, or None when the file is not a readable image (logged)."""
-    from PIL import Image, UnidentifiedImageError
+    """The JPEG preview of the image file at `path`: the worker's, else made here; None when the file is not a
+    readable image (logged)."""
+    from PIL import UnidentifiedImageError
 
     try:
-        with Image.open(path) as img:
-            img.draft("RGB", (PREVIEW_WIDTH, PREVIEW_WIDTH))  # JPEG sources decode at a reduced scale
-            small = img.convert("RGB")
-        # A box reduce by a whole factor is a tenth of the cost of a filtered resize, and as sharp at this size.
-        if small.width >= 2 * PREVIEW_WIDTH:
-            small = small.reduce(small.width // PREVIEW_WIDTH)
-        if small.width > PREVIEW_WIDTH:
-            small.thumbnail((PREVIEW_WIDTH, PREVIEW_WIDTH * 4), resample=Image.Resampling.BILINEAR)
-        out = io.BytesIO()
-        small.save(out, format="JPEG", quality=PREVIEW_QUALITY)
+        return preview_path(Path(path)).read_bytes()
+    except (OSError, IndexError):  # none stored (an older render, a cached download), or not an asset's path
+        pass
+    try:
+        return make_preview(Path(path))
     except (OSError, UnidentifiedImageError, ValueError) as err:
         log.warning("cannot make a preview of %s: %s", path, err)
         return None
-    return out.getvalue()
 
 
 def preview_bytes(path: Path) -> bytes | None:

@@ -37,6 +37,7 @@ from core.errors import ProviderError, StudioError
 from core.jobs import planning
 from core.jobs.takes import record_take, source_file_of
 from core.models import JOB_ACTIVE, Asset, Frame, Job, utcnow
+from core.previews import store_preview
 from core.render.providers import InputImage, RemoteResult, RenderProvider, RenderSpec, make_providers
 from core.runtime import Runtime
 
@@ -364,6 +365,8 @@ class Worker:
             return
         output = provider.fetch(spec, result)  # downloads and verifies; raises MediaError on bad bytes
         key = self.store.put(output.data, output.info.ext)
+        if spec.kind == "image":  # here, not in the studio on a producer's first view (core/previews.py)
+            store_preview(self.store, key, output.data)
         usd, credits = provider.price(spec.kind)
         now = utcnow()
         with self.runtime.sessions() as s:

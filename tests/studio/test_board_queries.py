@@ -1,5 +1,5 @@
 """The studio's page queries: a board in a fixed number of queries whatever its size, the gallery's takes and
-the jobs table in one each, image previews made once and small."""
+the jobs table in one each, image previews made once and small (by the worker at render time)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ from core.runtime import Runtime
 from studio.board import current_storyboard_id, load_board
 from studio.job_table import job_ids, job_rows
 from studio.queries import takes_by_frame
-from studio.thumbnails import PREVIEW_WIDTH, preview_bytes
+from core.previews import PREVIEW_WIDTH, preview_path
+from studio.thumbnails import preview_bytes
 from tests.studio.conftest import ingest
 
 
@@ -114,3 +115,21 @@ def test_a_preview_is_a_small_jpeg_made_once_and_an_unreadable_file_has_none(tmp
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"not an image")
     assert preview_bytes(broken) is None and preview_bytes(tmp_path / "missing.png") is None
+
+
+def test_the_worker_stores_each_render_s_preview_and_the_studio_draws_that_one(runtime: Runtime) -> None:
+    video_id = _first_video(runtime, ingest(runtime, shots=1, frames=1))
+    with runtime.sessions() as s:
+        frame_ids = frames_in_scope(s, video_id=video_id)
+    refine_frames(runtime.sessions, frame_ids, OfflineRefiner(), concurrency=1)
+    with session_scope(runtime.sessions) as s:
+        request_image(s, frame_ids[0], settings=runtime.settings, provider="offline")
+    Worker(runtime).run(drain=True)
+    with runtime.sessions() as s:
+        (frame,) = load_board(s, current_storyboard_id(s, video_id), runtime.assets).frames
+    assert frame.image_path is not None
+    stored = preview_path(frame.image_path)
+    with Image.open(stored) as img:
+        assert img.format == "JPEG" and img.width == PREVIEW_WIDTH
+    stored.write_bytes(stored.read_bytes() + b"worker")  # marked: the studio must hand out this file, not remake it
+    assert preview_bytes(frame.image_path) == stored.read_bytes()
