@@ -1,18 +1,24 @@
 """Benchmark: 20 concurrent studio sessions browse a 30-video script while workers run 300 offline jobs.
 
     PYTHONPATH=. .venv/bin/python bench/load.py [--sessions 20] [--jobs 300] [--videos 30] [--workers 2]
-        [--think 3] [--worker-nice 10] [--db URL]
+        [--think 3] [--worker-nice 10] [--idle-visits 60] [--no-media] [--db URL]
 
-Each session is a Streamlit `AppTest` (the real app script, its router and pages, run in-process) on its own
-thread, as a studio process runs its sessions: one process, one cached runtime, one connection pool, one
-Streamlit runtime (see `share_one_streamlit_runtime`). A session opens the studio, then keeps opening Library,
-Storyboard, Prompts, Images or Jobs for a random video, pausing `--think` seconds on average between pages
-(a producer reads the page; 0 = back-to-back clicks, which on one process only measures the GIL), until every
-job has finished. The jobs run in `python -m core worker` subprocesses, as deployed; on a shared machine they
-run niced (`--worker-nice`) so renders yield the CPU to the studio. Idle runs are the same page mix from one
-session with no other session and no job running, measured before the jobs are queued (empty Jobs page, no
-images) and after they finished (300 images, a full Jobs page), pooled, so the idle baseline spans the content
-the load run sees.
+The studio runs as deployed: `streamlit run studio/app.py` in its own process (the repository's
+`.streamlit/config.toml`, a temp data dir and database, offline providers, no embedded worker). The sessions
+are browser tabs without a browser (bench/studio_client.py), all in one separate asyncio process so that
+driving them takes nothing from the studio's interpreter: each speaks Streamlit's websocket protocol as the
+frontend does, opens `/?script=..&video=..`, then keeps opening Library, Storyboard, Prompts, Images or Jobs
+from the navigation or picking another video in the sidebar, pausing `--think` seconds on average between steps
+(a producer reads the page), fetching the images a page shows and rerunning the fragments the server asked to
+auto-rerun (the Images and Jobs pages poll the job table every 2 s and redraw when it changed), until every job
+has finished. A page run is one step: from the click (the rerun message leaving the tab, after any refresh in
+flight) to the server's `script_finished`, i.e. the time the producer waits for the page to be drawn; it fails
+on an abnormal finish, an exception or an error alert on the page. Refreshes are load, not page runs: counted,
+and failed ones fail the bench.
+The jobs run in `python -m core worker` subprocesses, as deployed; on a shared machine they run niced
+(`--worker-nice`) so renders yield the CPU to the studio. Idle runs are the same steps from one tab with no
+other tab and no job running, measured before the jobs are queued (empty Jobs page, no images) and after they
+finished (300 images, a full Jobs page), pooled, so the idle baseline spans the content the load run sees.
 
 Printed: p50 / p95 page run time idle and under load, per page and overall, their ratio, and the jobs'
 throughput. Target: p95 under load ≤ 3 × idle p95. Exit status 1 when missed or when any page run failed.
@@ -21,123 +27,29 @@ throughput. Target: p95 under load ≤ 3 × idle p95. Exit status 1 when missed 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from bench.studio_client import PAGES, Step
 
 if TYPE_CHECKING:
     from core.runtime import Runtime
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "studio" / "app.py"
-PAGES = ("library", "storyboard", "prompts", "images", "jobs")
 TARGET_RATIO = 3.0
-
-
-@dataclass
-class Visit:
-    page: str
-    seconds: float
-    started: float
-    failed: str | None = None
-
-
-@dataclass
-class Sample:
-    visits: list[Visit] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def add(self, visit: Visit) -> None:
-        with self.lock:
-            self.visits.append(visit)
-
-
-def share_one_streamlit_runtime() -> None:
-    """Make concurrent AppTests behave like one server process.
-
-    `AppTest.run` installs a mock `Runtime` singleton for the run and sets it back to None when done, so a second
-    session running at the same time loses it mid-run ("Runtime hasn't been created!"). A real server has one
-    Runtime shared by all its sessions; here every session gets one shared instance of the same mock AppTest
-    builds (in-memory media files, data frames, caches), whatever AppTest assigns.
-    """
-    from unittest.mock import MagicMock
-
-    from streamlit import config
-    from streamlit.components.v2.component_manager import BidiComponentManager
-    from streamlit.runtime import Runtime as StreamlitRuntime
-    from streamlit.runtime.caching.storage.dummy_cache_storage import MemoryCacheStorageManager
-    from streamlit.runtime.dataframe_source_manager import DataframeSourceManager
-    from streamlit.runtime.media_file_manager import MediaFileManager
-    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
-    from streamlit.runtime.scriptrunner.script_cache import ScriptCache
-    from streamlit.testing.v1 import app_test
-
-    shared = MagicMock(spec=StreamlitRuntime)
-    shared.media_file_mgr = MediaFileManager(MemoryMediaFileStorage("/mock/media"))
-    shared.dataframe_source_mgr = DataframeSourceManager()
-    shared.cache_storage_manager = MemoryCacheStorageManager()
-    components = BidiComponentManager()
-    components.discover_and_register_components(start_file_watching=False)
-    shared.bidi_component_registry = components
-    StreamlitRuntime.instance = classmethod(lambda cls: shared)  # type: ignore[method-assign,assignment]
-    # One compiled-script cache, as a server keeps: AppTest builds a new one per run, so every run would parse
-    # the pages again, and CPython 3.11's parser is not safe to run from several threads at once.
-    script_cache = ScriptCache()
-    app_test.ScriptCache = lambda: script_cache
-    StreamlitRuntime.exists = classmethod(lambda cls: True)  # type: ignore[method-assign,assignment]
-    # AppTest patches `config.get_option` around each run; overlapping patches restore each other's mocks, so
-    # make the option they patch already true for everyone.
-    config.set_option("global.appTest", True)
-
-
-class Session:
-    """One producer's browser tab: an AppTest kept across page opens (session state and widgets persist)."""
-
-    def __init__(self, file_id: int, video_ids: list[int], seed: int) -> None:
-        from streamlit.testing.v1 import AppTest
-
-        self.rng = random.Random(seed)
-        self.video_ids = video_ids
-        self.at = AppTest.from_file(str(APP), default_timeout=120)
-        self.at.query_params["script"] = str(file_id)
-        self.at.query_params["video"] = str(video_ids[0])
-        self.at.run()  # opening the studio: not a page visit of the sample
-        self._check()
-
-    def visit(self, page: str | None = None) -> Visit:
-        """Open `page` (default: a random one of PAGES) for a random video; the run is timed."""
-        page = page or self.rng.choice(PAGES)
-        self.at.session_state["video_id"] = self.rng.choice(self.video_ids)
-        self.at.switch_page(f"../pages/{page}.py")
-        began = time.perf_counter()
-        try:
-            self.at.run()
-            failed = self._problem()
-        except Exception as err:  # noqa: BLE001 - a failed run is counted and reported, not fatal to the bench
-            failed = f"{type(err).__name__}: {err}"
-        return Visit(page, time.perf_counter() - began, began, failed)
-
-    def _problem(self) -> str | None:
-        if self.at.exception:
-            return "; ".join(str(e.value)[:200] for e in self.at.exception)
-        if self.at.error:
-            return "; ".join(str(e.value)[:200] for e in self.at.error)
-        return None
-
-    def _check(self) -> None:
-        problem = self._problem()
-        if problem:
-            raise SystemExit(f"the studio did not open cleanly: {problem}")
 
 
 def build_script(rt: Runtime, *, words: int, videos: int) -> tuple[int, list[int], list[int]]:
@@ -211,10 +123,73 @@ def workers(n: int, concurrency: int, env: dict[str, str], log_dir: Path, *,
             p.wait(timeout=30)
 
 
-def idle_run(file_id: int, video_ids: list[int], visits: int, seed: int, sample: Sample) -> None:
-    session = Session(file_id, video_ids, seed)
-    for _ in range(visits):
-        sample.add(session.visit())
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def studio(env: dict[str, str], log_dir: Path) -> Iterator[str]:
+    """`streamlit run studio/app.py` from the repository (its `.streamlit/config.toml`); yields its URL."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with (log_dir / "studio.log").open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true",
+             "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"the studio did not start; its log is {log_dir / 'studio.log'}")
+                try:
+                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
+                        if reply.status == 200:
+                            break
+                except OSError:
+                    time.sleep(0.3)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def tabs(url: str, file_id: int, video_id: int, out: Path, *, sessions: int, think: float, seed: int,
+         visits: int = 0, min_visits: int = 3, warm: bool = False, media: bool = True) -> subprocess.Popen[str]:
+    """The client process (bench/studio_client.py); it prints `ready` once its tabs are open."""
+    cmd = [sys.executable, "-m", "bench.studio_client", "--url", url, "--script", str(file_id),
+           "--video", str(video_id), "--sessions", str(sessions), "--think", str(think), "--seed", str(seed),
+           "--visits", str(visits), "--min-visits", str(min_visits), "--out", str(out)]
+    cmd += ["--warm"] if warm else []
+    cmd += [] if media else ["--no-media"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    line = proc.stdout.readline().strip()
+    if line != "ready":
+        proc.wait()
+        raise SystemExit(f"the tabs did not open: {line or 'client exited ' + str(proc.returncode)}")
+    return proc
+
+
+def collect(proc: subprocess.Popen[str], out: Path) -> tuple[list[Step], float]:
+    """The steps a client process took, and the CPU share of one core it used while it ran."""
+    if proc.wait() != 0:
+        raise SystemExit(f"the client process exited with {proc.returncode}")
+    data = json.loads(out.read_text())
+    return [Step(**row) for row in data["steps"]], data["cpu_seconds"] / max(data["wall_seconds"], 1e-9)
+
+
+def idle_run(url: str, file_id: int, video_id: int, visits: int, think: float, seed: int, out: Path, *,
+             media: bool) -> list[Step]:
+    """One tab, nothing else running: `visits` steps after a first drawing of every page."""
+    return collect(tabs(url, file_id, video_id, out, sessions=1, think=think, seed=seed, visits=visits,
+                        warm=True, media=media), out)[0]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -225,8 +200,8 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[k]
 
 
-def describe(visits: list[Visit]) -> str:
-    times = [v.seconds * 1000 for v in visits]
+def describe(steps: list[Step]) -> str:
+    times = [v.seconds * 1000 for v in steps]
     return f"n={len(times):4d}  p50 {percentile(times, 50):7.0f} ms  p95 {percentile(times, 95):7.0f} ms"
 
 
@@ -241,9 +216,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--worker-nice", type=int, default=10,
                    help="niceness of the worker processes (renders yield the CPU to the studio; 0 = equal)")
     p.add_argument("--think", type=float, default=3.0,
-                   help="mean pause between a session's page opens, seconds (0: back-to-back clicking)")
-    p.add_argument("--min-visits", type=int, default=3, help="page opens per session at least")
-    p.add_argument("--idle-visits", type=int, default=40, help="idle page opens, before and after the load each")
+                   help="mean pause between a tab's page runs, seconds (0: back-to-back clicking)")
+    p.add_argument("--min-visits", type=int, default=3, help="page runs per tab at least")
+    p.add_argument("--idle-visits", type=int, default=60, help="idle page runs, before and after the load each")
+    p.add_argument("--idle-think", type=float, default=0.25,
+                   help="mean pause between idle page runs, seconds (lets the previous run's tail settle)")
+    p.add_argument("--no-media", dest="media", action="store_false",
+                   help="tabs do not fetch the images pages show (a browser does)")
     p.add_argument("--db", default=None, help="database URL (default: a temp SQLite file)")
     a = p.parse_args(argv)
 
@@ -255,70 +234,51 @@ def main(argv: list[str] | None = None) -> int:
     for key in ("OPENAI_API_KEY", "HF_KEY", "HF_API_KEY", "HF_API_SECRET"):
         env.pop(key, None)
     os.environ.clear()
-    os.environ.update(env)  # the studio under test reads its settings from the environment, like `streamlit run`
+    os.environ.update(env)  # this process prepares the data with the studio's settings
 
     from core.runtime import open_runtime
     from core.settings import load_settings
 
     rt = open_runtime(load_settings(secrets_file=tmp / "no-secrets.toml"))
-    share_one_streamlit_runtime()
     began = time.perf_counter()
     file_id, video_ids, frame_ids = build_script(rt, words=a.words, videos=a.videos)
     print(f"script: {len(video_ids)} videos, {len(frame_ids)} frames refined "
           f"({time.perf_counter() - began:.1f} s to ingest and refine); db {db_url.split(':', 1)[0]}")
 
-    warm = Session(file_id, video_ids, seed=0)  # warm-up: imports, compiled pages, the cached runtime
-    for page in PAGES:
-        warm.visit(page)
-    idle_before, idle_after, load = Sample(), Sample(), Sample()
-    idle_run(file_id, video_ids, a.idle_visits, 1, idle_before)
+    with studio(env, tmp) as url:
+        first = video_ids[0]
+        idle_before = idle_run(url, file_id, first, a.idle_visits, a.idle_think, 1, tmp / "idle-before.json",
+                               media=a.media)
+        ids = queue_jobs(rt, frame_ids, a.jobs)
+        browsing = tabs(url, file_id, first, tmp / "load.json", sessions=a.sessions, think=a.think, seed=100,
+                        min_visits=a.min_visits, media=a.media)  # every tab open before the clock starts
+        assert browsing.stdin is not None
+        with workers(a.workers, a.worker_concurrency, env, tmp, nice=a.worker_nice) as procs:
+            t0 = time.monotonic()
+            while unfinished(rt, ids):
+                if all(p.poll() is not None for p in procs):
+                    break  # the workers gave up; reported below
+                time.sleep(0.2)
+            t_end = time.monotonic()
+            browsing.stdin.write("stop\n")
+            browsing.stdin.close()
+            load, client_cpu = collect(browsing, tmp / "load.json")
+        jobs_wall = t_end - t0
+        idle_after = idle_run(url, file_id, first, a.idle_visits, a.idle_think, 2, tmp / "idle-after.json",
+                              media=a.media)
 
-    ids = queue_jobs(rt, frame_ids, a.jobs)
-    stop = threading.Event()
-    errors: list[str] = []
-    opened = threading.Barrier(a.sessions + 1)
-
-    def browse(n: int) -> None:
-        try:
-            session = Session(file_id, video_ids, seed=100 + n)
-        except BaseException as err:  # noqa: BLE001 - reported below
-            errors.append(f"session {n} did not open: {err}")
-            opened.abort()
-            return
-        opened.wait()
-        done = 0
-        while not stop.is_set() or done < a.min_visits:
-            if a.think:
-                time.sleep(session.rng.uniform(0, 2 * a.think))
-            load.add(session.visit())
-            done += 1
-
-    threads = [threading.Thread(target=browse, args=(n,), daemon=True) for n in range(a.sessions)]
-    for t in threads:
-        t.start()
-    try:
-        opened.wait()  # every tab open before the clock starts
-    except threading.BrokenBarrierError:
-        raise SystemExit("; ".join(errors)) from None
-    with workers(a.workers, a.worker_concurrency, env, tmp, nice=a.worker_nice) as procs:
-        t0 = time.perf_counter()
-        while unfinished(rt, ids):
-            if all(p.poll() is not None for p in procs):
-                break  # the workers gave up; reported below
-            time.sleep(0.2)
-        jobs_wall = time.perf_counter() - t0
-        stop.set()
-        t_end = t0 + jobs_wall
-        for t in threads:
-            t.join()
-    idle_run(file_id, video_ids, a.idle_visits, 2, idle_after)
-
-    idle = idle_before.visits + idle_after.visits
-    under = [v for v in load.visits if t0 <= v.started < t_end]
-    failed = [v for v in idle + load.visits if v.failed]
+    failed = [v for v in idle_before + idle_after + load if v.failed]
+    refreshes = [v for v in load if v.action == "refresh" and t0 <= v.started < t_end]
+    idle_before, idle_after, load = (
+        [v for v in steps if v.action != "refresh"] for steps in (idle_before, idle_after, load))
+    idle = idle_before + idle_after
+    under = [v for v in load if t0 <= v.started < t_end]
     statuses = job_statuses(rt, ids)
-    print(f"\nload: {a.sessions} sessions (AppTest threads, think {a.think:g} s), {a.workers} worker process(es) × "
-          f"concurrency {a.worker_concurrency}")
+    print(f"\nload: {a.sessions} tabs (websocket clients, think {a.think:g} s, images "
+          f"{'fetched' if a.media else 'not fetched'}), {a.workers} worker process(es) × "
+          f"concurrency {a.worker_concurrency}, nice {a.worker_nice}; the tabs' process used "
+          f"{client_cpu:.0%} of a core; {len(refreshes)} fragment auto-reruns ({len(refreshes) / jobs_wall:.1f}/s) "
+          "besides the page runs below")
     print(f"jobs: {len(ids)} offline images in {jobs_wall:.1f} s = {len(ids) / jobs_wall:.1f} jobs/s; "
           f"statuses {statuses}")
     print(f"\n{'page':<11} {'idle':<42} under load")
@@ -326,14 +286,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{page:<11} {describe([v for v in idle if v.page == page]):<42} "
               f"{describe([v for v in under if v.page == page])}")
     print(f"{'all':<11} {describe(idle):<42} {describe(under)}")
-    print(f"idle before the jobs: {describe(idle_before.visits)}; after: {describe(idle_after.visits)}")
+    print(f"idle before the jobs: {describe(idle_before)}; after: {describe(idle_after)}")
     idle_p95 = percentile([v.seconds for v in idle], 95)
     load_p95 = percentile([v.seconds for v in under], 95)
     ratio = load_p95 / idle_p95
     print(f"\np95 under load / idle p95 = {ratio:.2f}× (target ≤ {TARGET_RATIO:g}×); "
           f"p50 ratio {percentile([v.seconds for v in under], 50) / percentile([v.seconds for v in idle], 50):.2f}×")
     if failed:
-        print(f"{len(failed)} page run(s) failed, e.g. {failed[0].page}: {failed[0].failed}")
+        print(f"{len(failed)} page run(s) failed, e.g. {failed[0].page} ({failed[0].action}): {failed[0].failed}")
     if statuses.get("succeeded", 0) != len(ids):
         print(f"not every job succeeded: {statuses}; worker logs in {tmp}")
     rt.engine.dispose()
@@ -341,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     if passed:
         shutil.rmtree(tmp, ignore_errors=True)
     else:
-        print(f"data dir, database and worker logs kept in {tmp}")
+        print(f"data dir, database, studio and worker logs kept in {tmp}")
     return 0 if passed else 1
 
 
