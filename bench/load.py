@@ -1,7 +1,7 @@
 """Benchmark: 20 concurrent studio sessions browse a 30-video script while workers run 300 offline jobs.
 
     PYTHONPATH=. .venv/bin/python bench/load.py [--sessions 20] [--jobs 300] [--videos 30] [--workers 2]
-        [--think 3] [--worker-nice 10] [--idle-visits 60] [--no-media] [--db URL]
+        [--think 3] [--worker-nice 10] [--idle-visits 60] [--no-media] [--db URL] [--keep]
 
 The studio runs as deployed: `streamlit run studio/app.py` in its own process (the repository's
 `.streamlit/config.toml`, a temp data dir and database, offline providers, no embedded worker). The sessions
@@ -224,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-media", dest="media", action="store_false",
                    help="tabs do not fetch the images pages show (a browser does)")
     p.add_argument("--db", default=None, help="database URL (default: a temp SQLite file)")
+    p.add_argument("--keep", action="store_true",
+                   help="keep the temp dir (data, logs, every step's timing as JSON) even when the target is met")
     a = p.parse_args(argv)
 
     tmp = Path(tempfile.mkdtemp(prefix="cvs-load-"))
@@ -298,10 +300,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"not every job succeeded: {statuses}; worker logs in {tmp}")
     rt.engine.dispose()
     passed = ratio <= TARGET_RATIO and not failed and statuses.get("succeeded", 0) == len(ids)
-    if passed:
+    if passed and not a.keep:
         shutil.rmtree(tmp, ignore_errors=True)
     else:
-        print(f"data dir, database, studio and worker logs kept in {tmp}")
+        print(f"data dir, database, studio and worker logs, step timings kept in {tmp}")
     return 0 if passed else 1
 
 
