@@ -24,6 +24,9 @@ def _stored_format(path: Path) -> Literal["PNG", "JPEG", "auto"]:
     return "PNG" if suffix == ".png" else "JPEG" if suffix in (".jpg", ".jpeg") else "auto"
 
 
+_OPEN_TAKES = "takes-open"  # the frame whose takes dialog is open
+
+
 @st.dialog("Frame", width="large")
 def enlarge(frame: FrameView) -> None:
     if frame.image_path is not None:
@@ -66,34 +69,54 @@ def _take_image(rt: Runtime, take: Take) -> None:
 
 
 def takes_picker(rt: Runtime, frame: FrameView, every: list[Take], *, may_edit: bool) -> None:
-    """The frame's takes (`every`: newest first, discarded ones too): use one, discard one (soft), or restore a
-    discarded one."""
+    """A button that opens the frame's takes (`every`: newest first, discarded ones too) to use one, discard one
+    (soft) or restore a discarded one. A dialog, not a popover: a popover's content is drawn on every page run,
+    and a gallery of re-rolled frames then drew every take of every frame each time the page moved."""
     takes = [t for t in every if not t.discarded][:MAX_TAKES]
     discarded = [t for t in every if t.discarded][:MAX_TAKES]
     if not takes and not discarded:
         return
     label = f"Takes ({len(takes)})" + (f" · {len(discarded)} discarded" if discarded else "")
-    with st.popover(label, icon=":material/photo_library:", width="stretch"):
+    if st.button(label, key=f"takes-{frame.id}", icon=":material/photo_library:", width="stretch"):
+        st.session_state[_OPEN_TAKES] = frame.id
+    if st.session_state.get(_OPEN_TAKES) == frame.id:  # stays open while the live status redraws the page
+        _takes_dialog(rt, frame, takes, discarded, may_edit=may_edit)
+
+
+def _close_takes() -> None:
+    st.session_state.pop(_OPEN_TAKES, None)
+
+
+def _done(changed: bool) -> None:
+    """After a take was used, discarded or restored: close the dialog and redraw the page."""
+    if changed:
+        _close_takes()
+        st.rerun()
+
+
+@st.dialog("Takes", width="large", on_dismiss=_close_takes)
+def _takes_dialog(rt: Runtime, frame: FrameView, takes: list[Take], discarded: list[Take], *,
+                  may_edit: bool) -> None:
+    st.markdown(f"**{frame.label}**")
+    cols = st.columns(3)
+    for i, take in enumerate(takes):
+        with cols[i % 3]:
+            _take_image(rt, take)
+            if take.id == frame.image_id:
+                st.caption("selected")
+            elif may_edit and st.button("Use this take", key=f"take-{take.id}"):
+                _done(_use_take(rt, take.id))
+            if may_edit and st.button("Discard", key=f"discard-take-{take.id}", icon=":material/delete:"):
+                _done(_discard_take(rt, take.id))
+    if discarded:
+        st.caption("Discarded takes")
         cols = st.columns(3)
-        for i, take in enumerate(takes):
+        for i, take in enumerate(discarded):
             with cols[i % 3]:
                 _take_image(rt, take)
-                if take.id == frame.image_id:
-                    st.caption("selected")
-                elif may_edit and st.button("Use this take", key=f"take-{take.id}") and _use_take(rt, take.id):
-                    st.rerun()
-                if may_edit and st.button("Discard", key=f"discard-take-{take.id}", icon=":material/delete:") \
-                        and _discard_take(rt, take.id):
-                    st.rerun()
-        if discarded:
-            st.caption("Discarded takes")
-            cols = st.columns(3)
-            for i, take in enumerate(discarded):
-                with cols[i % 3]:
-                    _take_image(rt, take)
-                    if may_edit and st.button("Restore", key=f"restore-take-{take.id}",
-                                              icon=":material/restore_from_trash:") and _restore_take(rt, take.id):
-                        st.rerun()
+                if may_edit and st.button("Restore", key=f"restore-take-{take.id}",
+                                          icon=":material/restore_from_trash:"):
+                    _done(_restore_take(rt, take.id))
 
 
 def image_cell(rt: Runtime, frame: FrameView, *, takes: list[Take], may_render: bool, may_edit: bool) -> None:
