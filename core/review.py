@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from core.activity import log_activity
 from core.authz import require
@@ -198,8 +198,11 @@ def comments_by_subject(session: Session, subject_type: str, subject_ids: Iterab
 # ---- progress and filters -----------------------------------------------------------------------------------
 
 def current_shots(session: Session, video_id: int) -> list[Shot]:
-    """The live shots of a video's current storyboard, in order (empty when it has none)."""
-    board = session.scalar(select(Storyboard).where(Storyboard.video_id == video_id, Storyboard.is_current))
+    """The live shots of a video's current storyboard, in order (empty when it has none), with their frames: every
+    caller walks them, and loading them shot by shot was a query per shot on every page run."""
+    board = session.scalar(
+        select(Storyboard).where(Storyboard.video_id == video_id, Storyboard.is_current)
+        .options(selectinload(Storyboard.shots).selectinload(Shot.frames)))
     if board is None:
         if session.get(Video, video_id) is None:
             raise NotFoundError(f"Video {video_id} does not exist")

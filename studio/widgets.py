@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC
+from functools import lru_cache
 
 import streamlit as st
 
@@ -66,6 +67,7 @@ def install_css() -> None:
     st.html(_CSS)
 
 
+@lru_cache(maxsize=8192)  # pure, and every page run asks again about the same scene texts and narrations
 def is_mostly_arabic(text: str) -> bool:
     """True when Arabic letters outnumber Latin ones (digits and punctuation do not count)."""
     arabic = len(_ARABIC.findall(text))

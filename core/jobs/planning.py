@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from core.errors import NotFoundError, ValidationError
 from core.hashing import stable_hash
 from core.models import Frame, PromptVersion, Shot, Storyboard, StyleBible, Video
+from core.review import current_shots
 from core.settings import Settings
 
 Kind = Literal["image", "clip"]
@@ -53,16 +54,6 @@ def takes_end_frame(settings: Settings, provider: str) -> bool:
 
 def live_frames(shot: Shot) -> list[Frame]:
     return [f for f in shot.frames if f.deleted_at is None]
-
-
-def current_shots(session: Session, video_id: int) -> list[Shot]:
-    """The live shots of a video's current storyboard, in order."""
-    if session.get(Video, video_id) is None:
-        raise NotFoundError(f"Video {video_id} does not exist")
-    board = session.scalar(select(Storyboard).where(Storyboard.video_id == video_id, Storyboard.is_current))
-    if board is None:
-        return []
-    return [s for s in board.shots if s.deleted_at is None]
 
 
 def video_of_shot(session: Session, shot: Shot) -> Video:

@@ -25,7 +25,7 @@ from core.authz import require
 from core.errors import ConflictError, GateError, NotFoundError, StudioError
 from core.jobs import planning
 from core.jobs.takes import source_file_of
-from core.review import APPROVED_STATUSES, assert_clip_allowed
+from core.review import APPROVED_STATUSES, assert_clip_allowed, current_shots
 from core.models import JOB_ACTIVE, Asset, Frame, Job, Shot, Video, utcnow
 from core.prompts.context import load_live_frame
 from core.render.providers import RenderProvider
@@ -205,7 +205,7 @@ def request_video_images(session: Session, video_id: int, *, settings: Settings,
     require("render")
     batch = RenderBatch()
     provider = planning.resolve_provider(settings, provider)  # a configuration problem stops the whole batch
-    for shot in planning.current_shots(session, video_id):
+    for shot in current_shots(session, video_id):
         for frame in planning.live_frames(shot):
             batch.collect(frame.id, partial(_request_image, session, frame.id, settings=settings, provider=provider,
                                             force=force, actor=actor, check_budget=False))
@@ -219,7 +219,7 @@ def request_video_clips(session: Session, video_id: int, *, settings: Settings, 
     require("render")
     batch = RenderBatch()
     provider = planning.resolve_provider(settings, provider)
-    for shot in planning.current_shots(session, video_id):
+    for shot in current_shots(session, video_id):
         batch.collect(shot.id, partial(_request_clip, session, shot.id, settings=settings, provider=provider,
                                        force=force, actor=actor, check_budget=False))
     _enforce_batch_budget(session, settings, video_id, batch)
