@@ -33,18 +33,17 @@ import json
 import os
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bench.studio_client import PAGES, Step
+from tests.e2e.harness import running_studio
 
 if TYPE_CHECKING:
     from core.runtime import Runtime
@@ -109,10 +108,10 @@ def job_statuses(rt: Runtime, ids: list[int]) -> dict[str, int]:
 
 @contextmanager
 def workers(n: int, concurrency: int, env: dict[str, str], log_dir: Path, *,
-            nice: int = 0) -> Iterator[list[subprocess.Popen[bytes]]]:
+            nice: int = 0, tag: str = "") -> Iterator[list[subprocess.Popen[bytes]]]:
     procs = []
     for i in range(n):
-        log = open(log_dir / f"worker-{i}.log", "wb")  # noqa: SIM115 - closed with the process below
+        log = open(log_dir / f"worker-{tag}{i}.log", "wb")  # noqa: SIM115 - closed with the process below
         procs.append(subprocess.Popen(
             [sys.executable, "-m", "core", "worker", "--drain", "--concurrency", str(concurrency)],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -124,43 +123,6 @@ def workers(n: int, concurrency: int, env: dict[str, str], log_dir: Path, *,
             if p.poll() is None:
                 p.terminate()
             p.wait(timeout=30)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def studio(env: dict[str, str], log_dir: Path) -> Iterator[str]:
-    """`streamlit run studio/app.py` from the repository (its `.streamlit/config.toml`); yields its URL."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    with (log_dir / "studio.log").open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true",
-             "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"the studio did not start; its log is {log_dir / 'studio.log'}")
-                try:
-                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
-                        if reply.status == 200:
-                            break
-                except OSError:
-                    time.sleep(0.3)
-            yield url
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
 
 
 def tabs(url: str, file_id: int, video_id: int, out: Path, *, sessions: int, think: float, seed: int,
@@ -253,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"script: {len(video_ids)} videos, {len(frame_ids)} frames refined "
           f"({time.perf_counter() - began:.1f} s to ingest and refine); db {db_url.split(':', 1)[0]}")
 
-    with studio(env, tmp) as url:
+    with running_studio(env, cwd=ROOT, log=tmp / "studio.log") as url:  # as the browser tests start it
         first = video_ids[0]
         idle_before = idle_run(url, file_id, first, a.idle_visits, a.idle_think, 1, tmp / "idle-before.json",
                                media=a.media)
@@ -265,7 +227,8 @@ def main(argv: list[str] | None = None) -> int:
         for batch in range(a.rounds):
             batch_ids = queue_jobs(rt, frame_ids, a.jobs, batch=batch)
             ids += batch_ids
-            with workers(a.workers, a.worker_concurrency, env, tmp, nice=a.worker_nice) as procs:
+            with workers(a.workers, a.worker_concurrency, env, tmp, nice=a.worker_nice,
+                         tag=f"batch{batch + 1}-") as procs:
                 t0 = time.monotonic()
                 while unfinished(rt, batch_ids):
                     if all(p.poll() is not None for p in procs):
