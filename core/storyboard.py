@@ -86,7 +86,7 @@ def build_storyboard(body: str, *, shots: int = 4, frames: int = 3) -> Storyboar
         plans.append(ShotPlan(
             summary=summarize(sentences[first]) if last > first else "",
             narration=body[span[0]:span[1]],
-            frames=tuple(FramePlan(sentences[a] if b == a + 1 else " ".join(sentences[a:b])) for a, b in own),
+            frames=tuple(FramePlan(" ".join(sentences[a:b])) for a, b in own),
             narration_span=span,
         ))
     return StoryboardPlan(shots=tuple(plans))
