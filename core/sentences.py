@@ -35,7 +35,7 @@ _MARK_RUN = re.compile("[" + re.escape("".join(sorted(TERMINATORS))) + "]+")
 # "؟" and "؛" end a sentence even when the next word follows without a space; they never occur in URLs or numbers.
 _GLUING_MARKS = frozenset("؟؛")
 _STRONG_MARKS = frozenset("!?؟؛")
-_ARABIC_WORD_END = re.compile("[\u0621-\u064A]{3}")
+_ARABIC_LETTER = re.compile("[\u0621-\u064A]")
 # A plain sentence end: one mark then spaces, where the mark is a period after an Arabic letter or a strong mark.
 # The careful loop below ends a sentence there in every case (no abbreviation, initial or list number it guards
 # against ends in an Arabic letter), so such a line needs no per-mark Python. Mark and spaces are captured: the
@@ -153,9 +153,9 @@ def _split_line_carefully(line: str, offset: int, out: Sentences) -> None:
         run = match.group()
         if line[after].isspace():
             run_start = match.start()
-            # Fast path for the usual end: one mark after a word of three or more Arabic letters (Arabic
-            # abbreviations such as "د." are one or two letters), or a strong mark. Everything else is checked.
-            if not ((run == "." and run_start >= 3 and _ARABIC_WORD_END.match(line, run_start - 3, run_start))
+            # The plain ends of `_PLAIN_END` (a period after an Arabic letter, a strong mark) end the sentence
+            # without the checks of `_ends_sentence`, which would say so too.
+            if not ((run == "." and run_start >= 1 and _ARABIC_LETTER.match(line, run_start - 1))
                     or run in _STRONG_MARKS) and not _ends_sentence(line, start, run_start, run, after):
                 continue
         elif not (line[after].isalpha() and not _GLUING_MARKS.isdisjoint(run)):
