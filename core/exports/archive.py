@@ -16,6 +16,7 @@ import uuid
 import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -162,6 +163,7 @@ def _row(obj: Base) -> dict[str, Any]:
     return {c.name: getattr(obj, _attribute(type(obj), c)) for c in obj.__table__.columns}
 
 
+@lru_cache(maxsize=None)  # a handful of (model, column) pairs, asked for every row of an archive
 def _attribute(model: type[Base], column: Any) -> str:
     """The mapped attribute holding `column`: the archive names columns as the tables do, and the models may not
     (`shots.narration` is `Shot.narration_text`; `Shot.narration` is the text read from the video's body)."""
