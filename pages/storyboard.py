@@ -11,10 +11,15 @@ from studio.actions import ok, perform
 from studio.board import current_storyboard_id, load_board, uncovered_sentences
 from studio.context import get_runtime
 from studio.frame_card import frame_card, narration
-from studio.grid_editor import draw_grid_editor
+from studio.grid_editor import draw_grid_editor, has_unsaved_edits
 from studio.review_actions import approve_shot
 from studio.sidebar import require_video
 from studio.widgets import show_text
+
+REVIEW_FILTER = "review-filter"
+kept_filter = REVIEW_FILTER in st.session_state
+if kept_filter:  # kept while its tab is closed (a widget that is not drawn loses its state)
+    st.session_state[REVIEW_FILTER] = st.session_state[REVIEW_FILTER]
 
 rt = get_runtime()
 cfg = rt.settings
@@ -55,45 +60,52 @@ if not board.is_current:
     )):
         st.rerun()
 
-tab_board, tab_edit, tab_lines = st.tabs(["Board", "Edit scene text", "Narration coverage"])
-with tab_board:
-    with rt.sessions() as session:
-        approval = approval_progress(session, video_id)
-    bar, pick = st.columns([2, 3], vertical_alignment="bottom")
-    bar.progress(approval.fraction, text=f"Review: {approval.summary()}")
-    shown = set(pick.pills("Show frames", list(STATUS_LABELS), format_func=STATUS_LABELS.__getitem__,
-                           selection_mode="multi", default=list(STATUS_LABELS), key="review-filter"))
-    for shot in board.shots:
-        frames_shown = [f for f in shot.frames if f.review_status in shown]
-        if not frames_shown:
-            continue
-        with st.container(border=False, key=f"shot-row-{shot.id}"):
-            cols = st.columns([2] + [3] * max(len(shot.frames), 1), gap="small")
-            with cols[0]:
-                narration(shot)
-                if board.is_current and shot.review_status not in ("approved", "locked") and auth.can(cfg, "review") \
-                        and st.button(
-                    "Approve shot", key=f"approve-{shot.id}", icon=":material/task_alt:",
-                    help="Approve its frames and the shot: clips are rendered only from approved frames.",
-                ) and ok(perform(rt, lambda s, sid=shot.id: approve_shot(s, sid, actor=cfg.author_name),
-                                 success=f"Shot {shot.position} approved.")):
-                    st.rerun()
-            for col, frame in zip(cols[1:], frames_shown):
-                with col:
-                    frame_card(frame)
-        st.divider()
-with tab_edit:
-    if board.is_current and can_edit:
-        draw_grid_editor(rt, board)
-    elif board.is_current:
-        st.caption("Your role can review the storyboard; editing scene text is for producers.")
-    else:
-        st.caption("Older versions cannot be edited.")
-with tab_lines:
-    missing = uncovered_sentences(board.video_body, [s.narration for s in board.shots])
-    if missing:
-        st.warning(f"{len(missing)} line(s) of the narration are in no shot:")
-        for i, line in enumerate(missing):
-            show_text(line, key=f"missing-{i}")
-    else:
-        st.success("Every line of the narration is covered by a shot.")
+# Stateful tabs: only the open one is drawn (the editor's table and the coverage check cost as much as the board).
+# The editor is also drawn behind a closed tab while it holds unsaved edits, so a look at the board keeps them.
+tab_board, tab_edit, tab_lines = st.tabs(["Board", "Edit scene text", "Narration coverage"], key="storyboard-tab",
+                                         on_change="rerun")
+if tab_board.open:
+    may_review = board.is_current and auth.can(cfg, "review")  # once per run: it reads the secrets
+    with tab_board:
+        with rt.sessions() as session:
+            approval = approval_progress(session, video_id)
+        bar, pick = st.columns([2, 3], vertical_alignment="bottom")
+        bar.progress(approval.fraction, text=f"Review: {approval.summary()}")
+        shown = set(pick.pills("Show frames", list(STATUS_LABELS), format_func=STATUS_LABELS.__getitem__,
+                               selection_mode="multi", key=REVIEW_FILTER,
+                               default=None if kept_filter else list(STATUS_LABELS)))
+        for shot in board.shots:
+            frames_shown = [f for f in shot.frames if f.review_status in shown]
+            if not frames_shown:
+                continue
+            with st.container(border=False, key=f"shot-row-{shot.id}"):
+                cols = st.columns([2] + [3] * max(len(shot.frames), 1), gap="small")
+                with cols[0]:
+                    narration(shot)
+                    if may_review and shot.review_status not in ("approved", "locked") and st.button(
+                        "Approve shot", key=f"approve-{shot.id}", icon=":material/task_alt:",
+                        help="Approve its frames and the shot: clips are rendered only from approved frames.",
+                    ) and ok(perform(rt, lambda s, sid=shot.id: approve_shot(s, sid, actor=cfg.author_name),
+                                     success=f"Shot {shot.position} approved.")):
+                        st.rerun()
+                for col, frame in zip(cols[1:], frames_shown):
+                    with col:
+                        frame_card(frame)
+            st.divider()
+if tab_edit.open or has_unsaved_edits(board.storyboard_id):
+    with tab_edit:
+        if board.is_current and can_edit:
+            draw_grid_editor(rt, board)
+        elif board.is_current:
+            st.caption("Your role can review the storyboard; editing scene text is for producers.")
+        else:
+            st.caption("Older versions cannot be edited.")
+if tab_lines.open:
+    with tab_lines:
+        missing = uncovered_sentences(board.video_body, [s.narration for s in board.shots])
+        if missing:
+            st.warning(f"{len(missing)} line(s) of the narration are in no shot:")
+            for i, line in enumerate(missing):
+                show_text(line, key=f"missing-{i}")
+        else:
+            st.success("Every line of the narration is covered by a shot.")

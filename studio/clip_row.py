@@ -10,7 +10,7 @@ from core.runtime import Runtime
 from studio import auth
 from studio.actions import ok, perform
 from studio.board import ShotView
-from studio.frame_card import review_badge, thumbnail
+from studio.frame_card import thumbnail, title_line
 from studio.widgets import relative_time, show_text, status_chip
 
 
@@ -32,10 +32,7 @@ def clip_takes(rt: Runtime, shot: ShotView) -> None:
 def shot_row(rt: Runtime, shot: ShotView) -> None:
     cfg = rt.settings
     with st.container(border=True, key=f"clip-row-{shot.id}"):
-        head = st.columns([4, 1], vertical_alignment="center")
-        head[0].markdown(f"**Shot {shot.position}** · {len(shot.frames)} frame(s)")
-        with head[1]:
-            review_badge(shot.review_status)
+        title_line(f"Shot {shot.position} · {len(shot.frames)} frame(s)", shot.review_status)
         start, end, player, side = st.columns([2, 2, 4, 2])
         if shot.frames:
             with start:

@@ -1,4 +1,8 @@
-"""Drawing one frame card and one shot row, shared by the Storyboard and Images pages."""
+"""Drawing one frame card and one shot row, shared by the Storyboard and Images pages.
+
+A card's title line is one markdown element holding the label and its badges: each element is a message the
+server sends on its own, and the Storyboard and Images pages draw a dozen cards per run (bench/load.py).
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,24 @@ import streamlit as st
 
 from studio.board import FrameView, ShotView
 from studio.thumbnails import show_preview
-from studio.widgets import escape_markdown, show_text, status_chip
+from studio.widgets import badge, chip, chip_reason, escape_markdown, show_text
 
 REVIEW_COLORS = {"draft": "gray", "in_review": "blue", "needs_changes": "orange", "approved": "green",
                  "locked": "violet"}
 
 
-def review_badge(status: str) -> None:
-    st.badge(status.replace("_", " "), color=REVIEW_COLORS.get(status, "gray"),  # type: ignore[arg-type]
-             icon=":material/lock:" if status == "locked" else None)
+def review_md(status: str) -> str:
+    """A review status as a badge in markdown."""
+    return badge(status.replace("_", " "), REVIEW_COLORS.get(status, "gray"),
+                 ":material/lock:" if status == "locked" else None)
+
+
+def title_line(label: str, review_status: str, render_status: str | None = None) -> None:
+    """`label` in bold, then its review badge and its render status (when given)."""
+    parts = [f"**{escape_markdown(label)}**", review_md(review_status)]
+    if render_status is not None:
+        parts.append(chip(render_status))
+    st.markdown(" ".join(parts))
 
 
 def thumbnail(frame: FrameView, *, width: int | str = "stretch") -> None:
@@ -28,10 +41,8 @@ def thumbnail(frame: FrameView, *, width: int | str = "stretch") -> None:
 def frame_card(frame: FrameView, *, show_prompt: bool = True) -> None:
     """Scene text (right-to-left when Arabic), selected prompt, thumbnail, review and render status."""
     with st.container(border=True, key=f"frame-card-{frame.id}"):
-        head = st.columns([3, 2], vertical_alignment="center")
-        head[0].markdown(f"**{frame.label}**")
-        with head[1]:
-            review_badge(frame.review_status)
+        title_line(frame.label, frame.review_status, frame.chip)
+        chip_reason(frame.chip, frame.job_error)
         thumbnail(frame)
         show_text(frame.scene_text, key=f"scene-{frame.id}", placeholder="no scene text")
         if show_prompt:
@@ -39,7 +50,6 @@ def frame_card(frame: FrameView, *, show_prompt: bool = True) -> None:
                 st.caption(_prompt_caption(frame.prompt))
             else:
                 st.caption("No prompt yet: refine it on the Prompts page.")
-        status_chip(frame.chip, reason=frame.job_error)
 
 
 def _prompt_caption(prompt: str) -> str:
@@ -48,6 +58,5 @@ def _prompt_caption(prompt: str) -> str:
 
 
 def narration(shot: ShotView) -> None:
-    st.markdown(f"**Shot {shot.position}**")
-    review_badge(shot.review_status)
+    title_line(f"Shot {shot.position}", shot.review_status)
     show_text(shot.narration, key=f"narration-{shot.id}", placeholder="no narration")

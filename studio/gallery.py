@@ -11,10 +11,10 @@ from core.jobs import discard_take, request_image, restore_take, select_take
 from core.runtime import Runtime
 from studio.actions import ok, perform
 from studio.board import FrameView
-from studio.frame_card import review_badge, thumbnail
+from studio.frame_card import thumbnail, title_line
 from studio.queries import Take
 from studio.thumbnails import show_preview
-from studio.widgets import show_text, status_chip
+from studio.widgets import chip_reason, show_text
 
 MAX_TAKES = 6
 
@@ -123,12 +123,9 @@ def image_cell(rt: Runtime, frame: FrameView, *, takes: list[Take], may_render: 
     """One frame of the gallery. `takes` come from one `takes_by_frame` query for the whole page, and the role's
     rights are looked up once per page run: per frame, both cost a query or a secrets read."""
     with st.container(border=True, key=f"image-cell-{frame.id}"):
-        top = st.columns([3, 2], vertical_alignment="center")
-        top[0].markdown(f"**{frame.label}**")
-        with top[1]:
-            review_badge(frame.review_status)
+        title_line(frame.label, frame.review_status, frame.chip)
         thumbnail(frame)
-        status_chip(frame.chip, reason=frame.job_error)
+        chip_reason(frame.chip, frame.job_error)
         busy = frame.chip in ("pending", "submitted", "running")
         b1, b2 = st.columns(2)
         label = "Re-roll" if frame.image_id else "Render"

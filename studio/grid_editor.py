@@ -39,8 +39,17 @@ def _reset_editor() -> None:
     st.session_state[NONCE] = st.session_state.get(NONCE, 0) + 1
 
 
+def _editor_key(storyboard_id: int) -> str:
+    return f"{state.GRID_EDITOR}-{storyboard_id}-{st.session_state.get(NONCE, 0)}"
+
+
+def has_unsaved_edits(storyboard_id: int) -> bool:
+    """Whether the producer changed the storyboard's grid without saving yet."""
+    return _has_edits(st.session_state.get(_editor_key(storyboard_id)))
+
+
 def draw_grid_editor(rt: Runtime, board: BoardView) -> None:
-    key = f"{state.GRID_EDITOR}-{board.storyboard_id}-{st.session_state.get(NONCE, 0)}"
+    key = _editor_key(board.storyboard_id)
     snapshots: dict[str, list[GridRow]] = st.session_state.setdefault(state.GRID_SNAPSHOT, {})
     delta = st.session_state.get(key)
     rows = snapshots.get(key) if _has_edits(delta) and key in snapshots else None

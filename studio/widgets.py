@@ -94,11 +94,27 @@ def show_text(text: str, *, key: str, placeholder: str = "(empty)") -> None:
         st.markdown(body)
 
 
-def status_chip(status: str | None, *, reason: str | None = None) -> None:
+def badge(label: str, color: str, icon: str | None = None) -> str:
+    """A badge as markdown (`:color-badge[…]`), to share one `st.markdown` with the text beside it: every element
+    is a message to the browser and a wake-up of the server's send loop, and a gallery draws dozens of them."""
+    return f":{color}-badge[{icon + ' ' if icon else ''}{escape_markdown(label)}]"
+
+
+def chip(status: str | None) -> str:
+    """A render status (job status, or "none") as a badge in markdown."""
     label, color, icon = _CHIPS.get(status or "none", (status or "unknown", "gray", ":material/help:"))
-    st.badge(label, color=color, icon=icon)  # type: ignore[arg-type]
+    return badge(label, color, icon)
+
+
+def chip_reason(status: str | None, reason: str | None) -> None:
+    """Why a render failed or was blocked, under its chip."""
     if reason and status in ("failed", "nsfw", "blocked"):
         st.caption(reason)
+
+
+def status_chip(status: str | None, *, reason: str | None = None) -> None:
+    st.markdown(chip(status))
+    chip_reason(status, reason)
 
 
 def chip_label(status: str | None) -> str:
