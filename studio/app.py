@@ -17,6 +17,7 @@ import streamlit as st
 
 from studio import auth, state, widgets
 from studio.context import ensure_worker, get_runtime, settle_heap
+from studio.server_tuning import tune_server
 from studio.sidebar import draw_pickers
 
 st.set_page_config(page_title="Course Visual Studio", page_icon=":material/movie:", layout="wide")
@@ -60,6 +61,7 @@ state.restore_from_query()
 with widgets.guarded():
     runtime = get_runtime()
     settle_heap()
+    tune_server()
     ensure_worker(runtime)
     draw_pickers(runtime)
     state.show_flash()

@@ -129,7 +129,7 @@ def load_board(session: Session, storyboard_id: int, store: AssetStore) -> Board
         ))
     return BoardView(
         storyboard_id=header.storyboard_id, video_id=header.video_id,
-        video_title=f"{header.video_number}. \u2068{escape_markdown(header.video_title)}\u2069",
+        video_title=f"{header.video_number}\\. \u2068{escape_markdown(header.video_title)}\u2069",
         video_body=header.video_body, version=header.version, is_current=header.is_current, shots=tuple(shots),
     )
 

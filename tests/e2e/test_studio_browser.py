@@ -101,6 +101,12 @@ def test_studio_end_to_end(studio: tuple[str, Path], tmp_path: Path) -> None:
         page.keyboard.type(NEW_TEXT, delay=10)
         page.keyboard.press("Enter")
         page.wait_for_timeout(500)
+        # A look at the board (only the open tab is drawn) keeps the unsaved edit
+        page.get_by_role("tab", name="Board").click()
+        settled(page)
+        expect(page.locator("[class*='st-key-frame-card-']").first).to_be_visible()
+        page.get_by_role("tab", name="Edit scene text").click()
+        settled(page)
         page.get_by_role("button", name="Save changes").click()
         settled(page)
         texts = [t for (t,) in _db(data, "select scene_text from frames order by id")]
