@@ -124,8 +124,8 @@ def image_cell(rt: Runtime, frame: FrameView, *, takes: list[Take], may_render: 
     rights are looked up once per page run: per frame, both cost a query or a secrets read."""
     with st.container(border=True, key=f"image-cell-{frame.id}"):
         title_line(frame.label, frame.review_status, frame.chip)
-        thumbnail(frame)
         chip_reason(frame.chip, frame.job_error)
+        thumbnail(frame)
         busy = frame.chip in ("pending", "submitted", "running")
         b1, b2 = st.columns(2)
         label = "Re-roll" if frame.image_id else "Render"

@@ -8,8 +8,8 @@ up to a hundred times whenever its run met another one.
 
 So a script thread asks for one wake-up per flush, not one per element: while a wake-up is on its way to the loop,
 later elements only queue (the loop sends every session's whole queue when it wakes), and a message queued after
-the wake-up ran asks for a new one, so none is left unsent. bench/load.py, three runs each: the p95 page run under
-load went from 103–112 ms to 83–98 ms (idle unchanged). A shorter switch interval alone (1 ms) changed nothing.
+the wake-up ran asks for a new one, so none is left unsent. bench/load.py: the p95 page run under load went from
+103–112 ms (three runs) to 93–103 ms (five runs), idle unchanged. A shorter switch interval alone (1 ms) did not help.
 
 This reaches into Streamlit's runtime (pinned in requirements.txt); when a Streamlit version lays it out
 differently, the studio logs a warning and keeps Streamlit's own behaviour.
