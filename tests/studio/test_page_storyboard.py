@@ -54,6 +54,32 @@ def test_only_the_open_tab_is_drawn(open_app: Callable[..., AppTest], studio_rt:
     assert "Shot 1 · frame 1" not in texts(at)
 
 
+def test_rebuild_makes_new_version_and_old_stays_readable(
+    open_app: Callable[..., AppTest], studio_rt: Runtime
+) -> None:
+    file_id = ingest(studio_rt, shots=2, frames=2)
+    video_id = _first_video(studio_rt, file_id)
+    at = open_app("storyboard", script=file_id, video=video_id)
+    at.number_input(key="rebuild-shots").set_value(3)
+    at.number_input(key="rebuild-frames").set_value(1)
+    next(b for b in at.button if b.label == "Build new version").click()
+    at.run()
+    assert not at.exception
+    with studio_rt.sessions() as s:
+        boards = s.scalars(select(Storyboard).where(Storyboard.video_id == video_id)
+                           .order_by(Storyboard.version)).all()
+        assert [(b.version, b.is_current) for b in boards] == [(1, False), (2, True)]
+        old_id = boards[0].id
+    assert "Version 2 · 3 shots · 3 frames" in texts(at)
+    next(s for s in at.selectbox if s.label == "Storyboard version").set_value(old_id).run()
+    assert "shown read-only" in texts(at)
+    assert "Older versions cannot be edited." in texts(at)
+    next(b for b in at.button if b.label == "Make this version current").click()
+    at.run()
+    with studio_rt.sessions() as s:
+        assert s.get(Storyboard, old_id).is_current
+
+
 def _save_script(rt_args: dict) -> None:  # type: ignore[type-arg]  (source is run as its own script)
     import streamlit as st
 
