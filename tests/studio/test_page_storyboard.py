@@ -73,6 +73,8 @@ def test_rebuild_makes_new_version_and_old_stays_readable(
     assert "Version 2 · 3 shots · 3 frames" in texts(at)
     next(s for s in at.selectbox if s.label == "Storyboard version").set_value(old_id).run()
     assert "shown read-only" in texts(at)
+    at.session_state["storyboard-tab"] = "Edit scene text"
+    at.run()
     assert "Older versions cannot be edited." in texts(at)
     next(b for b in at.button if b.label == "Make this version current").click()
     at.run()
