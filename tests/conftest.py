@@ -57,7 +57,8 @@ def pg_url() -> Iterator[str]:
         admin.dispose()
 
 
-def _truncate_pg(url: str) -> None:
+def truncate_pg(url: str) -> None:
+    """Empty every table of the PostgreSQL database at `url` (ids restart)."""
     eng = make_engine(url)
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     with eng.begin() as conn:
@@ -78,7 +79,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'studio.db'}"
     url: str = request.getfixturevalue("pg_url")
-    _truncate_pg(url)
+    truncate_pg(url)
     return url
 
 

@@ -20,19 +20,19 @@ from typing import IO
 
 import httpx
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from core.assets import AssetStore
-from core.db import make_engine, session_scope
+from core.db import session_scope
 from core.jobs import request_video_images
 from core.library import ingest_file, source_path
-from core.models import JOB_ACTIVE, Activity, Asset, Base, Job, SourceFile
+from core.models import JOB_ACTIVE, Activity, Asset, Job, SourceFile
 from core.prompts.batch import frames_in_scope, refine_frames
 from core.prompts.offline import OfflineRefiner
 from core.runtime import Runtime, open_runtime
 from core.settings import load_settings
 from core.storage import S3Storage
-from tests.conftest import make_test_settings
+from tests.conftest import make_test_settings, truncate_pg
 from tests.core.docx_factory import make_docx
 from tests.fakes.ports import free_port
 from tests.fakes.s3_server import S3Server, running_s3
@@ -62,14 +62,6 @@ class Proc:
 def s3() -> Iterator[S3Server]:
     with running_s3() as server:
         yield server
-
-
-def _truncate(url: str) -> None:
-    engine = make_engine(url)
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    engine.dispose()
 
 
 def _env(data_dir: Path, pg_url: str, s3_env: dict[str, str]) -> dict[str, str]:
@@ -155,7 +147,7 @@ def _wait_terminal(rt: Runtime, procs: list[Proc]) -> float:
 
 
 def test_three_workers_and_a_studio_share_postgres_and_a_bucket(pg_url: str, s3: S3Server, tmp_path: Path) -> None:
-    _truncate(pg_url)
+    truncate_pg(pg_url)
     bucket = s3.new_bucket()
     s3_env = s3.env(bucket)
     logs = tmp_path / "logs"

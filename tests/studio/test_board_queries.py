@@ -15,13 +15,13 @@ from sqlalchemy import event, select
 from core.db import session_scope
 from core.jobs import Worker, request_image
 from core.models import Frame, Job, Shot, Video
+from core.previews import PREVIEW_WIDTH, preview_path
 from core.prompts import OfflineRefiner, frames_in_scope, refine_frames
 from core.render.offline_image import render_card
 from core.runtime import Runtime
 from studio.board import current_storyboard_id, load_board
 from studio.job_table import job_ids, job_rows
 from studio.queries import takes_by_frame
-from core.previews import PREVIEW_WIDTH, preview_path
 from studio.thumbnails import preview_bytes
 from tests.studio.conftest import ingest
 
@@ -45,6 +45,15 @@ def _first_video(rt: Runtime, file_id: int) -> int:
         return s.scalars(select(Video.id).where(Video.source_file_id == file_id).order_by(Video.position)).first()
 
 
+def _refined_video(rt: Runtime, *, shots: int, frames: int) -> tuple[int, list[int]]:
+    """A script's first video and its frame ids, every frame with an offline-refined prompt."""
+    video_id = _first_video(rt, ingest(rt, shots=shots, frames=frames))
+    with rt.sessions() as s:
+        frame_ids = frames_in_scope(s, video_id=video_id)
+    refine_frames(rt.sessions, frame_ids, OfflineRefiner(), concurrency=1)
+    return video_id, frame_ids
+
+
 def test_a_board_reads_in_the_same_few_queries_whatever_its_size(runtime: Runtime) -> None:
     small, big = _first_video(runtime, ingest(runtime, shots=1, frames=1)), None
     big = _first_video(runtime, ingest(runtime, shots=4, frames=3))
@@ -60,10 +69,7 @@ def test_a_board_reads_in_the_same_few_queries_whatever_its_size(runtime: Runtim
 
 
 def test_the_board_shows_live_frames_selected_prompt_and_image_and_the_newest_job(runtime: Runtime) -> None:
-    video_id = _first_video(runtime, ingest(runtime, shots=2, frames=2))
-    with runtime.sessions() as s:
-        frame_ids = frames_in_scope(s, video_id=video_id)
-    refine_frames(runtime.sessions, frame_ids, OfflineRefiner(), concurrency=1)
+    video_id, frame_ids = _refined_video(runtime, shots=2, frames=2)
     first, second, third, fourth = frame_ids
     with session_scope(runtime.sessions) as s:
         request_image(s, first, settings=runtime.settings, provider="offline")
@@ -87,10 +93,7 @@ def test_the_board_shows_live_frames_selected_prompt_and_image_and_the_newest_jo
 
 
 def test_jobs_table_labels_each_job_newest_first_in_one_query(runtime: Runtime) -> None:
-    video_id = _first_video(runtime, ingest(runtime, shots=2, frames=2))
-    with runtime.sessions() as s:
-        frame_ids = frames_in_scope(s, video_id=video_id)
-    refine_frames(runtime.sessions, frame_ids, OfflineRefiner(), concurrency=1)
+    video_id, frame_ids = _refined_video(runtime, shots=2, frames=2)
     with session_scope(runtime.sessions) as s:
         ids = [request_image(s, fid, settings=runtime.settings, provider="offline").id for fid in frame_ids]
         s.get(Job, ids[0]).status = "failed"
@@ -118,10 +121,7 @@ def test_a_preview_is_a_small_jpeg_made_once_and_an_unreadable_file_has_none(tmp
 
 
 def test_the_worker_stores_each_render_s_preview_and_the_studio_draws_that_one(runtime: Runtime) -> None:
-    video_id = _first_video(runtime, ingest(runtime, shots=1, frames=1))
-    with runtime.sessions() as s:
-        frame_ids = frames_in_scope(s, video_id=video_id)
-    refine_frames(runtime.sessions, frame_ids, OfflineRefiner(), concurrency=1)
+    video_id, frame_ids = _refined_video(runtime, shots=1, frames=1)
     with session_scope(runtime.sessions) as s:
         request_image(s, frame_ids[0], settings=runtime.settings, provider="offline")
     Worker(runtime).run(drain=True)
