@@ -20,7 +20,9 @@ from studio.context import ensure_worker, get_runtime, settle_heap
 from studio.server_tuning import tune_server
 from studio.sidebar import draw_pickers
 
-st.set_page_config(page_title="Course Visual Studio", page_icon=":material/movie:", layout="wide")
+# The tab icon is drawn here, not named: a `:material/…:` or emoji icon makes the browser fetch it from a web font
+# or emoji service, which fails offline (nothing the studio needs comes from the internet).
+st.set_page_config(page_title="Course Visual Studio", page_icon=widgets.tab_icon(), layout="wide")
 widgets.install_css()
 
 # Sign-in and roles come first: someone not let in sees no page, no script and no worker. This also names the
@@ -33,11 +35,20 @@ except Exception as err:  # noqa: BLE001 - shown in words, never a trace
 auth.gate(_settings)
 
 PAGES = ROOT / "pages"
+# Every page has its own address, the Library too (`/library`): the default page Streamlit serves at `/` has no
+# other address, so `/` is a hidden page that moves on to the Library, keeping the query (script and video).
+LIBRARY = st.Page(PAGES / "library.py", title="Library", icon=":material/library_books:", url_path="library")
+
+
+def _home() -> None:
+    st.switch_page(LIBRARY, query_params=dict(st.query_params))
+
+
 nav = st.navigation(
     {
+        "": [st.Page(_home, title="Course Visual Studio", url_path="home", default=True, visibility="hidden")],
         "Write": [
-            st.Page(PAGES / "library.py", title="Library", icon=":material/library_books:", url_path="library",
-                    default=True),
+            LIBRARY,
             st.Page(PAGES / "storyboard.py", title="Storyboard", icon=":material/view_module:",
                     url_path="storyboard"),
             st.Page(PAGES / "prompts.py", title="Prompts", icon=":material/edit_note:", url_path="prompts"),

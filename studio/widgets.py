@@ -16,6 +16,7 @@ from datetime import UTC
 from functools import lru_cache
 
 import streamlit as st
+from PIL import Image, ImageDraw
 
 from core.errors import StudioError
 
@@ -30,10 +31,13 @@ ARABIC_FONTS = (
 _CSS = f"""
 <style>
 [class*="st-key-rtl-"] {{ direction: rtl; text-align: right; }}
+[class*="st-key-rtl-"] [data-testid="stMarkdownContainer"], [class*="st-key-rtl-"] p,
+[class*="st-key-rtl-"] li, [class*="st-key-rtl-"] [data-testid="stCaptionContainer"], .rtl-text {{
+  direction: rtl; text-align: right; unicode-bidi: isolate;
+}}
 [class*="st-key-rtl-"] p, [class*="st-key-rtl-"] li, .rtl-text {{
   font-family: {ARABIC_FONTS}; font-size: 1.05rem; line-height: 1.7;
 }}
-.rtl-text {{ direction: rtl; text-align: right; }}
 .word-diff {{ line-height: 1.9; white-space: pre-wrap; font-family: {ARABIC_FONTS}; }}
 .word-diff ins {{ background: #c3f0c8; text-decoration: none; border-radius: 3px; padding: 0 2px; }}
 .word-diff del {{ background: #ffc9c9; border-radius: 3px; padding: 0 2px; }}
@@ -60,6 +64,16 @@ _CHIPS: dict[str, tuple[str, str, str]] = {
     "canceled": ("canceled", "gray", ":material/cancel:"),
     "none": ("not rendered", "gray", ":material/image_not_supported:"),
 }
+
+
+@lru_cache(maxsize=1)
+def tab_icon() -> Image.Image:
+    """The browser tab's icon, drawn locally: a film frame (a rounded dark square with a play triangle)."""
+    icon = Image.new("RGBA", (64, 64), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(icon)
+    draw.rounded_rectangle((2, 8, 62, 56), radius=10, fill=(30, 64, 120, 255))
+    draw.polygon([(25, 20), (25, 44), (45, 32)], fill=(255, 255, 255, 255))
+    return icon
 
 
 def install_css() -> None:

@@ -53,6 +53,22 @@ def _db(data: Path, sql: str) -> list[tuple[object, ...]]:
         return conn.execute(sql).fetchall()
 
 
+WIDTHS = (1440, 1280, 800)
+
+
+def _arabic_reads_right(page) -> None:  # type: ignore[no-untyped-def]
+    """Arabic blocks read right to left and align right (from the computed style) at every width."""
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        page.wait_for_timeout(300)
+        styles = page.eval_on_selector_all(
+            "[class*='st-key-rtl-'] p",
+            "els => els.map(e => [getComputedStyle(e).direction, getComputedStyle(e).textAlign])")
+        assert styles, width
+        assert all(d == "rtl" and a in ("right", "start") for d, a in styles), (width, set(map(tuple, styles)))
+    page.set_viewport_size({"width": 1366, "height": 900})
+
+
 def test_studio_end_to_end(studio: tuple[str, Path], tmp_path: Path) -> None:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import expect, sync_playwright
@@ -74,6 +90,7 @@ def test_studio_end_to_end(studio: tuple[str, Path], tmp_path: Path) -> None:
         # Storyboard: the grid, right-to-left Arabic, then edit the first frame's scene text
         _open(page, "Storyboard")
         expect(page.locator("[class*='st-key-rtl-scene-']").first).to_have_css("direction", "rtl")
+        _arabic_reads_right(page)
         page.get_by_role("tab", name="Edit scene text").click()
         grid = page.get_by_test_id("stDataFrameResizable").first
         grid.wait_for()
@@ -156,6 +173,15 @@ def test_studio_end_to_end(studio: tuple[str, Path], tmp_path: Path) -> None:
         expect(page.get_by_text("127.0.0.1", exact=False).first).to_be_visible()
         shot(page, "settings")
         assert page.get_by_text("Traceback").count() == 0
+
+        # Every page has its own address, the Library too; the chosen script and video come along in the link
+        page.goto(f"{url}/library")
+        settled(page)
+        expect(page.get_by_text("Page not found")).to_have_count(0)
+        expect(page.get_by_role("heading", name="Library")).to_be_visible()
+        # The tab icon is served by the studio itself, never fetched from a web font or emoji service
+        icon = page.locator("link[rel*='icon']").first.get_attribute("href") or ""
+        assert not icon.startswith("http") or icon.startswith(url), icon
         browser.close()
 
     if os.environ.get("UPDATE_SCREENSHOTS") == "1":
