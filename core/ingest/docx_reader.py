@@ -57,6 +57,8 @@ class Block:
     style: str = ""
     bold: bool = False
     heading_level: int = 0
+    table: int = 0  # table rows: which table of the body (1-based), so a whole table can be read as one
+    cells: tuple[str, ...] = ()  # table rows: the cells, in the document's (logical) order
 
 
 @dataclass(frozen=True)
@@ -200,6 +202,7 @@ class _Walker:
         self.t = tags
         self.styles = styles
         self.default_style = default_style or _Style(name="", bold=False, heading_level=0)
+        self.tables = 0  # tables met so far (Block.table)
         self.embedded_chunks = 0  # w:altChunk: imported HTML/RTF/.docx parts, not WordprocessingML text
 
     # ---- block level ----------------------------------------------------------------------------
@@ -257,6 +260,7 @@ class _Walker:
                 state[3] = _outline_level(child, t) or 0
 
     def table(self, tbl: etree._Element, out: list[Block]) -> None:
+        self.tables = number = self.tables + 1
         for tr in self._children(tbl, self.t.tr):
             trpr = tr.find(self.t.trPr)
             if trpr is not None and trpr.find(self.t.del_) is not None:
@@ -270,7 +274,8 @@ class _Walker:
                     cells.append(" ".join(b.text.replace("\n", " ") for b in inner))
                     all_bold = all_bold and all(b.bold for b in inner)
             if cells:
-                out.append(Block(text=" | ".join(cells), kind="table", style="", bold=all_bold))
+                out.append(Block(text=" | ".join(cells), kind="table", style="", bold=all_bold, table=number,
+                                 cells=tuple(cells)))
 
     def _children(self, el: etree._Element, tag: str) -> list[etree._Element]:
         """Children with `tag`, looking through content controls and custom XML wrappers (rows, cells)."""

@@ -7,12 +7,13 @@ document order whatever numbers their headers carry; odd numbering is reported a
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
 
 from core.errors import IngestError
+from core.ingest.directions import TableLayout, classify_line, lift_notes, split_row, table_layout
 from core.ingest.docx_reader import Block, read_document
 from core.ingest.headers import match_header
 from core.ingest.normalize import is_blank
@@ -23,13 +24,36 @@ _EMPHASIS_STYLES = ("title", "subtitle")
 
 
 @dataclass(frozen=True)
+class Direction:
+    """A visual direction of a video: its text, and `at`, the offset in the video's narration body where it
+    stands (the narration that follows it is what it accompanies). `source`: "line" (a marked line), "note"
+    (a bracketed note), "table" (the picture column of an audio/visual table)."""
+
+    text: str
+    at: int
+    source: str = "line"
+
+
+@dataclass(frozen=True)
+class SceneMark:
+    """A scene subheading inside a video: the narration from `at` on belongs to a new scene."""
+
+    at: int
+    title: str
+
+
+@dataclass(frozen=True)
 class VideoSegment:
-    """One video: `number` as written in its header, `title` its subtitle (else the header line itself)."""
+    """One video: `number` as written in its header, `title` its subtitle (else the header line itself).
+
+    `body` is the narration only (what is said); `directions` and `scenes` point into it by offset."""
 
     number: int
     title: str
     header_text: str
     body: str
+    directions: tuple[Direction, ...] = ()
+    scenes: tuple[SceneMark, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -42,11 +66,17 @@ class Segmentation:
     warnings: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        """JSON-ready dict: {"title", "preface", "videos": [{"number", "title", "body"}], "warnings"}."""
+        """JSON-ready dict: {"title", "preface", "videos": [{"number", "title", "body", "directions", "scenes"}],
+        "warnings"}; `body` is the narration, `directions` [{"text", "at", "source"}], `scenes` [{"at", "title"}]."""
         return {
             "title": self.title,
             "preface": self.preface,
-            "videos": [{"number": v.number, "title": v.title, "body": v.body} for v in self.videos],
+            "videos": [
+                {"number": v.number, "title": v.title, "body": v.body,
+                 "directions": [{"text": d.text, "at": d.at, "source": d.source} for d in v.directions],
+                 "scenes": [{"at": m.at, "title": m.title} for m in v.scenes]}
+                for v in self.videos
+            ],
             "warnings": list(self.warnings),
         }
 
@@ -58,18 +88,92 @@ def _may_hold_header(block: Block) -> bool:
     return block.kind != "table" or block.text.count(" | ") <= 1
 
 
-def _lines(blocks: Iterable[Block]) -> Iterable[tuple[str, bool, bool]]:
-    """(line, emphasized, may be a header) for every non-blank line; headings, titles and bold are emphasized."""
+def _lines(blocks: Iterable[Block]) -> Iterable[tuple[str, bool, bool, Block]]:
+    """(line, emphasized, may be a header, block) for every non-blank line; headings, titles and bold are
+    emphasized."""
     for block in blocks:
         emphasized = block.heading_level > 0 or block.bold or block.style.lower() in _EMPHASIS_STYLES
         candidate = _may_hold_header(block)
         if "\n" not in block.text:
             if not is_blank(block.text):
-                yield block.text, emphasized, candidate
+                yield block.text, emphasized, candidate, block
             continue
         for line in block.text.split("\n"):
             if not is_blank(line):
-                yield line, emphasized, candidate
+                yield line, emphasized, candidate, block
+
+
+class _Body:
+    """One video's narration, directions and scene marks, built line by line."""
+
+    __slots__ = ("lines", "size", "directions", "scenes")
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.size = 0  # len("\n".join(self.lines))
+        self.directions: list[Direction] = []
+        self.scenes: list[SceneMark] = []
+
+    def say(self, text: str) -> None:
+        if "[" in text:
+            text, notes = lift_notes(text)
+            at = self.size + 1 if self.lines else 0
+            self.directions.extend(Direction(n, at, "note") for n in notes)
+            if is_blank(text):
+                return
+        self.size += len(text) + (1 if self.lines else 0)
+        self.lines.append(text)
+
+    def show(self, text: str, source: str) -> None:
+        self.directions.append(Direction(text.strip(), self.size + 1 if self.lines else 0, source))
+
+    def scene(self, title: str) -> None:
+        self.scenes.append(SceneMark(self.size + 1 if self.lines else 0, title.strip()))
+
+    def add(self, line: str, block: Block, layouts: dict[int, TableLayout], first_rows: dict[int, Block]) -> None:
+        if block.table:
+            layout = layouts.get(block.table)
+            if layout is not None and layout.is_av:
+                if layout.header_row and block is first_rows.get(block.table):
+                    return  # "النص | المشهد البصري": names the columns, is neither said nor shown
+                said, shown = split_row(block.cells, layout)
+                for text in shown:
+                    self.show(text, "table")
+                if not is_blank(said):
+                    self.say(said)
+                return
+            self.say(line)
+            return
+        role = classify_line(line, heading_level=block.heading_level)
+        if role == "narration":
+            self.say(line)
+        elif role == "direction":
+            self.show(line, "line")
+        else:
+            self.scene(line)
+
+    def segment(self, number: int, title: str, header: str) -> VideoSegment:
+        return VideoSegment(number=number, title=title, header_text=header, body="\n".join(self.lines),
+                            directions=tuple(self.directions), scenes=tuple(self.scenes))
+
+
+def table_layouts(blocks: Sequence[Block], *, flipped: Iterable[int] = ()) -> tuple[dict[int, TableLayout],
+                                                                                      dict[int, Block]]:
+    """Each table's reading (by table number) and its first row; `flipped`: tables the producer turned round."""
+    rows: dict[int, list[Block]] = {}
+    for block in blocks:
+        if block.table:
+            rows.setdefault(block.table, []).append(block)
+    flips = set(flipped)
+    layouts: dict[int, TableLayout] = {}
+    for number, table_rows in rows.items():
+        layout = table_layout([b.cells for b in table_rows])
+        if number in flips:
+            width = max(len(b.cells) for b in table_rows)
+            layout = layout.flipped(width) if layout.is_av else TableLayout(
+                narration=(0,) if width > 1 else (), reason="flipped by the producer")
+        layouts[number] = layout
+    return layouts, {n: r[0] for n, r in rows.items()}
 
 
 def _numbering_warnings(numbers: list[int]) -> list[str]:
@@ -92,28 +196,35 @@ def _numbering_warnings(numbers: list[int]) -> list[str]:
     return warnings
 
 
-def segment_blocks(blocks: Iterable[Block], *, title: str = "", warnings: Iterable[str] = ()) -> Segmentation:
-    """Cut blocks into preface and videos.
+def segment_blocks(blocks: Iterable[Block], *, title: str = "", warnings: Iterable[str] = (),
+                   flipped_tables: Iterable[int] = ()) -> Segmentation:
+    """Cut blocks into preface and videos; each video's lines into narration, directions and scene marks
+    (`core.ingest.directions`).
 
-    `title`: the document's own title (core properties), if any; `warnings`: the reader's, reported first.
+    `title`: the document's own title (core properties), if any; `warnings`: the reader's, reported first;
+    `flipped_tables`: numbers of tables whose columns the producer turned round.
     """
+    blocks = list(blocks)
+    layouts, first_rows = table_layouts(blocks, flipped=flipped_tables)
     preface: list[str] = []
     headers: list[tuple[int, str, str]] = []  # (number, title, header line)
-    bodies: list[list[str]] = []
-    for line, emphasized, candidate in _lines(blocks):
+    bodies: list[_Body] = []
+    for line, emphasized, candidate, block in _lines(blocks):
         found = match_header(line, emphasized=emphasized) if candidate else None
         if found is not None:
             header_line = line.strip()
             headers.append((found.number, found.title or header_line, header_line))
-            bodies.append([])
+            bodies.append(_Body())
         elif bodies:
-            bodies[-1].append(line)
+            bodies[-1].add(line, block, layouts, first_rows)
         else:
             preface.append(line)
 
     notes = list(warnings)
     if not headers:
-        everything = "\n".join(preface)
+        whole = _Body()
+        for line, _emphasized, _candidate, block in _lines(blocks):
+            whole.add(line, block, layouts, first_rows)
         doc_title = _title(title, preface)
         notes.append(
             "No video headers were found (such as “الفيديو الأول” or “Video 1”), so the whole document is "
@@ -122,14 +233,11 @@ def segment_blocks(blocks: Iterable[Block], *, title: str = "", warnings: Iterab
         return Segmentation(
             title=doc_title,
             preface="",
-            videos=[VideoSegment(number=1, title=doc_title, header_text="", body=everything)],
+            videos=[whole.segment(1, doc_title, "")],
             warnings=notes,
         )
 
-    videos = [
-        VideoSegment(number=n, title=t[:TITLE_MAX_CHARS], header_text=h, body="\n".join(body))
-        for (n, t, h), body in zip(headers, bodies, strict=True)
-    ]
+    videos = [body.segment(n, t[:TITLE_MAX_CHARS], h) for (n, t, h), body in zip(headers, bodies, strict=True)]
     notes.extend(_numbering_warnings([v.number for v in videos]))
     for position, video in enumerate(videos, start=1):
         if not video.body:

@@ -140,7 +140,7 @@ def test_cli_prints_segmentation_json(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert out["preface"] == "مقدمة الدورة"
-    assert out["videos"] == [{"number": 1, "title": "البداية", "body": "نص الفيديو الأول."}]
+    assert out["videos"] == [{"number": 1, "title": "البداية", "body": "نص الفيديو الأول.", "directions": [], "scenes": []}]
     assert out["warnings"] == []
     assert "مقدمة الدورة" in proc.stdout  # ensure_ascii=False: Arabic printed as is
 

@@ -163,7 +163,7 @@ def test_to_json_has_exactly_the_documented_shape() -> None:
     assert result.to_json() == {
         "title": "مقدمة",
         "preface": "مقدمة",
-        "videos": [{"number": 1, "title": "بداية", "body": "نص"}],
+        "videos": [{"number": 1, "title": "بداية", "body": "نص", "directions": [], "scenes": []}],
         "warnings": [],
     }
 
