@@ -3,14 +3,45 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import DateTime, Engine, create_engine, event
+from sqlalchemy.types import TypeDecorator
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """The one datetime column type: stored as UTC and always read back timezone-aware, on every database.
+
+    PostgreSQL keeps the zone itself (`timestamptz`); SQLite stores text without one and hands back naive values,
+    which made the worker's ORM UPDATE (evaluated in Python against loaded rows) crash comparing naive and aware
+    times. Here a value is converted to UTC on the way in and
+    tagged UTC on the way out, so nothing else in the code re-zones a datetime.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"expected a datetime, got {type(value).__name__}")
+        # A naive value is taken as UTC (every stored time is UTC: old archives and rows hold naive text).
+        value = value.replace(tzinfo=timezone.utc) if value.utcoffset() is None else value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -7,7 +7,7 @@ as `core.db.session_scope` does on any error).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -383,7 +383,7 @@ def list_scripts(session: Session, *, include_archived: bool = False) -> list[Sc
         ).tuples()
     }
     last_seen: dict[int, datetime] = {
-        fid: _aware(at) for fid, at in session.execute(
+        fid: at for fid, at in session.execute(
             select(Activity.source_file_id, func.max(Activity.at)).where(Activity.source_file_id.in_(ids))
             .group_by(Activity.source_file_id)
         ).tuples() if fid is not None and at is not None
@@ -393,7 +393,7 @@ def list_scripts(session: Session, *, include_archived: bool = False) -> list[Sc
         n_shots, clips = shot_stats.get(s.id, (0, 0))
         n_frames, prompts, images = frame_stats.get(s.id, (0, 0, 0))
         rows.append(ScriptSummary(
-            id=s.id, title=s.title, original_name=s.original_name, created_at=_aware(s.created_at),
+            id=s.id, title=s.title, original_name=s.original_name, created_at=s.created_at,
             video_count=video_counts.get(s.id, 0), shot_count=n_shots, frame_count=n_frames,
             frames_with_prompt=prompts, frames_with_image=images, shots_with_clip=clips,
             last_activity_at=last_seen.get(s.id), archived=s.archived_at is not None,
@@ -401,11 +401,6 @@ def list_scripts(session: Session, *, include_archived: bool = False) -> list[Sc
         ))
     rows.sort(key=lambda r: (r.last_activity_at or r.created_at, r.id), reverse=True)
     return rows
-
-
-def _aware(value: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything is stored in UTC.
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 # ---- archiving ----------------------------------------------------------------------------------------------

@@ -13,7 +13,6 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -28,6 +27,8 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, column_property, mapped_column, relationship
+
+from core.db import UTCDateTime
 
 
 def utcnow() -> datetime:
@@ -49,7 +50,7 @@ class Base(DeclarativeBase):
 
 
 class Timestamped:
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 # Review statuses shared by frames and shots (issue: review gates).
@@ -69,7 +70,7 @@ class SourceFile(Timestamped, Base):
     title: Mapped[str] = mapped_column(String(512), default="")
     preface: Mapped[str] = mapped_column(Text, default="")
     warnings: Mapped[list[Any]] = mapped_column(default=list)
-    archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     budget_usd: Mapped[float | None] = mapped_column(Float)
 
     videos: Mapped[list[Video]] = relationship(
@@ -91,7 +92,7 @@ class StyleBible(Base):
     setting: Mapped[str] = mapped_column(Text, default="")
     aspect_ratio: Mapped[str] = mapped_column(String(16), default="16:9")
     negative_prompt: Mapped[str] = mapped_column(Text, default="")
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     source_file: Mapped[SourceFile] = relationship(back_populates="style_bible")
 
@@ -162,7 +163,7 @@ class Shot(Base):
     narration_start: Mapped[int | None] = mapped_column(Integer)
     narration_end: Mapped[int | None] = mapped_column(Integer)
     review_status: Mapped[str] = mapped_column(String(32), default="draft")
-    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     selected_clip_id: Mapped[int | None] = mapped_column(
         ForeignKey("assets.id", use_alter=True, name="fk_shots_selected_clip_id_assets")
     )
@@ -199,7 +200,7 @@ class Frame(Base):
     position: Mapped[int] = mapped_column(Integer)  # 1-based within the shot
     scene_text: Mapped[str] = mapped_column(Text, default="")
     review_status: Mapped[str] = mapped_column(String(32), default="draft")
-    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     selected_prompt_id: Mapped[int | None] = mapped_column(
         ForeignKey("prompt_versions.id", use_alter=True, name="fk_frames_selected_prompt_id_prompt_versions")
     )
@@ -258,11 +259,12 @@ class Asset(Timestamped, Base):
     model: Mapped[str] = mapped_column(String(128), default="")
     input_hash: Mapped[str] = mapped_column(String(64), default="")  # what it was rendered from
     remote_url: Mapped[str | None] = mapped_column(Text)
-    discarded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    discarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 JOB_STATUSES = ("pending", "submitted", "running", "succeeded", "failed", "canceled")
 JOB_ACTIVE = ("pending", "submitted", "running")
+ACTIVE_JOB_SQL = "status IN ('pending', 'submitted', 'running')"  # the partial unique index's condition
 
 
 class Job(Timestamped, Base):
@@ -291,15 +293,22 @@ class Job(Timestamped, Base):
     error: Mapped[str | None] = mapped_column(Text)
     error_category: Mapped[str | None] = mapped_column(String(32))  # failed | nsfw | timeout | provider | …
     lease_owner: Mapped[str | None] = mapped_column(String(128))
-    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    not_before: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # retry-after / backoff
-    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime)  # retry-after / backoff
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cost_usd: Mapped[float | None] = mapped_column(Float)
     cost_credits: Mapped[float | None] = mapped_column(Float)
     forced: Mapped[bool] = mapped_column(Boolean, default=False)
     requested_by: Mapped[str] = mapped_column(String(128), default="")
+
+    # One active job per input, guaranteed by the database: two requests racing for the same render (a double
+    # click, two tabs, parallel API calls) cannot both insert; the loser gets the winner's job (core.jobs.queue).
+    __table_args__ = (
+        Index("uq_jobs_active_input", "kind", "input_hash", unique=True,
+              sqlite_where=text(ACTIVE_JOB_SQL), postgresql_where=text(ACTIVE_JOB_SQL)),
+    )
 
 
 class Comment(Timestamped, Base):
@@ -318,7 +327,7 @@ class Activity(Base):
     __tablename__ = "activity"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     actor: Mapped[str] = mapped_column(String(128), default="")
     action: Mapped[str] = mapped_column(String(64))
     source_file_id: Mapped[int | None] = mapped_column(ForeignKey("source_files.id"), index=True)
@@ -339,5 +348,5 @@ class RateOverride(Base):
     credits: Mapped[float] = mapped_column(Float)
     usd: Mapped[float] = mapped_column(Float)
     source: Mapped[str] = mapped_column(String(16), default="edited")  # "edited" | "api" | "imported"
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     updated_by: Mapped[str] = mapped_column(String(128), default="")

@@ -5,17 +5,20 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core.jobs import cancel_job, retry_job
+from core.jobs import background_worker_problem, cancel_job, retry_job
 from studio import auth
 from studio.actions import ok, perform
 from studio.context import get_runtime
 from studio.job_table import job_ids, job_rows
 from studio.live import live_status
+from studio.widgets import escape_markdown
 
 rt = get_runtime()
 cfg = rt.settings
 st.title("Jobs")
 live_status(rt, frame_ids=None, shot_ids=None, key="jobs-fingerprint")
+if (problem := background_worker_problem(rt)) is not None:
+    st.warning(escape_markdown(problem), icon=":material/warning:")  # the error text comes from outside
 FILTERS = {"Queued": ["pending"], "Rendering": ["submitted", "running"], "Failed": ["failed"],
            "Done": ["succeeded"], "Canceled": ["canceled"]}
 chosen = st.pills("Show", list(FILTERS), selection_mode="multi", default=list(FILTERS), key="job-filter")

@@ -7,7 +7,6 @@ and then each frame's shot one query at a time.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -15,12 +14,6 @@ from sqlalchemy.orm import Session, aliased
 
 from core.models import Frame, Job, Shot
 from studio.widgets import chip_label
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _target(frame_position: int | None, frame_shot: int | None, shot_position: int | None) -> str:
@@ -48,13 +41,13 @@ def job_rows(session: Session, statuses: Sequence[str] | None = None, *, limit: 
     rows = []
     for (jid, kind, status, category, attempts, created, started_at, submitted_at, finished_at, cost, provider,
          model, error, frame_pos, frame_shot_pos, shot_pos) in session.execute(stmt):
-        started = _aware(started_at or submitted_at)
-        finished = _aware(finished_at)
+        started = started_at or submitted_at
+        finished = finished_at
         seconds = (finished - started).total_seconds() if started and finished else None
         rows.append({
             "Job": jid, "Kind": kind, "For": _target(frame_pos, frame_shot_pos, shot_pos),
             "Status": chip_label("nsfw" if category == "nsfw" else status),
-            "Attempts": attempts, "Queued": _aware(created), "Started": started, "Finished": finished,
+            "Attempts": attempts, "Queued": created, "Started": started, "Finished": finished,
             "Seconds": round(seconds, 1) if seconds is not None else None,
             "Cost $": cost, "Provider": f"{provider} {model}".strip(),
             "Error": error or "",

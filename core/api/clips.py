@@ -22,6 +22,7 @@ from core.assets import AssetStore
 from core.errors import NotFoundError, ValidationError
 from core.hashing import sha256_bytes, stable_hash
 from core.jobs import planning
+from core.jobs.queue import _insert_or_existing
 from core.models import JOB_ACTIVE, Asset, Job
 from core.netguard import DownloadError, DownloadPolicy, fetch, guarded_client
 from core.render.media import MediaError, verify_image
@@ -63,9 +64,7 @@ def queue_explicit_clip(
     job = Job(kind="clip", shot_id=None, prompt_text=prompt, provider=provider, model=model, params=params,
               input_hash=input_hash, idempotency_key=uuid.uuid4().hex, forced=body.force, requested_by="api",
               input_asset_ids=asset_ids, depends_on=[])
-    session.add(job)
-    session.flush()
-    return job
+    return _insert_or_existing(session, job)[0]  # a racing twin request gets this same job
 
 
 def _image_input(session: Session, asset_id: int | None, url: object, *, settings: Settings,

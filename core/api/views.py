@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -104,13 +103,6 @@ def _ints(values: object) -> list[int]:
     return [int(v) for v in values if isinstance(v, int) or (isinstance(v, str) and v.isdigit())]
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    """Timestamps with their zone: SQLite hands back naive datetimes (stored as UTC); RFC 3339 needs one."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
-
-
 def job_input_urls(job: Job) -> list[str]:
     """Image URLs a clip job was asked to start / end on (explicit-URL clips keep them in `params`)."""
     params = job.params or {}
@@ -137,10 +129,10 @@ def job_out(session: Session, job: Job) -> JobOut:
         attempts=job.attempts or 0,
         error=job.error,
         error_category=job.error_category,
-        created_at=_utc(job.created_at),
-        submitted_at=_utc(job.submitted_at),
-        started_at=_utc(job.started_at),
-        finished_at=_utc(job.finished_at),
+        created_at=job.created_at,
+        submitted_at=job.submitted_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
         cost_usd=job.cost_usd,
         assets=[asset_ref(a) for a in assets],
     )

@@ -20,13 +20,14 @@ from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from sqlalchemy import DateTime, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
 from core.activity import log_activity
 from core.assets import AssetStore
 from core.authz import require
+from core.db import UTCDateTime
 from core.errors import ConflictError, NotFoundError, ValidationError
 from core.exports.data import export_dir
 from core.hashing import sha256_bytes
@@ -301,7 +302,7 @@ def _values(model: type[Base], raw: dict[str, Any]) -> dict[str, Any]:
         if column.key == "id" or column.name not in raw:
             continue
         value = raw[column.name]
-        if value is not None and isinstance(column.type, DateTime):
+        if value is not None and isinstance(column.type, UTCDateTime):
             value = datetime.fromisoformat(value)
         values[_attribute(model, column)] = value
     return values

@@ -7,7 +7,7 @@ and a PDF and a shot list made at the same moment agree).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import select
@@ -145,14 +145,7 @@ def _file(store: AssetStore, asset: Asset | None) -> Path | None:
 
 
 def _notes(rows: list[Comment]) -> tuple[CommentRow, ...]:
-    return tuple(CommentRow(c.author, c.body, _utc(c.created_at)) for c in rows)
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes (stored as UTC), PostgreSQL aware ones: make both aware UTC."""
-    if value is None or value.tzinfo is not None:
-        return value.astimezone(UTC) if value else None
-    return value.replace(tzinfo=UTC)
+    return tuple(CommentRow(c.author, c.body, c.created_at) for c in rows)
 
 
 def export_dir(data_dir: Path, file_id: int) -> Path:

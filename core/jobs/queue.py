@@ -18,6 +18,7 @@ from functools import partial
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.activity import log_activity
@@ -83,8 +84,9 @@ def _request_image(session: Session, frame_id: int, *, settings: Settings, provi
     job = Job(kind="image", frame_id=frame.id, prompt_version_id=prompt.id, prompt_text=prompt.text, provider=name,
               model=model, params=params, input_hash=input_hash, idempotency_key=uuid.uuid4().hex, forced=force,
               requested_by=actor)
-    session.add(job)
-    session.flush()
+    job, created = _insert_or_existing(session, job)
+    if not created:
+        return job, False
     file_id = source_file_of(session, frame_id=frame.id)
     if check_budget:
         _enforce_budget(session, settings, file_id)
@@ -152,14 +154,34 @@ def _request_clip(session: Session, shot_id: int, *, settings: Settings, provide
     job = Job(kind="clip", shot_id=shot.id, prompt_text=prompt, provider=name, model=model, params=params,
               input_hash=input_hash, idempotency_key=uuid.uuid4().hex, forced=force, requested_by=actor,
               input_asset_ids=asset_ids if not depends else [], depends_on=depends)
-    session.add(job)
-    session.flush()
+    job, created = _insert_or_existing(session, job)
+    if not created:
+        return job, False
     file_id = source_file_of(session, shot_id=shot.id)
     if check_budget:
         _enforce_budget(session, settings, file_id)
     log_activity(session, "render.requested", actor=actor, subject_type="shot", subject_id=shot.id,
                  source_file_id=file_id, job_id=job.id, kind="clip",
                  provider=name, model=model, forced=force, waits_for=depends)
+    return job, True
+
+
+def _insert_or_existing(session: Session, job: Job) -> tuple[Job, bool]:
+    """Insert `job`, unless the same render is already active: the partial unique index `uq_jobs_active_input`
+    refuses a second active job per (kind, input hash), so of two requests racing past `_in_flight` one inserts
+    and the other gets the winner's job back (`created` False). The insert runs in a savepoint, so the caller's
+    transaction (other jobs of the same batch) goes on either way."""
+    try:
+        with session.begin_nested():
+            session.add(job)
+            session.flush()
+    except IntegrityError:
+        if job in session:
+            session.expunge(job)
+        existing = _in_flight(session, job.input_hash, kind=job.kind)
+        if existing is None:  # another constraint failed: not a race, let it surface
+            raise
+        return existing, False
     return job, True
 
 
@@ -280,6 +302,9 @@ def retry_job(session: Session, job_id: int, *, actor: str = "") -> Job:
     if job.status not in ("failed", "canceled"):
         raise ConflictError(f"Job {job.id} has {job.status}; only failed or canceled jobs can be retried "
                             "(re-roll to render another take)")
+    active = _in_flight(session, job.input_hash, kind=job.kind)
+    if active is not None:
+        return active  # the same render is already queued again (one active job per input): never pay twice
     history = list((job.params or {}).get("_history", []))
     history.append({"attempts": job.attempts, "error": job.error, "category": job.error_category,
                     "request_id": job.remote_request_id, "at": utcnow().isoformat(),
@@ -309,10 +334,22 @@ def retry_job(session: Session, job_id: int, *, actor: str = "") -> Job:
     job.finished_at = None
     job.lease_owner = None
     job.lease_expires_at = None
+    depends = []
     for dep_id in job.depends_on or []:
         dep = session.get(Job, dep_id)
         if dep is not None and dep.status in ("failed", "canceled"):
-            retry_job(session, dep.id, actor=actor)
+            dep = retry_job(session, dep.id, actor=actor)  # may be another job already rendering that image
+        depends.append(dep.id if dep is not None else dep_id)
+    if depends != list(job.depends_on or []):
+        job.depends_on = depends
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:  # a request or retry of the same render won a race since the check above
+        active = _in_flight(session, job.input_hash, kind=job.kind)
+        if active is None:
+            raise
+        return active
     log_activity(session, "render.retried", actor=actor, subject_type="frame" if job.frame_id else "shot",
                  subject_id=job.frame_id or job.shot_id, job_id=job.id, previous_errors=len(history),
                  source_file_id=source_file_of(session, frame_id=job.frame_id, shot_id=job.shot_id))
@@ -359,9 +396,11 @@ def _job(session: Session, job_id: int) -> Job:
     return job
 
 
-def _in_flight(session: Session, input_hash: str) -> Job | None:
-    return session.scalar(select(Job).where(Job.input_hash == input_hash, Job.status.in_(JOB_ACTIVE))
-                          .order_by(Job.id.desc()).limit(1))
+def _in_flight(session: Session, input_hash: str, *, kind: str | None = None) -> Job | None:
+    stmt = select(Job).where(Job.input_hash == input_hash, Job.status.in_(JOB_ACTIVE))
+    if kind is not None:
+        stmt = stmt.where(Job.kind == kind)
+    return session.scalar(stmt.order_by(Job.id.desc()).limit(1))
 
 
 def _reusable(session: Session, input_hash: str) -> Job | None:

@@ -24,7 +24,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
@@ -82,6 +82,9 @@ class Worker:
         self._inflight: dict[str, int] = {name: 0 for name in self.providers}
         self._jobs: set[int] = set()  # ids being worked on, for the heartbeat
         self._is_sqlite = is_sqlite(runtime.engine)
+        self.last_error: str | None = None  # the newest error the loop survived (shown on the Jobs page)
+        self.last_error_at: datetime | None = None
+        self.restarts = 0  # times the embedded thread's loop was started again after dying
 
     # ---- the loop ------------------------------------------------------------------------------------------
     def run(self, drain: bool = False, stop_event: threading.Event | None = None) -> int:
@@ -102,9 +105,15 @@ class Worker:
                     claimed = self._claim_all(pool)
                     if drain and not claimed and self._idle() and not self._open_jobs():
                         break
-                except SQLAlchemyError:
+                except SQLAlchemyError as exc:
                     # The database went away for a moment (restart, network): keep the worker alive and retry.
                     log.exception("worker %s: database error; retrying shortly", self.worker_id)
+                    self._note_error(exc)
+                    claimed = 0
+                    self._stop.wait(min(5.0, beat_every))
+                except Exception as exc:  # a bug while claiming must never stop the queue: report it and go on
+                    log.exception("worker %s: unexpected error while claiming; retrying shortly", self.worker_id)
+                    self._note_error(exc)
                     claimed = 0
                     self._stop.wait(min(5.0, beat_every))
                 if not claimed:
@@ -128,6 +137,10 @@ class Worker:
                 pool.submit(self._work, job_id, name)
                 claimed += 1
         return claimed
+
+    def _note_error(self, exc: BaseException) -> None:
+        self.last_error = f"{type(exc).__name__}: {exc}"
+        self.last_error_at = utcnow()
 
     def stop(self) -> None:
         self._stop.set()
@@ -212,11 +225,14 @@ class Worker:
             self._release(job_id)
         except Exception as exc:  # a bug must fail the job visibly, never leave it hanging
             log.exception("job %s crashed", job_id)
+            self._note_error(exc)
             try:
                 self._finish_failed(job_id, f"Unexpected error in the worker: {type(exc).__name__}: {exc}",
                                     "internal")
             except _LeaseLost:
                 pass
+            except Exception:  # even recording the failure failed (database down): the lease will expire
+                log.exception("job %s: could not record its failure; it is retried when its lease expires", job_id)
         finally:
             with self._lock:
                 self._inflight[provider_name] -= 1
@@ -322,7 +338,7 @@ class Worker:
 
     def _wait(self, job_id: int, provider: RenderProvider, spec: RenderSpec, request_id: str,
               status_url: str | None, job: dict[str, Any]) -> RemoteResult:
-        submitted_at = _aware(job["submitted_at"]) or utcnow()
+        submitted_at = job["submitted_at"] or utcnow()
         deadline = submitted_at + timedelta(seconds=provider.deadline_s(spec.kind))
         for delay in provider.poll_delays():
             if utcnow() >= deadline:
@@ -468,13 +484,6 @@ class Worker:
                      source_file_id=source_file_of(s, frame_id=job.frame_id, shot_id=job.shot_id), **detail)
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    """SQLite hands datetimes back without a zone; every stored time is UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
-
-
 # ---- the embedded worker -------------------------------------------------------------------------------------
 
 _BACKGROUND: dict[str, Worker] = {}
@@ -489,10 +498,43 @@ def ensure_background_worker(runtime: Runtime) -> Worker:
         if worker is not None and worker.thread is not None and worker.thread.is_alive():
             return worker
         worker = Worker(runtime)
-        worker.thread = threading.Thread(target=worker.run, name="render-worker", daemon=True)
+        worker.thread = threading.Thread(target=_supervise, args=(worker,), name="render-worker", daemon=True)
         worker.thread.start()
         _BACKGROUND[key] = worker
         return worker
+
+
+def _supervise(worker: Worker) -> None:
+    """The embedded worker's thread: run the loop, and start it again if it ever dies (noted for the Jobs page),
+    so an API or studio process never goes on accepting jobs that nobody renders."""
+    while not worker._stop.is_set():
+        try:
+            worker.run()
+            return
+        except BaseException as exc:  # noqa: BLE001 - whatever killed the loop, the queue must go on
+            log.exception("embedded worker %s died; restarting it", worker.worker_id)
+            worker._note_error(exc)
+            worker.restarts += 1
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                raise
+            worker._stop.wait(1.0)
+
+
+def background_worker_problem(runtime: Runtime) -> str | None:
+    """What the Jobs page says about this process's embedded worker: None when it runs without trouble, else
+    that it is not running or the last error it survived (and how often it was restarted)."""
+    key = runtime.engine.url.render_as_string(hide_password=True)
+    with _BACKGROUND_LOCK:
+        worker = _BACKGROUND.get(key)
+    if worker is None:
+        return None  # not started in this process (a separate `python -m core worker` renders)
+    if worker.thread is None or not worker.thread.is_alive():
+        return "The render worker of this process has stopped: queued jobs wait until it is started again."
+    if worker.last_error is None:
+        return None
+    when = worker.last_error_at.strftime("%H:%M:%S UTC") if worker.last_error_at else "recently"
+    restarted = f" (restarted {worker.restarts} time(s))" if worker.restarts else ""
+    return f"The render worker recovered from an error at {when}{restarted}: {worker.last_error}"
 
 
 def stop_background_workers(timeout_s: float = 10.0) -> None:
@@ -506,4 +548,5 @@ def stop_background_workers(timeout_s: float = 10.0) -> None:
             worker.thread.join(timeout_s)
 
 
-__all__ = ["MODERATION_MESSAGE", "Worker", "ensure_background_worker", "stop_background_workers"]
+__all__ = ["MODERATION_MESSAGE", "Worker", "background_worker_problem", "ensure_background_worker",
+           "stop_background_workers"]
