@@ -171,6 +171,7 @@ def _insert_or_existing(session: Session, job: Job) -> tuple[Job, bool]:
     refuses a second active job per (kind, input hash), so of two requests racing past `_in_flight` one inserts
     and the other gets the winner's job back (`created` False). The insert runs in a savepoint, so the caller's
     transaction (other jobs of the same batch) goes on either way."""
+    _begin_sqlite(session)
     try:
         with session.begin_nested():
             session.add(job)
@@ -183,6 +184,17 @@ def _insert_or_existing(session: Session, job: Job) -> tuple[Job, bool]:
             raise
         return existing, False
     return job, True
+
+
+def _begin_sqlite(session: Session) -> None:
+    """pysqlite opens its transaction only at the first write: a SAVEPOINT before that would be a transaction of
+    its own, committed on release (and a later refusal, e.g. the budget's, could not roll the job back). Open the
+    real transaction first."""
+    conn = session.connection()
+    if conn.dialect.name == "sqlite":
+        raw = conn.connection.dbapi_connection
+        if raw is not None and not raw.in_transaction:
+            conn.exec_driver_sql("BEGIN")
 
 
 def _prior_job(session: Session, input_hash: str, *, force: bool, gate: Callable[[], None]) -> Job | None:
@@ -342,6 +354,7 @@ def retry_job(session: Session, job_id: int, *, actor: str = "") -> Job:
         depends.append(dep.id if dep is not None else dep_id)
     if depends != list(job.depends_on or []):
         job.depends_on = depends
+    _begin_sqlite(session)
     try:
         with session.begin_nested():
             session.flush()
