@@ -1,0 +1,74 @@
+"""The data of shot planning: what a planner is given (`PlanRequest`) and what it answers (`ShotPlanReply`).
+
+Pure pydantic values, no I/O. Sentence numbers are 1-based and inclusive (`first_sentence`..`last_sentence`),
+as a producer (and a model) reads them in the numbered narration.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from core.prompts.types import StyleBibleData
+
+SHOT_SIZES = ("extreme wide", "wide", "medium wide", "medium", "medium close-up", "close-up", "extreme close-up")
+CAMERA_MOVES = ("static", "push in", "pull out", "pan left", "pan right", "tilt up", "tilt down", "orbit",
+                "tracking", "handheld")
+
+
+class PlanRequest(BaseModel):
+    """Everything a planner may use for one video. Contains no secret and no database handle."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    sentences: tuple[str, ...]
+    video_title: str = ""
+    course_title: str = ""
+    previous_video_title: str = ""
+    next_video_title: str = ""
+    directions: tuple[str, ...] = ()  # the script's visual directions and scene marks, in order
+    style: StyleBibleData = Field(default_factory=StyleBibleData)
+    shots: int = Field(default=4, ge=1)  # a hint: how many shots the producer asked for
+    frames: int = Field(default=3, ge=1, le=3)  # keyframes per shot: start (, middle) (, end)
+
+
+class KeyframePlan(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    description: str
+
+
+class PlannedShot(BaseModel):
+    """One shot as a planner answers it. Vocabulary is checked by `validate_plan`, not here, so that every
+    problem of a reply can be reported at once (and sent back to the model in one re-ask)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    first_sentence: int
+    last_sentence: int
+    shot_size: str
+    camera_move: str
+    subject: str = ""
+    action: str = ""
+    location: str = ""
+    on_screen_text: str = ""
+    keyframes: tuple[KeyframePlan, ...] = ()
+    motion_prompt: str = ""
+
+
+class ShotPlanReply(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    shots: tuple[PlannedShot, ...]
+
+
+@runtime_checkable
+class Planner(Protocol):
+    """A provider of shot plans. `plan` may be slow (network); it never touches the database."""
+
+    name: str
+    model: str
+    template_version: str
+
+    def plan(self, req: PlanRequest) -> ShotPlanReply: ...
