@@ -350,3 +350,54 @@ class RateOverride(Base):
     source: Mapped[str] = mapped_column(String(16), default="edited")  # "edited" | "api" | "imported"
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     updated_by: Mapped[str] = mapped_column(String(128), default="")
+
+
+CAST_KINDS = ("presenter", "character", "set")
+
+
+class CastMember(Timestamped, Base):
+    """A presenter, recurring character or set of a course's style bible, with reference images that every
+    render of a shot showing it sends to models that take references (migration 0004)."""
+
+    __tablename__ = "cast_members"
+    __table_args__ = (UniqueConstraint("source_file_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_file_id: Mapped[int] = mapped_column(ForeignKey("source_files.id"), index=True)
+    name: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(16), default="character")  # CAST_KINDS
+    description: Mapped[str] = mapped_column(Text, default="")
+
+    images: Mapped[list[CastImage]] = relationship(
+        back_populates="member", order_by="CastImage.id", cascade="all, delete-orphan"
+    )
+
+
+class CastImage(Timestamped, Base):
+    """One reference image of a cast member or set, in the asset store. `remote_url` is where it was uploaded to
+    Higgs once (reused by every job and after restarts); `locked` marks the producer's pick of generated
+    candidates (unpicked candidates are not sent)."""
+
+    __tablename__ = "cast_images"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("cast_members.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(256))
+    content_type: Mapped[str] = mapped_column(String(64), default="image/png")
+    origin: Mapped[str] = mapped_column(String(16), default="upload")  # "upload" | "candidate"
+    is_reference: Mapped[bool] = mapped_column(Boolean, default=True)
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    remote_url: Mapped[str | None] = mapped_column(Text)
+    uploaded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    member: Mapped[CastMember] = relationship(back_populates="images")
+
+
+class ShotCast(Base):
+    """Which cast members and sets a shot shows, chosen on the board (or by the AI plan)."""
+
+    __tablename__ = "shot_cast"
+
+    shot_id: Mapped[int] = mapped_column(ForeignKey("shots.id"), primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("cast_members.id"), primary_key=True, index=True)

@@ -25,6 +25,8 @@ class ModelSpec:
     end_field: str | None = None
     default_resolution: str | None = None
     durations: tuple[int, ...] = ()
+    reference_field: str | None = None  # where identity references go (cast and set images), if anywhere
+    reference_list: bool = True  # the field takes a list of URLs (else one URL)
 
 
 MODEL_SPECS: dict[str, ModelSpec] = {
@@ -36,6 +38,12 @@ MODEL_SPECS: dict[str, ModelSpec] = {
                   frozenset({"prompt", "aspect_ratio", "resolution"}), default_resolution="2K"),
         ModelSpec("flux-pro/kontext/max/text-to-image", "image",
                   frozenset({"prompt", "aspect_ratio", "seed", "safety_tolerance"})),
+        ModelSpec("bytedance/seedream/v4/edit", "image", frozenset({"prompt", "aspect_ratio", "resolution",
+                                                                     "image_urls"}),
+                  default_resolution="2K", reference_field="image_urls"),
+        ModelSpec("kling-video/v1.6/pro/elements", "clip", frozenset({"prompt", "input_images", "duration",
+                                                                        "aspect_ratio"}),
+                  start_field="input_images", durations=(5, 10), reference_field="input_images"),
         ModelSpec("kling-video/v2.1/pro/image-to-video", "clip", frozenset({"prompt", "image_url"}),
                   start_field="image_url"),
         ModelSpec("kling-video/v2.6/pro/image-to-video", "clip",
@@ -60,6 +68,49 @@ def model_spec(slug: str) -> ModelSpec:
     if "video" in low or "kling" in low:
         return ModelSpec(slug, "clip", frozenset({"prompt", "image_url", "duration"}), start_field="image_url")
     return ModelSpec(slug, "image", frozenset({"prompt", "aspect_ratio"}))
+
+
+# Field names models use for identity reference images, most specific first. `image_url` is not among them: on
+# image-to-video models it is the start frame, on edit models the picture being edited.
+REFERENCE_FIELDS = ("reference_image_urls", "reference_images", "image_reference", "reference_image",
+                    "reference_image_url", "image_urls", "input_images")
+
+
+def reference_field(slug: str, schema: dict[str, Any] | None = None) -> tuple[str, bool] | None:
+    """(field, takes a list) where this model takes reference images; None when it takes none. The model's
+    published schema decides when given; otherwise what the spec table knows."""
+    if schema and isinstance(schema.get("properties"), dict):
+        props = schema["properties"]
+        for name in REFERENCE_FIELDS:
+            if name in props:
+                prop = props[name] if isinstance(props[name], dict) else {}
+                return name, prop.get("type") == "array" or "items" in prop
+        return None
+    spec = model_spec(slug)
+    return (spec.reference_field, spec.reference_list) if spec.reference_field else None
+
+
+def models_taking_references(kind: Literal["image", "clip"] | None = None) -> list[str]:
+    """The known models that take reference images (for the pages' "identity rests on text alone" note)."""
+    return [s.slug for s in MODEL_SPECS.values() if s.reference_field and (kind is None or s.kind == kind)]
+
+
+def with_references(body: dict[str, Any], field: tuple[str, bool] | None, urls: list[str]) -> dict[str, Any]:
+    """The body with the reference URLs under the model's field (a list, or the first URL for one-image fields);
+    unchanged when the model takes none. For clips whose start frame shares the field, the start comes first."""
+    if not field:
+        return body
+    name, as_list = field
+    if not urls and not (as_list and isinstance(body.get(name), str)):
+        return body
+    out = dict(body)
+    if as_list:
+        existing = out.get(name)
+        head = [existing] if isinstance(existing, str) else list(existing or [])
+        out[name] = head + [u for u in urls if u not in head]
+    elif name not in out:
+        out[name] = urls[0]
+    return out
 
 
 def takes_end_frame(slug: str) -> bool:

@@ -81,6 +81,9 @@ def image_params(session: Session, frame: Frame, prompt: PromptVersion, *, setti
                  provider: str) -> dict[str, Any]:
     """Everything besides the prompt that shapes the image. Offline cards also draw the label and scene text."""
     params: dict[str, Any] = {"aspect_ratio": settings.aspect_ratio, "negative_prompt": prompt.negative_prompt}
+    refs = reference_params(session, frame.shot)
+    if refs:  # only when there are any, so frames without a cast keep their hashes
+        params["references"] = refs
     if provider == "offline":
         video = video_of_shot(session, frame.shot)
         bible = session.scalar(select(StyleBible).where(StyleBible.source_file_id == video.source_file_id))
@@ -91,6 +94,14 @@ def image_params(session: Session, frame: Frame, prompt: PromptVersion, *, setti
             "palette": bible.palette if bible else "",
         }
     return params
+
+
+def reference_params(session: Session, shot: Shot) -> list[dict[str, Any]]:
+    """The cast and set reference images a render of this shot sends (part of its parameters, so of its hash:
+    changing a reference marks exactly the frames that show it stale)."""
+    from core.cast import shot_references
+
+    return [r.as_param() for r in shot_references(session, shot)]
 
 
 def image_input_hash(frame_id: int, prompt: PromptVersion, provider: str, model: str,

@@ -141,6 +141,9 @@ def _request_clip(session: Session, shot_id: int, *, settings: Settings, provide
     prompt = planning.motion_prompt(session, shot, frames)
     params: dict[str, Any] = {"duration": settings.clip_duration_s, "aspect_ratio": settings.aspect_ratio,
                               "start_frame_id": ends[0].id, "end_frame_id": ends[1].id if len(ends) > 1 else None}
+    refs = planning.reference_params(session, shot)
+    if refs:
+        params["references"] = refs
     input_hash = planning.clip_input_hash(shot.id, prompt, name, model, params, inputs)
 
     def gate() -> None:

@@ -32,6 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from core.activity import log_activity
+from core.cast import reference_url
 from core.db import is_sqlite
 from core.errors import ProviderError, StudioError
 from core.jobs import planning
@@ -320,6 +321,17 @@ class Worker:
             self._update(job_id, params={**params, "_remote": remote})
             params = {**params, "_remote": remote}
             spec = dataclasses.replace(spec, input_urls=remote["inputs"])
+        refs = [r for r in params.get("references") or [] if isinstance(r, dict) and r.get("image_id")]
+        takes_refs = getattr(provider, "takes_references", None)
+        if refs and "references" not in remote and takes_refs is not None and takes_refs(spec.kind, spec.model):
+            # Each reference image is uploaded once (its URL stored with the image, for every job and after a
+            # restart); the job keeps the URLs it sent, so a resubmit sends the very same body.
+            remote["references"] = [reference_url(self.runtime.sessions, self.runtime.assets, int(r["image_id"]),
+                                                  provider.upload) for r in refs]  # type: ignore[attr-defined]
+            self._update(job_id, params={**params, "_remote": remote})
+            params = {**params, "_remote": remote}
+        if remote.get("references"):
+            spec = dataclasses.replace(spec, reference_urls=tuple(remote["references"]))
         submitted = provider.submit(spec, job["idempotency_key"])
         remote["cancel_url"] = submitted.cancel_url
         try:

@@ -17,6 +17,7 @@ from typing import Any
 from core.assets import AssetStore
 from core.errors import ProviderError
 from core.higgs import HiggsClient, PollSchedule, check_body, client_from_settings, clip_body, image_body
+from core.higgs.schema import reference_field, with_references
 from core.higgs import takes_end_frame as model_takes_end_frame
 from core.render.media import verify_media
 from core.render.providers import InputImage, JobKind, RemoteResult, RenderOutput, RenderSpec, Submitted
@@ -63,14 +64,38 @@ class HiggsProvider:
 
     def body(self, spec: RenderSpec) -> dict[str, Any]:
         aspect = str(spec.params.get("aspect_ratio") or "16:9")
+        field = self.reference_field(spec.model)
         if spec.kind == "image":
-            return image_body(spec.model, prompt=spec.prompt, aspect_ratio=aspect)
+            body = image_body(spec.model, prompt=spec.prompt, aspect_ratio=aspect)
+            return with_references(body, field, list(spec.reference_urls))
         start = spec.input_urls.get("start")
         if not start:
             raise ProviderError("The clip has no start image URL; render the first frame's image first",
                                 category="dependency")
-        return clip_body(spec.model, prompt=spec.prompt, start_url=start, end_url=spec.input_urls.get("end"),
+        body = clip_body(spec.model, prompt=spec.prompt, start_url=start, end_url=spec.input_urls.get("end"),
                          duration=int(spec.params.get("duration") or 5), aspect_ratio=aspect)
+        return with_references(body, field, list(spec.reference_urls))
+
+    # ---- references (the cast and sets) --------------------------------------------------------------------
+    def reference_field(self, slug: str) -> tuple[str, bool] | None:
+        """Where `slug` takes reference images, from its published schema (fetched once per process), else from
+        what `core.higgs.schema` knows of it."""
+        with self._lock:
+            schemas = self._schemas
+        if schemas is None:
+            try:
+                schemas = self.client.models()
+            except ProviderError:
+                return reference_field(slug)
+            with self._lock:
+                self._schemas = schemas
+        return reference_field(slug, schemas.get(slug)) if slug in schemas else reference_field(slug)
+
+    def takes_references(self, kind: JobKind, slug: str | None = None) -> bool:
+        return self.reference_field(slug or self.model_for(kind)) is not None
+
+    def upload(self, data: bytes, content_type: str) -> str:
+        return self.client.upload_image(data, content_type or "image/png")
 
     # ---- the seam ------------------------------------------------------------------------------------------
     def prepare(self, spec: RenderSpec) -> dict[str, str]:

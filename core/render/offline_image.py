@@ -10,9 +10,10 @@ from __future__ import annotations
 import io
 import random
 import re
+from collections.abc import Sequence
 from typing import Literal
 
-from PIL import Image, ImageColor, ImageDraw
+from PIL import Image, ImageColor, ImageDraw, ImageOps
 
 from core.hashing import stable_hash
 from core.render.text import Color, draw_block, font
@@ -71,8 +72,11 @@ def palette_from_text(text: str, seed: int) -> tuple[Color, Color, Color, Color]
 
 
 def render_card(*, prompt: str, label: str, shot_size: str = "", scene_text: str = "",
-                palette: str = "", width: int = WIDTH, height: int = HEIGHT) -> bytes:
-    """PNG bytes of the storyboard card for `prompt` (deterministic: same inputs, same bytes)."""
+                palette: str = "", width: int = WIDTH, height: int = HEIGHT,
+                references: Sequence[tuple[str, bytes]] = ()) -> bytes:
+    """PNG bytes of the storyboard card for `prompt` (deterministic: same inputs, same bytes). `references` are
+    (cast member or set name, image bytes): drawn as thumbnails in the sketch's corner, so the offline studio
+    shows which reference a frame would be rendered with."""
     size = classify_shot_size(shot_size or prompt)
     seed = int(stable_hash(["card", prompt, size])[:12], 16)
     rng = random.Random(seed)
@@ -82,6 +86,7 @@ def render_card(*, prompt: str, label: str, shot_size: str = "", scene_text: str
     draw = ImageDraw.Draw(img)
     _header(draw, label, size, accent)
     _sketch(img, size, rng, sky, ground, figure, accent)
+    _references(img, draw, references)
     draw_block(draw, prompt or "(no prompt)", PANEL, size=19, fill=(40, 44, 52), max_lines=17)
     draw.line((SCENE[0], SCENE[1] - 10, SCENE[2], SCENE[1] - 10), fill=(215, 212, 205), width=2)
     if scene_text.strip():
@@ -91,6 +96,27 @@ def render_card(*, prompt: str, label: str, shot_size: str = "", scene_text: str
     out = io.BytesIO()
     img.save(out, format="PNG", optimize=False)
     return out.getvalue()
+
+
+THUMB = (128, 128)
+
+
+def _references(img: Image.Image, draw: ImageDraw.ImageDraw, references: Sequence[tuple[str, bytes]]) -> None:
+    """Each reference as a framed thumbnail with its name, along the sketch's bottom-left edge."""
+    x = SKETCH[0] + 12
+    bottom = SKETCH[3] - 12
+    for name, data in references[:4]:
+        try:
+            with Image.open(io.BytesIO(data)) as ref:
+                thumb = ImageOps.fit(ref.convert("RGB"), THUMB, Image.Resampling.LANCZOS)
+        except (OSError, ValueError):
+            continue
+        top = bottom - THUMB[1] - 22
+        draw.rectangle((x - 3, top - 3, x + THUMB[0] + 3, bottom + 3), fill=(255, 255, 255), outline=(36, 41, 51),
+                       width=2)
+        img.paste(thumb, (x, top))
+        draw_block(draw, name, (x, bottom - 20, x + THUMB[0], bottom), size=14, fill=(36, 41, 51), max_lines=1)
+        x += THUMB[0] + 14
 
 
 def _header(draw: ImageDraw.ImageDraw, label: str, size: ShotSize, accent: Color) -> None:

@@ -50,6 +50,7 @@ class RenderSpec:
     start: InputImage | None = None
     end: InputImage | None = None
     input_urls: Mapping[str, str] = field(default_factory=dict)  # from prepare(), persisted on the job
+    reference_urls: tuple[str, ...] = ()  # cast / set reference images, uploaded once (core.cast.reference_url)
 
 
 @dataclass(frozen=True)
@@ -178,9 +179,14 @@ class OfflineProvider:
             from core.render.offline_image import render_card
 
             card = dict(spec.params.get("card") or {})
+            refs = []
+            for ref in spec.params.get("references") or []:
+                key = ref.get("storage_key") if isinstance(ref, dict) else None
+                if key and self.store.exists(key):
+                    refs.append((str(ref.get("member", "")), self.store.read(key)))
             return render_card(prompt=spec.prompt, label=str(card.get("label", "")),
                                shot_size=str(card.get("shot_size", "")), scene_text=str(card.get("scene_text", "")),
-                               palette=str(card.get("palette", ""))), "png"
+                               palette=str(card.get("palette", "")), references=refs), "png"
         from core.render.offline_clip import render_clip
 
         if spec.start is None:

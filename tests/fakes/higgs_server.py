@@ -74,6 +74,17 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "properties": {"prompt": {"type": "string"}, "first_frame_url": _URL, "last_frame_url": _URL,
                        "duration": {"type": "integer", "enum": [5, 10]},
                        "mode": {"type": "string", "enum": ["std", "pro"]}, "aspect_ratio": _RATIO}},
+    # Reference-taking models (the cast and sets): several reference images in a list field.
+    "bytedance/seedream/v4/edit": {
+        "type": "object", "required": ["prompt", "image_urls"], "additionalProperties": False,
+        "properties": {"prompt": {"type": "string"}, "aspect_ratio": _RATIO,
+                       "resolution": {"type": "string", "enum": ["1K", "2K", "4K"]},
+                       "image_urls": {"type": "array", "items": _URL, "minItems": 1, "maxItems": 10}}},
+    "kling-video/v1.6/pro/elements": {
+        "type": "object", "required": ["prompt", "input_images"], "additionalProperties": False,
+        "properties": {"prompt": {"type": "string"}, "duration": {"type": "integer", "enum": [5, 10]},
+                       "aspect_ratio": _RATIO,
+                       "input_images": {"type": "array", "items": _URL, "minItems": 1, "maxItems": 4}}},
 }
 # Prices as strings, like the real estimate route; the omni model answers with a description instead.
 PRICES: dict[str, dict[str, str]] = {
@@ -82,6 +93,8 @@ PRICES: dict[str, dict[str, str]] = {
     "flux-pro/kontext/max/text-to-image": {"credits": "3", "usd": "0.19"},
     "kling-video/v2.1/pro/image-to-video": {"credits": "20", "usd": "1.25"},
     "kling-video/v2.6/pro/image-to-video": {"credits": "25", "usd": "1.56"},
+    "bytedance/seedream/v4/edit": {"credits": "2", "usd": "0.125"},
+    "kling-video/v1.6/pro/elements": {"credits": "20", "usd": "1.25"},
     "kling-video/omni/first-last-frame": {"pricing": "Priced per second of video: 4 credits/s (std), 7 (pro)"},
 }
 
@@ -598,6 +611,12 @@ class FakeHiggsServer:
         policy = DownloadPolicy(allowed_hosts=("127.0.0.1",), allow_private=True, allow_http=True)
         return {"base_url": self.base_url, "key_id": self.state.key_id, "key_secret": self.state.key_secret,
                 "download_policy": policy}
+
+    def upload_ledger(self) -> list[tuple[str, str]]:
+        """(public URL, sha256 of the bytes) of every completed upload, in no particular order."""
+        with self.state.lock:
+            return [(f"{self.base_url}/files/{token}", hashlib.sha256(slot["data"]).hexdigest())
+                    for token, slot in self.state.uploads.items() if slot["data"] is not None]
 
     def set(self, **knobs: Any) -> None:
         """Change knobs while running (e.g. `server.set(latency_s=5)`)."""
