@@ -76,15 +76,10 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                        "mode": {"type": "string", "enum": ["std", "pro"]}, "aspect_ratio": _RATIO}},
     # Reference-taking models (the cast and sets): several reference images in a list field.
     "bytedance/seedream/v4/edit": {
-        "type": "object", "required": ["prompt", "image_urls"], "additionalProperties": False,
+        "type": "object", "required": ["prompt"], "additionalProperties": False,
         "properties": {"prompt": {"type": "string"}, "aspect_ratio": _RATIO,
                        "resolution": {"type": "string", "enum": ["1K", "2K", "4K"]},
                        "image_urls": {"type": "array", "items": _URL, "minItems": 1, "maxItems": 10}}},
-    "kling-video/v1.6/pro/elements": {
-        "type": "object", "required": ["prompt", "input_images"], "additionalProperties": False,
-        "properties": {"prompt": {"type": "string"}, "duration": {"type": "integer", "enum": [5, 10]},
-                       "aspect_ratio": _RATIO,
-                       "input_images": {"type": "array", "items": _URL, "minItems": 1, "maxItems": 4}}},
 }
 # Prices as strings, like the real estimate route; the omni model answers with a description instead.
 PRICES: dict[str, dict[str, str]] = {
@@ -94,7 +89,6 @@ PRICES: dict[str, dict[str, str]] = {
     "kling-video/v2.1/pro/image-to-video": {"credits": "20", "usd": "1.25"},
     "kling-video/v2.6/pro/image-to-video": {"credits": "25", "usd": "1.56"},
     "bytedance/seedream/v4/edit": {"credits": "2", "usd": "0.125"},
-    "kling-video/v1.6/pro/elements": {"credits": "20", "usd": "1.25"},
     "kling-video/omni/first-last-frame": {"pricing": "Priced per second of video: 4 credits/s (std), 7 (pro)"},
 }
 
