@@ -389,7 +389,7 @@ class CastImage(Timestamped, Base):
     is_reference: Mapped[bool] = mapped_column(Boolean, default=True)
     locked: Mapped[bool] = mapped_column(Boolean, default=False)
     remote_url: Mapped[str | None] = mapped_column(Text)
-    uploaded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    uploaded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     member: Mapped[CastMember] = relationship(back_populates="images")
 

@@ -23,7 +23,7 @@ from core.models import Base, Frame, Shot
 from tests.conftest import PG_ADMIN_URL, _pg_available
 
 PREVIOUS_HEAD = "0001"
-TABLES_AFTER_0001 = {"cast_members", "cast_images", "shot_cast"}  # 0004: new tables, no old rows to keep
+TABLES_AFTER_0001 = {"cast_members", "cast_images", "shot_cast"}  # 0005: new tables, no old rows to keep
 T0 = datetime(2026, 3, 4, 5, 6, 7, 890000, tzinfo=timezone.utc)
 ARABIC = "الدرس الأول: مقدمة في الذكاء الاصطناعي"
 
@@ -286,13 +286,13 @@ def test_postgres_gets_the_cross_pointer_keys_and_drops_dangling_pointers(fresh_
         conn.execute(text("UPDATE frames SET selected_image_id = 999 WHERE id = 1"))
 
 
-def test_downgrading_0004_drops_the_cast_and_keeps_the_rest(fresh_engine: Engine) -> None:
+def test_downgrading_0005_drops_the_cast_and_keeps_the_rest(fresh_engine: Engine) -> None:
     migrate(fresh_engine)
     assert TABLES_AFTER_0001 <= set(inspect(fresh_engine).get_table_names())
     cfg = alembic_config(fresh_engine.url.render_as_string(hide_password=False))
     with fresh_engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0003")
+        command.downgrade(cfg, "0004")
     names = set(inspect(fresh_engine).get_table_names())
     assert not TABLES_AFTER_0001 & names and {"shots", "frames", "rate_overrides"} <= names
     migrate(fresh_engine)

@@ -1,7 +1,7 @@
 """the cast and sets of a course, their reference images, and which a shot shows
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-02 20:30:00
 
 Three new tables, nothing rewritten: `cast_members` (presenter, characters and sets of a script's style bible),
@@ -14,8 +14,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0004'
-down_revision = '0003'
+revision = '0005'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
