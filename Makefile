@@ -1,12 +1,17 @@
-# `make run` starts the studio on the embedded default; `make test` runs the whole suite. Both set up .venv.
+# `make run` starts the studio on the embedded default; `make test` runs `make lint` (ruff, mypy strict on core/)
+# then the whole suite. Both set up .venv.
 .PHONY: run test lint bench worker
 
 run:
 	@scripts/bootstrap.sh
 	PYTHONPATH=. .venv/bin/python -m streamlit run studio/app.py --server.address 127.0.0.1
 
-test:
+lint:
 	@scripts/bootstrap.sh
+	.venv/bin/python -m ruff check .
+	PYTHONPATH=. .venv/bin/python -m mypy
+
+test: lint
 	@scripts/test-services.sh
 	PYTHONPATH=. .venv/bin/python -m pytest -n 2 --dist loadgroup
 

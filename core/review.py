@@ -277,7 +277,7 @@ def assert_clip_allowed(session: Session, shot_id: int, *, relax: bool) -> None:
 
 def clip_gate_relaxed(settings: object) -> bool:
     """The settings' switch for rendering clips from unapproved frames (off unless the lead adds it and sets it)."""
-    return settings.allow_unapproved_clips
+    return bool(getattr(settings, "allow_unapproved_clips", False))
 
 
 # ---- helpers ------------------------------------------------------------------------------------------------

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import jsonschema  # type: ignore[import-untyped]  # no stubs installed
-from jsonschema.exceptions import SchemaError  # type: ignore[import-untyped]
+import jsonschema
+from jsonschema.exceptions import SchemaError
 
 
 @dataclass(frozen=True)
