@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from core.models import Frame, PromptVersion, Shot, SourceFile, Storyboard, StyleBible, Video
+from core.models import Frame, Job, PromptVersion, Shot, SourceFile, Storyboard, StyleBible, Video
+from core.runtime import Runtime
 
 SCENES = ("يدخل المعلم إلى الفصل ويحيي الطلاب", "يكتب المعلم على السبورة عنوان الدرس",
           "يرفع طالب يده ليسأل سؤالاً", "تقترب الكاميرا من كتاب مفتوح")
@@ -69,3 +72,16 @@ def add_prompt(session: Session, frame: Frame, text: str, *, shot_size: str = "m
     session.flush()
     frame.selected_prompt_id = pv.id
     return pv
+
+
+def wait_for_job(rt: Runtime, job_id: int, check: Callable[[Job], bool], timeout: float = 15.0) -> None:
+    """Poll the job until `check` holds; fail with its status and error when it never does."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with rt.sessions() as s:
+            if check(s.get(Job, job_id)):
+                return
+        time.sleep(0.05)
+    with rt.sessions() as s:
+        job = s.get(Job, job_id)
+        raise AssertionError(f"job {job_id} never got there: status={job.status} error={job.error}")

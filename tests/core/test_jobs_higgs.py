@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from core.models import Asset, Frame, Job, Shot
 from core.render.higgs_provider import HiggsProvider
 from core.render.providers import OfflineProvider, RenderProvider
 from core.runtime import Runtime
-from tests.core.jobs_factory import make_board
+from tests.core.jobs_factory import make_board, wait_for_job
 from tests.fakes.higgs_server import FakeHiggsServer, Scripted
 from core.settings import Settings
 from tests.conftest import make_test_settings
@@ -189,16 +188,16 @@ def test_cancel_a_queued_remote_request_and_retry_it(runtime: Runtime) -> None:
         thread = threading.Thread(target=worker.run)
         thread.start()
         try:
-            _wait_for(rt, job_id, lambda j: j.remote_request_id is not None)
+            wait_for_job(rt, job_id, lambda j: j.remote_request_id is not None)
             with session_scope(rt.sessions) as s:
                 cancel_job(s, job_id, actor="ana", providers=providers)
-            _wait_for(rt, job_id, lambda j: j.status == "canceled")
+            wait_for_job(rt, job_id, lambda j: j.status == "canceled")
             assert server.requests[0].canceled
             server.set(latency_s=0.1, queue_s=0.0)
             with session_scope(rt.sessions) as s:
                 job = retry_job(s, job_id, actor="ana")
                 assert job.status == "pending" and job.remote_request_id is None  # a fresh request
-            _wait_for(rt, job_id, lambda j: j.status == "succeeded")
+            wait_for_job(rt, job_id, lambda j: j.status == "succeeded")
         finally:
             worker.stop()
             thread.join(10)
@@ -218,7 +217,7 @@ def test_a_worker_killed_mid_job_is_replaced_without_paying_twice(sqlite_runtime
         first = subprocess.Popen([sys.executable, "-m", "core", "worker"], cwd=ROOT, env=env,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            _wait_for(rt, job_id, lambda j: j.remote_request_id is not None, timeout=20)
+            wait_for_job(rt, job_id, lambda j: j.remote_request_id is not None, timeout=20)
         finally:
             os.kill(first.pid, signal.SIGKILL)
             first.wait(10)
@@ -239,15 +238,3 @@ def _image_job(rt: Runtime) -> int:
         board = make_board(s, shots=1, frames=1)
         return request_image(s, board.frame_ids[0], settings=rt.settings).id
 
-
-def _wait_for(rt: Runtime, job_id: int, check: Any, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with rt.sessions() as s:
-            job = s.get(Job, job_id)
-            if check(job):
-                return
-        time.sleep(0.05)
-    with rt.sessions() as s:
-        job = s.get(Job, job_id)
-        raise AssertionError(f"job {job_id} never got there: status={job.status} error={job.error}")

@@ -29,7 +29,7 @@ from core.jobs import (
 from core.models import Asset, Frame, Job, utcnow
 from core.render.providers import OfflineProvider, RemoteResult, RenderSpec, Submitted
 from core.runtime import Runtime
-from tests.core.jobs_factory import make_board
+from tests.core.jobs_factory import make_board, wait_for_job
 from pathlib import Path
 from core.settings import Settings
 from tests.conftest import make_test_settings
@@ -186,12 +186,7 @@ def test_background_worker_is_started_once_and_renders(runtime: Runtime) -> None
         first = ensure_background_worker(runtime)
         assert ensure_background_worker(runtime) is first and first.thread.is_alive()
         job_id = _image_job(runtime)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            with runtime.sessions() as s:
-                if s.get(Job, job_id).status == "succeeded":
-                    break
-            time.sleep(0.1)
+        wait_for_job(runtime, job_id, lambda j: j.status == "succeeded", timeout=20)
         with runtime.sessions() as s:
             assert s.get(Job, job_id).status == "succeeded"
     finally:

@@ -6,7 +6,6 @@ check the local server's ledger for duplicate charges."""
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -24,7 +23,7 @@ from core.render.providers import OfflineProvider, RenderProvider
 from core.runtime import Runtime
 from core.settings import Settings
 from tests.conftest import make_test_settings
-from tests.core.jobs_factory import make_board
+from tests.core.jobs_factory import make_board, wait_for_job
 from tests.core.test_jobs_higgs import _higgs_runtime, _providers
 from tests.fakes.higgs_server import FakeHiggsServer
 
@@ -247,12 +246,7 @@ def test_the_embedded_worker_restarts_after_its_loop_dies_and_says_so(runtime: R
         job_id = request_image(s, frame_id, settings=runtime.settings).id
     try:
         worker = ensure_background_worker(runtime)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            with runtime.sessions() as s:
-                if s.get(Job, job_id).status == "succeeded":
-                    break
-            time.sleep(0.1)
+        wait_for_job(runtime, job_id, lambda j: j.status == "succeeded", timeout=20)
         with runtime.sessions() as s:
             assert s.get(Job, job_id).status == "succeeded"
         assert worker.thread is not None and worker.thread.is_alive() and worker.restarts == 1
