@@ -72,6 +72,10 @@ class SourceFile(Timestamped, Base):
     warnings: Mapped[list[Any]] = mapped_column(default=list)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     budget_usd: Mapped[float | None] = mapped_column(Float)
+    # The producer's corrections of how ingestion read the script: {"flipped_tables": [n, …],
+    # "marks": {"<line text hash>": "narration" | "direction"}}. Applied on every rebuild.
+    ingest_overrides: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    chain_shots: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
     videos: Mapped[list[Video]] = relationship(
         back_populates="source_file", order_by="Video.position", cascade="all, delete-orphan"
@@ -107,7 +111,9 @@ class Video(Base):
     number: Mapped[int] = mapped_column(Integer)  # as written in the header (may repeat / be out of order)
     title: Mapped[str] = mapped_column(String(1024), default="")
     header_text: Mapped[str] = mapped_column(Text, default="")
-    body: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text, default="")  # narration only: what is said
+    directions: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")  # what is seen, in order
+    scenes: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")  # scene marks inside the video
 
     source_file: Mapped[SourceFile] = relationship(back_populates="videos")
     storyboards: Mapped[list[Storyboard]] = relationship(
@@ -137,6 +143,13 @@ class Storyboard(Timestamped, Base):
     shots_requested: Mapped[int] = mapped_column(Integer)
     frames_requested: Mapped[int] = mapped_column(Integer)
     builder_version: Mapped[str] = mapped_column(String(32), default="1")
+    density: Mapped[str] = mapped_column(String(16), default="fixed", server_default="fixed")  # fixed | paced
+    pace_s: Mapped[float | None] = mapped_column(Float)
+    planner: Mapped[str] = mapped_column(String(32), default="offline", server_default="offline")
+    planner_model: Mapped[str] = mapped_column(String(128), default="", server_default="")
+    template_version: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    plan_input_hash: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    note: Mapped[str] = mapped_column(Text, default="", server_default="")  # shown to the producer
 
     video: Mapped[Video] = relationship(back_populates="storyboards")
     shots: Mapped[list[Shot]] = relationship(
@@ -168,6 +181,16 @@ class Shot(Base):
         ForeignKey("assets.id", use_alter=True, name="fk_shots_selected_clip_id_assets")
     )
     lock_version: Mapped[int] = mapped_column(Integer, default=1)  # bumped on edits; checked on save
+    directions: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
+    scene: Mapped[int | None] = mapped_column(Integer)
+    shot_size: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    camera_move: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    subject: Mapped[str] = mapped_column(Text, default="", server_default="")
+    action: Mapped[str] = mapped_column(Text, default="", server_default="")
+    location: Mapped[str] = mapped_column(Text, default="", server_default="")
+    on_screen_text: Mapped[str] = mapped_column(Text, default="", server_default="")
+    motion_prompt: Mapped[str] = mapped_column(Text, default="", server_default="")
+    chain_break: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
     storyboard: Mapped[Storyboard] = relationship(back_populates="shots")
     frames: Mapped[list[Frame]] = relationship(
@@ -198,7 +221,8 @@ class Frame(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     shot_id: Mapped[int] = mapped_column(ForeignKey("shots.id"), index=True)
     position: Mapped[int] = mapped_column(Integer)  # 1-based within the shot
-    scene_text: Mapped[str] = mapped_column(Text, default="")
+    scene_text: Mapped[str] = mapped_column(Text, default="")  # what the frame shows (its keyframe)
+    beat: Mapped[str] = mapped_column(Text, default="", server_default="")  # the narration it illustrates
     review_status: Mapped[str] = mapped_column(String(32), default="draft")
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     selected_prompt_id: Mapped[int | None] = mapped_column(
