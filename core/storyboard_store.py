@@ -21,25 +21,27 @@ frames of a video with the same text. Nothing is written when it finds a problem
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from dataclasses import dataclass, replace
+from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from core.activity import log_activity
 from core.authz import require
+from core.board_layout import Density
 from core.errors import NotFoundError, PlanError, ValidationError
 from core.models import Frame, Shot, Storyboard, Video, utcnow
+from core.planner.offline import OfflinePlanner, offline_plan
 from core.planner.types import PlannedShot, ShotPlanReply
 from core.planner.validate import normalized, plan_problems
 from core.sentences import Sentences, locate_sentences
+from core.settings import Settings
 from core.storyboard import summarize
 
-Density = Literal["fixed", "paced"]
-DENSITIES: tuple[Density, ...] = ("fixed", "paced")
+DENSITIES = ("fixed", "paced")
 # The layout rules above; stored with every board they write (old boards keep "1", the copy-the-narration builder).
 BOARD_BUILDER_VERSION = "2"
 
@@ -287,3 +289,63 @@ def insert_boards(session: Session, items: Sequence[tuple[int, int, BoardRows]])
     if frame_rows:
         session.execute(insert(Frame), frame_rows)
     return board_of
+
+
+def choose_density(settings: Settings, *, density: str | None = None, shots: int | None = None,
+                   frames: int | None = None, pace_s: float | None = None) -> Density:
+    """The density asked for, the settings filling the gaps: a pace alone means "paced"; no density and no pace
+    means paced when `STORYBOARD_PACE_S` is set, else fixed `SHOTS_PER_VIDEO` × `FRAMES_PER_SHOT`."""
+    kind = density or ("paced" if pace_s is not None or settings.storyboard_pace_s is not None else "fixed")
+    pace = pace_s if pace_s is not None else settings.storyboard_pace_s
+    if kind == "paced" and pace is None:
+        raise ValidationError("A paced storyboard needs the seconds of narration per frame (--pace S, or set "
+                              "STORYBOARD_PACE_S).")
+    return Density(kind=kind, shots=shots if shots is not None else settings.shots_per_video,
+                   frames=frames if frames is not None else settings.frames_per_shot,
+                   pace_s=pace if kind == "paced" else None, wpm=settings.speaking_rate_wpm)
+
+
+# ---- the offline board ------------------------------------------------------------------------------------------
+
+
+def offline_board(body: str, density: Density, *, directions: Sequence[dict[str, Any]] = (),
+                  scenes: Sequence[dict[str, Any]] = (), location: str = "",
+                  sentences: Sentences | None = None) -> BoardRows:
+    """The deterministic board of a video (`core.board_layout` rules), ready to store. A video without narration
+    gets one empty frame showing its directions, with a note."""
+    located = sentences if sentences is not None else locate_sentences(body)
+    meta = BoardMeta(planner=OfflinePlanner.name, model=OfflinePlanner.model,
+                     template_version=OfflinePlanner.template_version, density=density.kind,
+                     pace_s=density.pace_s if density.kind == "paced" else None,
+                     shots_requested=density.shots, frames_requested=density.frames)
+    texts = [str(d.get("text", "")).strip() for d in directions]
+    if not located.texts:
+        shown = "; ".join(t for t in texts if t)
+        return BoardRows(meta=replace(meta, note="This video has no narration: add frames by hand."), shots=(
+            ShotRow(summary="", span=(0, 0), directions=tuple(t for t in texts if t), scene=None,
+                    frames=(FrameRow(scene_text=shown, beat=""),)),))
+    starts = located.starts
+    scene_starts = [bisect_left(starts, int(m.get("at", 0))) for m in scenes]
+    at = [max(0, bisect_right(starts, int(d.get("at", 0))) - 1) for d in directions]
+    reply = offline_plan(located.texts, density, scene_starts=scene_starts, directions=list(zip(at, texts)),
+                         location=location)
+    return board_from_plan(body, reply, directions=directions, scenes=scenes, sentences=located,
+                           meta=replace(meta, note=reply.note))
+
+
+def rebuild_board(session: Session, video_id: int, density: Density, *, actor: str = "") -> Storyboard:
+    """Cut the video again with the offline builder: a new current version; the old versions stay reachable."""
+    require("edit")
+    video = session.scalar(select(Video).where(Video.id == video_id).with_for_update())
+    if video is None:
+        raise NotFoundError(f"Video {video_id} does not exist.")
+    rows = offline_board(video.body, density, directions=video.directions or [], scenes=video.scenes or [])
+    latest = session.scalar(select(func.max(Storyboard.version)).where(Storyboard.video_id == video_id)) or 0
+    clear_current(session, video_id)
+    board = session.get(Storyboard, insert_boards(session, [(video_id, latest + 1, rows)])[video_id])
+    assert board is not None
+    log_activity(session, "rebuild_storyboard", actor=actor, source_file_id=video.source_file_id,
+                 subject_type="video", subject_id=video_id, version=board.version, density=density.kind,
+                 shots=len(rows.shots), frames=rows.frame_count, pace_s=density.pace_s,
+                 shots_requested=density.shots, frames_requested=density.frames)
+    return board
