@@ -113,7 +113,7 @@ def layout_board(sentences: Sequence[str], density: Density, *, scene_starts: Se
         least = [ceil(f / density.frames) for f in frames_of]
         shot_total = min(total, max(sum(least), density.shots))
         shots_of = apportion(shot_total, frames_of, least, frames_of)
-        if n == 1:
+        if n == 1 and asked > 1:
             notes.append(f"This video has one sentence of narration: one shot of one frame "
                          f"(not {density.shots} × {density.frames}), so that no frame repeats another.")
         elif total < asked:

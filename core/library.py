@@ -156,7 +156,7 @@ def _display_name(name: str) -> str:
 
 
 def _directions_json(segment: VideoSegment) -> list[dict[str, Any]]:
-    return [{"text": d.text, "at": d.at, "source": d.source} for d in segment.directions]
+    return [d.to_json() for d in segment.directions]
 
 
 def _scenes_json(segment: VideoSegment) -> list[dict[str, Any]]:

@@ -229,6 +229,13 @@ def store_plan(
     return board
 
 
+def board_notes(session: Session, file_id: int) -> dict[int, str]:
+    """The note of each video's current board (why it departs from what was asked), by video id."""
+    return {vid: note for vid, note in session.execute(
+        select(Storyboard.video_id, Storyboard.note).join(Video)
+        .where(Video.source_file_id == file_id, Storyboard.is_current.is_(True))).tuples()}
+
+
 def clear_current(session: Session, video_id: int) -> None:
     """Flip a video's current version off (flushed: the partial unique index allows one current row)."""
     for old in session.scalars(

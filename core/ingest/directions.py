@@ -19,7 +19,7 @@ The rules read plain text only: they do not depend on grey or italic formatting.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -111,13 +111,26 @@ def classify_line(line: str, *, heading_level: int = 0) -> Role:
     return "narration"
 
 
-def lift_notes(line: str) -> tuple[str, list[str]]:
-    """A narration line without its `[ … ]` notes, and the notes (brackets kept off)."""
+def lift_notes(line: str, *, keep: Callable[[str], bool] | None = None) -> tuple[str, list[str]]:
+    """A narration line without its `[ … ]` notes, and the notes (brackets kept off). `keep(note)`: true for a
+    note that stays in the line (one the producer marked as narration)."""
     if "[" not in line:
         return line, []
     notes = [m.group(0)[1:-1].strip() for m in _NOTE_RE.finditer(line)]
     if not notes:
         return line, []
+    if keep is not None and any(keep(n) for n in notes if n):
+        lifted: list[str] = []
+
+        def lift(match: re.Match[str]) -> str:
+            note = match.group(0)[1:-1].strip()
+            if note and keep(note):
+                return match.group(0)
+            if note:
+                lifted.append(note)
+            return " "
+
+        return re.sub(r"\s{2,}", " ", _NOTE_RE.sub(lift, line)).strip(), lifted
     rest = re.sub(r"\s{2,}", " ", _NOTE_RE.sub(" ", line)).strip()
     return rest, [n for n in notes if n]
 
