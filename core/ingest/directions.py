@@ -97,8 +97,9 @@ def classify_line(line: str, *, heading_level: int = 0) -> Role:
         return "narration"
     if heading_level >= SCENE_HEADING_LEVEL:
         return "scene"
-    if stripped[0] == "[" and _WHOLE_NOTE_RE.match(stripped):
-        return "direction"
+    if stripped[0] == "[" and "]" in stripped:
+        # "[Visual: …]" alone is a direction; "[Visual: …] Then we …" is narration whose note is lifted out.
+        return "direction" if _WHOLE_NOTE_RE.match(stripped) else "narration"
     first = stripped.lstrip("[(«\"“")[:1]
     if not first or fold_char(first).lower() not in _FIRST_LETTERS:
         return "narration"  # the fast path: many narration lines start with a letter no marker starts with

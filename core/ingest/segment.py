@@ -136,6 +136,9 @@ class _Body:
             marks = self.marks
             # A note the producer marked as narration stays in the line.
             rest, notes = lift_notes(text, keep=(lambda n: marks.get(line_key(n)) == "narration") if marks else None)
+            if marks and rest != text and marks.get(line_key(rest)) == "direction":
+                self.show(text, "line")  # marked by what the board showed of it: the line without its notes
+                return
             at = self.size + 1 if self.lines else 0
             self.directions.extend(Direction(n, at, "note") for n in notes)
             text = rest
