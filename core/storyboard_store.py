@@ -22,6 +22,7 @@ frames of a video with the same text. Nothing is written when it finds a problem
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -31,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from core.activity import log_activity
 from core.authz import require
-from core.board_layout import Density
+from core.board_layout import Density, Layout, layout_board
 from core.errors import NotFoundError, PlanError, ValidationError
 from core.models import Frame, Shot, Storyboard, Video, utcnow
 from core.planner.offline import OfflinePlanner, offline_plan
@@ -175,6 +176,39 @@ def share_out(sentences: Sequence[str], parts: int) -> list[str]:
             cuts.append(i + 1)
     bounds = [0, *cuts, n]
     return [" ".join(sentences[x:y]) for x, y in zip(bounds, bounds[1:])]
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How a board's shots cover the video's narration: `missing` sentences in no shot, `repeated` sentences
+    narrated more often than the script says them (each once per extra time), `sentences` the script's count."""
+
+    sentences: int
+    missing: tuple[str, ...]
+    repeated: tuple[str, ...]
+
+    @property
+    def exact(self) -> bool:
+        return not self.missing and not self.repeated
+
+
+def narration_coverage(body: str, narrations: Sequence[str]) -> Coverage:
+    """Compare the script's sentences with the shots' (whitespace-insensitive), as multisets, in script order."""
+    def norm(text: str) -> str:
+        return " ".join(text.split())
+
+    said = [norm(x) for x in locate_sentences(body).texts]
+    shown = Counter(norm(x) for n in narrations for x in locate_sentences(n).texts)
+    script = Counter(said)
+    missing: list[str] = []
+    left = Counter(shown)
+    for x in said:
+        if left[x] > 0:
+            left[x] -= 1
+        else:
+            missing.append(x)
+    repeated = [x for x, k in (shown - script).items() for _ in range(k)]
+    return Coverage(len(said), tuple(missing), tuple(repeated))
 
 
 # ---- writing ---------------------------------------------------------------------------------------------------
@@ -338,6 +372,13 @@ def offline_board(body: str, density: Density, *, directions: Sequence[dict[str,
                          location=location)
     return board_from_plan(body, reply, directions=directions, scenes=scenes, sentences=located,
                            meta=replace(meta, note=reply.note))
+
+
+def preview_layout(body: str, density: Density, *, scenes: Sequence[dict[str, Any]] = ()) -> Layout:
+    """How many shots and frames a video would get (the layout only: nothing is stored, no plan is dressed)."""
+    located = locate_sentences(body)
+    return layout_board(located.texts, density,
+                        scene_starts=[bisect_left(located.starts, int(m.get("at", 0))) for m in scenes])
 
 
 def rebuild_board(session: Session, video_id: int, density: Density, *, actor: str = "") -> Storyboard:
