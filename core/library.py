@@ -135,7 +135,7 @@ def ingest_file(
         for position, segment in enumerate(segmentation.videos, start=1)
     ]
     if video_rows:
-        session.execute(insert(Video), video_rows)
+        session.execute(insert(Video.__table__), video_rows)
     video_ids = _video_ids(session, source.id)
     insert_boards(session, [(vid, 1, rows) for vid, rows in zip(video_ids, boards)])
     log_activity(session, "ingest", actor=actor, source_file_id=source.id, subject_type="file",

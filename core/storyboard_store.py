@@ -35,7 +35,7 @@ from core.authz import require
 from core.board_layout import Density, Layout, layout_board
 from core.errors import NotFoundError, PlanError, ValidationError
 from core.models import Frame, Shot, Storyboard, Video, utcnow
-from core.planner.offline import OfflinePlanner, offline_plan
+from core.planner.offline import OfflinePlanner, offline_shots
 from core.planner.types import PlannedShot, ShotPlanReply
 from core.planner.validate import normalized, plan_problems
 from core.sentences import Sentences, locate_sentences
@@ -127,21 +127,15 @@ def board_from_plan(
     ([{"text", "at", …}], [{"at", "title"}]); `sentences`: `locate_sentences(body)` when the caller has it."""
     located = sentences if sentences is not None else locate_sentences(body)
     plan = normalized(reply)
-    starts = [located.starts[shot.first_sentence - 1] for shot in plan.shots]
-    owned: list[list[str]] = [[] for _ in plan.shots]
-    for d in directions:
-        text = str(d.get("text", "")).strip()
-        if text:
-            owned[max(0, bisect_right(starts, int(d.get("at", 0))) - 1)].append(text)
-    scene_starts = sorted(int(m.get("at", 0)) for m in scenes)
+    owned, scene_of = _place(located, [shot.first_sentence - 1 for shot in plan.shots], directions, scenes)
     shots = []
     for number, shot in enumerate(plan.shots):
         a, b = shot.first_sentence - 1, shot.last_sentence
         shots.append(ShotRow(
             summary=summarize(located.texts[a]),
             span=(located.starts[a], located.ends[b - 1]),
-            directions=tuple(owned[number]),
-            scene=bisect_right(scene_starts, starts[number]) if scene_starts else None,
+            directions=owned[number],
+            scene=scene_of[number],
             frames=_frames(shot, located.texts[a:b]),
             shot_size=shot.shot_size, camera_move=shot.camera_move, subject=shot.subject, action=shot.action,
             location=shot.location, on_screen_text=shot.on_screen_text, motion_prompt=shot.motion_prompt,
@@ -149,8 +143,23 @@ def board_from_plan(
     return BoardRows(meta=meta or BoardMeta(), shots=tuple(shots))
 
 
+def _place(located: Sentences, firsts: Sequence[int], directions: Sequence[dict[str, Any]],
+           scenes: Sequence[dict[str, Any]]) -> tuple[list[tuple[str, ...]], list[int | None]]:
+    """Per shot (given its first sentence's index): the directions in its stretch of the script, its scene."""
+    starts = [located.starts[i] for i in firsts]
+    owned: list[list[str]] = [[] for _ in firsts]
+    for d in directions:
+        text = str(d.get("text", "")).strip()
+        if text:
+            owned[max(0, bisect_right(starts, int(d.get("at", 0))) - 1)].append(text)
+    marks = sorted(int(m.get("at", 0)) for m in scenes)
+    return [tuple(o) for o in owned], [bisect_right(marks, at) if marks else None for at in starts]
+
+
 def _frames(shot: PlannedShot, sentences: Sequence[str]) -> tuple[FrameRow, ...]:
     keys = [k for k in shot.keyframes if k.description.strip()]
+    if all(k.beat for k in keys):  # the planner gave every beat (the offline one always does)
+        return tuple(FrameRow(k.description.strip(), k.beat.strip()) for k in keys)
     beats = share_out(sentences, len(keys))
     return tuple(FrameRow(k.description.strip(), k.beat.strip() or beat) for k, beat in zip(keys, beats))
 
@@ -288,7 +297,8 @@ def insert_boards(session: Session, items: Sequence[tuple[int, int, BoardRows]])
     if not items:
         return {}
     now = utcnow()
-    session.execute(insert(Storyboard), [
+    # Core inserts into the tables (not the ORM's bulk path, whose per-statement set-up cost more than the rows).
+    session.execute(insert(Storyboard.__table__), [
         {"video_id": vid, "version": version, "is_current": True,
          "shots_requested": rows.meta.shots_requested or len(rows.shots),
          "frames_requested": rows.meta.frames_requested or max((len(s.frames) for s in rows.shots), default=1),
@@ -306,7 +316,7 @@ def insert_boards(session: Session, items: Sequence[tuple[int, int, BoardRows]])
         ).tuples() if (vid, version) in wanted
     }
     shot_rows = [
-        {"storyboard_id": board_of[vid], "position": p, "summary": shot.summary, "narration_text": "",
+        {"storyboard_id": board_of[vid], "position": p, "summary": shot.summary, "narration": "",
          "narration_start": shot.span[0], "narration_end": shot.span[1], "directions": list(shot.directions),
          "scene": shot.scene, "shot_size": shot.shot_size, "camera_move": shot.camera_move, "subject": shot.subject,
          "action": shot.action, "location": shot.location, "on_screen_text": shot.on_screen_text,
@@ -315,7 +325,7 @@ def insert_boards(session: Session, items: Sequence[tuple[int, int, BoardRows]])
     ]
     if not shot_rows:
         return board_of
-    session.execute(insert(Shot), shot_rows)
+    session.execute(insert(Shot.__table__), shot_rows)
     shot_ids = {
         (bid, pos): sid for sid, bid, pos in session.execute(
             select(Shot.id, Shot.storyboard_id, Shot.position).where(Shot.storyboard_id.in_(list(board_of.values())))
@@ -328,7 +338,7 @@ def insert_boards(session: Session, items: Sequence[tuple[int, int, BoardRows]])
         for f, frame in enumerate(shot.frames, start=1)
     ]
     if frame_rows:
-        session.execute(insert(Frame), frame_rows)
+        session.execute(insert(Frame.__table__), frame_rows)
     return board_of
 
 
@@ -368,10 +378,15 @@ def offline_board(body: str, density: Density, *, directions: Sequence[dict[str,
     starts = located.starts
     scene_starts = [bisect_left(starts, int(m.get("at", 0))) for m in scenes]
     at = [max(0, bisect_right(starts, int(d.get("at", 0))) - 1) for d in directions]
-    reply = offline_plan(located.texts, density, scene_starts=scene_starts, directions=list(zip(at, texts)),
-                         location=location)
-    return board_from_plan(body, reply, directions=directions, scenes=scenes, sentences=located,
-                           meta=replace(meta, note=reply.note))
+    cut, note = offline_shots(located.texts, density, scene_starts=scene_starts, directions=list(zip(at, texts)))
+    owned, scene_of = _place(located, [shot.first for shot in cut], directions, scenes)
+    ends, summaries = located.ends, [shot.subject for shot in cut]
+    return BoardRows(meta=replace(meta, note=note), shots=tuple(
+        ShotRow(summary=summaries[n], span=(starts[shot.first], ends[shot.last - 1]), directions=owned[n],
+                scene=scene_of[n], frames=tuple(FrameRow(d, b) for d, b in shot.keyframes),
+                shot_size=shot.shot_size, camera_move=shot.camera_move, subject=shot.subject, location=location,
+                motion_prompt=shot.motion_prompt)
+        for n, shot in enumerate(cut)))
 
 
 def preview_layout(body: str, density: Density, *, scenes: Sequence[dict[str, Any]] = ()) -> Layout:

@@ -84,6 +84,9 @@ _FIRST_LETTERS = frozenset(fold(w)[0] for w in (*DIRECTION_MARKERS, *SCENE_WORDS
 
 
 _PREFIX = 60  # markers and scene marks are short: only the start of a line is ever folded
+# A direction line has its colon (or a spaced dash) within `_PREFIX` characters, in any of the forms `fold` maps
+# to ":" and "-": a long line without one is narration, decided without folding it.
+_MAY_OPEN_MARKER = re.compile("[:：﹕\\-–—‒−‐‑]")
 
 
 def _folded(line: str) -> str:
@@ -100,9 +103,11 @@ def classify_line(line: str, *, heading_level: int = 0) -> Role:
     if stripped[0] == "[" and "]" in stripped:
         # "[Visual: …]" alone is a direction; "[Visual: …] Then we …" is narration whose note is lifted out.
         return "direction" if _WHOLE_NOTE_RE.match(stripped) else "narration"
+    if len(stripped) > _PREFIX and not _MAY_OPEN_MARKER.search(stripped, 0, _PREFIX):
+        return "narration"  # the fast path of prose: too long for a scene mark, no colon or dash up front
     first = stripped.lstrip("[(«\"“")[:1]
     if not first or fold_char(first).lower() not in _FIRST_LETTERS:
-        return "narration"  # the fast path: many narration lines start with a letter no marker starts with
+        return "narration"  # many narration lines start with a letter no marker starts with
     folded = _folded(stripped)
     scene = _SCENE_RE.match(folded) if len(stripped) <= _PREFIX else None
     if scene and len((scene.group(1) or "").split()) <= _SCENE_TITLE_WORDS:
