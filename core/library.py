@@ -23,7 +23,14 @@ from core.models import Activity, Frame, Shot, SourceFile, Storyboard, StyleBibl
 from core.settings import Settings
 from core.storage import make_storage
 from core.board_layout import DEFAULT_WPM, Density
-from core.storyboard_store import choose_density, clear_current, insert_boards, offline_board, rebuild_board
+from core.storyboard_store import (
+    choose_density,
+    clear_current,
+    insert_boards,
+    offline_board,
+    rebuild_board,
+    table_of,
+)
 
 if TYPE_CHECKING:
     from core.ingest.segment import VideoSegment
@@ -135,7 +142,7 @@ def ingest_file(
         for position, segment in enumerate(segmentation.videos, start=1)
     ]
     if video_rows:
-        session.execute(insert(Video.__table__), video_rows)
+        session.execute(insert(table_of(Video)), video_rows)
     video_ids = _video_ids(session, source.id)
     insert_boards(session, [(vid, 1, rows) for vid, rows in zip(video_ids, boards)])
     log_activity(session, "ingest", actor=actor, source_file_id=source.id, subject_type="file",

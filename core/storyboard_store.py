@@ -27,14 +27,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from core.activity import log_activity
 from core.authz import require
 from core.board_layout import Density, Layout, layout_board
 from core.errors import NotFoundError, PlanError, ValidationError
-from core.models import Frame, Shot, Storyboard, Video, utcnow
+from core.models import Base, Frame, Shot, Storyboard, Video, utcnow
 from core.planner.offline import OfflinePlanner, offline_shots
 from core.planner.types import PlannedShot, ShotPlanReply
 from core.planner.validate import normalized, plan_problems
@@ -272,6 +272,11 @@ def store_plan(
     return board
 
 
+def table_of(model: type[Base]) -> Table:
+    """A model's Core table (inserting into it skips the ORM's bulk-insert set-up)."""
+    return model.metadata.tables[model.__tablename__]
+
+
 def board_notes(session: Session, file_id: int) -> dict[int, str]:
     """The note of each video's current board (why it departs from what was asked), by video id."""
     return {vid: note for vid, note in session.execute(
@@ -298,7 +303,7 @@ def insert_boards(session: Session, items: Sequence[tuple[int, int, BoardRows]])
         return {}
     now = utcnow()
     # Core inserts into the tables (not the ORM's bulk path, whose per-statement set-up cost more than the rows).
-    session.execute(insert(Storyboard.__table__), [
+    session.execute(insert(table_of(Storyboard)), [
         {"video_id": vid, "version": version, "is_current": True,
          "shots_requested": rows.meta.shots_requested or len(rows.shots),
          "frames_requested": rows.meta.frames_requested or max((len(s.frames) for s in rows.shots), default=1),
@@ -325,7 +330,7 @@ def insert_boards(session: Session, items: Sequence[tuple[int, int, BoardRows]])
     ]
     if not shot_rows:
         return board_of
-    session.execute(insert(Shot.__table__), shot_rows)
+    session.execute(insert(table_of(Shot)), shot_rows)
     shot_ids = {
         (bid, pos): sid for sid, bid, pos in session.execute(
             select(Shot.id, Shot.storyboard_id, Shot.position).where(Shot.storyboard_id.in_(list(board_of.values())))
@@ -338,7 +343,7 @@ def insert_boards(session: Session, items: Sequence[tuple[int, int, BoardRows]])
         for f, frame in enumerate(shot.frames, start=1)
     ]
     if frame_rows:
-        session.execute(insert(Frame.__table__), frame_rows)
+        session.execute(insert(table_of(Frame)), frame_rows)
     return board_of
 
 
