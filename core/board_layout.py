@@ -87,7 +87,8 @@ def layout_board(sentences: Sequence[str], density: Density, *, scene_starts: Se
     n = len(sentences)
     if n == 0:
         return Layout(shots=(), note="This video has no narration: add frames by hand.")
-    words = [s.count(" ") + 1 for s in sentences]  # sentences are stripped: words ≈ spaces + 1, at C speed
+    # Sentences are stripped: words are spaces + 1 (at C speed) unless spaces run together.
+    words = [s.count(" ") + 1 if "  " not in s else len(s.split()) or 1 for s in sentences]
     cuts = sorted({i for i in scene_starts if 0 < i < n})
     bounds = [0, *cuts, n]
     scenes = list(zip(bounds, bounds[1:]))

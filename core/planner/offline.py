@@ -87,9 +87,9 @@ def _picture(sentence: str) -> str:
 
 
 def _unique(text: str, used: set[str], shot: int, frame: int) -> str:
-    key = text.casefold()
+    key = " ".join(text.split()).casefold()
     if key in used:
         text = f"{text} (shot {shot}, frame {frame})"
-        key = text.casefold()
+        key = " ".join(text.split()).casefold()
     used.add(key)
     return text
