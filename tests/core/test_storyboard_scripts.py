@@ -8,7 +8,6 @@ video alike, scenes respected, and paced frame counts that follow the narration'
 from __future__ import annotations
 
 import random
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
