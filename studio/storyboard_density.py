@@ -23,6 +23,7 @@ from studio.actions import ok, perform
 
 FIXED, PACED = "Fixed grid", "Paced by the narration"
 UPLOAD_KEY = "upload-docx"
+_SOURCES = {"line": "its own line", "note": "a [note] inside a line"}
 
 
 @dataclass(frozen=True)
@@ -193,7 +194,8 @@ def draw_corrections(rt: Runtime, video_id: int, *, can_edit: bool) -> None:
     for i, d in enumerate(directions):
         row = st.columns([6, 2], vertical_alignment="center")
         with row[0]:
-            where = f"table {d['table']}" if d.get("source") == "table" else d.get("source", "line")
+            where = (f"picture column of table {d['table']}" if d.get("source") == "table"
+                     else _SOURCES.get(str(d.get("source", "line")), "its own line"))
             widgets.show_text(f"{d['text']}  ·  {where}", key=f"direction-{video_id}-{i}")
         if d.get("source") != "table" and row[1].button(
                 "Read as narration", key=f"as-narration-{video_id}-{i}", disabled=not can_edit,

@@ -89,7 +89,7 @@ def _picture(sentence: str) -> str:
 def _unique(text: str, used: set[str], shot: int, frame: int) -> str:
     key = " ".join(text.split()).casefold()
     if key in used:
-        text = f"{text} (shot {shot}, frame {frame})"
+        text = f"{text} — {shot}.{frame}"  # shot.frame: digits read the same in either direction
         key = " ".join(text.split()).casefold()
     used.add(key)
     return text
