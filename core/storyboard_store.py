@@ -21,6 +21,7 @@ frames of a video with the same text. Nothing is written when it finds a problem
 
 from __future__ import annotations
 
+import json
 from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Sequence
@@ -277,6 +278,29 @@ def table_of(model: type[Base]) -> Table:
     return model.metadata.tables[model.__tablename__]
 
 
+def insert_plain_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """One executemany of `rows` straight to the database driver: no per-row processing of parameters, defaults
+    or types by SQLAlchemy (which cost more than the rows for a script's hundreds of frames). Every row has the
+    same keys, is complete (defaults given) and holds plain values (JSON already encoded)."""
+    if not rows:
+        return
+    conn = session.connection()
+    quote = conn.dialect.identifier_preparer.quote
+    columns = list(rows[0])
+    style = conn.dialect.paramstyle
+    params: Any
+    if style in ("named", "pyformat"):
+        marks = [f":{c}" if style == "named" else f"%({c})s" for c in columns]
+        params = list(rows)
+    else:
+        marks = ["?" if style == "qmark" else "%s" if style == "format" else f":{i}"
+                 for i, _ in enumerate(columns, start=1)]
+        params = [tuple(row[c] for c in columns) for row in rows]
+    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
+           f"VALUES ({', '.join(marks)})")
+    conn.exec_driver_sql(sql, params)
+
+
 def board_notes(session: Session, file_id: int) -> dict[int, str]:
     """The note of each video's current board (why it departs from what was asked), by video id."""
     return {vid: note for vid, note in session.execute(
@@ -330,20 +354,23 @@ def insert_boards(session: Session, items: Sequence[tuple[int, int, BoardRows]])
     ]
     if not shot_rows:
         return board_of
-    session.execute(insert(table_of(Shot)), shot_rows)
+    insert_plain_rows(session, table_of(Shot), [
+        {**row, "directions": json.dumps(row["directions"], ensure_ascii=False), "review_status": "draft",
+         "lock_version": 1, "chain_break": False} for row in shot_rows])
     shot_ids = {
         (bid, pos): sid for sid, bid, pos in session.execute(
             select(Shot.id, Shot.storyboard_id, Shot.position).where(Shot.storyboard_id.in_(list(board_of.values())))
         ).tuples()
     }
     frame_rows = [
-        {"shot_id": shot_ids[(board_of[vid], p)], "position": f, "scene_text": frame.scene_text, "beat": frame.beat}
+        {"shot_id": shot_ids[(board_of[vid], p)], "position": f, "scene_text": frame.scene_text, "beat": frame.beat,
+         "review_status": "draft", "lock_version": 1}
         for vid, _version, rows in items
         for p, shot in enumerate(rows.shots, start=1)
         for f, frame in enumerate(shot.frames, start=1)
     ]
     if frame_rows:
-        session.execute(insert(table_of(Frame)), frame_rows)
+        insert_plain_rows(session, table_of(Frame), frame_rows)
     return board_of
 
 
