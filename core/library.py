@@ -6,12 +6,13 @@ as `core.db.session_scope` does on any error).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -27,6 +28,7 @@ from core.storyboard_store import (
     choose_density,
     clear_current,
     insert_boards,
+    insert_plain_rows,
     offline_board,
     rebuild_board,
     table_of,
@@ -138,11 +140,12 @@ def ingest_file(
         {"source_file_id": source.id, "position": position, "number": segment.number,
          "title": segment.title[:_TITLE_LIMIT],
          "header_text": segment.header_text, "body": segment.body,
-         "directions": _directions_json(segment), "scenes": _scenes_json(segment)}
+         "directions": json.dumps(_directions_json(segment), ensure_ascii=False),
+         "scenes": json.dumps(_scenes_json(segment), ensure_ascii=False)}
         for position, segment in enumerate(segmentation.videos, start=1)
     ]
     if video_rows:
-        session.execute(insert(table_of(Video)), video_rows)
+        insert_plain_rows(session, table_of(Video), video_rows)
     video_ids = _video_ids(session, source.id)
     insert_boards(session, [(vid, 1, rows) for vid, rows in zip(video_ids, boards)])
     log_activity(session, "ingest", actor=actor, source_file_id=source.id, subject_type="file",
