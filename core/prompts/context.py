@@ -13,6 +13,7 @@ they were written beside: a producer's wording does not go stale because a neigh
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -24,12 +25,17 @@ from core.hashing import stable_hash
 from core.models import Frame, PromptVersion, Shot, SourceFile, Storyboard, StyleBible, Video
 from core.prompts.providers import current_template_version
 from core.prompts.style import style_data
-from core.prompts.types import RefineRequest, Refiner
+from core.prompts.types import RefineRequest, Refiner, StyleBibleData
 
 HASH_PARTS = ("scene", "context", "style", "template")
 MANUAL_HASH_PARTS = ("scene", "style")
 _PART_LABELS = {"scene": "scene text", "context": "shot context", "style": "style bible",
                 "template": "prompt template"}
+
+
+def part_label(part: str) -> str:
+    """A hashed input part in words ("scene text", "style bible" …)."""
+    return _PART_LABELS.get(part, part)
 
 
 def load_live_frame(session: Session, frame_id: int) -> Frame:
@@ -76,31 +82,55 @@ def request_for(session: Session, lineage: FrameLineage) -> RefineRequest:
     frame, shot, storyboard, video, source, bible = lineage
     # One query for the storyboard's live frames in reading order: positions, counts and neighbours.
     rows = session.execute(
-        select(Frame.id, Frame.shot_id, Frame.scene_text, Shot.position)
+        select(Frame.id, Frame.shot_id, Frame.scene_text)
         .join(Shot, Frame.shot_id == Shot.id)
         .where(Shot.storyboard_id == storyboard.id, Shot.deleted_at.is_(None), Frame.deleted_at.is_(None))
         .order_by(Shot.position, Shot.id, Frame.position, Frame.id)
     ).all()
-    order = [r.id for r in rows]
-    index = order.index(frame.id) if frame.id in order else -1
-    in_shot = [r.id for r in rows if r.shot_id == shot.id]
-    shot_ids = list(dict.fromkeys(r.shot_id for r in rows))
-    previous = rows[index - 1].scene_text if index > 0 else ""
-    following = rows[index + 1].scene_text if 0 <= index < len(rows) - 1 else ""
+    slots = [BoardSlot(r.id, r.shot_id, r.scene_text or "") for r in rows]
+    return request_in_board(
+        slots, frame_id=frame.id, shot_id=shot.id, scene_text=frame.scene_text or "",
+        source_file_id=source.id, course_title=source.title or "", video_title=video.title or "",
+        shot_summary=shot.summary or "", stored_shot_position=shot.position, stored_frame_position=frame.position,
+        style=style_data(bible))
+
+
+class BoardSlot(NamedTuple):
+    """A live frame of a storyboard, in reading order: what a frame's context (neighbours, counts) is made of."""
+
+    frame_id: int
+    shot_id: int
+    scene_text: str
+
+
+def request_in_board(slots: Sequence[BoardSlot], *, frame_id: int, shot_id: int, scene_text: str,
+                     source_file_id: int, course_title: str, video_title: str, shot_summary: str,
+                     stored_shot_position: int, stored_frame_position: int,
+                     style: StyleBibleData) -> RefineRequest:
+    """The refine request of one frame among its storyboard's live frames (`slots`, in reading order).
+
+    Pure: `request_for` reads the slots for one frame, `core.board` for a whole board at once, so the Prompts page
+    and the board report the same staleness."""
+    order = [s.frame_id for s in slots]
+    index = order.index(frame_id) if frame_id in order else -1
+    in_shot = [s.frame_id for s in slots if s.shot_id == shot_id]
+    shot_ids = list(dict.fromkeys(s.shot_id for s in slots))
+    previous = slots[index - 1].scene_text if index > 0 else ""
+    following = slots[index + 1].scene_text if 0 <= index < len(slots) - 1 else ""
     return RefineRequest(
-        frame_id=frame.id,
-        source_file_id=source.id,
-        scene_text=frame.scene_text or "",
-        course_title=source.title or "",
-        video_title=video.title or "",
-        shot_summary=shot.summary or "",
-        shot_position=(shot_ids.index(shot.id) + 1) if shot.id in shot_ids else max(1, shot.position),
+        frame_id=frame_id,
+        source_file_id=source_file_id,
+        scene_text=scene_text,
+        course_title=course_title,
+        video_title=video_title,
+        shot_summary=shot_summary,
+        shot_position=(shot_ids.index(shot_id) + 1) if shot_id in shot_ids else max(1, stored_shot_position),
         shot_count=max(1, len(shot_ids)),
-        frame_position=(in_shot.index(frame.id) + 1) if frame.id in in_shot else max(1, frame.position),
+        frame_position=(in_shot.index(frame_id) + 1) if frame_id in in_shot else max(1, stored_frame_position),
         frame_count=max(1, len(in_shot)),
-        previous_scene_text=previous or "",
-        next_scene_text=following or "",
-        style=style_data(bible),
+        previous_scene_text=previous,
+        next_scene_text=following,
+        style=style,
     )
 
 
@@ -158,11 +188,31 @@ class Staleness:
         return "Stale: " + ", ".join(labels) + " changed since this prompt was made"
 
 
+class StoredPrompt(NamedTuple):
+    """What staleness needs of a stored prompt version (`core.board` reads just these columns)."""
+
+    id: int
+    frame_id: int
+    origin: str
+    provider: str
+    model: str
+    input_hash: str
+    hashes: dict[str, Any] | None  # `inputs["hashes"]`, None when written without part hashes
+
+
 def version_staleness(version: PromptVersion, req: RefineRequest) -> Staleness:
     """Compare one stored version with a freshly built request of its frame."""
+    stored = (version.inputs or {}).get("hashes")
+    return stored_staleness(StoredPrompt(version.id, version.frame_id, version.origin, version.provider,
+                                         version.model, version.input_hash,
+                                         stored if isinstance(stored, dict) else None), req)
+
+
+def stored_staleness(version: StoredPrompt, req: RefineRequest) -> Staleness:
+    """The staleness rule, over values: which hashed parts of `req` differ from those the version was made from."""
     manual = version.origin == "manual"
     current = part_hashes(req, current_template_version(version.provider) or "")
-    stored = (version.inputs or {}).get("hashes")
+    stored = version.hashes
     if not isinstance(stored, dict):
         # Written without part hashes (e.g. by an older tool): only the overall hash can be compared.
         expected = manual_hash(req) if manual else stable_hash(
