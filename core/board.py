@@ -24,10 +24,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from itertools import groupby
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Row, String, and_, cast, func, or_, select
+from sqlalchemy import ColumnElement, Row, String, and_, bindparam, cast, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from core.errors import NotFoundError
@@ -45,7 +46,7 @@ from core.models import (
     StyleBible,
     Video,
 )
-from core.prompts.context import BoardSlot, StoredPrompt, part_label, request_in_board, stored_staleness
+from core.prompts.context import BoardOrder, BoardSlot, StoredPrompt, part_label, request_in_board, stored_staleness
 from core.prompts.style import style_data
 from core.review import clip_gate
 
@@ -213,7 +214,7 @@ class ScriptBoards:
 
 def load_board(session: Session, storyboard_id: int, *, comments: bool = False) -> Board:
     """One storyboard version (current or not), with review threads when `comments`."""
-    rows = session.execute(_header(current_only=False).where(Storyboard.id == storyboard_id)).all()
+    rows = session.execute(_header_for("board"), {"storyboard_id": storyboard_id}).all()
     if not rows or rows[0].Storyboard is None:
         raise NotFoundError(f"Storyboard {storyboard_id} does not exist")
     return _boards(session, rows, comments=comments)[rows[0].Video.id]
@@ -221,7 +222,7 @@ def load_board(session: Session, storyboard_id: int, *, comments: bool = False) 
 
 def load_current_board(session: Session, video_id: int, *, comments: bool = False) -> Board | None:
     """The video's current board, None when it has none."""
-    rows = session.execute(_header(video_id).where(Video.id == video_id)).all()
+    rows = session.execute(_header_for("video"), {"video_id": video_id}).all()
     if not rows:
         raise NotFoundError(f"Video {video_id} does not exist")
     return _boards(session, rows, comments=comments).get(video_id)
@@ -230,7 +231,8 @@ def load_current_board(session: Session, video_id: int, *, comments: bool = Fals
 def load_script(session: Session, file_id: int, *, video_id: int | None = None,
                 comments: bool = False) -> ScriptBoards:
     """A script's videos and their current boards (only `video_id`'s when given)."""
-    rows = session.execute(_header(video_id).where(SourceFile.id == file_id)).all()
+    rows = session.execute(_header_for("script" if video_id is None else "script_video"),
+                           {"file_id": file_id, "video_id": video_id}).all()
     if not rows:
         raise NotFoundError(f"Script {file_id} is not in the library.")
     if video_id is not None and rows[0].Video is None:
@@ -245,7 +247,18 @@ def load_script(session: Session, file_id: int, *, video_id: int | None = None,
     )
 
 
-def _header(video_id: int | None = None, *, current_only: bool = True) -> Any:
+@cache
+def _header_for(kind: Literal["board", "video", "script", "script_video"]) -> Any:
+    """The header statement of each way in, built once (with bound parameters)."""
+    if kind == "board":
+        return _header(current_only=False).where(Storyboard.id == bindparam("storyboard_id"))
+    if kind == "video":
+        return _header(bindparam("video_id")).where(Video.id == bindparam("video_id"))
+    return _header(bindparam("video_id") if kind == "script_video" else None).where(
+        SourceFile.id == bindparam("file_id"))
+
+
+def _header(video_id: Any = None, *, current_only: bool = True) -> Any:
     """Script → style bible → videos (only `video_id` when given) → their current storyboard (every version
     when not `current_only`, for the caller to filter), and the course's default presenter."""
     presenter = (select(CastMember.name)
@@ -277,7 +290,7 @@ def _boards(session: Session, rows: Sequence[Row[Any]], *, comments: bool) -> di
     if not heads:
         return {}
     board_ids = [r.Storyboard.id for r in heads]
-    grid = session.execute(_grid_statement(board_ids)).all()
+    grid = session.execute(_grid_statement(), {"board_ids": board_ids}).all()
     notes = _comments(session, board_ids) if comments else {}
     by_board = {bid: list(g) for bid, g in groupby(grid, key=lambda r: r.storyboard_id)}
     out: dict[int, Board] = {}
@@ -302,10 +315,15 @@ def _newest_job_per(owner: InstrumentedAttribute[int | None], kind: str, owners:
             .where(Job.kind == kind, owner.in_(owners)).group_by(owner).subquery())
 
 
-def _grid_statement(board_ids: list[int]) -> Any:
-    """One row per live frame (one row with frame columns None for a shot without live frames), ordered by board,
+@cache
+def _grid_statement() -> Any:
+    """Built once (its aliases, subqueries and 50 labelled columns cost more to construct than to run), with the
+    storyboard ids as the expanding parameter `board_ids`.
+
+    One row per live frame (one row with frame columns None for a shot without live frames), ordered by board,
     shot and frame, with the selected prompt's stored hashes, the selected image and clip, the clip's source
     images, the newest image and clip jobs, and the shot's chosen cast."""
+    board_ids: Any = bindparam("board_ids", expanding=True)
     image_asset, clip_asset = aliased(Asset), aliased(Asset)
     image_job, clip_job, clip_source = aliased(Job), aliased(Job), aliased(Job)
     board_shots = select(Shot.id).where(Shot.storyboard_id.in_(board_ids))
@@ -389,13 +407,13 @@ def _cast(value: str | None, presenter: str | None) -> tuple[tuple[str, ...], bo
 
 def _shots(rows: list[Row[Any]], *, source: SourceFile, bible: StyleBible | None, video: BoardVideo,
            presenter: str | None, notes: Mapping[tuple[str, int], tuple[Note, ...]]) -> tuple[BoardShot, ...]:
-    slots = [BoardSlot(r.frame_id, r.shot_id, r.scene_text or "") for r in rows if r.frame_id is not None]
+    order = BoardOrder([BoardSlot(r.frame_id, r.shot_id, r.scene_text or "") for r in rows if r.frame_id is not None])
     style = style_data(bible)
     shots: list[BoardShot] = []
     for _, group in groupby(rows, key=lambda r: r.shot_id):
         shot_rows = list(group)
         first = shot_rows[0]
-        frames = tuple(_frame(r, slots, source=source, video=video, style=style, notes=notes)
+        frames = tuple(_frame(r, order, source=source, video=video, style=style, notes=notes)
                        for r in shot_rows if r.frame_id is not None)
         names, default = _cast(first.cast, presenter)
         shots.append(BoardShot(
@@ -413,12 +431,12 @@ def _shots(rows: list[Row[Any]], *, source: SourceFile, bible: StyleBible | None
     return tuple(shots)
 
 
-def _frame(row: Row[Any], slots: list[BoardSlot], *, source: SourceFile, video: BoardVideo, style: Any,
+def _frame(row: Row[Any], order: BoardOrder, *, source: SourceFile, video: BoardVideo, style: Any,
            notes: Mapping[tuple[str, int], tuple[Note, ...]]) -> BoardFrame:
     prompt = MISSING
     if row.selected_prompt_id is not None and row.prompt_origin is not None:
         request = request_in_board(
-            slots, frame_id=row.frame_id, shot_id=row.shot_id, scene_text=row.scene_text or "",
+            order, frame_id=row.frame_id, shot_id=row.shot_id, scene_text=row.scene_text or "",
             source_file_id=source.id, course_title=source.title or "", video_title=video.title,
             shot_summary=row.summary or "", stored_shot_position=row.shot_position,
             stored_frame_position=row.frame_position, style=style)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import select
@@ -87,9 +88,9 @@ def request_for(session: Session, lineage: FrameLineage) -> RefineRequest:
         .where(Shot.storyboard_id == storyboard.id, Shot.deleted_at.is_(None), Frame.deleted_at.is_(None))
         .order_by(Shot.position, Shot.id, Frame.position, Frame.id)
     ).all()
-    slots = [BoardSlot(r.id, r.shot_id, r.scene_text or "") for r in rows]
+    order = BoardOrder([BoardSlot(r.id, r.shot_id, r.scene_text or "") for r in rows])
     return request_in_board(
-        slots, frame_id=frame.id, shot_id=shot.id, scene_text=frame.scene_text or "",
+        order, frame_id=frame.id, shot_id=shot.id, scene_text=frame.scene_text or "",
         source_file_id=source.id, course_title=source.title or "", video_title=video.title or "",
         shot_summary=shot.summary or "", stored_shot_position=shot.position, stored_frame_position=frame.position,
         style=style_data(bible))
@@ -103,18 +104,31 @@ class BoardSlot(NamedTuple):
     scene_text: str
 
 
-def request_in_board(slots: Sequence[BoardSlot], *, frame_id: int, shot_id: int, scene_text: str,
+class BoardOrder:
+    """A storyboard's live frames in reading order, indexed once: each frame's place, its shot's place, the
+    neighbours' scene text (a whole board's requests are then linear, not quadratic, in its frames)."""
+
+    def __init__(self, slots: Sequence[BoardSlot]) -> None:
+        self.slots = list(slots)
+        self.index = {s.frame_id: i for i, s in enumerate(self.slots)}
+        self.shot_rank: dict[int, int] = {}
+        self.in_shot: dict[int, list[int]] = {}
+        for s in self.slots:
+            self.shot_rank.setdefault(s.shot_id, len(self.shot_rank) + 1)
+            self.in_shot.setdefault(s.shot_id, []).append(s.frame_id)
+
+
+def request_in_board(order: BoardOrder, *, frame_id: int, shot_id: int, scene_text: str,
                      source_file_id: int, course_title: str, video_title: str, shot_summary: str,
                      stored_shot_position: int, stored_frame_position: int,
                      style: StyleBibleData) -> RefineRequest:
-    """The refine request of one frame among its storyboard's live frames (`slots`, in reading order).
+    """The refine request of one frame among its storyboard's live frames (`order`).
 
-    Pure: `request_for` reads the slots for one frame, `core.board` for a whole board at once, so the Prompts page
+    Pure: `request_for` reads the order for one frame, `core.board` for a whole board at once, so the Prompts page
     and the board report the same staleness."""
-    order = [s.frame_id for s in slots]
-    index = order.index(frame_id) if frame_id in order else -1
-    in_shot = [s.frame_id for s in slots if s.shot_id == shot_id]
-    shot_ids = list(dict.fromkeys(s.shot_id for s in slots))
+    slots = order.slots
+    index = order.index.get(frame_id, -1)
+    in_shot = order.in_shot.get(shot_id, [])
     previous = slots[index - 1].scene_text if index > 0 else ""
     following = slots[index + 1].scene_text if 0 <= index < len(slots) - 1 else ""
     return RefineRequest(
@@ -124,8 +138,8 @@ def request_in_board(slots: Sequence[BoardSlot], *, frame_id: int, shot_id: int,
         course_title=course_title,
         video_title=video_title,
         shot_summary=shot_summary,
-        shot_position=(shot_ids.index(shot_id) + 1) if shot_id in shot_ids else max(1, stored_shot_position),
-        shot_count=max(1, len(shot_ids)),
+        shot_position=order.shot_rank.get(shot_id) or max(1, stored_shot_position),
+        shot_count=max(1, len(order.shot_rank)),
         frame_position=(in_shot.index(frame_id) + 1) if frame_id in in_shot else max(1, stored_frame_position),
         frame_count=max(1, len(in_shot)),
         previous_scene_text=previous,
@@ -139,9 +153,15 @@ def part_hashes(req: RefineRequest, template_version: str) -> dict[str, str]:
     return {
         "scene": stable_hash(" ".join(req.scene_text.split())),
         "context": stable_hash(req.context_fields()),
-        "style": stable_hash(req.style.model_dump()),
+        "style": _style_hash(req.style),
         "template": template_version,
     }
+
+
+@lru_cache(maxsize=64)
+def _style_hash(style: StyleBibleData) -> str:
+    # Every frame of a course shares one bible: a board's staleness hashes it once, not once per frame.
+    return stable_hash(style.model_dump())
 
 
 def request_hash(req: RefineRequest, refiner: Refiner) -> str:
