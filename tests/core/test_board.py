@@ -30,6 +30,7 @@ from core.exports.captions import caption_cues, shot_timings, to_srt
 from core.exports.data import collect_script
 from core.exports.runner import run_export
 from core.exports.shotlist import shot_list_csv, shot_list_rows
+from core.exports.timeline import build_otio
 from core.grid import EditSceneText, apply_grid_edits
 from core.jobs import Worker, request_image
 from core.library import ingest_file, storyboard_json
@@ -200,6 +201,10 @@ def test_directions_have_their_own_column_and_are_never_spoken(runtime: Runtime)
     # The animatic's timing is the narration's alone: directions add no second.
     silent = [sh.__class__(**{**sh.__dict__, "directions": ()}) for sh in video.shots]
     assert shot_timings(video.shots, wpm=130) == shot_timings(silent, wpm=130)
+
+    timeline = build_otio(video, wpm=130)  # an editor's timeline carries them as the shot's metadata
+    meta = [c.metadata["course_visual_studio"] for c in timeline.tracks[0]]
+    assert meta and all(list(m["directions"]) == [DIRECTION_AR, DIRECTION_EN] for m in meta)
 
     text = "".join(page.extract_text() for page in PdfReader(str(pdf)).pages)
     assert "Directions" in text and "zoom on the terminal" in text
