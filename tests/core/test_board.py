@@ -283,3 +283,20 @@ def test_the_review_and_clips_pages_and_the_queue_share_one_clip_gate(runtime: R
         for shot in board.shots:
             assert shot.clip_block_reason(relax=relax) == clip_block_reason(s, shot.id, relax=relax)
     assert (board.shots[0].clip_block_reason(relax=relax) is None) is relax
+
+
+def test_a_video_s_current_board_and_clear_errors_for_what_does_not_exist(runtime: Runtime) -> None:
+    from core.errors import NotFoundError
+
+    ids = _script(runtime, shots=2)
+    with runtime.sessions() as s:
+        current = core_board.load_current_board(s, ids.video_ids[0], comments=True)
+        assert current is not None and current == core_board.load_board(s, current.id, comments=True)
+        assert current.frames[0].comments[0].body == "الإضاءة جميلة"
+        for call, message in ((lambda: core_board.load_board(s, 999_999), "Storyboard 999999 does not exist"),
+                              (lambda: core_board.load_current_board(s, 999_999), "Video 999999 does not exist"),
+                              (lambda: core_board.load_script(s, 999_999), "Script 999999 is not in the library"),
+                              (lambda: core_board.load_script(s, ids.file_id, video_id=999_999),
+                               f"Video 999999 is not part of script {ids.file_id}")):
+            with pytest.raises(NotFoundError, match=message):
+                call()
