@@ -40,7 +40,7 @@ from core.prompts.context import input_snapshot
 from core.prompts.providers import current_template_version
 from core.runtime import Runtime
 from tests.api.conftest import arabic_script
-from tests.core.review_factory import ScriptIds, make_script
+from tests.core.review_factory import ARABIC_SCENE, ScriptIds, make_script
 
 ROOT = Path(__file__).resolve().parents[2]
 DIRECTION_AR = "لقطة قريبة: يدا المدرب على لوحة المفاتيح"
@@ -124,13 +124,17 @@ def _refined_with_image(rt: Runtime) -> tuple[int, list[int]]:
     return file_id, frame_ids
 
 
-def _show(rt: Runtime, file_id: int) -> dict[str, object]:
+def _run_show(rt: Runtime, file_id: int, *extra: str) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "HF_"))}
     env.update(DATABASE_URL=rt.settings.db_url, STUDIO_DATA_DIR=str(rt.data_dir), PYTHONPATH=str(ROOT))
-    proc = subprocess.run([sys.executable, "-m", "core", "show", "--file", str(file_id)], env=env,
+    proc = subprocess.run([sys.executable, "-m", "core", "show", "--file", str(file_id), *extra], env=env,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    doc: dict[str, object] = json.loads(proc.stdout)
+    return proc.stdout
+
+
+def _show(rt: Runtime, file_id: int) -> dict[str, object]:
+    doc: dict[str, object] = json.loads(_run_show(rt, file_id))
     return doc
 
 
@@ -178,6 +182,12 @@ def test_show_lists_each_shot_s_narration_and_directions_and_each_frame_s_text(r
     assert [f["scene_text"] for f in shots[1]["frames"]][1] == "Scene 2.2"
     assert {"beat", "prompt", "prompt_staleness", "image_staleness"} <= set(shots[0]["frames"][0])
     assert shots[0]["cast"] == ["Guest Omar"] and shots[0]["clip_staleness"]["state"] == "fresh"
+    listing = _run_show(runtime, ids.file_id, "--text").splitlines()
+    shot_2 = listing.index(next(line for line in listing if line.startswith("  Shot 2 [draft]")))
+    assert listing[shot_2 + 1].startswith("    Narration: Shot 2 narration. It has two sentences.")
+    assert listing[shot_2 + 2:shot_2 + 4] == [f"    Direction: {DIRECTION_AR}", f"    Direction: {DIRECTION_EN}"]
+    assert listing[shot_2 + 4].startswith("    Frame 1 [draft] prompt: stale")
+    assert listing[shot_2 + 5] == f"      {ARABIC_SCENE}" and listing[shot_2 + 7] == "      Scene 2.2"
     # The JSON keeps every field it had before.
     assert {"id", "position", "summary", "narration", "status", "lock_version", "selected_clip_id"} <= set(shots[0])
     assert {"id", "position", "scene_text", "status", "lock_version", "selected_prompt_id",
