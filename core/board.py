@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from itertools import groupby
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import ColumnElement, Row, String, and_, bindparam, cast, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
@@ -390,6 +390,29 @@ def _comments(session: Session, board_ids: list[int]) -> dict[tuple[str, int], t
 # ---- assembling (pure) --------------------------------------------------------------------------------------
 
 
+class _FrameFields(NamedTuple):
+    """A frame's columns as a refine request reads them (`core.prompts.context.FrameFields`)."""
+
+    id: int
+    position: int
+    scene_text: str
+    beat: str
+
+
+class _ShotFields(NamedTuple):
+    """A shot's columns as a refine request reads them (`core.prompts.context.ShotFields`), plan included."""
+
+    id: int
+    position: int
+    summary: str
+    directions: tuple[str, ...]
+    shot_size: str
+    camera_move: str
+    subject: str
+    action: str
+    location: str
+
+
 def _job(row: Row[Any], prefix: str) -> JobState | None:
     job_id = getattr(row, f"{prefix}_job_id")
     if job_id is None:
@@ -413,7 +436,10 @@ def _shots(rows: list[Row[Any]], *, source: SourceFile, bible: StyleBible | None
     for _, group in groupby(rows, key=lambda r: r.shot_id):
         shot_rows = list(group)
         first = shot_rows[0]
-        frames = tuple(_frame(r, order, source=source, video=video, style=style, notes=notes)
+        fields = _ShotFields(first.shot_id, first.shot_position, first.summary or "",
+                             tuple(str(d) for d in first.directions or ()), first.shot_size or "",
+                             first.camera_move or "", first.subject or "", first.action or "", first.location or "")
+        frames = tuple(_frame(r, order, fields, source=source, video=video, style=style, notes=notes)
                        for r in shot_rows if r.frame_id is not None)
         names, default = _cast(first.cast, presenter)
         shots.append(BoardShot(
@@ -431,15 +457,13 @@ def _shots(rows: list[Row[Any]], *, source: SourceFile, bible: StyleBible | None
     return tuple(shots)
 
 
-def _frame(row: Row[Any], order: BoardOrder, *, source: SourceFile, video: BoardVideo, style: Any,
+def _frame(row: Row[Any], order: BoardOrder, shot: _ShotFields, *, source: SourceFile, video: BoardVideo, style: Any,
            notes: Mapping[tuple[str, int], tuple[Note, ...]]) -> BoardFrame:
     prompt = MISSING
     if row.selected_prompt_id is not None and row.prompt_origin is not None:
-        request = request_in_board(
-            order, frame_id=row.frame_id, shot_id=row.shot_id, scene_text=row.scene_text or "",
-            source_file_id=source.id, course_title=source.title or "", video_title=video.title,
-            shot_summary=row.summary or "", stored_shot_position=row.shot_position,
-            stored_frame_position=row.frame_position, style=style)
+        frame = _FrameFields(row.frame_id, row.frame_position, row.scene_text or "", row.beat or "")
+        request = request_in_board(order, frame, shot, source_file_id=source.id, course_title=source.title or "",
+                                   video_title=video.title, style=style)
         hashes = row.prompt_hashes if isinstance(row.prompt_hashes, dict) else None
         found = stored_staleness(StoredPrompt(row.selected_prompt_id, row.frame_id, row.prompt_origin,
                                               row.prompt_provider, row.prompt_model or "",

@@ -2,11 +2,13 @@
 
     ingest PATH [--shots N] [--frames M]   JSON: file id, created, warnings, and per video its id, number, title,
                                            shot and frame counts. The same bytes twice give the same file id.
-    show --file ID [--text]                JSON: videos → shots (narration, directions, staleness) → frames of the
-                                           current storyboards; --text: the same as a readable listing.
+    show --file ID                         JSON: videos → shots → frames of the current storyboards.
     rebuild --video ID --shots N --frames M   a new storyboard version for one video; JSON like `ingest`'s video.
 
 All honour DATABASE_URL and STUDIO_DATA_DIR (through `open_runtime`).
+
+`show` reports per shot its narration, directions, cast and clip staleness, per frame its text, beat and prompt /
+image staleness (`core.board`); `show --text` prints the same as a readable listing.
 """
 
 from __future__ import annotations

@@ -1,7 +1,5 @@
 """Captions (SRT and WebVTT) from the narration, and the timing rule the animatic and the timeline share.
 
-Only the shots' narration is spoken (and timed): a shot's directions are what is seen, never a caption.
-
 The timing rule: a shot lasts as long as its narration takes to speak at a speaking rate in words per minute
 (never less than `MIN_SHOT_S`, so a silent shot is still seen). Within a shot, each sentence gets a share of
 the time proportional to its words; a sentence too long for two caption lines is cut into several cues.

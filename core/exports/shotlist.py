@@ -12,8 +12,8 @@ from pathlib import Path
 from core.exports.data import ScriptSnapshot
 
 COLUMNS = ("video", "video title", "shot", "frame", "scene text", "selected prompt", "frame status", "shot status",
-           "narration", "directions", "prompt state", "image state", "clip state", "image file", "clip file",
-           "frame id")
+           "narration", "directions", "image file", "clip file", "frame id", "prompt state", "image state",
+           "clip state")
 _ARABIC = range(0x0600, 0x0700)
 
 

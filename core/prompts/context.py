@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -89,11 +89,32 @@ def request_for(session: Session, lineage: FrameLineage) -> RefineRequest:
         .order_by(Shot.position, Shot.id, Frame.position, Frame.id)
     ).all()
     order = BoardOrder([BoardSlot(r.id, r.shot_id, r.scene_text or "") for r in rows])
-    return request_in_board(
-        order, frame_id=frame.id, shot_id=shot.id, scene_text=frame.scene_text or "",
-        source_file_id=source.id, course_title=source.title or "", video_title=video.title or "",
-        shot_summary=shot.summary or "", stored_shot_position=shot.position, stored_frame_position=frame.position,
-        style=style_data(bible))
+    return request_in_board(order, frame, shot, source_file_id=source.id, course_title=source.title or "",
+                            video_title=video.title or "", style=style_data(bible))
+
+
+class FrameFields(Protocol):
+    """What a request reads of a frame: an ORM `Frame`, or the columns `core.board` read of one."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def position(self) -> int: ...
+    @property
+    def scene_text(self) -> str: ...
+    @property
+    def beat(self) -> str: ...
+
+
+class ShotFields(Protocol):
+    """What a request reads of a shot: an ORM `Shot`, or the columns `core.board` read of one."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def position(self) -> int: ...
+    @property
+    def summary(self) -> str: ...
 
 
 class BoardSlot(NamedTuple):
@@ -118,14 +139,13 @@ class BoardOrder:
             self.in_shot.setdefault(s.shot_id, []).append(s.frame_id)
 
 
-def request_in_board(order: BoardOrder, *, frame_id: int, shot_id: int, scene_text: str,
-                     source_file_id: int, course_title: str, video_title: str, shot_summary: str,
-                     stored_shot_position: int, stored_frame_position: int,
-                     style: StyleBibleData) -> RefineRequest:
+def request_in_board(order: BoardOrder, frame: FrameFields, shot: ShotFields, *, source_file_id: int,
+                     course_title: str, video_title: str, style: StyleBibleData) -> RefineRequest:
     """The refine request of one frame among its storyboard's live frames (`order`).
 
     Pure: `request_for` reads the order for one frame, `core.board` for a whole board at once, so the Prompts page
     and the board report the same staleness."""
+    frame_id, shot_id = frame.id, shot.id
     slots = order.slots
     index = order.index.get(frame_id, -1)
     in_shot = order.in_shot.get(shot_id, [])
@@ -134,13 +154,13 @@ def request_in_board(order: BoardOrder, *, frame_id: int, shot_id: int, scene_te
     return RefineRequest(
         frame_id=frame_id,
         source_file_id=source_file_id,
-        scene_text=scene_text,
+        scene_text=frame.scene_text or "",
         course_title=course_title,
         video_title=video_title,
-        shot_summary=shot_summary,
-        shot_position=order.shot_rank.get(shot_id) or max(1, stored_shot_position),
+        shot_summary=shot.summary or "",
+        shot_position=order.shot_rank.get(shot_id) or max(1, shot.position),
         shot_count=max(1, len(order.shot_rank)),
-        frame_position=(in_shot.index(frame_id) + 1) if frame_id in in_shot else max(1, stored_frame_position),
+        frame_position=(in_shot.index(frame_id) + 1) if frame_id in in_shot else max(1, frame.position),
         frame_count=max(1, len(in_shot)),
         previous_scene_text=previous,
         next_scene_text=following,
