@@ -37,6 +37,9 @@ from core.storyboard_store import (
 if TYPE_CHECKING:
     from core.ingest.segment import VideoSegment
 
+if TYPE_CHECKING:
+    from core.board import BoardShot
+
 SOURCES_DIR = "sources"
 _NAME_LIMIT = 512  # SourceFile.original_name / title
 _TITLE_LIMIT = 1024  # Video.title
@@ -253,35 +256,15 @@ def live_frames(session: Session, shot_id: int) -> list[Frame]:
 
 
 def storyboard_json(session: Session, file_id: int) -> dict[str, Any]:
-    """The script as stored: videos → current storyboard's live shots → live frames. Four queries in all."""
-    source = get_source_file(session, file_id)
-    videos = list_videos(session, file_id)
-    boards = {
-        b.video_id: b
-        for b in session.scalars(
-            select(Storyboard).join(Video).where(Video.source_file_id == file_id, Storyboard.is_current.is_(True))
-        )
-    }
-    shots_by_board: dict[int, list[Shot]] = {}
-    for shot in session.scalars(
-        select(Shot).join(Storyboard).join(Video)
-        .where(Video.source_file_id == file_id, Storyboard.is_current.is_(True), Shot.deleted_at.is_(None))
-        .order_by(Shot.position, Shot.id)
-    ):
-        shots_by_board.setdefault(shot.storyboard_id, []).append(shot)
-    frames_by_shot: dict[int, list[Frame]] = {}
-    for frame in session.scalars(
-        select(Frame).join(Shot).join(Storyboard).join(Video)
-        .where(Video.source_file_id == file_id, Storyboard.is_current.is_(True), Shot.deleted_at.is_(None),
-               Frame.deleted_at.is_(None))
-        .order_by(Frame.position, Frame.id)
-    ):
-        frames_by_shot.setdefault(frame.shot_id, []).append(frame)
+    """The script as stored: videos → current board's live shots (narration, directions, plan, cast, clip
+    staleness) → live frames (scene text, beat, selected prompt, prompt and image staleness), from the one read
+    model (`core.board`, a constant number of queries)."""
+    from core.board import load_script  # imported here: it needs the prompts package, most readers do not
 
+    script = load_script(session, file_id)
     out_videos: list[dict[str, Any]] = []
-    for video in videos:
-        board = boards.get(video.id)
-        shots = shots_by_board.get(board.id, []) if board else []
+    for video in script.videos:
+        board = script.board_of(video.id)
         out_videos.append({
             "id": video.id,
             "position": video.position,
@@ -290,30 +273,38 @@ def storyboard_json(session: Session, file_id: int) -> dict[str, Any]:
             "storyboard": None if board is None else {
                 "id": board.id, "version": board.version,
                 "shots_requested": board.shots_requested, "frames_requested": board.frames_requested,
+                "density": board.density, "pace_s": board.pace_s, "planner": board.planner,
+                "planner_model": board.planner_model, "builder_version": board.builder_version,
+                "template_version": board.template_version, "note": board.note,
             },
-            "shots": [_shot_json(shot, frames_by_shot.get(shot.id, [])) for shot in shots],
+            "shots": [_shot_json(shot) for shot in board.shots] if board else [],
         })
     return {
         "file": {
-            "id": source.id, "title": source.title, "original_name": source.original_name,
-            "sha256": source.sha256, "preface": source.preface, "warnings": list(source.warnings or []),
-            "archived": source.archived_at is not None,
+            "id": script.file_id, "title": script.title, "original_name": script.original_name,
+            "sha256": script.sha256, "preface": script.preface, "warnings": list(script.warnings),
+            "archived": script.archived,
         },
         "videos": out_videos,
     }
 
 
-def _shot_json(shot: Shot, frames: list[Frame]) -> dict[str, Any]:
+def _shot_json(shot: BoardShot) -> dict[str, Any]:
     return {
         "id": shot.id, "position": shot.position, "summary": shot.summary, "narration": shot.narration,
-        "status": shot.review_status, "lock_version": shot.lock_version, "selected_clip_id": shot.selected_clip_id,
+        "directions": list(shot.directions), "status": shot.review_status, "lock_version": shot.lock_version,
+        "selected_clip_id": shot.clip_id, "scene": shot.scene, "shot_size": shot.shot_size,
+        "camera_move": shot.camera_move, "subject": shot.subject, "action": shot.action, "location": shot.location,
+        "on_screen_text": shot.on_screen_text, "motion_prompt": shot.motion_prompt, "chain_break": shot.chain_break,
+        "cast": list(shot.cast), "clip_staleness": shot.clip_freshness.as_json(),
         "frames": [
             {
-                "id": f.id, "position": f.position, "scene_text": f.scene_text, "status": f.review_status,
-                "lock_version": f.lock_version, "selected_prompt_id": f.selected_prompt_id,
-                "selected_image_id": f.selected_image_id,
+                "id": f.id, "position": f.position, "scene_text": f.scene_text, "beat": f.beat,
+                "status": f.review_status, "lock_version": f.lock_version, "selected_prompt_id": f.prompt_id,
+                "selected_image_id": f.image_id, "prompt": f.prompt_text,
+                "prompt_staleness": f.prompt_freshness.as_json(), "image_staleness": f.image_freshness.as_json(),
             }
-            for f in frames
+            for f in shot.frames
         ],
     }
 

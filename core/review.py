@@ -13,7 +13,7 @@ What the gates mean for the rest of the studio:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -250,16 +250,23 @@ def clip_block_reason(session: Session, shot_id: int, *, relax: bool) -> str | N
     shot = session.get(Shot, shot_id)
     if shot is None:
         raise NotFoundError(f"Shot {shot_id} does not exist")
-    if shot.review_status == "locked":
-        return f"Shot {shot.position} is locked; its clip cannot be re-rendered"
+    frames = [(f.position, f.review_status) for f in shot.frames if f.deleted_at is None]
+    return clip_gate(shot.position, shot.review_status, frames, relax=relax)
+
+
+def clip_gate(shot_position: int, shot_status: str, frames: Sequence[tuple[int, str]], *, relax: bool) -> str | None:
+    """The clip gate as a rule over values: why a clip may not be rendered for a shot at `shot_position` with
+    status `shot_status` and live frames `(position, status)`, or None when it may. Every reader (the queue, the
+    Clips and Review pages through `core.board`) asks this one rule; `relax` is `clip_gate_relaxed(settings)`."""
+    if shot_status == "locked":
+        return f"Shot {shot_position} is locked; its clip cannot be re-rendered"
     if relax:
         return None
-    frames = [f for f in shot.frames if f.deleted_at is None]
     if not frames:
-        return f"Shot {shot.position} has no frames to animate"
-    waiting = [str(f.position) for f in frames if f.review_status not in APPROVED_STATUSES]
+        return f"Shot {shot_position} has no frames to animate"
+    waiting = [str(position) for position, status in frames if status not in APPROVED_STATUSES]
     if waiting:
-        return (f"Shot {shot.position}: frame(s) {', '.join(waiting)} are not approved yet; clips are rendered only "
+        return (f"Shot {shot_position}: frame(s) {', '.join(waiting)} are not approved yet; clips are rendered only "
                 f"from approved frames")
     return None
 

@@ -70,10 +70,12 @@ with review_tab:
             head.subheader(f"Shot {shot.position}")
             badge.badge(review.STATUS_LABELS[shot.status], color=STATUS_COLOURS[shot.status])  # type: ignore[arg-type]
             show_text(shot.narration, key=f"narr-{shot.shot_id}")
-            reason = None
-            with rt.sessions() as session:
-                reason = review.clip_block_reason(session, shot.shot_id, relax=False)
-            st.caption(f"Clip: {reason}" if reason else "Clip: may be rendered (all frames approved)")
+            for direction in shot.directions:
+                st.caption(f":material/videocam: {escape_markdown(direction)}")
+            relaxed = review.clip_gate_relaxed(rt.settings)  # the Clips page's rule, the render queue's too
+            reason = shot.clip_block_reason(relax=relaxed)
+            st.caption(f"Clip: {reason}" if reason else "Clip: may be rendered " + (
+                "(clips from unapproved frames are allowed)" if relaxed else "(all frames approved)"))
             for frame in frames:
                 left, right = st.columns([1, 2])
                 if frame.image_path is not None:

@@ -1,22 +1,22 @@
-"""A storyboard read once into plain values the pages draw: shots, frames, selected prompt/image/clip, job state.
+"""A storyboard as the pages draw it: `core.board` (the one read model: shots, frames, selected prompt/image/clip,
+job state, review, staleness, cast) with image and clip files resolved and the title escaped for markdown.
 
-Reading into frozen dataclasses (instead of drawing from ORM objects) keeps sessions short and lets the pages
-draw after the session is closed.
+Frozen dataclasses (instead of ORM objects) keep sessions short and let the pages draw after the session closed.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import groupby
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import board as core_board
 from core.assets import AssetStore
+from core.board import Freshness, Note
 from core.models import Storyboard
-from studio.queries import board_grid, board_header
+from core.review import clip_gate
 from studio.widgets import escape_markdown
 
 
@@ -36,6 +36,10 @@ class FrameView:
     job_status: str | None  # of the newest image job
     job_error: str | None
     job_category: str | None
+    beat: str = ""
+    prompt_freshness: Freshness = core_board.MISSING
+    image_freshness: Freshness = core_board.MISSING
+    comments: tuple[Note, ...] = ()
 
     @property
     def label(self) -> str:
@@ -64,12 +68,21 @@ class ShotView:
     clip_path: Path | None
     job_status: str | None
     job_error: str | None
+    directions: tuple[str, ...] = ()
+    cast: tuple[str, ...] = ()
+    clip_freshness: Freshness = core_board.MISSING
+    comments: tuple[Note, ...] = ()
 
     @property
     def chip(self) -> str:
         if self.job_status in ("pending", "submitted", "running", "failed"):
             return self.job_status
         return "succeeded" if self.clip_id else "none"
+
+    def clip_block_reason(self, *, relax: bool) -> str | None:
+        """Why a clip may not be rendered (the render queue's rule; `relax`: `clip_gate_relaxed(settings)`)."""
+        return clip_gate(self.position, self.review_status, [(f.position, f.review_status) for f in self.frames],
+                         relax=relax)
 
 
 @dataclass(frozen=True)
@@ -96,41 +109,43 @@ def _path(store: AssetStore, key: str | None) -> Path | None:
     return store.local_file(key) if key else None
 
 
-def _frame_view(row: Row[Any], store: AssetStore) -> FrameView:
+def _frame_view(frame: core_board.BoardFrame, shot_position: int, store: AssetStore) -> FrameView:
+    job = frame.image_job
     return FrameView(
-        id=row.frame_id, shot_id=row.shot_id, shot_position=row.shot_position, position=row.frame_position,
-        scene_text=row.scene_text, lock_version=row.frame_lock_version, review_status=row.frame_review_status,
-        prompt_id=row.selected_prompt_id, prompt=row.prompt_text or "", image_id=row.selected_image_id,
-        image_path=_path(store, row.image_key), job_status=row.image_job_status, job_error=row.image_job_error,
-        job_category=row.image_job_category,
+        id=frame.id, shot_id=frame.shot_id, shot_position=shot_position, position=frame.position,
+        scene_text=frame.scene_text, lock_version=frame.lock_version, review_status=frame.review_status,
+        prompt_id=frame.prompt_id, prompt=frame.prompt_text, image_id=frame.image_id,
+        image_path=_path(store, frame.image_key), job_status=job.status if job else None,
+        job_error=job.error if job else None, job_category=job.category if job else None, beat=frame.beat,
+        prompt_freshness=frame.prompt_freshness, image_freshness=frame.image_freshness, comments=frame.comments,
     )
 
 
-def load_board(session: Session, storyboard_id: int, store: AssetStore) -> BoardView:
-    """Everything the Storyboard, Images and Clips pages draw for one storyboard version (`store`: the
-    runtime's asset store, `rt.assets`, which gives the images and clips as local files).
+def _shot_view(shot: core_board.BoardShot, store: AssetStore) -> ShotView:
+    job = shot.clip_job
+    return ShotView(
+        id=shot.id, position=shot.position, summary=shot.summary, narration=shot.narration,
+        review_status=shot.review_status, lock_version=shot.lock_version,
+        frames=tuple(_frame_view(f, shot.position, store) for f in shot.frames), clip_id=shot.clip_id,
+        clip_path=_path(store, shot.clip_key), job_status=job.status if job else None,
+        job_error=job.error if job else None, directions=shot.directions, cast=shot.cast,
+        clip_freshness=shot.clip_freshness, comments=shot.comments,
+    )
 
-    Two queries whatever the board's size: its header, and its grid (`studio.queries.board_grid`)."""
-    header = board_header(session, storyboard_id)
-    if header is None:
-        from core.errors import NotFoundError
 
-        raise NotFoundError(f"Storyboard {storyboard_id} does not exist")
-    shots = []
-    for _, group in groupby(board_grid(session, storyboard_id), key=lambda r: r.shot_id):  # ordered by shot
-        rows = list(group)
-        first = rows[0]
-        shots.append(ShotView(
-            id=first.shot_id, position=first.shot_position, summary=first.summary, narration=first.narration,
-            review_status=first.shot_review_status, lock_version=first.shot_lock_version,
-            frames=tuple(_frame_view(r, store) for r in rows if r.frame_id is not None),
-            clip_id=first.selected_clip_id, clip_path=_path(store, first.clip_key),
-            job_status=first.clip_job_status, job_error=first.clip_job_error,
-        ))
+def load_board(session: Session, storyboard_id: int, store: AssetStore, *, comments: bool = False) -> BoardView:
+    """Everything the Storyboard, Prompts, Images, Clips and Review pages draw for one storyboard version
+    (`store`: the runtime's asset store, `rt.assets`, which gives the images and clips as local files; `comments`:
+    the review threads too).
+
+    `core.board.load_board`: two queries whatever the board's size (three with the comments)."""
+    board = core_board.load_board(session, storyboard_id, comments=comments)
+    video = board.video
     return BoardView(
-        storyboard_id=header.storyboard_id, video_id=header.video_id,
-        video_title=f"{header.video_number}\\. \u2068{escape_markdown(header.video_title)}\u2069",
-        video_body=header.video_body, version=header.version, is_current=header.is_current, shots=tuple(shots),
+        storyboard_id=board.id, video_id=video.id,
+        video_title=f"{video.number}\\. \u2068{escape_markdown(video.title)}\u2069",
+        video_body=video.body, version=board.version, is_current=board.is_current,
+        shots=tuple(_shot_view(s, store) for s in board.shots),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.jobs import list_takes, request_clip, select_take
-from core.review import clip_block_reason, clip_gate_relaxed
+from core.review import clip_gate_relaxed
 from core.runtime import Runtime
 from studio import auth
 from studio.actions import ok, perform
@@ -53,8 +53,7 @@ def shot_row(rt: Runtime, shot: ShotView) -> None:
             missing = sum(1 for f in shot.frames if not f.image_id)
             if missing:
                 st.caption(f"{missing} image(s) will be rendered first.")
-            with rt.sessions() as session:
-                blocked = clip_block_reason(session, shot.id, relax=clip_gate_relaxed(cfg))
+            blocked = shot.clip_block_reason(relax=clip_gate_relaxed(cfg))
             if blocked:
                 st.caption(f":material/block: {blocked}. Approve the shot on the Storyboard page.")
             label = "Re-render clip" if shot.clip_id else "Render clip"

@@ -50,6 +50,10 @@ def frame_card(frame: FrameView, *, show_prompt: bool = True) -> None:
                 st.caption(_prompt_caption(frame.prompt))
             else:
                 st.caption("No prompt yet: refine it on the Prompts page.")
+        stale = [f"{what} {fresh.describe()}" for what, fresh in (("Prompt", frame.prompt_freshness),
+                                                                   ("Image", frame.image_freshness)) if fresh.stale]
+        if stale:
+            st.caption(":material/update: " + escape_markdown(" · ".join(stale)))
 
 
 def _prompt_caption(prompt: str) -> str:
@@ -60,3 +64,5 @@ def _prompt_caption(prompt: str) -> str:
 def narration(shot: ShotView) -> None:
     title_line(f"Shot {shot.position}", shot.review_status)
     show_text(shot.narration, key=f"narration-{shot.id}", placeholder="no narration")
+    for direction in shot.directions:  # what is seen, apart from what is said
+        st.caption(f":material/videocam: {escape_markdown(direction)}")

@@ -1,27 +1,18 @@
 """Read-only queries the pages need and `core` does not (yet) offer. Nothing here writes.
 
+A storyboard itself is read by `core.board` (through `studio.board`), never here.
+
 Candidates to move into `core` are marked `# core?`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
-from typing import Any
 
-from sqlalchemy import Row, Select, Subquery, and_, bindparam, func, select
-from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from core.models import (
-    Asset,
-    Frame,
-    Job,
-    PromptVersion,
-    Shot,
-    SourceFile,
-    Storyboard,
-    Video,
-)
+from core.models import Asset, Frame, Job, Shot, SourceFile, Storyboard, Video
 
 
 @dataclass(frozen=True)
@@ -44,79 +35,6 @@ def video_options(session: Session, file_id: int) -> list[Option]:
     rows = session.execute(select(Video.id, Video.number, Video.title)
                            .where(Video.source_file_id == file_id).order_by(Video.position))
     return [Option(vid, f"{number}. \u2068{title}\u2069") for vid, number, title in rows]
-
-
-@dataclass(frozen=True)
-class BoardHeader:
-    storyboard_id: int
-    version: int
-    is_current: bool
-    video_id: int
-    video_number: int
-    video_title: str
-    video_body: str
-
-
-def board_header(session: Session, storyboard_id: int) -> BoardHeader | None:
-    row = session.execute(
-        select(Storyboard.id, Storyboard.version, Storyboard.is_current, Video.id, Video.number, Video.title,
-               Video.body)
-        .join(Video, Video.id == Storyboard.video_id).where(Storyboard.id == storyboard_id)
-    ).first()
-    return BoardHeader(*row) if row is not None else None
-
-
-def _newest_job_per(owner: InstrumentedAttribute[int | None], kind: str, owners: Select[tuple[int]]) -> Subquery:
-    """(owner, job_id) of the newest job of `kind` per frame or shot among `owners`: what a status chip shows."""
-    return (select(owner.label("owner"), func.max(Job.id).label("job_id"))
-            .where(Job.kind == kind, owner.in_(owners)).group_by(owner).subquery())
-
-
-def board_grid(session: Session, storyboard_id: int) -> list[Row[Any]]:
-    """One row per live frame of a storyboard version (one row with frame columns None for a shot without live
-    frames), in shot then frame order, with everything the pages draw: the shot, its selected clip's key and newest
-    clip job; the frame, its selected prompt's text, its selected image's key and newest image job.
-
-    One query, whatever the size of the board (reading it through the ORM relationships cost a query per shot)."""
-    return list(session.execute(_board_grid_statement(), {"storyboard_id": storyboard_id}))
-
-
-@cache
-def _board_grid_statement() -> Select[Any]:
-    # Built once: constructing it (four aliases, two subqueries, 22 labelled columns) cost more than running it,
-    # on every Storyboard, Images and Clips run.
-    storyboard_id = bindparam("storyboard_id")
-    image_asset, clip_asset, image_job, clip_job = aliased(Asset), aliased(Asset), aliased(Job), aliased(Job)
-    board_shots = select(Shot.id).where(Shot.storyboard_id == storyboard_id)
-    board_frames = select(Frame.id).join(Shot, Shot.id == Frame.shot_id).where(Shot.storyboard_id == storyboard_id)
-    last_image = _newest_job_per(Job.frame_id, "image", board_frames)
-    last_clip = _newest_job_per(Job.shot_id, "clip", board_shots)
-    stmt = (
-        select(
-            Shot.id.label("shot_id"), Shot.position.label("shot_position"), Shot.summary, Shot.narration,
-            Shot.review_status.label("shot_review_status"), Shot.lock_version.label("shot_lock_version"),
-            Shot.selected_clip_id, clip_asset.storage_key.label("clip_key"),
-            clip_job.status.label("clip_job_status"), clip_job.error.label("clip_job_error"),
-            Frame.id.label("frame_id"), Frame.position.label("frame_position"), Frame.scene_text,
-            Frame.lock_version.label("frame_lock_version"), Frame.review_status.label("frame_review_status"),
-            Frame.selected_prompt_id, PromptVersion.text.label("prompt_text"),
-            Frame.selected_image_id, image_asset.storage_key.label("image_key"),
-            image_job.status.label("image_job_status"), image_job.error.label("image_job_error"),
-            image_job.error_category.label("image_job_category"),
-        )
-        .select_from(Shot)
-        .outerjoin(Frame, and_(Frame.shot_id == Shot.id, Frame.deleted_at.is_(None)))
-        .outerjoin(PromptVersion, PromptVersion.id == Frame.selected_prompt_id)
-        .outerjoin(image_asset, image_asset.id == Frame.selected_image_id)
-        .outerjoin(last_image, last_image.c.owner == Frame.id)
-        .outerjoin(image_job, image_job.id == last_image.c.job_id)
-        .outerjoin(clip_asset, clip_asset.id == Shot.selected_clip_id)
-        .outerjoin(last_clip, last_clip.c.owner == Shot.id)
-        .outerjoin(clip_job, clip_job.id == last_clip.c.job_id)
-        .where(Shot.storyboard_id == storyboard_id, Shot.deleted_at.is_(None))
-        .order_by(Shot.position, Shot.id, Frame.position, Frame.id)
-    )
-    return stmt
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,11 @@ class _In(BaseModel):
 # ---- storyboard ---------------------------------------------------------------------------------
 
 
+class FreshnessOut(BaseModel):
+    state: str = Field(description="missing (none yet) | fresh (up to date) | stale")
+    reasons: list[str] = Field(default_factory=list, description="What changed since it was made, when stale.")
+
+
 class FrameOut(BaseModel):
     id: int
     position: int
@@ -29,6 +34,11 @@ class FrameOut(BaseModel):
     review_status: str
     selected_prompt_id: int | None
     selected_image_id: int | None
+    beat: str = Field(default="", description="The stretch of the shot's narration this frame illustrates.")
+    lock_version: int = 1
+    prompt_text: str = Field(default="", description="The selected prompt's text.")
+    prompt_staleness: FreshnessOut = Field(default_factory=lambda: FreshnessOut(state="missing"))
+    image_staleness: FreshnessOut = Field(default_factory=lambda: FreshnessOut(state="missing"))
 
 
 class ShotOut(BaseModel):
@@ -38,6 +48,20 @@ class ShotOut(BaseModel):
     review_status: str
     selected_clip_id: int | None
     frames: list[FrameOut]
+    narration: str = Field(default="", description="What is said over this shot.")
+    directions: list[str] = Field(default_factory=list, description="What is seen or done in the edit (not said).")
+    scene: int | None = None
+    shot_size: str = ""
+    camera_move: str = ""
+    subject: str = ""
+    action: str = ""
+    location: str = ""
+    on_screen_text: str = ""
+    motion_prompt: str = ""
+    chain_break: bool = False
+    lock_version: int = 1
+    cast: list[str] = Field(default_factory=list, description="Cast members and sets the shot shows.")
+    clip_staleness: FreshnessOut = Field(default_factory=lambda: FreshnessOut(state="missing"))
 
 
 class VideoOut(BaseModel):

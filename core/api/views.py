@@ -4,37 +4,43 @@ from __future__ import annotations
 
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
-from core.api.schemas import AssetRef, FrameOut, JobOut, PromptOut, ShotOut, StoryboardOut, VideoOut
+from core.api.schemas import (
+    AssetRef,
+    FrameOut,
+    FreshnessOut,
+    JobOut,
+    PromptOut,
+    ShotOut,
+    StoryboardOut,
+    VideoOut,
+)
+from core.board import Board, BoardFrame, BoardShot, BoardVideo, Freshness, load_script
 from core.errors import NotFoundError
-from core.models import Asset, Job, PromptVersion, Shot, SourceFile, Storyboard, Video
+from core.models import Asset, Job, PromptVersion
 
 
 def storyboard_out(session: Session, file_id: int) -> StoryboardOut:
-    """The file's videos in document order, each with its current storyboard (deleted shots/frames left out)."""
-    source = session.get(SourceFile, file_id)
-    if source is None:
-        raise NotFoundError(f"There is no script with id {file_id}.")
-    videos = list(session.scalars(select(Video).where(Video.source_file_id == file_id).order_by(Video.position)))
-    boards = {
-        b.video_id: b
-        for b in session.scalars(
-            select(Storyboard)
-            .where(Storyboard.video_id.in_([v.id for v in videos]), Storyboard.is_current.is_(True))
-            .options(selectinload(Storyboard.shots).selectinload(Shot.frames))
-        )
-    }
+    """The file's videos in document order, each with its current board (`core.board`; deleted shots and frames
+    left out)."""
+    try:
+        script = load_script(session, file_id)
+    except NotFoundError:
+        raise NotFoundError(f"There is no script with id {file_id}.") from None
     return StoryboardOut(
-        file_id=source.id,
-        title=source.title,
-        warnings=[str(w) for w in source.warnings or []],
-        videos=[_video_out(v, boards.get(v.id)) for v in videos],
+        file_id=script.file_id,
+        title=script.title,
+        warnings=list(script.warnings),
+        videos=[_video_out(v, script.board_of(v.id)) for v in script.videos],
     )
 
 
-def _video_out(video: Video, board: Storyboard | None) -> VideoOut:
-    shots = [] if board is None else [s for s in board.shots if s.deleted_at is None]
+def _freshness(value: Freshness) -> FreshnessOut:
+    return FreshnessOut(state=value.state, reasons=list(value.reasons))
+
+
+def _video_out(video: BoardVideo, board: Board | None) -> VideoOut:
     return VideoOut(
         id=video.id,
         number=video.number,
@@ -42,28 +48,27 @@ def _video_out(video: Video, board: Storyboard | None) -> VideoOut:
         title=video.title,
         storyboard_id=board.id if board else None,
         storyboard_version=board.version if board else None,
-        shots=[
-            ShotOut(
-                id=shot.id,
-                position=shot.position,
-                summary=shot.summary,
-                review_status=shot.review_status,
-                selected_clip_id=shot.selected_clip_id,
-                frames=[
-                    FrameOut(
-                        id=f.id,
-                        position=f.position,
-                        scene_text=f.scene_text,
-                        review_status=f.review_status,
-                        selected_prompt_id=f.selected_prompt_id,
-                        selected_image_id=f.selected_image_id,
-                    )
-                    for f in shot.frames
-                    if f.deleted_at is None
-                ],
-            )
-            for shot in shots
-        ],
+        shots=[_shot_out(s) for s in board.shots] if board else [],
+    )
+
+
+def _shot_out(shot: BoardShot) -> ShotOut:
+    return ShotOut(
+        id=shot.id, position=shot.position, summary=shot.summary, review_status=shot.review_status,
+        selected_clip_id=shot.clip_id, frames=[_frame_out(f) for f in shot.frames], narration=shot.narration,
+        directions=list(shot.directions), scene=shot.scene, shot_size=shot.shot_size,
+        camera_move=shot.camera_move, subject=shot.subject, action=shot.action, location=shot.location,
+        on_screen_text=shot.on_screen_text, motion_prompt=shot.motion_prompt, chain_break=shot.chain_break,
+        lock_version=shot.lock_version, cast=list(shot.cast), clip_staleness=_freshness(shot.clip_freshness),
+    )
+
+
+def _frame_out(frame: BoardFrame) -> FrameOut:
+    return FrameOut(
+        id=frame.id, position=frame.position, scene_text=frame.scene_text, review_status=frame.review_status,
+        selected_prompt_id=frame.prompt_id, selected_image_id=frame.image_id, beat=frame.beat,
+        lock_version=frame.lock_version, prompt_text=frame.prompt_text,
+        prompt_staleness=_freshness(frame.prompt_freshness), image_staleness=_freshness(frame.image_freshness),
     )
 
 

@@ -9,6 +9,9 @@
                                            a new storyboard version for one video; JSON like `ingest`'s video.
 
 All honour DATABASE_URL and STUDIO_DATA_DIR (through `open_runtime`).
+
+`show` reports per shot its narration, directions, cast and clip staleness, per frame its text, beat and prompt /
+image staleness (`core.board`); `show --text` prints the same as a readable listing.
 """
 
 from __future__ import annotations
@@ -86,10 +89,44 @@ def _show(args: argparse.Namespace) -> int:
     runtime = open_runtime()
     try:
         with session_scope(runtime.sessions) as session:
-            _print_json(storyboard_json(session, args.file))
+            doc = storyboard_json(session, args.file)
+        if args.text:
+            sys.stdout.write(show_text(doc))
+        else:
+            _print_json(doc)
     finally:
         runtime.engine.dispose()
     return 0
+
+
+def _state(value: dict[str, Any]) -> str:
+    reasons = "; ".join(value.get("reasons") or [])
+    return f"{value['state']} ({reasons})" if reasons else str(value["state"])
+
+
+def show_text(doc: dict[str, Any]) -> str:
+    """`show --text`: the JSON read as a director does — per shot what is said and what is seen, per frame its
+    text and whether its prompt and image are up to date."""
+    lines = [f"{doc['file']['title'] or doc['file']['original_name']} (file {doc['file']['id']})"]
+    for video in doc["videos"]:
+        board = video["storyboard"]
+        lines.append("")
+        lines.append(f"Video {video['number']}. {video['title']}"
+                     + (f" · storyboard v{board['version']} ({board['density']})" if board else " · no storyboard"))
+        if board and board.get("note"):
+            lines.append(f"  Note: {board['note']}")
+        for shot in video["shots"]:
+            cast = f" · cast: {', '.join(shot['cast'])}" if shot["cast"] else ""
+            lines.append(f"  Shot {shot['position']} [{shot['status']}] clip: {_state(shot['clip_staleness'])}{cast}")
+            lines.append(f"    Narration: {shot['narration'] or '(none)'}")
+            lines.extend(f"    Direction: {d}" for d in shot["directions"])
+            for frame in shot["frames"]:
+                lines.append(f"    Frame {frame['position']} [{frame['status']}] prompt: "
+                             f"{_state(frame['prompt_staleness'])} · image: {_state(frame['image_staleness'])}")
+                lines.append(f"      {frame['scene_text'] or '(no text)'}")
+                if frame["beat"]:
+                    lines.append(f"      Beat: {frame['beat']}")
+    return "\n".join(lines) + "\n"
 
 
 def _rebuild(args: argparse.Namespace) -> int:
@@ -148,6 +185,8 @@ def register(subparsers: Any) -> None:
 
     p = subparsers.add_parser("show", help="print a stored script's current storyboards as JSON")
     p.add_argument("--file", type=int, required=True, help="the file id printed by `ingest`")
+    p.add_argument("--text", action="store_true",
+                   help="a readable listing (narration and directions per shot, text per frame) instead of JSON")
     p.set_defaults(handler=_show)
 
     p = subparsers.add_parser("rebuild", help="cut one video again into a new storyboard version")

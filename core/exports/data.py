@@ -1,29 +1,24 @@
-"""The one read of the database every export shares: a script's current storyboards as plain, ordered data.
+"""What every export shares: a script's current boards (`core.board`, the one read model) as export rows.
 
 Exports never query the database themselves, so each writer is a pure function of this snapshot (easy to test,
-and a PDF and a shot list made at the same moment agree).
+and a PDF and a shot list made at the same moment agree). Narration is the shots' (what is said), directions
+are the shots' own (what is seen): a writer never speaks a direction.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.assets import AssetStore
+from core.board import Board, BoardFrame, BoardShot, BoardVideo, Freshness, Note, load_script
 from core.errors import NotFoundError
-from core.models import Asset, Comment, PromptVersion, SourceFile, Storyboard, Video
-from core.review import comments_by_subject
+from core.models import Video
+from core.review import clip_gate
 
-
-@dataclass(frozen=True)
-class CommentRow:
-    author: str
-    body: str
-    at: datetime | None
+CommentRow = Note  # one comment of a review thread (author, body, at)
 
 
 @dataclass(frozen=True)
@@ -37,6 +32,9 @@ class FrameRow:
     comments: tuple[CommentRow, ...] = ()
     lock_version: int = 1  # the optimistic-lock counter when the snapshot was taken
     storyboard_id: int = 0
+    beat: str = ""  # the narration the frame illustrates (shown, never spoken: the shot speaks it)
+    prompt_freshness: Freshness = Freshness("missing")
+    image_freshness: Freshness = Freshness("missing")
 
 
 @dataclass(frozen=True)
@@ -50,6 +48,13 @@ class ShotRow:
     clip_path: Path | None
     clip_duration_s: float | None
     comments: tuple[CommentRow, ...] = ()
+    directions: tuple[str, ...] = ()  # what is seen or done in the edit: shown in its own column, never spoken
+    cast: tuple[str, ...] = ()
+    clip_freshness: Freshness = Freshness("missing")
+
+    def clip_block_reason(self, *, relax: bool) -> str | None:
+        """Why a clip may not be rendered for this shot (the render queue's rule, `core.review.clip_gate`)."""
+        return clip_gate(self.position, self.status, [(f.position, f.status) for f in self.frames], relax=relax)
 
 
 @dataclass(frozen=True)
@@ -85,22 +90,15 @@ class ScriptSnapshot:
 
 def collect_script(session: Session, file_id: int, *, data_dir: Path, video_id: int | None = None,
                    store: AssetStore | None = None) -> ScriptSnapshot:
-    """Everything an export needs about a script (or one of its videos), from the current storyboards.
+    """Everything an export needs about a script (or one of its videos), from the current boards (`core.board`).
 
     Image and clip paths are local files from `store` (default: the data dir's own files); with object storage,
     pass the runtime's store so they are cached downloads."""
-    source = session.get(SourceFile, file_id)
-    if source is None:
-        raise NotFoundError(f"Script {file_id} does not exist")
+    script = load_script(session, file_id, video_id=video_id, comments=True)
     store = store or AssetStore(data_dir)
-    videos = list(source.videos)
-    if video_id is not None:
-        videos = [v for v in videos if v.id == video_id]
-        if not videos:
-            raise NotFoundError(f"Video {video_id} is not part of script {file_id}")
-    return ScriptSnapshot(file_id=source.id, title=source.title or source.original_name,
-                          original_name=source.original_name, preface=source.preface,
-                          videos=tuple(_video_row(session, v, store) for v in videos))
+    return ScriptSnapshot(file_id=script.file_id, title=script.title or script.original_name,
+                          original_name=script.original_name, preface=script.preface,
+                          videos=tuple(_video_row(v, script.board_of(v.id), store) for v in script.videos))
 
 
 def script_of_video(session: Session, video_id: int) -> int:
@@ -110,42 +108,31 @@ def script_of_video(session: Session, video_id: int) -> int:
     return video.source_file_id
 
 
-def _video_row(session: Session, video: Video, store: AssetStore) -> VideoRow:
-    board = session.scalar(select(Storyboard).where(Storyboard.video_id == video.id, Storyboard.is_current))
-    shots = [s for s in board.shots if s.deleted_at is None] if board else []
-    frames = [f for s in shots for f in s.frames if f.deleted_at is None]
-    prompt_ids = [f.selected_prompt_id for f in frames if f.selected_prompt_id]
-    prompts = {p.id: p.text for p in session.scalars(select(PromptVersion).where(PromptVersion.id.in_(prompt_ids)))}
-    asset_ids = [f.selected_image_id for f in frames if f.selected_image_id]
-    asset_ids += [s.selected_clip_id for s in shots if s.selected_clip_id]
-    assets = {a.id: a for a in session.scalars(select(Asset).where(Asset.id.in_(asset_ids)))}
-    frame_notes = comments_by_subject(session, "frame", [f.id for f in frames])
-    shot_notes = comments_by_subject(session, "shot", [s.id for s in shots])
-
-    shot_rows = []
-    for shot in shots:
-        clip = assets.get(shot.selected_clip_id) if shot.selected_clip_id else None
-        frame_rows = tuple(
-            FrameRow(frame_id=f.id, position=f.position, scene_text=f.scene_text,
-                     prompt=prompts.get(f.selected_prompt_id or -1, ""), status=f.review_status,
-                     image_path=_file(store, assets.get(f.selected_image_id) if f.selected_image_id else None),
-                     comments=_notes(frame_notes.get(f.id, [])), lock_version=f.lock_version,
-                     storyboard_id=shot.storyboard_id)
-            for f in shot.frames if f.deleted_at is None)
-        shot_rows.append(ShotRow(shot_id=shot.id, position=shot.position, summary=shot.summary,
-                                 narration=shot.narration, status=shot.review_status, frames=frame_rows,
-                                 clip_path=_file(store, clip), clip_duration_s=clip.duration_s if clip else None,
-                                 comments=_notes(shot_notes.get(shot.id, []))))
+def _video_row(video: BoardVideo, board: Board | None, store: AssetStore) -> VideoRow:
+    shots = board.shots if board is not None else ()
     return VideoRow(video_id=video.id, position=video.position, number=video.number, title=video.title,
-                    header_text=video.header_text, body=video.body, shots=tuple(shot_rows))
+                    header_text=video.header_text, body=video.body,
+                    shots=tuple(_shot_row(s, board.id if board else 0, store) for s in shots))
 
 
-def _file(store: AssetStore, asset: Asset | None) -> Path | None:
-    return store.local_file(asset.storage_key) if asset is not None else None
+def _shot_row(shot: BoardShot, storyboard_id: int, store: AssetStore) -> ShotRow:
+    return ShotRow(shot_id=shot.id, position=shot.position, summary=shot.summary, narration=shot.narration,
+                   status=shot.review_status, frames=tuple(_frame_row(f, storyboard_id, store) for f in shot.frames),
+                   clip_path=_file(store, shot.clip_key), clip_duration_s=shot.clip_duration_s,
+                   comments=shot.comments, directions=shot.directions, cast=shot.cast,
+                   clip_freshness=shot.clip_freshness)
 
 
-def _notes(rows: list[Comment]) -> tuple[CommentRow, ...]:
-    return tuple(CommentRow(c.author, c.body, c.created_at) for c in rows)
+def _frame_row(frame: BoardFrame, storyboard_id: int, store: AssetStore) -> FrameRow:
+    return FrameRow(frame_id=frame.id, position=frame.position, scene_text=frame.scene_text,
+                    prompt=frame.prompt_text, status=frame.review_status, image_path=_file(store, frame.image_key),
+                    comments=frame.comments, lock_version=frame.lock_version, storyboard_id=storyboard_id,
+                    beat=frame.beat, prompt_freshness=frame.prompt_freshness,
+                    image_freshness=frame.image_freshness)
+
+
+def _file(store: AssetStore, key: str | None) -> Path | None:
+    return store.local_file(key) if key else None
 
 
 def export_dir(data_dir: Path, file_id: int) -> Path:

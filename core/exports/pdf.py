@@ -1,5 +1,7 @@
 """The PDF storyboard a client signs off: a cover page, then per video one page per shot with its frames.
 
+Each shot page shows its narration (what is said) and, under a "Directions" line, its directions (what is seen).
+
 Arabic is shaped by HarfBuzz (fpdf2's `set_text_shaping`) and laid out right to left: a paragraph with Arabic
 in it is set in Noto Sans Arabic (Latin falls back to Noto Sans) and aligned right, so letters join and words
 read in the writer's order. Images are embedded as JPEG at screen resolution to keep the file mailable.
@@ -152,6 +154,11 @@ def _shot_page(pdf: StoryboardPDF, video: VideoRow, shot: ShotRow) -> None:
     _video_header(pdf, video, shot)
     if shot.narration:
         pdf.para(shot.narration, width=pdf.epw, size=10, line=5.5)
+    if shot.directions:  # what is seen, apart from what is said
+        pdf.ln(1)
+        pdf.para("Directions", width=pdf.epw, size=8.5, bold=True, colour=(90, 90, 90))
+        for direction in shot.directions:
+            pdf.para(direction, width=pdf.epw, size=9, line=4.8, colour=(90, 90, 90))
     pdf.ln(3)
     col_w = (pdf.epw - GAP * (COLUMNS - 1)) / COLUMNS
     frames = list(shot.frames)

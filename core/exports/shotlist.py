@@ -1,4 +1,7 @@
-"""The shot list as CSV and XLSX: one row per frame, the columns a production team tracks."""
+"""The shot list as CSV and XLSX: one row per frame, the columns a production team tracks.
+
+Narration (what is said) and directions (what is seen or done in the edit, one per line) are the shot's, each in
+its own column."""
 
 from __future__ import annotations
 
@@ -9,7 +12,8 @@ from pathlib import Path
 from core.exports.data import ScriptSnapshot
 
 COLUMNS = ("video", "video title", "shot", "frame", "scene text", "selected prompt", "frame status", "shot status",
-           "narration", "image file", "clip file", "frame id")
+           "narration", "directions", "image file", "clip file", "frame id", "prompt state", "image state",
+           "clip state")
 _ARABIC = range(0x0600, 0x0700)
 
 
@@ -22,6 +26,9 @@ def shot_list_rows(snapshot: ScriptSnapshot) -> list[dict[str, object]]:
                     "video": video.number, "video title": video.title, "shot": shot.position,
                     "frame": frame.position, "scene text": frame.scene_text, "selected prompt": frame.prompt,
                     "frame status": frame.status, "shot status": shot.status, "narration": shot.narration,
+                    "directions": "\n".join(shot.directions),
+                    "prompt state": frame.prompt_freshness.describe(),
+                    "image state": frame.image_freshness.describe(), "clip state": shot.clip_freshness.describe(),
                     "image file": str(frame.image_path) if frame.image_path else "",
                     "clip file": str(shot.clip_path) if shot.clip_path else "", "frame id": frame.frame_id,
                 })
@@ -47,8 +54,8 @@ def write_shot_list_xlsx(snapshot: ScriptSnapshot, out: Path) -> Path:
     ws.append(list(COLUMNS))
     for cell in ws[1]:
         cell.font = Font(bold=True)
-    widths = {"scene text": 50, "selected prompt": 60, "narration": 50, "video title": 30, "image file": 40,
-              "clip file": 40}
+    widths = {"scene text": 50, "selected prompt": 60, "narration": 50, "directions": 40, "video title": 30,
+              "prompt state": 24, "image state": 24, "clip state": 24, "image file": 40, "clip file": 40}
     for i, name in enumerate(COLUMNS, start=1):
         ws.column_dimensions[ws.cell(1, i).column_letter].width = widths.get(name, 12)
     for row in shot_list_rows(snapshot):

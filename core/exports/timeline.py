@@ -32,7 +32,7 @@ def build_otio(video: VideoRow, *, wpm: float, fps: int = DEFAULT_FPS) -> otio.s
         source = otio.opentime.TimeRange(rt(0), otio.opentime.RationalTime(frames, fps))
         meta = {"course_visual_studio": {"shot_id": ev.shot.shot_id, "shot": ev.shot.position,
                                          "status": ev.shot.status, "narration": ev.shot.narration,
-                                         "kind": ev.kind}}
+                                         "directions": list(ev.shot.directions), "kind": ev.kind}}
         if ev.media is None:
             track.append(otio.schema.Gap(source_range=source, metadata=meta))
             continue

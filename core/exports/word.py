@@ -1,8 +1,9 @@
 """Round trip to Word: the script back as a .docx, with a storyboard table per video, and reading it back.
 
 The writer gets their script in the format they wrote it in: the course title, then per video its header and
-narration, followed by a table (shot · frame, thumbnail, scene text, prompt). Arabic paragraphs are marked
-right-to-left (`w:bidi`, `w:rtl`) so Word lays them out as typed. The first cell carries the frame's id
+narration (the shots', in order), followed by a table (shot · frame, thumbnail, scene text, prompt, and the shot's
+directions on its first frame's row). Arabic paragraphs are marked right-to-left (`w:bidi`, `w:rtl`) so Word
+lays them out as typed. The first cell carries the frame's id
 and version (`#123 v4`), so `apply_docx_edits` can bring a writer's edited scene texts back frame by frame,
 refusing (all or nothing) when the studio changed a frame after the document was exported.
 """
@@ -27,7 +28,8 @@ from core.errors import ValidationError
 from core.exports.data import ScriptSnapshot, collect_script
 from core.exports.pdf import has_arabic
 
-HEADERS = ("Shot · frame", "Frame", "Scene text", "Prompt")
+READ_HEADERS = ("Shot · frame", "Frame", "Scene text", "Prompt")  # what a table must start with to be read back
+HEADERS = (*READ_HEADERS, "Directions")
 THUMB_WIDTH_IN = 1.6
 _REF = re.compile(r"#(\d+)(?:\s+v(\d+))?")
 
@@ -49,9 +51,11 @@ def write_storyboard_docx(snapshot: ScriptSnapshot, out: Path) -> Path:
         _rtl_aware(doc.add_paragraph(snapshot.preface))
     for video in snapshot.videos:
         _rtl_aware(doc.add_heading(video.header_text or f"{video.number}. {video.title}", level=1))
-        for line in video.body.splitlines():
-            if line.strip():
-                _rtl_aware(doc.add_paragraph(line))
+        # What is said, shot by shot (the narration the captions speak); directions go to the table's own column.
+        for text in [s.narration for s in video.shots] if video.shots else [video.body]:
+            for line in text.splitlines():
+                if line.strip():
+                    _rtl_aware(doc.add_paragraph(line))
         frames = [(shot, frame) for shot in video.shots for frame in shot.frames]
         if not frames:
             doc.add_paragraph("(no storyboard yet)")
@@ -75,6 +79,10 @@ def write_storyboard_docx(snapshot: ScriptSnapshot, out: Path) -> Path:
             for p in cells[3].paragraphs:
                 for run in p.runs:
                     run.font.size = Pt(8)
+            if frame is shot.frames[0] and shot.directions:  # once per shot, on its first frame's row
+                cells[4].text = "\n".join(shot.directions)
+                for p in cells[4].paragraphs:
+                    _rtl_aware(p)
     out.parent.mkdir(parents=True, exist_ok=True)
     doc.save(str(out))
     return out
@@ -89,7 +97,7 @@ def read_storyboard_docx(data: bytes) -> list[DocxFrame]:
     rows: list[DocxFrame] = []
     for table in doc.tables:
         header = tuple(c.text.strip() for c in table.rows[0].cells) if table.rows else ()
-        if header[: len(HEADERS)] != HEADERS:
+        if header[: len(READ_HEADERS)] != READ_HEADERS:  # tables exported before the Directions column too
             continue
         for row in table.rows[1:]:
             cells = row.cells

@@ -13,8 +13,10 @@ they were written beside: a producer's wording does not go stale because a neigh
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from functools import lru_cache
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,12 +26,17 @@ from core.hashing import stable_hash
 from core.models import Frame, PromptVersion, Shot, SourceFile, Storyboard, StyleBible, Video
 from core.prompts.providers import current_template_version
 from core.prompts.style import style_data
-from core.prompts.types import RefineRequest, Refiner
+from core.prompts.types import RefineRequest, Refiner, StyleBibleData
 
 HASH_PARTS = ("scene", "context", "style", "template")
 MANUAL_HASH_PARTS = ("scene", "style")
 _PART_LABELS = {"scene": "scene text", "context": "shot context", "style": "style bible",
                 "template": "prompt template"}
+
+
+def part_label(part: str) -> str:
+    """A hashed input part in words ("scene text", "style bible" …)."""
+    return _PART_LABELS.get(part, part)
 
 
 def load_live_frame(session: Session, frame_id: int) -> Frame:
@@ -76,31 +83,88 @@ def request_for(session: Session, lineage: FrameLineage) -> RefineRequest:
     frame, shot, storyboard, video, source, bible = lineage
     # One query for the storyboard's live frames in reading order: positions, counts and neighbours.
     rows = session.execute(
-        select(Frame.id, Frame.shot_id, Frame.scene_text, Shot.position)
+        select(Frame.id, Frame.shot_id, Frame.scene_text)
         .join(Shot, Frame.shot_id == Shot.id)
         .where(Shot.storyboard_id == storyboard.id, Shot.deleted_at.is_(None), Frame.deleted_at.is_(None))
         .order_by(Shot.position, Shot.id, Frame.position, Frame.id)
     ).all()
-    order = [r.id for r in rows]
-    index = order.index(frame.id) if frame.id in order else -1
-    in_shot = [r.id for r in rows if r.shot_id == shot.id]
-    shot_ids = list(dict.fromkeys(r.shot_id for r in rows))
-    previous = rows[index - 1].scene_text if index > 0 else ""
-    following = rows[index + 1].scene_text if 0 <= index < len(rows) - 1 else ""
+    order = BoardOrder([BoardSlot(r.id, r.shot_id, r.scene_text or "") for r in rows])
+    return request_in_board(order, frame, shot, source_file_id=source.id, course_title=source.title or "",
+                            video_title=video.title or "", style=style_data(bible))
+
+
+class FrameFields(Protocol):
+    """What a request reads of a frame: an ORM `Frame`, or the columns `core.board` read of one."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def position(self) -> int: ...
+    @property
+    def scene_text(self) -> str: ...
+    @property
+    def beat(self) -> str: ...
+
+
+class ShotFields(Protocol):
+    """What a request reads of a shot: an ORM `Shot`, or the columns `core.board` read of one."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def position(self) -> int: ...
+    @property
+    def summary(self) -> str: ...
+
+
+class BoardSlot(NamedTuple):
+    """A live frame of a storyboard, in reading order: what a frame's context (neighbours, counts) is made of."""
+
+    frame_id: int
+    shot_id: int
+    scene_text: str
+
+
+class BoardOrder:
+    """A storyboard's live frames in reading order, indexed once: each frame's place, its shot's place, the
+    neighbours' scene text (a whole board's requests are then linear, not quadratic, in its frames)."""
+
+    def __init__(self, slots: Sequence[BoardSlot]) -> None:
+        self.slots = list(slots)
+        self.index = {s.frame_id: i for i, s in enumerate(self.slots)}
+        self.shot_rank: dict[int, int] = {}
+        self.in_shot: dict[int, list[int]] = {}
+        for s in self.slots:
+            self.shot_rank.setdefault(s.shot_id, len(self.shot_rank) + 1)
+            self.in_shot.setdefault(s.shot_id, []).append(s.frame_id)
+
+
+def request_in_board(order: BoardOrder, frame: FrameFields, shot: ShotFields, *, source_file_id: int,
+                     course_title: str, video_title: str, style: StyleBibleData) -> RefineRequest:
+    """The refine request of one frame among its storyboard's live frames (`order`).
+
+    Pure: `request_for` reads the order for one frame, `core.board` for a whole board at once, so the Prompts page
+    and the board report the same staleness."""
+    frame_id, shot_id = frame.id, shot.id
+    slots = order.slots
+    index = order.index.get(frame_id, -1)
+    in_shot = order.in_shot.get(shot_id, [])
+    previous = slots[index - 1].scene_text if index > 0 else ""
+    following = slots[index + 1].scene_text if 0 <= index < len(slots) - 1 else ""
     return RefineRequest(
-        frame_id=frame.id,
-        source_file_id=source.id,
+        frame_id=frame_id,
+        source_file_id=source_file_id,
         scene_text=frame.scene_text or "",
-        course_title=source.title or "",
-        video_title=video.title or "",
+        course_title=course_title,
+        video_title=video_title,
         shot_summary=shot.summary or "",
-        shot_position=(shot_ids.index(shot.id) + 1) if shot.id in shot_ids else max(1, shot.position),
-        shot_count=max(1, len(shot_ids)),
-        frame_position=(in_shot.index(frame.id) + 1) if frame.id in in_shot else max(1, frame.position),
+        shot_position=order.shot_rank.get(shot_id) or max(1, shot.position),
+        shot_count=max(1, len(order.shot_rank)),
+        frame_position=(in_shot.index(frame_id) + 1) if frame_id in in_shot else max(1, frame.position),
         frame_count=max(1, len(in_shot)),
-        previous_scene_text=previous or "",
-        next_scene_text=following or "",
-        style=style_data(bible),
+        previous_scene_text=previous,
+        next_scene_text=following,
+        style=style,
     )
 
 
@@ -109,9 +173,15 @@ def part_hashes(req: RefineRequest, template_version: str) -> dict[str, str]:
     return {
         "scene": stable_hash(" ".join(req.scene_text.split())),
         "context": stable_hash(req.context_fields()),
-        "style": stable_hash(req.style.model_dump()),
+        "style": _style_hash(req.style),
         "template": template_version,
     }
+
+
+@lru_cache(maxsize=64)
+def _style_hash(style: StyleBibleData) -> str:
+    # Every frame of a course shares one bible: a board's staleness hashes it once, not once per frame.
+    return stable_hash(style.model_dump())
 
 
 def request_hash(req: RefineRequest, refiner: Refiner) -> str:
@@ -158,11 +228,31 @@ class Staleness:
         return "Stale: " + ", ".join(labels) + " changed since this prompt was made"
 
 
+class StoredPrompt(NamedTuple):
+    """What staleness needs of a stored prompt version (`core.board` reads just these columns)."""
+
+    id: int
+    frame_id: int
+    origin: str
+    provider: str
+    model: str
+    input_hash: str
+    hashes: dict[str, Any] | None  # `inputs["hashes"]`, None when written without part hashes
+
+
 def version_staleness(version: PromptVersion, req: RefineRequest) -> Staleness:
     """Compare one stored version with a freshly built request of its frame."""
+    stored = (version.inputs or {}).get("hashes")
+    return stored_staleness(StoredPrompt(version.id, version.frame_id, version.origin, version.provider,
+                                         version.model, version.input_hash,
+                                         stored if isinstance(stored, dict) else None), req)
+
+
+def stored_staleness(version: StoredPrompt, req: RefineRequest) -> Staleness:
+    """The staleness rule, over values: which hashed parts of `req` differ from those the version was made from."""
     manual = version.origin == "manual"
     current = part_hashes(req, current_template_version(version.provider) or "")
-    stored = (version.inputs or {}).get("hashes")
+    stored = version.hashes
     if not isinstance(stored, dict):
         # Written without part hashes (e.g. by an older tool): only the overall hash can be compared.
         expected = manual_hash(req) if manual else stable_hash(

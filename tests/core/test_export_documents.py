@@ -93,7 +93,7 @@ def test_docx_round_trip(script) -> None:
     assert doc.paragraphs[0].text == "دورة التصميم — Design basics"
     assert len(doc.tables) == 2
     table = doc.tables[0]
-    assert [c.text for c in table.rows[0].cells] == ["Shot · frame", "Frame", "Scene text", "Prompt"]
+    assert [c.text for c in table.rows[0].cells] == ["Shot · frame", "Frame", "Scene text", "Prompt", "Directions"]
     assert len(table.rows) == 1 + 4
     assert len(doc.inline_shapes) == 8  # a thumbnail per frame
     arabic_cell = table.rows[1].cells[2].paragraphs[0]
