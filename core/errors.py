@@ -54,3 +54,16 @@ class ProviderError(StudioError):
         super().__init__(message, category=category)
         self.retryable = retryable
         self.retry_after = retry_after
+
+
+class PlanError(ValidationError):
+    """A shot plan failed its checks and was not stored; `problems` lists every reason, in reading order."""
+
+    category = "invalid_plan"
+
+    def __init__(self, problems: list[str], *, video_id: int | None = None) -> None:
+        where = f"video {video_id}" if video_id is not None else "the video"
+        shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
+        super().__init__(f"The plan for {where} was not stored: {shown}.")
+        self.problems = list(problems)
+        self.video_id = video_id

@@ -124,7 +124,9 @@ def ingest_file(
     video_rows = [
         {"source_file_id": source.id, "position": position, "number": segment.number,
          "title": segment.title[:_TITLE_LIMIT],
-         "header_text": segment.header_text, "body": segment.body}
+         "header_text": segment.header_text, "body": segment.body,
+         "directions": [{"text": d.text, "at": d.at, "source": d.source} for d in segment.directions],
+         "scenes": [{"at": m.at, "title": m.title} for m in segment.scenes]}
         for position, segment in enumerate(segmentation.videos, start=1)
     ]
     if video_rows:

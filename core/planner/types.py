@@ -39,6 +39,7 @@ class KeyframePlan(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     description: str
+    beat: str = ""  # the narration this keyframe illustrates; empty: the store gives it its share of the shot's
 
 
 class PlannedShot(BaseModel):
