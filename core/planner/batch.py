@@ -112,8 +112,8 @@ def plan_request_for(session: Session, video_id: int) -> PlanRequest:
         raise NotFoundError(f"Video {video_id} does not exist")
     board = _current_board(session, video_id)
     located = locate_sentences(video.body)
-    titles = dict(session.execute(select(Video.position, Video.title)
-                                  .where(Video.source_file_id == video.source_file_id)).tuples())
+    titles: dict[int, str] = {pos: title for pos, title in session.execute(
+        select(Video.position, Video.title).where(Video.source_file_id == video.source_file_id)).tuples()}
     source = session.get(SourceFile, video.source_file_id)
     starts = located.starts
     directions = tuple(f"(at sentence {_at_sentence(starts, int(d.get('at', 0)))}) {str(d.get('text', '')).strip()}"

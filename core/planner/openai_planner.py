@@ -3,7 +3,8 @@ OpenAI-compatible `base_url`), with the refiner's settings and retry policy.
 
 One call asks for the whole plan as strict structured output (`json_schema`; JSON mode for servers without it,
 remembered). The reply is checked by `plan_problems` before anything may be stored: a plan that drops, repeats or
-reorders a sentence, or uses a size or move outside the vocabulary — or a reply that is not readable JSON (cut
+reorders a sentence, uses a size or move outside the vocabulary, or shows one picture twice (the store's
+`plan_check`) — or a reply that is not readable JSON (cut
 off, malformed) — is asked again **once**, with the problems listed. A second bad reply, a refusal, or a
 provider that keeps failing after the retries is a `ProviderError`: the caller keeps the offline storyboard and
 shows the reason. The API key never leaves the SDK client: errors are scrubbed of it.
@@ -25,7 +26,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 
 from core.errors import ProviderError
 from core.planner.types import CAMERA_MOVES, SHOT_SIZES, PlanRequest, ShotPlanReply
-from core.planner.validate import normalized, plan_problems
+from core.planner.validate import normalized
 from core.prompts.openai_refiner import DEFAULT_BASE_URL, RetryPolicy, parse_retry_after
 
 PLAN_TEMPLATE_VERSION = "plan-1"
@@ -245,7 +246,9 @@ class OpenAIPlanner:
         except pydantic.ValidationError as err:
             where = sorted({".".join(str(p) for p in e["loc"]) for e in err.errors()})[:5]
             return content, None, [f"the reply does not fit the plan format (problem with: {', '.join(where)})"]
-        return content, reply, plan_problems(reply, n)
+        from core.storyboard_store import plan_check  # the store's own checks: a re-ask can fix what it refuses
+
+        return content, reply, plan_check(reply, n)
 
     # ---- errors ---------------------------------------------------------------------------------------------
     def _scrub(self, text: str) -> str:
