@@ -138,6 +138,9 @@ class OpenAIPlanner:
         self._structured = True
         self._lock = threading.Lock()
         self._system = load_plan_template(self.template_version)
+        # The SDK imports its chat resources on first use (~0.3 s, under the import lock): pay it here, once, not
+        # inside the first batch's eight simultaneous first requests.
+        _ = self._client.chat.completions
         self.usage = {"prompt_tokens": 0, "completion_tokens": 0, "requests": 0}
 
     def __repr__(self) -> str:  # never show the key
