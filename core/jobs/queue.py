@@ -117,7 +117,8 @@ def _request_clip(session: Session, shot_id: int, *, settings: Settings, provide
     assert_clip_allowed(session, shot.id, relax=settings.allow_unapproved_clips)
     name = planning.resolve_provider(settings, provider)
     model = planning.model_for(settings, name, "clip")
-    ends = [frames[0]] + ([frames[-1]] if len(frames) > 1 and planning.takes_end_frame(settings, name) else [])
+    plan = planning.clip_ends(session, shot, frames, settings=settings, provider=name)
+    ends = [plan.start] + ([plan.end] if plan.end is not None else [])
 
     inputs: list[tuple[str, int]] = []
     asset_ids: list[int] = []
@@ -141,6 +142,13 @@ def _request_clip(session: Session, shot_id: int, *, settings: Settings, provide
     prompt = planning.motion_prompt(session, shot, frames)
     params: dict[str, Any] = {"duration": settings.clip_duration_s, "aspect_ratio": settings.aspect_ratio,
                               "start_frame_id": ends[0].id, "end_frame_id": ends[1].id if len(ends) > 1 else None}
+    duration = planning.clip_duration(shot, settings=settings, provider=name, model=model)
+    if duration is not None:
+        params["duration"] = duration  # the accepted length nearest to the shot's narration
+    if shot.camera_move:
+        params["camera_move"] = shot.camera_move
+    if plan.chained_from is not None:
+        params["chained_from_shot"] = plan.chained_from.id
     refs = planning.reference_params(session, shot)
     if refs:
         params["references"] = refs
@@ -266,7 +274,7 @@ def request_video_clips(session: Session, video_id: int, *, settings: Settings, 
 def estimate_video(session: Session, video_id: int, *, settings: Settings, provider: str | None = None,
                    clips: bool = True) -> planning.CostEstimate:
     """The price of rendering what the video is missing (images, and clips when `clips`)."""
-    images, n_clips = planning.count_missing(session, video_id, clips=clips)
+    images, n_clips = planning.count_missing(session, video_id, clips=clips, settings=settings, provider=provider)
     return planning.estimate_jobs(session, settings=settings, images=images, clips=n_clips, provider=provider)
 
 
