@@ -23,6 +23,7 @@ from core.errors import NotFoundError
 from core.hashing import stable_hash
 from core.models import Frame, PromptVersion, Shot, SourceFile, Storyboard, StyleBible, Video
 from core.prompts.providers import current_template_version
+from core.prompts.keyframe import keyframe_fields
 from core.prompts.style import style_data
 from core.prompts.types import RefineRequest, Refiner
 
@@ -101,7 +102,7 @@ def request_for(session: Session, lineage: FrameLineage) -> RefineRequest:
         previous_scene_text=previous or "",
         next_scene_text=following or "",
         style=style_data(bible),
-    )
+    ).model_copy(update=keyframe_fields(frame, shot))
 
 
 def part_hashes(req: RefineRequest, template_version: str) -> dict[str, str]:
