@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -22,7 +22,18 @@ from core.hashing import sha256_bytes
 from core.models import Activity, Frame, Shot, SourceFile, Storyboard, StyleBible, Video, utcnow
 from core.settings import Settings
 from core.storage import make_storage
-from core.storyboard import BUILDER_VERSION, StoryboardPlan, build_storyboard
+from core.board_layout import DEFAULT_WPM, Density
+from core.storyboard_store import (
+    choose_density,
+    clear_current,
+    insert_boards,
+    offline_board,
+    rebuild_board,
+    table_of,
+)
+
+if TYPE_CHECKING:
+    from core.ingest.segment import VideoSegment
 
 SOURCES_DIR = "sources"
 _NAME_LIMIT = 512  # SourceFile.original_name / title
@@ -67,6 +78,8 @@ def ingest_file(
     settings: Settings,
     shots: int | None = None,
     frames: int | None = None,
+    density: str | None = None,
+    pace_s: float | None = None,
     actor: str = "",
 ) -> IngestResult:
     """Store a Word script: the source file, its style bible, its videos and storyboard version 1 of each.
@@ -95,9 +108,9 @@ def ingest_file(
     segmentation = segment_docx(
         data, max_upload_bytes=settings.max_upload_bytes, max_uncompressed_bytes=settings.max_uncompressed_bytes
     )
-    n_shots = shots if shots is not None else settings.shots_per_video
-    n_frames = frames if frames is not None else settings.frames_per_shot
-    plans = [build_storyboard(v.body, shots=n_shots, frames=n_frames) for v in segmentation.videos]
+    chosen = choose_density(settings, density=density, shots=shots, frames=frames, pace_s=pace_s)
+    boards = [offline_board(v.body, chosen, directions=_directions_json(v), scenes=_scenes_json(v))
+              for v in segmentation.videos]
 
     stored_name = f"{SOURCES_DIR}/{digest}.docx"
     storage = make_storage(settings)
@@ -125,18 +138,16 @@ def ingest_file(
         {"source_file_id": source.id, "position": position, "number": segment.number,
          "title": segment.title[:_TITLE_LIMIT],
          "header_text": segment.header_text, "body": segment.body,
-         "directions": [{"text": d.text, "at": d.at, "source": d.source} for d in segment.directions],
-         "scenes": [{"at": m.at, "title": m.title} for m in segment.scenes]}
+         "directions": _directions_json(segment), "scenes": _scenes_json(segment)}
         for position, segment in enumerate(segmentation.videos, start=1)
     ]
     if video_rows:
-        session.execute(insert(Video), video_rows)
+        session.execute(insert(table_of(Video)), video_rows)
     video_ids = _video_ids(session, source.id)
-    _store_storyboards(session, [(vid, 1, plan) for vid, plan in zip(video_ids, plans)], shots=n_shots,
-                       frames=n_frames)
+    insert_boards(session, [(vid, 1, rows) for vid, rows in zip(video_ids, boards)])
     log_activity(session, "ingest", actor=actor, source_file_id=source.id, subject_type="file",
-                 subject_id=source.id, videos=len(video_ids), shots=n_shots, frames=n_frames,
-                 warnings=len(segmentation.warnings))
+                 subject_id=source.id, videos=len(video_ids), shots=chosen.shots, frames=chosen.frames,
+                 density=chosen.kind, pace_s=chosen.pace_s, warnings=len(segmentation.warnings))
     return IngestResult(source.id, True, list(segmentation.warnings), video_ids)
 
 
@@ -151,48 +162,12 @@ def _display_name(name: str) -> str:
     return base[:_NAME_LIMIT]
 
 
-def _store_storyboards(session: Session, items: list[tuple[int, int, StoryboardPlan]], *, shots: int,
-                       frames: int) -> dict[int, int]:
-    """Insert storyboards (video id, version, plan) with their shots and frames; returns video id → storyboard id.
+def _directions_json(segment: VideoSegment) -> list[dict[str, Any]]:
+    return [d.to_json() for d in segment.directions]
 
-    Core multi-row INSERTs, one per table, then a SELECT of the new ids by their natural keys. The ORM's unit of
-    work would insert row by row on SQLite (it needs each new id back, and SQLite's RETURNING order is not
-    guaranteed), which made storing a 30-video script cost more than parsing it.
-    """
-    if not items:
-        return {}
-    now = utcnow()
-    session.execute(insert(Storyboard), [
-        {"video_id": vid, "version": version, "is_current": True, "shots_requested": shots,
-         "frames_requested": frames, "builder_version": BUILDER_VERSION, "created_at": now}
-        for vid, version, _plan in items
-    ])
-    wanted = {(vid, version) for vid, version, _plan in items}
-    board_of = {
-        vid: bid for vid, bid, version in session.execute(
-            select(Storyboard.video_id, Storyboard.id, Storyboard.version)
-            .where(Storyboard.video_id.in_([vid for vid, _version, _plan in items]))
-        ).tuples() if (vid, version) in wanted
-    }
-    session.execute(insert(Shot), [
-        {"storyboard_id": board_of[vid], "position": s, "summary": shot.summary, "narration_text": "",
-         "narration_start": shot.narration_span[0], "narration_end": shot.narration_span[1]}
-        for vid, _version, plan in items for s, shot in enumerate(plan.shots, start=1)
-    ])
-    shot_ids = {
-        (bid, pos): sid for sid, bid, pos in session.execute(
-            select(Shot.id, Shot.storyboard_id, Shot.position).where(Shot.storyboard_id.in_(list(board_of.values())))
-        ).tuples()
-    }
-    frame_rows = [
-        {"shot_id": shot_ids[(board_of[vid], s)], "position": f, "scene_text": frame.scene_text}
-        for vid, _version, plan in items
-        for s, shot in enumerate(plan.shots, start=1)
-        for f, frame in enumerate(shot.frames, start=1)
-    ]
-    if frame_rows:
-        session.execute(insert(Frame), frame_rows)
-    return board_of
+
+def _scenes_json(segment: VideoSegment) -> list[dict[str, Any]]:
+    return [{"at": m.at, "title": m.title} for m in segment.scenes]
 
 
 def _video_ids(session: Session, file_id: int) -> tuple[int, ...]:
@@ -203,22 +178,13 @@ def _video_ids(session: Session, file_id: int) -> tuple[int, ...]:
 # ---- storyboard versions ------------------------------------------------------------------------------------
 
 
-def rebuild_storyboard(session: Session, video_id: int, *, shots: int, frames: int, actor: str = "") -> Storyboard:
-    """Cut the video again into `shots` × `frames`: a new current version; the old versions stay reachable."""
-    require("edit")
-    # Lock the video row (PostgreSQL) so two rebuilds of one video queue up instead of racing for a version.
-    video = session.scalar(select(Video).where(Video.id == video_id).with_for_update())
-    if video is None:
-        raise NotFoundError(f"Video {video_id} does not exist.")
-    plan = build_storyboard(video.body, shots=shots, frames=frames)
-    latest = session.scalar(select(func.max(Storyboard.version)).where(Storyboard.video_id == video_id)) or 0
-    _clear_current(session, video_id)
-    board_id = _store_storyboards(session, [(video_id, latest + 1, plan)], shots=shots, frames=frames)[video_id]
-    board = session.get(Storyboard, board_id)
-    assert board is not None
-    log_activity(session, "rebuild_storyboard", actor=actor, source_file_id=video.source_file_id,
-                 subject_type="video", subject_id=video_id, version=board.version, shots=shots, frames=frames)
-    return board
+def rebuild_storyboard(session: Session, video_id: int, *, shots: int, frames: int, density: str = "fixed",
+                       pace_s: float | None = None, wpm: float = DEFAULT_WPM, actor: str = "") -> Storyboard:
+    """Cut the video again (`core.board_layout`): `fixed` about `shots` × `frames`, or `paced` one frame per
+    `pace_s` seconds of narration in shots of at most `frames`. A new current version; old versions stay."""
+    chosen = Density(kind=density, shots=shots, frames=frames, pace_s=pace_s if density == "paced" else None,
+                     wpm=wpm)
+    return rebuild_board(session, video_id, chosen, actor=actor)
 
 
 def set_current_storyboard(session: Session, storyboard_id: int, *, actor: str = "") -> Storyboard:
@@ -239,12 +205,7 @@ def set_current_storyboard(session: Session, storyboard_id: int, *, actor: str =
 
 
 def _clear_current(session: Session, video_id: int) -> None:
-    # The partial unique index allows one current row per video: flip the old one off and flush it first.
-    for old in session.scalars(
-        select(Storyboard).where(Storyboard.video_id == video_id, Storyboard.is_current.is_(True))
-    ):
-        old.is_current = False
-    session.flush()
+    clear_current(session, video_id)
 
 
 def current_storyboard(session: Session, video_id: int) -> Storyboard:

@@ -29,6 +29,8 @@ class Settings(BaseModel):
     # Storyboard defaults
     shots_per_video: int = Field(default=4, ge=1, le=200)
     frames_per_shot: int = Field(default=3, ge=1, le=50)
+    # Seconds of narration per frame for a "paced" storyboard; unset: boards are fixed shots × frames.
+    storyboard_pace_s: float | None = Field(default=None, gt=0, le=600)
 
     # Upload limits
     max_upload_mb: float = Field(default=50, gt=0)

@@ -21,25 +21,28 @@ frames of a video with the same text. Nothing is written when it finds a problem
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from dataclasses import dataclass, replace
+from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from core.activity import log_activity
 from core.authz import require
+from core.board_layout import Density, Layout, layout_board
 from core.errors import NotFoundError, PlanError, ValidationError
-from core.models import Frame, Shot, Storyboard, Video, utcnow
+from core.models import Base, Frame, Shot, Storyboard, Video, utcnow
+from core.planner.offline import OfflinePlanner, offline_shots
 from core.planner.types import PlannedShot, ShotPlanReply
 from core.planner.validate import normalized, plan_problems
 from core.sentences import Sentences, locate_sentences
+from core.settings import Settings
 from core.storyboard import summarize
 
-Density = Literal["fixed", "paced"]
-DENSITIES: tuple[Density, ...] = ("fixed", "paced")
+DENSITIES = ("fixed", "paced")
 # The layout rules above; stored with every board they write (old boards keep "1", the copy-the-narration builder).
 BOARD_BUILDER_VERSION = "2"
 
@@ -124,21 +127,15 @@ def board_from_plan(
     ([{"text", "at", …}], [{"at", "title"}]); `sentences`: `locate_sentences(body)` when the caller has it."""
     located = sentences if sentences is not None else locate_sentences(body)
     plan = normalized(reply)
-    starts = [located.starts[shot.first_sentence - 1] for shot in plan.shots]
-    owned: list[list[str]] = [[] for _ in plan.shots]
-    for d in directions:
-        text = str(d.get("text", "")).strip()
-        if text:
-            owned[max(0, bisect_right(starts, int(d.get("at", 0))) - 1)].append(text)
-    scene_starts = sorted(int(m.get("at", 0)) for m in scenes)
+    owned, scene_of = _place(located, [shot.first_sentence - 1 for shot in plan.shots], directions, scenes)
     shots = []
     for number, shot in enumerate(plan.shots):
         a, b = shot.first_sentence - 1, shot.last_sentence
         shots.append(ShotRow(
             summary=summarize(located.texts[a]),
             span=(located.starts[a], located.ends[b - 1]),
-            directions=tuple(owned[number]),
-            scene=bisect_right(scene_starts, starts[number]) if scene_starts else None,
+            directions=owned[number],
+            scene=scene_of[number],
             frames=_frames(shot, located.texts[a:b]),
             shot_size=shot.shot_size, camera_move=shot.camera_move, subject=shot.subject, action=shot.action,
             location=shot.location, on_screen_text=shot.on_screen_text, motion_prompt=shot.motion_prompt,
@@ -146,8 +143,23 @@ def board_from_plan(
     return BoardRows(meta=meta or BoardMeta(), shots=tuple(shots))
 
 
+def _place(located: Sentences, firsts: Sequence[int], directions: Sequence[dict[str, Any]],
+           scenes: Sequence[dict[str, Any]]) -> tuple[list[tuple[str, ...]], list[int | None]]:
+    """Per shot (given its first sentence's index): the directions in its stretch of the script, its scene."""
+    starts = [located.starts[i] for i in firsts]
+    owned: list[list[str]] = [[] for _ in firsts]
+    for d in directions:
+        text = str(d.get("text", "")).strip()
+        if text:
+            owned[max(0, bisect_right(starts, int(d.get("at", 0))) - 1)].append(text)
+    marks = sorted(int(m.get("at", 0)) for m in scenes)
+    return [tuple(o) for o in owned], [bisect_right(marks, at) if marks else None for at in starts]
+
+
 def _frames(shot: PlannedShot, sentences: Sequence[str]) -> tuple[FrameRow, ...]:
     keys = [k for k in shot.keyframes if k.description.strip()]
+    if all(k.beat for k in keys):  # the planner gave every beat (the offline one always does)
+        return tuple(FrameRow(k.description.strip(), k.beat.strip()) for k in keys)
     beats = share_out(sentences, len(keys))
     return tuple(FrameRow(k.description.strip(), k.beat.strip() or beat) for k, beat in zip(keys, beats))
 
@@ -173,6 +185,39 @@ def share_out(sentences: Sequence[str], parts: int) -> list[str]:
             cuts.append(i + 1)
     bounds = [0, *cuts, n]
     return [" ".join(sentences[x:y]) for x, y in zip(bounds, bounds[1:])]
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How a board's shots cover the video's narration: `missing` sentences in no shot, `repeated` sentences
+    narrated more often than the script says them (each once per extra time), `sentences` the script's count."""
+
+    sentences: int
+    missing: tuple[str, ...]
+    repeated: tuple[str, ...]
+
+    @property
+    def exact(self) -> bool:
+        return not self.missing and not self.repeated
+
+
+def narration_coverage(body: str, narrations: Sequence[str]) -> Coverage:
+    """Compare the script's sentences with the shots' (whitespace-insensitive), as multisets, in script order."""
+    def norm(text: str) -> str:
+        return " ".join(text.split())
+
+    said = [norm(x) for x in locate_sentences(body).texts]
+    shown = Counter(norm(x) for n in narrations for x in locate_sentences(n).texts)
+    script = Counter(said)
+    missing: list[str] = []
+    left = Counter(shown)
+    for x in said:
+        if left[x] > 0:
+            left[x] -= 1
+        else:
+            missing.append(x)
+    repeated = [x for x, k in (shown - script).items() for _ in range(k)]
+    return Coverage(len(said), tuple(missing), tuple(repeated))
 
 
 # ---- writing ---------------------------------------------------------------------------------------------------
@@ -227,6 +272,18 @@ def store_plan(
     return board
 
 
+def table_of(model: type[Base]) -> Table:
+    """A model's Core table (inserting into it skips the ORM's bulk-insert set-up)."""
+    return model.metadata.tables[model.__tablename__]
+
+
+def board_notes(session: Session, file_id: int) -> dict[int, str]:
+    """The note of each video's current board (why it departs from what was asked), by video id."""
+    return {vid: note for vid, note in session.execute(
+        select(Storyboard.video_id, Storyboard.note).join(Video)
+        .where(Video.source_file_id == file_id, Storyboard.is_current.is_(True))).tuples()}
+
+
 def clear_current(session: Session, video_id: int) -> None:
     """Flip a video's current version off (flushed: the partial unique index allows one current row)."""
     for old in session.scalars(
@@ -245,7 +302,8 @@ def insert_boards(session: Session, items: Sequence[tuple[int, int, BoardRows]])
     if not items:
         return {}
     now = utcnow()
-    session.execute(insert(Storyboard), [
+    # Core inserts into the tables (not the ORM's bulk path, whose per-statement set-up cost more than the rows).
+    session.execute(insert(table_of(Storyboard)), [
         {"video_id": vid, "version": version, "is_current": True,
          "shots_requested": rows.meta.shots_requested or len(rows.shots),
          "frames_requested": rows.meta.frames_requested or max((len(s.frames) for s in rows.shots), default=1),
@@ -263,7 +321,7 @@ def insert_boards(session: Session, items: Sequence[tuple[int, int, BoardRows]])
         ).tuples() if (vid, version) in wanted
     }
     shot_rows = [
-        {"storyboard_id": board_of[vid], "position": p, "summary": shot.summary, "narration_text": "",
+        {"storyboard_id": board_of[vid], "position": p, "summary": shot.summary, "narration": "",
          "narration_start": shot.span[0], "narration_end": shot.span[1], "directions": list(shot.directions),
          "scene": shot.scene, "shot_size": shot.shot_size, "camera_move": shot.camera_move, "subject": shot.subject,
          "action": shot.action, "location": shot.location, "on_screen_text": shot.on_screen_text,
@@ -272,7 +330,7 @@ def insert_boards(session: Session, items: Sequence[tuple[int, int, BoardRows]])
     ]
     if not shot_rows:
         return board_of
-    session.execute(insert(Shot), shot_rows)
+    session.execute(insert(table_of(Shot)), shot_rows)
     shot_ids = {
         (bid, pos): sid for sid, bid, pos in session.execute(
             select(Shot.id, Shot.storyboard_id, Shot.position).where(Shot.storyboard_id.in_(list(board_of.values())))
@@ -285,5 +343,77 @@ def insert_boards(session: Session, items: Sequence[tuple[int, int, BoardRows]])
         for f, frame in enumerate(shot.frames, start=1)
     ]
     if frame_rows:
-        session.execute(insert(Frame), frame_rows)
+        session.execute(insert(table_of(Frame)), frame_rows)
     return board_of
+
+
+def choose_density(settings: Settings, *, density: str | None = None, shots: int | None = None,
+                   frames: int | None = None, pace_s: float | None = None) -> Density:
+    """The density asked for, the settings filling the gaps: a pace alone means "paced"; no density and no pace
+    means paced when `STORYBOARD_PACE_S` is set, else fixed `SHOTS_PER_VIDEO` × `FRAMES_PER_SHOT`."""
+    kind = density or ("paced" if pace_s is not None or settings.storyboard_pace_s is not None else "fixed")
+    pace = pace_s if pace_s is not None else settings.storyboard_pace_s
+    if kind == "paced" and pace is None:
+        raise ValidationError("A paced storyboard needs the seconds of narration per frame (--pace S, or set "
+                              "STORYBOARD_PACE_S).")
+    return Density(kind=kind, shots=shots if shots is not None else settings.shots_per_video,
+                   frames=frames if frames is not None else settings.frames_per_shot,
+                   pace_s=pace if kind == "paced" else None, wpm=settings.speaking_rate_wpm)
+
+
+# ---- the offline board ------------------------------------------------------------------------------------------
+
+
+def offline_board(body: str, density: Density, *, directions: Sequence[dict[str, Any]] = (),
+                  scenes: Sequence[dict[str, Any]] = (), location: str = "",
+                  sentences: Sentences | None = None) -> BoardRows:
+    """The deterministic board of a video (`core.board_layout` rules), ready to store. A video without narration
+    gets one empty frame showing its directions, with a note."""
+    located = sentences if sentences is not None else locate_sentences(body)
+    meta = BoardMeta(planner=OfflinePlanner.name, model=OfflinePlanner.model,
+                     template_version=OfflinePlanner.template_version, density=density.kind,
+                     pace_s=density.pace_s if density.kind == "paced" else None,
+                     shots_requested=density.shots, frames_requested=density.frames)
+    texts = [str(d.get("text", "")).strip() for d in directions]
+    if not located.texts:
+        shown = "; ".join(t for t in texts if t)
+        return BoardRows(meta=replace(meta, note="This video has no narration: add frames by hand."), shots=(
+            ShotRow(summary="", span=(0, 0), directions=tuple(t for t in texts if t), scene=None,
+                    frames=(FrameRow(scene_text=shown, beat=""),)),))
+    starts = located.starts
+    scene_starts = [bisect_left(starts, int(m.get("at", 0))) for m in scenes]
+    at = [max(0, bisect_right(starts, int(d.get("at", 0))) - 1) for d in directions]
+    cut, note = offline_shots(located.texts, density, scene_starts=scene_starts, directions=list(zip(at, texts)))
+    owned, scene_of = _place(located, [shot.first for shot in cut], directions, scenes)
+    ends, summaries = located.ends, [shot.subject for shot in cut]
+    return BoardRows(meta=replace(meta, note=note), shots=tuple(
+        ShotRow(summary=summaries[n], span=(starts[shot.first], ends[shot.last - 1]), directions=owned[n],
+                scene=scene_of[n], frames=tuple(FrameRow(d, b) for d, b in shot.keyframes),
+                shot_size=shot.shot_size, camera_move=shot.camera_move, subject=shot.subject, location=location,
+                motion_prompt=shot.motion_prompt)
+        for n, shot in enumerate(cut)))
+
+
+def preview_layout(body: str, density: Density, *, scenes: Sequence[dict[str, Any]] = ()) -> Layout:
+    """How many shots and frames a video would get (the layout only: nothing is stored, no plan is dressed)."""
+    located = locate_sentences(body)
+    return layout_board(located.texts, density,
+                        scene_starts=[bisect_left(located.starts, int(m.get("at", 0))) for m in scenes])
+
+
+def rebuild_board(session: Session, video_id: int, density: Density, *, actor: str = "") -> Storyboard:
+    """Cut the video again with the offline builder: a new current version; the old versions stay reachable."""
+    require("edit")
+    video = session.scalar(select(Video).where(Video.id == video_id).with_for_update())
+    if video is None:
+        raise NotFoundError(f"Video {video_id} does not exist.")
+    rows = offline_board(video.body, density, directions=video.directions or [], scenes=video.scenes or [])
+    latest = session.scalar(select(func.max(Storyboard.version)).where(Storyboard.video_id == video_id)) or 0
+    clear_current(session, video_id)
+    board = session.get(Storyboard, insert_boards(session, [(video_id, latest + 1, rows)])[video_id])
+    assert board is not None
+    log_activity(session, "rebuild_storyboard", actor=actor, source_file_id=video.source_file_id,
+                 subject_type="video", subject_id=video_id, version=board.version, density=density.kind,
+                 shots=len(rows.shots), frames=rows.frame_count, pace_s=density.pace_s,
+                 shots_requested=density.shots, frames_requested=density.frames)
+    return board

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.db import session_scope
 from core.library import (
     archive_script,
-    ingest_file,
     list_scripts,
     list_videos,
     restore_script,
@@ -16,6 +14,7 @@ from studio import auth, state, widgets
 from studio.actions import go, ok, perform
 from studio.context import get_runtime
 from studio.queries import progress_by_video
+from studio.storyboard_density import draw_upload
 
 rt = get_runtime()
 cfg = rt.settings
@@ -24,31 +23,7 @@ st.title("Library")
 can_edit = auth.can(cfg, "edit")  # reviewers see the library; uploading and archiving is for producers
 if can_edit:
     with st.expander("Upload a Word script (.docx)", expanded=not state.script_id(), icon=":material/upload_file:"):
-        with st.form("upload", clear_on_submit=True, border=False):
-            upload = st.file_uploader(
-                f"Script (.docx, up to {cfg.max_upload_mb:g} MB)", type=["docx"],
-                help="Each video starts at a header such as 'Video 1: …' (or 'الفيديو الأول'). "
-                     "Your file is kept as uploaded; uploading the same file twice reuses the first copy.",
-            )
-            c1, c2 = st.columns(2)
-            shots = c1.number_input("Shots per video", 1, 200, cfg.shots_per_video)
-            frames = c2.number_input("Frames per shot", 1, 50, cfg.frames_per_shot)
-            submitted = st.form_submit_button("Ingest script", icon=":material/upload:", type="primary")
-        if submitted and upload is None:
-            st.warning("Choose a .docx file first.")
-        elif submitted and upload is not None:
-            try:
-                with session_scope(rt.sessions) as session:  # one unit of work: all stored, or nothing
-                    result = ingest_file(session, upload.getvalue(), upload.name, settings=cfg, shots=int(shots),
-                                         frames=int(frames), actor=cfg.author_name)
-            except Exception as err:  # noqa: BLE001 - shown in words, never a trace
-                widgets.show_ingest_error(err)
-            else:
-                for warning in result.warnings:
-                    st.warning(warning)
-                state.choose(script=result.source_file_id, video=None)
-                state.flash("Script ingested." if result.created else "This file was already in the library.")
-                st.rerun()
+        draw_upload(rt)  # the file, fixed or paced density with a preview per video, the Ingest button
 
 show_archived = st.toggle("Show archived scripts")
 with rt.sessions() as session:

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.library import list_storyboards, rebuild_storyboard, set_current_storyboard
+from core.library import list_storyboards, set_current_storyboard
 from core.review import STATUS_LABELS, approval_progress
 from studio import auth, state
 from studio.actions import ok, perform
-from studio.board import current_storyboard_id, load_board, uncovered_sentences
+from studio.board import current_storyboard_id, load_board
 from studio.context import get_runtime
 from studio.frame_card import frame_card, narration
 from studio.grid_editor import draw_grid_editor, has_unsaved_edits
 from studio.plan_panel import draw_version_diff, load_board_plan, plan_controls, shot_plan_line
 from studio.review_actions import approve_shot
 from studio.sidebar import require_video
-from studio.widgets import show_text
+from studio.storyboard_density import draw_corrections, draw_coverage, draw_note, draw_rebuild
 
 REVIEW_FILTER = "review-filter"
 kept_filter = REVIEW_FILTER in st.session_state
@@ -37,14 +37,7 @@ top = st.columns([3, 2, 1], vertical_alignment="bottom")
 chosen = top[1].selectbox("Storyboard version", list(labels), format_func=labels.__getitem__,
                           key=f"{state.STORYBOARD_VERSION}-{video_id}-{len(versions)}") if versions else None
 with top[2].popover("Rebuild", icon=":material/grid_view:", width="stretch"):
-    st.caption("Cut the narration again into a new version. The current one stays reachable, read-only.")
-    shots = st.number_input("Shots", 1, 200, cfg.shots_per_video, key="rebuild-shots")
-    frames = st.number_input("Frames per shot", 1, 50, cfg.frames_per_shot, key="rebuild-frames")
-    if st.button("Build new version", type="primary", disabled=not can_edit) and ok(perform(
-        rt, lambda s: rebuild_storyboard(s, video_id, shots=int(shots), frames=int(frames), actor=cfg.author_name),
-        success="New storyboard version built.",
-    )):
-        st.rerun()
+    draw_rebuild(rt, video_id, can_edit=can_edit, current=next((b for b in versions if b.is_current), None))
 if chosen is None:
     st.stop()
 with rt.sessions() as session:
@@ -52,6 +45,7 @@ with rt.sessions() as session:
 with top[0]:
     st.title(board.video_title)
     st.caption(f"Version {board.version} · {len(board.shots)} shots · {len(board.frames)} frames")
+    draw_note(next((b.note for b in versions if b.id == chosen), ""))
 plan = load_board_plan(rt, board.storyboard_id)
 plan_controls(rt, video_id, plan, editable=board.is_current and can_edit)
 if not board.is_current:
@@ -65,8 +59,9 @@ if not board.is_current:
 
 # Stateful tabs: only the open one is drawn (the editor's table and the coverage check cost as much as the board).
 # The editor is also drawn behind a closed tab while it holds unsaved edits, so a look at the board keeps them.
-tab_board, tab_edit, tab_lines, tab_diff = st.tabs(["Board", "Edit scene text", "Narration coverage",
-                                                   "Compare versions"], key="storyboard-tab", on_change="rerun")
+tab_board, tab_edit, tab_lines, tab_reading, tab_diff = st.tabs(
+    ["Board", "Edit scene text", "Narration coverage", "Script reading", "Compare versions"], key="storyboard-tab",
+    on_change="rerun")
 if tab_board.open:
     may_review = board.is_current and auth.can(cfg, "review")  # once per run: it reads the secrets
     with tab_board:
@@ -107,13 +102,10 @@ if tab_edit.open or has_unsaved_edits(board.storyboard_id):
             st.caption("Older versions cannot be edited.")
 if tab_lines.open:
     with tab_lines:
-        missing = uncovered_sentences(board.video_body, [s.narration for s in board.shots])
-        if missing:
-            st.warning(f"{len(missing)} line(s) of the narration are in no shot:")
-            for i, line in enumerate(missing):
-                show_text(line, key=f"missing-{i}")
-        else:
-            st.success("Every line of the narration is covered by a shot.")
+        draw_coverage(board.video_body, [s.narration for s in board.shots])
+if tab_reading.open:
+    with tab_reading:
+        draw_corrections(rt, video_id, can_edit=can_edit and board.is_current)
 if tab_diff.open:
     with tab_diff:
         draw_version_diff(rt, video_id)

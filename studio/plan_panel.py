@@ -67,13 +67,11 @@ def load_board_plan(rt: Runtime, storyboard_id: int) -> BoardPlan:
 # ---- the controls above the board -------------------------------------------------------------------------------
 
 def plan_controls(rt: Runtime, video_id: int, plan: BoardPlan, *, editable: bool) -> None:
-    """"Plan with AI", the script's chain switch, and the board's note (why a plan was not applied)."""
+    """"Plan with AI" and the script's chain switch (the board's note is drawn by `studio.storyboard_density`)."""
     cfg = rt.settings
     made_by = "the offline builder" if plan.planner == "offline" else f"{plan.planner} · {plan.planner_model}"
     left, right = st.columns([3, 2], vertical_alignment="center")
     left.caption(f"Planned by {escape_markdown(made_by)}")
-    if plan.note:
-        st.info(escape_markdown(plan.note), icon=":material/info:")
     if not editable:
         return
     with right:

@@ -1,9 +1,12 @@
 """`python -m core ingest|show|rebuild`: store a Word script, print a stored storyboard, cut a video again.
 
-    ingest PATH [--shots N] [--frames M]   JSON: file id, created, warnings, and per video its id, number, title,
-                                           shot and frame counts. The same bytes twice give the same file id.
+    ingest PATH [--shots N] [--frames M] [--pace S | --density fixed|paced]
+                                           JSON: file id, created, warnings, and per video its id, number, title,
+                                           shot and frame counts and the board's note. The same bytes twice give
+                                           the same file id. `--pace S`: one frame per S seconds of narration.
     show --file ID                         JSON: videos → shots → frames of the current storyboards.
-    rebuild --video ID --shots N --frames M   a new storyboard version for one video; JSON like `ingest`'s video.
+    rebuild --video ID [--shots N] [--frames M] [--pace S | --density fixed|paced]
+                                           a new storyboard version for one video; JSON like `ingest`'s video.
 
 All honour DATABASE_URL and STUDIO_DATA_DIR (through `open_runtime`).
 """
@@ -21,9 +24,10 @@ from sqlalchemy.orm import Session
 
 from core.db import session_scope
 from core.errors import NotFoundError
-from core.library import get_source_file, ingest_file, list_videos, rebuild_storyboard, storyboard_json
+from core.library import get_source_file, ingest_file, list_videos, storyboard_json
 from core.models import Frame, Shot, Storyboard, Video
 from core.runtime import open_runtime
+from core.storyboard_store import board_notes, choose_density, rebuild_board
 
 CLI_ACTOR = "cli"
 
@@ -56,10 +60,11 @@ def _ingest(args: argparse.Namespace) -> int:
     try:
         with session_scope(runtime.sessions) as session:
             result = ingest_file(session, data, path.name, settings=runtime.settings, shots=args.shots,
-                                 frames=args.frames, actor=CLI_ACTOR)
+                                 frames=args.frames, density=args.density, pace_s=args.pace, actor=CLI_ACTOR)
         with session_scope(runtime.sessions) as session:
             source = get_source_file(session, result.source_file_id)
             counts = _video_counts(session, source.id)
+            notes = board_notes(session, source.id)
             _print_json({
                 "file_id": source.id,
                 "created": result.created,
@@ -67,7 +72,8 @@ def _ingest(args: argparse.Namespace) -> int:
                 "warnings": result.warnings,
                 "videos": [
                     {"id": v.id, "position": v.position, "number": v.number, "title": v.title,
-                     "shots": counts.get(v.id, (0, 0))[0], "frames": counts.get(v.id, (0, 0))[1]}
+                     "shots": counts.get(v.id, (0, 0))[0], "frames": counts.get(v.id, (0, 0))[1],
+                     "note": notes.get(v.id, "")}
                     for v in list_videos(session, source.id)
                 ],
             })
@@ -90,12 +96,15 @@ def _rebuild(args: argparse.Namespace) -> int:
     runtime = open_runtime()
     try:
         with session_scope(runtime.sessions) as session:
-            board = rebuild_storyboard(session, args.video, shots=args.shots, frames=args.frames, actor=CLI_ACTOR)
+            density = choose_density(runtime.settings, density=args.density, shots=args.shots, frames=args.frames,
+                                     pace_s=args.pace)
+            board = rebuild_board(session, args.video, density, actor=CLI_ACTOR)
             video = session.get(Video, args.video)
-            assert video is not None  # rebuild_storyboard raised otherwise
+            assert video is not None  # rebuild_board raised otherwise
             counts = _video_counts(session, video.source_file_id).get(video.id, (0, 0))
             _print_json({"id": video.id, "number": video.number, "title": video.title, "storyboard_id": board.id,
-                         "version": board.version, "shots": counts[0], "frames": counts[1]})
+                         "version": board.version, "density": board.density, "pace_s": board.pace_s,
+                         "shots": counts[0], "frames": counts[1], "note": board.note})
     finally:
         runtime.engine.dispose()
     return 0
@@ -111,11 +120,30 @@ def _positive(value: str) -> int:
     return number
 
 
+def _seconds(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds per frame, got {value!r}") from None
+    if not 0 < number <= 600:
+        raise argparse.ArgumentTypeError(f"expected more than 0 and at most 600 seconds, got {value}")
+    return number
+
+
+def _density_options(p: Any) -> None:
+    p.add_argument("--pace", type=_seconds, default=None, metavar="S",
+                   help="paced: about one frame per S seconds of narration (default: STORYBOARD_PACE_S)")
+    p.add_argument("--density", choices=("fixed", "paced"), default=None,
+                   help="fixed shots × frames, or paced by the narration (default: paced when a pace is given)")
+
+
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser("ingest", help="store a .docx script and build its storyboards; prints JSON")
     p.add_argument("path", help="the .docx file")
     p.add_argument("--shots", type=_positive, default=None, help="shots per video (default: settings)")
-    p.add_argument("--frames", type=_positive, default=None, help="frames per shot (default: settings)")
+    p.add_argument("--frames", type=_positive, default=None,
+                   help="frames per shot; paced: the most a shot holds (default: settings)")
+    _density_options(p)
     p.set_defaults(handler=_ingest)
 
     p = subparsers.add_parser("show", help="print a stored script's current storyboards as JSON")
@@ -124,6 +152,8 @@ def register(subparsers: Any) -> None:
 
     p = subparsers.add_parser("rebuild", help="cut one video again into a new storyboard version")
     p.add_argument("--video", type=int, required=True)
-    p.add_argument("--shots", type=_positive, required=True)
-    p.add_argument("--frames", type=_positive, required=True)
+    p.add_argument("--shots", type=_positive, default=None, help="shots (default: settings)")
+    p.add_argument("--frames", type=_positive, default=None,
+                   help="frames per shot; paced: the most a shot holds (default: settings)")
+    _density_options(p)
     p.set_defaults(handler=_rebuild)

@@ -19,7 +19,7 @@ The rules read plain text only: they do not depend on grey or italic formatting.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -84,6 +84,9 @@ _FIRST_LETTERS = frozenset(fold(w)[0] for w in (*DIRECTION_MARKERS, *SCENE_WORDS
 
 
 _PREFIX = 60  # markers and scene marks are short: only the start of a line is ever folded
+# A direction line has its colon (or a spaced dash) within `_PREFIX` characters, in any of the forms `fold` maps
+# to ":" and "-": a long line without one is narration, decided without folding it.
+_MAY_OPEN_MARKER = re.compile("[:：﹕\\-–—‒−‐‑]")
 
 
 def _folded(line: str) -> str:
@@ -97,11 +100,14 @@ def classify_line(line: str, *, heading_level: int = 0) -> Role:
         return "narration"
     if heading_level >= SCENE_HEADING_LEVEL:
         return "scene"
-    if stripped[0] == "[" and _WHOLE_NOTE_RE.match(stripped):
-        return "direction"
+    if stripped[0] == "[" and "]" in stripped:
+        # "[Visual: …]" alone is a direction; "[Visual: …] Then we …" is narration whose note is lifted out.
+        return "direction" if _WHOLE_NOTE_RE.match(stripped) else "narration"
+    if len(stripped) > _PREFIX and not _MAY_OPEN_MARKER.search(stripped, 0, _PREFIX):
+        return "narration"  # the fast path of prose: too long for a scene mark, no colon or dash up front
     first = stripped.lstrip("[(«\"“")[:1]
     if not first or fold_char(first).lower() not in _FIRST_LETTERS:
-        return "narration"  # the fast path: many narration lines start with a letter no marker starts with
+        return "narration"  # many narration lines start with a letter no marker starts with
     folded = _folded(stripped)
     scene = _SCENE_RE.match(folded) if len(stripped) <= _PREFIX else None
     if scene and len((scene.group(1) or "").split()) <= _SCENE_TITLE_WORDS:
@@ -111,13 +117,26 @@ def classify_line(line: str, *, heading_level: int = 0) -> Role:
     return "narration"
 
 
-def lift_notes(line: str) -> tuple[str, list[str]]:
-    """A narration line without its `[ … ]` notes, and the notes (brackets kept off)."""
+def lift_notes(line: str, *, keep: Callable[[str], bool] | None = None) -> tuple[str, list[str]]:
+    """A narration line without its `[ … ]` notes, and the notes (brackets kept off). `keep(note)`: true for a
+    note that stays in the line (one the producer marked as narration)."""
     if "[" not in line:
         return line, []
     notes = [m.group(0)[1:-1].strip() for m in _NOTE_RE.finditer(line)]
     if not notes:
         return line, []
+    if keep is not None and any(keep(n) for n in notes if n):
+        lifted: list[str] = []
+
+        def lift(match: re.Match[str]) -> str:
+            note = match.group(0)[1:-1].strip()
+            if note and keep(note):
+                return match.group(0)
+            if note:
+                lifted.append(note)
+            return " "
+
+        return re.sub(r"\s{2,}", " ", _NOTE_RE.sub(lift, line)).strip(), lifted
     rest = re.sub(r"\s{2,}", " ", _NOTE_RE.sub(" ", line)).strip()
     return rest, [n for n in notes if n]
 

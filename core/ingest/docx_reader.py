@@ -139,10 +139,15 @@ def _outline_level(el: etree._Element, tags: _Tags) -> int | None:
     return int(val) + 1 if val.isdigit() and int(val) < 9 else None
 
 
+_TABLE_STYLE = re.compile(rb'<w:style\b[^>]*\bw:type="table"[^>]*(?<!/)>.*?</w:style>', re.S)
+
+
 def _read_styles(styles_xml: bytes | None, tags: _Tags) -> tuple[dict[str, _Style], _Style | None]:
     """Style id -> (name, bold, heading level), following `basedOn`; and the default paragraph style."""
     if not styles_xml:
         return {}, None
+    # Table styles (most of Word's styles part, by size) never style a paragraph or run: left out before parsing.
+    styles_xml = _TABLE_STYLE.sub(b"", styles_xml)
     try:
         root = etree.fromstring(styles_xml, safe_parser())
     except etree.XMLSyntaxError:

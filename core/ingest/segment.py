@@ -7,8 +7,9 @@ document order whatever numbers their headers carry; odd numbering is reported a
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from hashlib import sha256
 from itertools import pairwise
 from typing import Any
 
@@ -32,6 +33,21 @@ class Direction:
     text: str
     at: int
     source: str = "line"
+    table: int = 0  # the table it was read from (source "table"), numbered from 1 in document order
+
+
+    def to_json(self) -> dict[str, Any]:
+        """As stored in `videos.directions` (the segment command's JSON leaves `table` out, as it always has)."""
+        out: dict[str, Any] = {"text": self.text, "at": self.at, "source": self.source}
+        if self.table:
+            out["table"] = self.table
+        return out
+
+
+def line_key(text: str) -> str:
+    """The key of a line of the script in the producer's marks (`SourceFile.ingest_overrides["marks"]`): its
+    text with runs of whitespace as one space, hashed (a mark follows the line, not its position)."""
+    return sha256(" ".join(text.split()).encode("utf-8")).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -106,26 +122,33 @@ def _lines(blocks: Iterable[Block]) -> Iterable[tuple[str, bool, bool, Block]]:
 class _Body:
     """One video's narration, directions and scene marks, built line by line."""
 
-    __slots__ = ("lines", "size", "directions", "scenes")
+    __slots__ = ("lines", "size", "directions", "scenes", "marks")
 
-    def __init__(self) -> None:
+    def __init__(self, marks: Mapping[str, str] | None = None) -> None:
         self.lines: list[str] = []
         self.size = 0  # len("\n".join(self.lines))
         self.directions: list[Direction] = []
         self.scenes: list[SceneMark] = []
+        self.marks = marks or {}
 
     def say(self, text: str) -> None:
         if "[" in text:
-            text, notes = lift_notes(text)
+            marks = self.marks
+            # A note the producer marked as narration stays in the line.
+            rest, notes = lift_notes(text, keep=(lambda n: marks.get(line_key(n)) == "narration") if marks else None)
+            if marks and rest != text and marks.get(line_key(rest)) == "direction":
+                self.show(text, "line")  # marked by what the board showed of it: the line without its notes
+                return
             at = self.size + 1 if self.lines else 0
             self.directions.extend(Direction(n, at, "note") for n in notes)
+            text = rest
             if is_blank(text):
                 return
         self.size += len(text) + (1 if self.lines else 0)
         self.lines.append(text)
 
-    def show(self, text: str, source: str) -> None:
-        self.directions.append(Direction(text.strip(), self.size + 1 if self.lines else 0, source))
+    def show(self, text: str, source: str, table: int = 0) -> None:
+        self.directions.append(Direction(text.strip(), self.size + 1 if self.lines else 0, source, table))
 
     def scene(self, title: str) -> None:
         self.scenes.append(SceneMark(self.size + 1 if self.lines else 0, title.strip()))
@@ -138,13 +161,18 @@ class _Body:
                     return  # "النص | المشهد البصري": names the columns, is neither said nor shown
                 said, shown = split_row(block.cells, layout)
                 for text in shown:
-                    self.show(text, "table")
+                    self.show(text, "table", block.table)
                 if not is_blank(said):
                     self.say(said)
                 return
-            self.say(line)
+            if self.marks.get(line_key(line)) == "direction":
+                self.show(line, "line")
+            else:
+                self.say(line)
             return
-        role = classify_line(line, heading_level=block.heading_level)
+        marked = self.marks.get(line_key(line)) if self.marks else None
+        role = marked if marked in ("narration", "direction") else classify_line(
+            line, heading_level=block.heading_level)
         if role == "narration":
             self.say(line)
         elif role == "direction":
@@ -197,12 +225,13 @@ def _numbering_warnings(numbers: list[int]) -> list[str]:
 
 
 def segment_blocks(blocks: Iterable[Block], *, title: str = "", warnings: Iterable[str] = (),
-                   flipped_tables: Iterable[int] = ()) -> Segmentation:
+                   flipped_tables: Iterable[int] = (), marks: Mapping[str, str] | None = None) -> Segmentation:
     """Cut blocks into preface and videos; each video's lines into narration, directions and scene marks
     (`core.ingest.directions`).
 
     `title`: the document's own title (core properties), if any; `warnings`: the reader's, reported first;
-    `flipped_tables`: numbers of tables whose columns the producer turned round.
+    `flipped_tables`: numbers of tables whose columns the producer turned round; `marks`: the producer's reading
+    of single lines, `line_key(line)` → "narration" | "direction" (a marked line is read so whatever it looks like).
     """
     blocks = list(blocks)
     layouts, first_rows = table_layouts(blocks, flipped=flipped_tables)
@@ -214,7 +243,7 @@ def segment_blocks(blocks: Iterable[Block], *, title: str = "", warnings: Iterab
         if found is not None:
             header_line = line.strip()
             headers.append((found.number, found.title or header_line, header_line))
-            bodies.append(_Body())
+            bodies.append(_Body(marks))
         elif bodies:
             bodies[-1].add(line, block, layouts, first_rows)
         else:
@@ -222,7 +251,7 @@ def segment_blocks(blocks: Iterable[Block], *, title: str = "", warnings: Iterab
 
     notes = list(warnings)
     if not headers:
-        whole = _Body()
+        whole = _Body(marks)
         for line, _emphasized, _candidate, block in _lines(blocks):
             whole.add(line, block, layouts, first_rows)
         doc_title = _title(title, preface)

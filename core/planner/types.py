@@ -33,6 +33,12 @@ class PlanRequest(BaseModel):
     cast: tuple[str, ...] = ()  # names of the course's cast and sets a shot may show
     shots: int = Field(default=4, ge=1)  # a hint: how many shots the producer asked for
     frames: int = Field(default=3, ge=1, le=3)  # keyframes per shot: start (, middle) (, end)
+    # Where things stand in the narration (0-based sentence indices), for planners that respect them.
+    scene_starts: tuple[int, ...] = ()  # sentences that open a scene
+    direction_at: tuple[int, ...] = ()  # for each of `directions`, the sentence it stands before
+    density: str = "fixed"  # "fixed" (about shots × frames) | "paced" (one frame per pace_s seconds)
+    pace_s: float | None = Field(default=None, gt=0)
+    wpm: float = Field(default=130.0, gt=0)  # the speaking rate that paces a "paced" board
 
 
 class KeyframePlan(BaseModel):
@@ -65,6 +71,7 @@ class ShotPlanReply(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     shots: tuple[PlannedShot, ...]
+    note: str = ""  # the planner's word to the producer (e.g. why there are fewer frames than asked)
 
 
 @runtime_checkable

@@ -3,7 +3,8 @@
     make_docx([("heading", "الفيديو الأول: مقدمة"), ("para", "نص ..."), ("table", [["a", "b"]])]) -> bytes
 
 Block kinds: "heading" (Word "Heading 1"; use ("heading", text, level) for another level), "bold" (a paragraph
-whose runs are all bold), "para" (plain paragraph), "table" (rows of cell strings), "page_break".
+whose runs are all bold), "para" (plain paragraph), "table" (rows of cell strings; "rtl_table": the same shown
+right to left, cells still in logical order), "page_break".
 Paragraphs containing Arabic letters are marked right-to-left, as Word does for Arabic scripts.
 """
 
@@ -54,13 +55,17 @@ def make_docx(blocks: Sequence[Block], *, title: str | None = None) -> bytes:
         elif kind in ("bold", "para"):
             para = doc.add_paragraph()
             _add_run(para, block[1], bold=kind == "bold")
-        elif kind == "table":
+        elif kind in ("table", "rtl_table"):
             rows: Sequence[Sequence[str]] = block[1]
             width = max(len(r) for r in rows)
             table = doc.add_table(rows=len(rows), cols=width)
             for r, row in enumerate(rows):
                 for c, text in enumerate(row):
                     table.cell(r, c).text = text
+                    if _ARABIC.search(text):
+                        _mark_rtl(table.cell(r, c).paragraphs[0])
+            if kind == "rtl_table":  # a right-to-left table: its first cell is shown on the right, as Word does
+                table._tbl.tblPr.append(OxmlElement("w:bidiVisual"))
             continue
         elif kind == "page_break":
             doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)

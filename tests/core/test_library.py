@@ -24,7 +24,8 @@ from core.library import (
 from core.models import Activity, Frame, Shot, SourceFile, Storyboard, StyleBible, Video
 from core.runtime import Runtime
 from core.sentences import split_sentences
-from core.storyboard import build_storyboard
+from core.board_layout import Density
+from core.storyboard_store import offline_board
 from tests.core.docx_factory import make_docx
 
 INTRO = "مرحبا بكم في دورة الذكاء الاصطناعي. سنتعلم معا خطوة بخطوة."
@@ -77,12 +78,13 @@ def test_ingest_stores_file_videos_and_storyboard_version_one(runtime: Runtime) 
         assert (board.version, board.shots_requested, board.frames_requested) == (1, 4, 3)
         shots = board.shots
         assert [sh.position for sh in shots] == [1, 2, 3, 4]
-        assert all([f.position for f in sh.frames] == [1, 2, 3] for sh in shots)
+        # 7 sentences for a 4 × 3 grid: 7 frames, each with its own sentence, and a note saying so.
+        assert [len(sh.frames) for sh in shots] == [2, 2, 2, 1]
+        assert "7 sentences" in board.note and board.density == "fixed"
+        assert [f.beat for sh in shots for f in sh.frames] == split_sentences(BODY_1)
         assert all(f.scene_text for sh in shots for f in sh.frames)
-        # The shots' narration covers the video body sentence by sentence, in order (7 sentences for 12 frames:
-        # a sentence shared by the last frame of one shot and the first of the next is narrated by both).
-        narrated = [x for sh in shots for x in split_sentences(sh.narration)]
-        assert [x for i, x in enumerate(narrated) if i == 0 or x != narrated[i - 1]] == split_sentences(BODY_1)
+        # The shots' narration covers the video body sentence by sentence, in order, each sentence once.
+        assert [x for sh in shots for x in split_sentences(sh.narration)] == split_sentences(BODY_1)
         assert s.scalar(select(Activity.action).where(Activity.source_file_id == source.id)) == "ingest"
 
 
@@ -90,7 +92,8 @@ def test_narration_is_read_from_the_video_body_not_stored_a_third_time(runtime: 
     result = _ingest(runtime, _script())
     with runtime.sessions() as s:
         video = list_videos(s, result.source_file_id)[0]  # type: ignore[attr-defined]
-        planned = [shot.narration for shot in build_storyboard(video.body).shots]
+        rows = offline_board(video.body, Density())
+        planned = [video.body[shot.span[0]:shot.span[1]] for shot in rows.shots]
         shots = current_storyboard(s, video.id).shots
         assert [sh.narration for sh in shots] == planned and all(planned)
         assert all(sh.narration_text == "" and sh.narration_end is not None for sh in shots)  # only the span
@@ -117,9 +120,8 @@ def test_custom_counts_shape_every_storyboard(runtime: Runtime) -> None:
     result = _ingest(runtime, _script(), shots=2, frames=5)
     with runtime.sessions() as s:
         doc = storyboard_json(s, result.source_file_id)  # type: ignore[attr-defined]
-    for video in doc["videos"]:
-        assert len(video["shots"]) == 2
-        assert [len(sh["frames"]) for sh in video["shots"]] == [5, 5]
+    # 7 and 5 sentences: as many frames as sentences (at most 2 × 5), in 2 shots of at most 5 frames.
+    assert [[len(sh["frames"]) for sh in video["shots"]] for video in doc["videos"]] == [[4, 3], [3, 2]]
 
 
 @pytest.mark.parametrize("data", [b"", b"not a zip at all", b"PK\x03\x04broken"])
@@ -191,7 +193,7 @@ def test_storyboard_json_lists_live_rows_with_ids_and_selections(runtime: Runtim
         doc = storyboard_json(s, result.source_file_id)  # type: ignore[attr-defined]
     first = doc["videos"][0]
     assert doc["file"]["preface"] == INTRO
-    assert [f["position"] for f in first["shots"][0]["frames"]] == [2, 3]
+    assert [f["position"] for f in first["shots"][0]["frames"]] == [2]  # shot 1 had two frames
     sample = first["shots"][1]["frames"][0]
     assert set(sample) >= {"id", "position", "scene_text", "status", "lock_version", "selected_prompt_id",
                            "selected_image_id"}
@@ -210,7 +212,7 @@ def test_list_scripts_counts_progress_and_hides_archived(runtime: Runtime) -> No
         s.commit()
         rows = {r.id: r for r in list_scripts(s)}
     one = rows[first.source_file_id]  # type: ignore[attr-defined]
-    assert (one.video_count, one.shot_count, one.frame_count) == (2, 8, 24)
+    assert (one.video_count, one.shot_count, one.frame_count) == (2, 8, 12)  # one frame per sentence (7 + 5)
     assert (one.frames_with_prompt, one.frames_with_image, one.shots_with_clip) == (0, 0, 0)
     assert one.original_name == "one.docx" and one.archived is False
     assert one.last_activity_at is not None and one.last_activity_at.tzinfo is not None

@@ -41,11 +41,11 @@ def test_only_the_open_tab_is_drawn(open_app: Callable[..., AppTest], studio_rt:
     at = open_app("storyboard", script=file_id, video=_first_video(studio_rt, file_id))
     assert "Shot 1 · frame 1" in texts(at)
     assert not at.get("dataframe"), "the editor is drawn behind its closed tab"
-    assert "Every line of the narration is covered by a shot." not in texts(at)
+    assert "each in exactly one" not in texts(at)
 
     at.session_state["storyboard-tab"] = "Narration coverage"
     at.run()
-    assert "Every line of the narration is covered by a shot." in texts(at)
+    assert "sentences of the narration are in a shot, each in exactly one." in texts(at)
     assert "Shot 1 · frame 1" not in texts(at)
 
     at.session_state["storyboard-tab"] = "Edit scene text"
@@ -60,8 +60,8 @@ def test_rebuild_makes_new_version_and_old_stays_readable(
     file_id = ingest(studio_rt, shots=2, frames=2)
     video_id = _first_video(studio_rt, file_id)
     at = open_app("storyboard", script=file_id, video=video_id)
-    at.number_input(key="rebuild-shots").set_value(3)
-    at.number_input(key="rebuild-frames").set_value(1)
+    at.number_input(key=f"rebuild-{video_id}-shots").set_value(3)
+    at.number_input(key=f"rebuild-{video_id}-frames").set_value(1)
     next(b for b in at.button if b.label == "Build new version").click()
     at.run()
     assert not at.exception
