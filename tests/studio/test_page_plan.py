@@ -83,4 +83,4 @@ def test_the_reason_a_plan_was_not_applied_is_on_the_board(open_app: Callable[..
             "sentence(s) 3 are dropped. This storyboard (version 1) is unchanged.")
     at = open_app("storyboard", script=file_id, video=video_id)
     (note,) = [i.value for i in at.info if "planned by openai" in i.value]
-    assert "sentence\\(s\\) 3 are dropped" in note and "is unchanged" in note
+    assert "sentence(s) 3 are dropped" in note and "is unchanged" in note
