@@ -33,8 +33,11 @@ MAX_TEXT_CHARS = 20_000
 COL_FRAME_ID, COL_SHOT, COL_FRAME, COL_TEXT, COL_STATUS, COL_VERSION = (
     "frame_id", "shot", "frame", "scene_text", "status", "lock_version",
 )
-GRID_COLUMNS = (COL_FRAME_ID, COL_SHOT, COL_FRAME, COL_TEXT, COL_STATUS, COL_VERSION)
-EDITABLE_COLUMNS = frozenset({COL_SHOT, COL_FRAME, COL_TEXT})
+# The shot's plan, shown on each of its frames' rows; editing it on any of them edits the shot.
+COL_SIZE, COL_MOVE, COL_SHOT_VERSION = "shot_size", "camera_move", "shot_lock_version"
+GRID_COLUMNS = (COL_FRAME_ID, COL_SHOT, COL_FRAME, COL_TEXT, COL_SIZE, COL_MOVE, COL_STATUS, COL_VERSION,
+                COL_SHOT_VERSION)
+EDITABLE_COLUMNS = frozenset({COL_SHOT, COL_FRAME, COL_TEXT, COL_SIZE, COL_MOVE})
 
 
 # ---- the change-set -----------------------------------------------------------------------------------------
@@ -97,8 +100,19 @@ class EditShotSummary:
     expected_version: int
 
 
+@dataclass(frozen=True)
+class EditShotPlan:
+    """Change a shot's size and/or camera move (None keeps it); both must be in the planner's vocabulary."""
+
+    shot_id: int
+    expected_version: int
+    shot_size: str | None = None
+    camera_move: str | None = None
+
+
 GridChange = (
     EditSceneText | AddFrame | DeleteFrame | MoveFrame | AddShot | DeleteShot | MoveShot | EditShotSummary
+    | EditShotPlan
 )
 
 
@@ -138,11 +152,15 @@ class GridRow:
     scene_text: str
     status: str
     lock_version: int
+    shot_size: str = ""
+    camera_move: str = ""
+    shot_lock_version: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """The row as the data editor shows it (keys are `GRID_COLUMNS`)."""
         return {COL_FRAME_ID: self.frame_id, COL_SHOT: self.shot_position, COL_FRAME: self.frame_position,
-                COL_TEXT: self.scene_text, COL_STATUS: self.status, COL_VERSION: self.lock_version}
+                COL_TEXT: self.scene_text, COL_SIZE: self.shot_size, COL_MOVE: self.camera_move,
+                COL_STATUS: self.status, COL_VERSION: self.lock_version, COL_SHOT_VERSION: self.shot_lock_version}
 
 
 # ---- the in-memory copy the changes are replayed on ---------------------------------------------------------
@@ -164,6 +182,8 @@ class _ShotState:
     summary: str
     label: str
     frames: list[_FrameState] = field(default_factory=list)
+    shot_size: str = ""
+    camera_move: str = ""
     deleted: bool = False
     seen_version: int | None = None
     new: Shot | None = None
@@ -185,7 +205,8 @@ class _Board:
                                 .order_by(Shot.position, Shot.id))
         for shot in shots:
             state = _ShotState(row=shot, summary=shot.summary, label=f"Shot {shot.position}",
-                               seen_version=shot.lock_version)
+                               seen_version=shot.lock_version, shot_size=shot.shot_size,
+                               camera_move=shot.camera_move)
             self.shots.append(state)
             self.shot_by_id[shot.id] = state
         frames: list[Frame] = list(session.scalars(
@@ -292,6 +313,15 @@ class _Board:
             _check_version(shot, change.expected_version, shot_id=change.shot_id, kept_text=change.summary)
             _check_unlocked(shot.row, shot.label)
             shot.summary = summary
+        elif isinstance(change, EditShotPlan):
+            shot = self.shot(change.shot_id)
+            size = shot.shot_size if change.shot_size is None else _vocabulary_term(change.shot_size, "size")
+            move = shot.camera_move if change.camera_move is None else _vocabulary_term(change.camera_move, "move")
+            if (size, move) == (shot.shot_size, shot.camera_move):
+                return
+            _check_version(shot, change.expected_version, shot_id=change.shot_id)
+            _check_unlocked(shot.row, shot.label)
+            shot.shot_size, shot.camera_move = size, move
         else:  # pragma: no cover - the Union above is exhaustive
             raise ValidationError(f"Unknown grid change {change!r}.")
 
@@ -308,9 +338,11 @@ class _Board:
             if shot.row is None:
                 shot.new = Shot(storyboard_id=self.board.id, position=position, summary=shot.summary)
                 session.add(shot.new)
-            elif (shot.row.position, shot.row.summary) != (position, shot.summary):
+            elif (shot.row.position, shot.row.summary, shot.row.shot_size, shot.row.camera_move) != (
+                    position, shot.summary, shot.shot_size, shot.camera_move):
                 _guarded_update(session, Shot, shot.row.id, shot.seen_version, shot.label,
-                                {"position": position, "summary": shot.summary})
+                                {"position": position, "summary": shot.summary, "shot_size": shot.shot_size,
+                                 "camera_move": shot.camera_move})
                 shots_changed.append(shot.row.id)
         for shot in self.removed_shots:
             assert shot.row is not None
@@ -353,6 +385,19 @@ class _Board:
             shots_changed=tuple(shots_changed), shots_added=tuple(shots_added),
             shots_deleted=tuple(s.row.id for s in self.removed_shots if s.row),
         )
+
+
+def _vocabulary_term(value: str, what: str) -> str:
+    """A shot size or camera move spelled as the planner's vocabulary spells it; '' clears it."""
+    from core.planner.types import CAMERA_MOVES, SHOT_SIZES
+    from core.planner.validate import normalize_term
+
+    term = normalize_term(value or "")
+    words = SHOT_SIZES if what == "size" else CAMERA_MOVES
+    if term and term not in words:
+        label = "shot size" if what == "size" else "camera move"
+        raise ValidationError(f"{value!r} is not a {label}; choose one of: {', '.join(words)}.")
+    return term
 
 
 def _clean_text(text: str) -> str:
@@ -436,15 +481,16 @@ def apply_grid_edits(session: Session, storyboard_id: int, changes: Sequence[Gri
 def grid_rows(session: Session, storyboard_id: int) -> list[GridRow]:
     """The live frames of a storyboard in reading order (shot position, then frame position)."""
     stmt = (
-        select(Frame, Shot.position)
+        select(Frame, Shot.position, Shot.shot_size, Shot.camera_move, Shot.lock_version)
         .join(Shot, Frame.shot_id == Shot.id)
         .where(Shot.storyboard_id == storyboard_id, Shot.deleted_at.is_(None), Frame.deleted_at.is_(None))
         .order_by(Shot.position, Shot.id, Frame.position, Frame.id)
     )
     return [
         GridRow(frame_id=f.id, shot_id=f.shot_id, shot_position=shot_pos, frame_position=f.position,
-                scene_text=f.scene_text, status=f.review_status, lock_version=f.lock_version)
-        for f, shot_pos in session.execute(stmt).tuples()
+                scene_text=f.scene_text, status=f.review_status, lock_version=f.lock_version,
+                shot_size=size, camera_move=move, shot_lock_version=shot_version)
+        for f, shot_pos, size, move, shot_version in session.execute(stmt).tuples()
     ]
 
 
@@ -466,6 +512,7 @@ def editor_delta_changes(session: Session, storyboard_id: int, rows_by_index: Se
     shot_id_at = {s.position: s.id for s in shots}
     edits: list[GridChange] = []
     moves: list[GridChange] = []
+    plans: dict[int, EditShotPlan] = {}
     for raw_index, cells in (delta.get("edited_rows") or {}).items():
         row = _row_at(rows, raw_index)
         unknown = set(cells) - EDITABLE_COLUMNS
@@ -473,6 +520,20 @@ def editor_delta_changes(session: Session, storyboard_id: int, rows_by_index: Se
             raise ValidationError(f"The column(s) {', '.join(sorted(unknown))} cannot be edited.")
         if COL_TEXT in cells:
             edits.append(EditSceneText(row.frame_id, _as_text(cells[COL_TEXT]), expected_version=row.lock_version))
+        if COL_SIZE in cells or COL_MOVE in cells:
+            plan = EditShotPlan(row.shot_id, expected_version=row.shot_lock_version,
+                                shot_size=_as_text(cells[COL_SIZE]) if COL_SIZE in cells else None,
+                                camera_move=_as_text(cells[COL_MOVE]) if COL_MOVE in cells else None)
+            earlier = plans.get(row.shot_id)
+            if earlier is not None and plan != earlier and any(
+                    getattr(plan, k) is not None and getattr(earlier, k) is not None
+                    and getattr(plan, k) != getattr(earlier, k) for k in ("shot_size", "camera_move")):
+                raise ValidationError(f"Shot {row.shot_position} got two different sizes or moves in one save; "
+                                      "keep one.")
+            plans[row.shot_id] = plan if earlier is None else EditShotPlan(
+                row.shot_id, expected_version=row.shot_lock_version,
+                shot_size=plan.shot_size if plan.shot_size is not None else earlier.shot_size,
+                camera_move=plan.camera_move if plan.camera_move is not None else earlier.camera_move)
         if COL_SHOT in cells or COL_FRAME in cells:
             shot_pos = _as_position(cells.get(COL_SHOT, row.shot_position), "shot")
             if shot_pos not in shot_id_at:
@@ -504,7 +565,7 @@ def editor_delta_changes(session: Session, storyboard_id: int, rows_by_index: Se
             raise ValidationError(f"There is no shot {shot_pos}; new rows can go in shots 1 to {last_shot + 1}.")
     for texts in new_shots.values():
         adds.append(AddShot(frame_texts=tuple(texts)))
-    return [*edits, *moves, *deletes, *adds]
+    return [*edits, *plans.values(), *moves, *deletes, *adds]
 
 
 def apply_editor_delta(session: Session, storyboard_id: int,

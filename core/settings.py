@@ -53,7 +53,8 @@ class Settings(BaseModel):
     hf_api_secret: SecretStr | None = None
     higgs_base_url: str = "https://api.higgsfield.ai"
     higgs_image_model: str = "higgsfield-ai/soul/standard"
-    higgs_video_model: str = "kling-video/v2.1/pro/image-to-video"
+    # A model taking a first and a last frame, so a clip ends on its shot's last keyframe (core.higgs.schema).
+    higgs_video_model: str = "kling-video/omni/first-last-frame"
     higgs_timeout_s: float = 30.0
     image_deadline_s: float = 600.0
     clip_deadline_s: float = 2400.0

@@ -8,6 +8,7 @@ from core.cost import admit_video_batch
 from core.jobs import estimate_video, request_video_clips
 from studio import auth, state
 from studio.actions import ok, perform
+from studio.clip_plan import clip_model_note
 from studio.clip_row import shot_row
 from studio.context import get_runtime
 from studio.live import live_status
@@ -20,6 +21,7 @@ video_id, board = require_board(rt)
 st.title("Clips")
 st.caption(f"{board.video_title} · {cfg.clip_duration_s} s per shot · "
            + (f"model `{cfg.higgs_video_model}`" if cfg.active_renderer != "offline" else "rendered offline (free)"))
+clip_model_note(rt, video_id)
 live_status(rt, frame_ids=[f.id for f in board.frames], shot_ids=[s.id for s in board.shots],
             key="clips-fingerprint")
 done = sum(1 for s in board.shots if s.clip_id)

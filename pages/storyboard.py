@@ -12,6 +12,7 @@ from studio.board import current_storyboard_id, load_board
 from studio.context import get_runtime
 from studio.frame_card import frame_card, narration
 from studio.grid_editor import draw_grid_editor, has_unsaved_edits
+from studio.plan_panel import draw_version_diff, load_board_plan, plan_controls, shot_plan_line
 from studio.review_actions import approve_shot
 from studio.sidebar import require_video
 from studio.storyboard_density import draw_corrections, draw_coverage, draw_note, draw_rebuild
@@ -45,6 +46,8 @@ with top[0]:
     st.title(board.video_title)
     st.caption(f"Version {board.version} · {len(board.shots)} shots · {len(board.frames)} frames")
     draw_note(next((b.note for b in versions if b.id == chosen), ""))
+plan = load_board_plan(rt, board.storyboard_id)
+plan_controls(rt, video_id, plan, editable=board.is_current and can_edit)
 if not board.is_current:
     st.info("An older version: shown read-only. Rebuild or pick the current version to edit.",
             icon=":material/history:")
@@ -56,8 +59,9 @@ if not board.is_current:
 
 # Stateful tabs: only the open one is drawn (the editor's table and the coverage check cost as much as the board).
 # The editor is also drawn behind a closed tab while it holds unsaved edits, so a look at the board keeps them.
-tab_board, tab_edit, tab_lines, tab_reading = st.tabs(
-    ["Board", "Edit scene text", "Narration coverage", "Script reading"], key="storyboard-tab", on_change="rerun")
+tab_board, tab_edit, tab_lines, tab_reading, tab_diff = st.tabs(
+    ["Board", "Edit scene text", "Narration coverage", "Script reading", "Compare versions"], key="storyboard-tab",
+    on_change="rerun")
 if tab_board.open:
     may_review = board.is_current and auth.can(cfg, "review")  # once per run: it reads the secrets
     with tab_board:
@@ -76,6 +80,8 @@ if tab_board.open:
                 cols = st.columns([2] + [3] * max(len(shot.frames), 1), gap="small")
                 with cols[0]:
                     narration(shot)
+                    shot_plan_line(rt, plan.shots.get(shot.id), chain_on=plan.chain_shots,
+                                   editable=board.is_current and can_edit)
                     if may_review and shot.review_status not in ("approved", "locked") and st.button(
                         "Approve shot", key=f"approve-{shot.id}", icon=":material/task_alt:",
                         help="Approve its frames and the shot: clips are rendered only from approved frames.",
@@ -100,3 +106,6 @@ if tab_lines.open:
 if tab_reading.open:
     with tab_reading:
         draw_corrections(rt, video_id, can_edit=can_edit and board.is_current)
+if tab_diff.open:
+    with tab_diff:
+        draw_version_diff(rt, video_id)

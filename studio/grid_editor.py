@@ -15,7 +15,9 @@ import streamlit as st
 from core.db import session_scope
 from core.grid import (
     COL_FRAME,
+    COL_MOVE,
     COL_SHOT,
+    COL_SIZE,
     COL_STATUS,
     COL_TEXT,
     GridConflict,
@@ -23,6 +25,7 @@ from core.grid import (
     apply_editor_delta,
     grid_rows,
 )
+from core.planner.types import CAMERA_MOVES, SHOT_SIZES
 from core.runtime import Runtime
 from studio import state
 from studio.board import BoardView
@@ -60,17 +63,20 @@ def draw_grid_editor(rt: Runtime, board: BoardView) -> None:
     snapshots[key] = rows  # what the editor is drawn from, by row index
 
     _show_kept_text()
-    st.caption("Edit scene text in place; change Shot / Frame numbers to move a frame; add a row (a new shot "
-               "number one past the last creates a shot) or delete rows. Nothing is stored until you save.")
+    st.caption("Edit scene text in place; pick a shot's size and camera move on any of its rows; change Shot / "
+               "Frame numbers to move a frame; add a row (a new shot number one past the last creates a shot) or "
+               "delete rows. Nothing is stored until you save.")
     frame = pd.DataFrame([r.as_dict() for r in rows])
     st.data_editor(
         frame, key=key, num_rows="dynamic", hide_index=True, width="stretch",
-        column_order=(COL_SHOT, COL_FRAME, COL_TEXT, COL_STATUS),
+        column_order=(COL_SHOT, COL_FRAME, COL_TEXT, COL_SIZE, COL_MOVE, COL_STATUS),
         disabled=(COL_STATUS,),
         column_config={
             COL_SHOT: st.column_config.NumberColumn("Shot", min_value=1, step=1, width="small"),
             COL_FRAME: st.column_config.NumberColumn("Frame", min_value=1, step=1, width="small"),
             COL_TEXT: st.column_config.TextColumn("Scene text", width="large", max_chars=20000),
+            COL_SIZE: st.column_config.SelectboxColumn("Shot size", options=list(SHOT_SIZES), width="small"),
+            COL_MOVE: st.column_config.SelectboxColumn("Camera", options=list(CAMERA_MOVES), width="small"),
             COL_STATUS: st.column_config.TextColumn("Review", width="small"),
         },
     )

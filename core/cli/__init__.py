@@ -22,6 +22,7 @@ COMMAND_MODULES = {
     "segment": "segment",
     "ingest": "library_cmds", "show": "library_cmds", "rebuild": "library_cmds",
     "prompts": "prompt_cmds",
+    "plan": "plan_cmds",
     "render": "render_cmds", "jobs": "render_cmds", "worker": "render_cmds",
     "review": "review_cmds", "budget": "review_cmds", "rates": "review_cmds",
     "export": "export_cmds", "import-archive": "export_cmds",

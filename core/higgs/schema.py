@@ -46,6 +46,9 @@ MODEL_SPECS: dict[str, ModelSpec] = {
         ModelSpec("kling-video/v2.6/pro/image-to-video", "clip",
                   frozenset({"prompt", "image_url", "duration", "cfg_scale", "aspect_ratio", "sound"}),
                   start_field="image_url", durations=(5, 10)),
+        ModelSpec("kling-video/v2.5-turbo/pro/image-to-video", "clip",
+                  frozenset({"prompt", "image_url", "tail_image_url", "duration", "negative_prompt"}),
+                  start_field="image_url", end_field="tail_image_url", durations=(5, 10)),
         ModelSpec("kling-video/omni/first-last-frame", "clip",
                   frozenset({"prompt", "first_frame_url", "last_frame_url", "duration", "mode", "aspect_ratio"}),
                   start_field="first_frame_url", end_field="last_frame_url", durations=(5, 10)),
@@ -110,9 +113,61 @@ def with_references(body: dict[str, Any], field: tuple[str, bool] | None, urls: 
     return out
 
 
-def takes_end_frame(slug: str) -> bool:
+# Field names image-to-video models use for the clip's last frame, and for its first, most specific first.
+END_FRAME_FIELDS = ("last_frame_url", "tail_image_url", "end_image_url", "end_frame_url", "image_tail_url",
+                    "last_image_url", "tail_image", "end_image")
+START_FRAME_FIELDS = ("first_frame_url", "start_image_url", "start_frame_url", "image_url", "input_image_url",
+                      "image")
+
+
+def _properties(schema: dict[str, Any] | None) -> dict[str, Any] | None:
+    props = schema.get("properties") if schema else None
+    return props if isinstance(props, dict) else None
+
+
+def end_frame_field(slug: str, schema: dict[str, Any] | None = None) -> str | None:
+    """Where the video model takes the clip's last frame; None when it takes only a start image. The model's
+    published input schema decides when given; otherwise what the spec table knows (or guesses from the slug)."""
+    props = _properties(schema)
+    if props is not None:
+        return next((name for name in END_FRAME_FIELDS if name in props), None)
+    return model_spec(slug).end_field
+
+
+def start_frame_field(slug: str, schema: dict[str, Any] | None = None) -> str:
+    props = _properties(schema)
+    if props is not None:
+        found = next((name for name in START_FRAME_FIELDS if name in props), None)
+        if found:
+            return found
+    return model_spec(slug).start_field or "image_url"
+
+
+def clip_durations(slug: str, schema: dict[str, Any] | None = None) -> tuple[int, ...] | None:
+    """The durations (s) the model accepts: its schema's `duration` enum, else the spec's; () when any integer
+    will do; None when the model takes no duration at all (its clips have one fixed length)."""
+    props = _properties(schema)
+    if props is not None:
+        prop = props.get("duration")
+        if not isinstance(prop, dict):
+            return None
+        values = [v for v in prop.get("enum") or [] if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        return tuple(sorted(int(v) for v in values))
+    spec = model_spec(slug)
+    return spec.durations if "duration" in spec.fields else None
+
+
+def nearest_duration(seconds: float, allowed: tuple[int, ...], *, low: int = 1, high: int = 20) -> int:
+    """The accepted duration nearest to `seconds` (a tie goes to the longer, so the narration fits); with no list,
+    the whole second nearest, within `low`..`high`."""
+    if not allowed:
+        return max(low, min(high, int(seconds + 0.5)))
+    return min(sorted(allowed), key=lambda d: (abs(d - seconds), -d))
+
+
+def takes_end_frame(slug: str, schema: dict[str, Any] | None = None) -> bool:
     """Whether the video model accepts a last frame (so a clip can end on the shot's last image)."""
-    return model_spec(slug).end_field is not None
+    return end_frame_field(slug, schema) is not None
 
 
 def image_body(slug: str, *, prompt: str, aspect_ratio: str = "16:9", resolution: str | None = None) -> dict[str, Any]:
@@ -136,19 +191,24 @@ def _fit_duration(duration: int, allowed: tuple[int, ...]) -> int:
 
 
 def clip_body(slug: str, *, prompt: str, start_url: str, end_url: str | None = None, duration: int = 5,
-              aspect_ratio: str = "16:9") -> dict[str, Any]:
-    """An image-to-video body: start (and, when the model takes one, end) image URLs under its field names.
+              aspect_ratio: str = "16:9", schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An image-to-video body: start (and, when the model takes one, end) image URLs under its field names —
+    read from the model's published input `schema` when given, else from the spec table.
 
     `duration` is sent as an integer (the schemas reject "5"), snapped to the model's allowed values. An end
     image is dropped for models without an end-frame field; check `takes_end_frame` to know beforehand.
     """
+    props = _properties(schema)
     spec = model_spec(slug)
-    body: dict[str, Any] = {"prompt": prompt, spec.start_field or "image_url": start_url}
-    if end_url and spec.end_field:
-        body[spec.end_field] = end_url
-    if "duration" in spec.fields:
-        body["duration"] = _fit_duration(int(duration), spec.durations)
-    if "aspect_ratio" in spec.fields:
+    fields = set(props) if props is not None else spec.fields
+    body: dict[str, Any] = {"prompt": prompt, start_frame_field(slug, schema): start_url}
+    end_field = end_frame_field(slug, schema)
+    if end_url and end_field:
+        body[end_field] = end_url
+    allowed = clip_durations(slug, schema)
+    if "duration" in fields and allowed is not None:
+        body["duration"] = _fit_duration(int(duration), allowed)
+    if "aspect_ratio" in fields:
         body["aspect_ratio"] = aspect_ratio
     return body
 

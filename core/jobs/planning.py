@@ -118,13 +118,27 @@ def clip_input_hash(shot_id: int, prompt: str, provider: str, model: str, params
                         "params": params, "inputs": [list(i) for i in inputs]})
 
 
+# How each move of the planner's vocabulary reads in a video model's prompt.
+CAMERA_PHRASES = {
+    "static": "Static, locked-off camera", "push in": "Slow push in", "pull out": "Slow pull out",
+    "pan left": "Slow pan left", "pan right": "Slow pan right", "tilt up": "Slow tilt up",
+    "tilt down": "Slow tilt down", "orbit": "Slow orbit around the subject", "tracking": "Smooth tracking shot",
+    "handheld": "Gentle handheld camera",
+}
+DEFAULT_MOVE = "Slow, steady push-in"
+
+
 def motion_prompt(session: Session, shot: Shot, frames: Sequence[Frame]) -> str:
-    """The clip's prompt: a calm camera move from the first frame's picture towards the last one's."""
+    """The clip's prompt: the shot's planned camera move and motion (a calm push-in when it has no plan), from the
+    first frame's picture towards the last one's."""
     texts = []
     for frame in (frames[0], frames[-1]) if len(frames) > 1 else frames[:1]:
         pv = session.get(PromptVersion, frame.selected_prompt_id) if frame.selected_prompt_id else None
         texts.append(_first_sentence(pv.text if pv else frame.scene_text))
-    parts = ["Slow, steady push-in; subtle natural motion, consistent characters, lighting and set."]
+    move = CAMERA_PHRASES.get(shot.camera_move.strip().lower(), DEFAULT_MOVE) if shot.camera_move else DEFAULT_MOVE
+    parts = [f"{move}; subtle natural motion, consistent characters, lighting and set."]
+    if shot.motion_prompt.strip():
+        parts.append(f"Motion: {_first_sentence(shot.motion_prompt)}")
     if shot.summary.strip():
         parts.append(f"Shot: {_first_sentence(shot.summary)}")
     parts.append(f"Opens on: {texts[0]}")
@@ -133,6 +147,49 @@ def motion_prompt(session: Session, shot: Shot, frames: Sequence[Frame]) -> str:
     parts.append("No on-screen text.")
     prompt = " ".join(parts)
     return prompt if len(prompt) <= MOTION_PROMPT_LIMIT else prompt[: MOTION_PROMPT_LIMIT - 1].rstrip() + "…"
+
+
+@dataclass(frozen=True)
+class ClipEnds:
+    """Which frames a clip starts and ends on. `chained_from` is the shot whose last keyframe it starts on."""
+
+    start: Frame
+    end: Frame | None
+    chained_from: Shot | None = None
+
+
+def clip_ends(session: Session, shot: Shot, frames: Sequence[Frame], *, settings: Settings,
+              provider: str) -> ClipEnds:
+    """Start on the shot's first keyframe — or, with "chain shots" on, on the previous shot's last one — and end on
+    its last keyframe whenever the model takes an end frame (`takes_end_frame`)."""
+    from core.continuity import chained_from
+
+    before = chained_from(session, shot)
+    before_frames = live_frames(before) if before is not None else []
+    start = before_frames[-1] if before_frames else frames[0]
+    chained = before if before_frames else None
+    takes_end = takes_end_frame(settings, provider)
+    end = frames[-1] if takes_end and (len(frames) > 1 or chained is not None) else None
+    return ClipEnds(start, end, chained)
+
+
+def narration_seconds(text: str, settings: Settings) -> float:
+    """How long the narration takes to say at the speaking rate (`SPEAKING_RATE_WPM`)."""
+    return len(text.split()) * 60.0 / settings.speaking_rate_wpm
+
+
+def clip_duration(shot: Shot, *, settings: Settings, provider: str, model: str) -> int | None:
+    """The duration the model accepts that is nearest to the shot's narration length (the configured clip length
+    for a shot without narration); None for a model that takes no duration (fixed-length clips)."""
+    from core.higgs.schema import clip_durations, nearest_duration
+
+    seconds = narration_seconds(shot.narration or "", settings) or float(settings.clip_duration_s)
+    if provider == "offline":
+        return nearest_duration(seconds, ())
+    allowed = clip_durations(model)
+    if allowed is None:
+        return None
+    return nearest_duration(seconds, allowed)
 
 
 def _first_sentence(text: str, limit: int = 300) -> str:
@@ -191,14 +248,22 @@ def estimate_jobs(session: Session, *, settings: Settings, images: int, clips: i
     return CostEstimate(images, clips, prices["image"], prices["clip"], source)
 
 
-def count_missing(session: Session, video_id: int, *, clips: bool = True) -> tuple[int, int]:
-    """(images, clips) a "render all" of this video would newly render: frames with a prompt and no image,
-    every frame a missing clip needs, and shots without a clip."""
+def count_missing(session: Session, video_id: int, *, clips: bool = True, settings: Settings | None = None,
+                  provider: str | None = None) -> tuple[int, int]:
+    """(images, clips) a "render all" of this video would newly render. For images: frames with a prompt and no
+    image. For clips (with `settings`): only the frames the clips use — a start-only model never animates middle
+    or end frames, and a chained shot starts on the previous shot's last image — and shots without a clip."""
     images: set[int] = set()
     n_clips = 0
+    name = provider or (settings.active_renderer if settings is not None else "offline")
     for shot in current_shots(session, video_id):
         frames = live_frames(shot)
-        for frame in frames:
+        if clips and settings is not None and frames:
+            ends = clip_ends(session, shot, frames, settings=settings, provider=name)
+            wanted = [ends.start] + ([ends.end] if ends.end is not None else [])
+        else:
+            wanted = frames
+        for frame in wanted:
             if frame.selected_image_id is None and frame.selected_prompt_id is not None:
                 images.add(frame.id)
         if clips and frames and shot.selected_clip_id is None:

@@ -63,6 +63,7 @@ def request_image(session: Session, frame_id: int, *, settings: Settings, provid
 
 def _request_image(session: Session, frame_id: int, *, settings: Settings, provider: str | None, force: bool,
                    actor: str, check_budget: bool = True) -> tuple[Job, bool]:
+    _begin_sqlite(session, immediate=True)
     frame = load_live_frame(session, frame_id)
     prompt = planning.selected_prompt(session, frame)
     name = planning.resolve_provider(settings, provider)
@@ -108,6 +109,7 @@ def request_clip(session: Session, shot_id: int, *, settings: Settings, provider
 
 def _request_clip(session: Session, shot_id: int, *, settings: Settings, provider: str | None, force: bool,
                   actor: str, check_budget: bool = True) -> tuple[Job, bool]:
+    _begin_sqlite(session, immediate=True)
     shot = session.get(Shot, shot_id)
     if shot is None or shot.deleted_at is not None:
         raise NotFoundError(f"Shot {shot_id} does not exist")
@@ -117,7 +119,8 @@ def _request_clip(session: Session, shot_id: int, *, settings: Settings, provide
     assert_clip_allowed(session, shot.id, relax=settings.allow_unapproved_clips)
     name = planning.resolve_provider(settings, provider)
     model = planning.model_for(settings, name, "clip")
-    ends = [frames[0]] + ([frames[-1]] if len(frames) > 1 and planning.takes_end_frame(settings, name) else [])
+    plan = planning.clip_ends(session, shot, frames, settings=settings, provider=name)
+    ends = [plan.start] + ([plan.end] if plan.end is not None else [])
 
     inputs: list[tuple[str, int]] = []
     asset_ids: list[int] = []
@@ -141,10 +144,26 @@ def _request_clip(session: Session, shot_id: int, *, settings: Settings, provide
     prompt = planning.motion_prompt(session, shot, frames)
     params: dict[str, Any] = {"duration": settings.clip_duration_s, "aspect_ratio": settings.aspect_ratio,
                               "start_frame_id": ends[0].id, "end_frame_id": ends[1].id if len(ends) > 1 else None}
+    duration = planning.clip_duration(shot, settings=settings, provider=name, model=model)
+    if duration is not None:
+        params["duration"] = duration  # the accepted length nearest to the shot's narration
+    if shot.camera_move:
+        params["camera_move"] = shot.camera_move
+    if plan.chained_from is not None:
+        params["chained_from_shot"] = plan.chained_from.id
     refs = planning.reference_params(session, shot)
     if refs:
         params["references"] = refs
     input_hash = planning.clip_input_hash(shot.id, prompt, name, model, params, inputs)
+    # A clip queued while its images were still rendering was hashed with their jobs; until the worker starts it
+    # (and rewrites the hash with the assets), asking again must find that job, not queue a second clip.
+    by_jobs = [("job", job_id) if kind == "asset" and (job_id := _asset_job(session, ref)) else (kind, ref)
+               for kind, ref in inputs]
+    if by_jobs != inputs:
+        waiting = _in_flight(session, planning.clip_input_hash(shot.id, prompt, name, model, params, by_jobs),
+                             kind="clip")
+        if waiting is not None:
+            return waiting, False
 
     def gate() -> None:
         if not force and shot.review_status in APPROVED_STATUSES and shot.selected_clip_id is not None:
@@ -189,15 +208,17 @@ def _insert_or_existing(session: Session, job: Job) -> tuple[Job, bool]:
     return job, True
 
 
-def _begin_sqlite(session: Session) -> None:
+def _begin_sqlite(session: Session, *, immediate: bool = False) -> None:
     """pysqlite opens its transaction only at the first write: a SAVEPOINT before that would be a transaction of
     its own, committed on release (and a later refusal, e.g. the budget's, could not roll the job back). Open the
-    real transaction first."""
+    real transaction first. `immediate` takes SQLite's write lock at once, so the in-flight and reuse checks that
+    follow read what every other writer committed (a deferred transaction would read an older snapshot, then wait
+    for the lock and insert a second job for a render that finished meanwhile)."""
     conn = session.connection()
     if conn.dialect.name == "sqlite":
         raw = conn.connection.dbapi_connection
         if raw is not None and not raw.in_transaction:
-            conn.exec_driver_sql("BEGIN")
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def _prior_job(session: Session, input_hash: str, *, force: bool, gate: Callable[[], None]) -> Job | None:
@@ -266,7 +287,7 @@ def request_video_clips(session: Session, video_id: int, *, settings: Settings, 
 def estimate_video(session: Session, video_id: int, *, settings: Settings, provider: str | None = None,
                    clips: bool = True) -> planning.CostEstimate:
     """The price of rendering what the video is missing (images, and clips when `clips`)."""
-    images, n_clips = planning.count_missing(session, video_id, clips=clips)
+    images, n_clips = planning.count_missing(session, video_id, clips=clips, settings=settings, provider=provider)
     return planning.estimate_jobs(session, settings=settings, images=images, clips=n_clips, provider=provider)
 
 
@@ -425,6 +446,11 @@ def _reusable(session: Session, input_hash: str) -> Job | None:
         select(Job).join(Asset, Asset.job_id == Job.id)
         .where(Job.input_hash == input_hash, Job.status == "succeeded", Asset.discarded_at.is_(None))
         .order_by(Job.id.desc()).limit(1))
+
+
+def _asset_job(session: Session, asset_id: int) -> int | None:
+    asset = session.get(Asset, asset_id)
+    return asset.job_id if asset is not None else None
 
 
 def _job_asset(session: Session, job: Job) -> Asset | None:

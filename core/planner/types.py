@@ -29,6 +29,8 @@ class PlanRequest(BaseModel):
     next_video_title: str = ""
     directions: tuple[str, ...] = ()  # the script's visual directions and scene marks, in order
     style: StyleBibleData = Field(default_factory=StyleBibleData)
+    scenes: tuple[str, ...] = ()  # scene marks: "before sentence 4: Scene 2 — The lab"
+    cast: tuple[str, ...] = ()  # names of the course's cast and sets a shot may show
     shots: int = Field(default=4, ge=1)  # a hint: how many shots the producer asked for
     frames: int = Field(default=3, ge=1, le=3)  # keyframes per shot: start (, middle) (, end)
     # Where things stand in the narration (0-based sentence indices), for planners that respect them.
@@ -62,6 +64,7 @@ class PlannedShot(BaseModel):
     on_screen_text: str = ""
     keyframes: tuple[KeyframePlan, ...] = ()
     motion_prompt: str = ""
+    cast: tuple[str, ...] = ()  # names of the course's cast and sets this shot shows (assigned after storing)
 
 
 class ShotPlanReply(BaseModel):

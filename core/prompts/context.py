@@ -25,6 +25,7 @@ from core.errors import NotFoundError
 from core.hashing import stable_hash
 from core.models import Frame, PromptVersion, Shot, SourceFile, Storyboard, StyleBible, Video
 from core.prompts.providers import current_template_version
+from core.prompts.keyframe import keyframe_fields
 from core.prompts.style import style_data
 from core.prompts.types import RefineRequest, Refiner, StyleBibleData
 
@@ -165,7 +166,7 @@ def request_in_board(order: BoardOrder, frame: FrameFields, shot: ShotFields, *,
         previous_scene_text=previous,
         next_scene_text=following,
         style=style,
-    )
+    ).model_copy(update=keyframe_fields(frame, shot))
 
 
 def part_hashes(req: RefineRequest, template_version: str) -> dict[str, str]:

@@ -1,24 +1,29 @@
 """The built-in refiner: deterministic, no network, good enough to render from.
 
-It composes a prompt from the frame's scene text, its place in the shot (first frame establishes wide, middle
-frames are medium shots, the last is a close-up; a single-frame shot is medium), the style bible, and a small
-vocabulary of lenses, camera angles, lighting and moods. Choices are made by hashing the inputs, so the same
-frame always gets the same prompt; lighting and mood are chosen per shot, so a shot's frames stay coherent.
-Arabic scene text is carried verbatim as a quoted subject: the image model is told what the scene is about
-without being asked to draw the letters.
+It draws the keyframe: the frame's description (its scene text), the shot's plan (size, camera move, subject,
+action, location) and the script's visual directions, in the style bible's look. Framing follows the planned shot
+size, else the frame's place in its shot (first frame establishes wide, middle frames are medium shots, the last
+is a close-up; a single-frame shot is medium). Lenses, camera positions, lighting and moods come from a small
+vocabulary, chosen by hashing the inputs, so the same frame always gets the same prompt; lighting and mood are
+chosen per shot, so a shot's frames stay coherent.
+
+The prompt is English only. Arabic text — a description, a direction, the narration — is never put into it: an
+image model shown quoted words draws lettering, and Arabic inside an English sentence jumbles its right-to-left
+punctuation on every page that shows the prompt. When a keyframe has nothing in English yet (an offline board of
+an Arabic script), the prompt draws the presenter and the setting of the style bible; refine with OpenAI, or plan
+the shots, for pictures that follow the narration.
 """
 
 from __future__ import annotations
 
-import re
 
 from core.hashing import stable_hash
+from core.prompts.keyframe import drawable, has_arabic  # noqa: F401 - has_arabic is part of this module's API
 from core.prompts.types import RefinedPrompt, RefineRequest
 
-OFFLINE_TEMPLATE_VERSION = "offline-1"
+OFFLINE_TEMPLATE_VERSION = "offline-2"
 NO_TEXT_NEGATIVE = "text, lettering, captions, subtitles, signs with words, logos, watermark"
 
-_ARABIC = re.compile(r"[\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF\uFB50-\uFDFF\uFE70-\uFEFF]")
 _MAX_SUBJECT_WORDS = 40
 
 # Per frame role: (shot size word, phrase, lenses, camera positions). Wide roles get wide lenses, close-ups long ones.
@@ -55,22 +60,27 @@ def _clip_words(text: str, limit: int = _MAX_SUBJECT_WORDS) -> str:
     return " ".join(words[:limit]) + (" …" if len(words) > limit else "")
 
 
-def has_arabic(text: str) -> bool:
-    return bool(_ARABIC.search(text))
-
-
 def _subject(req: RefineRequest) -> str:
-    text = " ".join(req.scene_text.split())
-    if not text:
-        fallback = req.shot_summary.strip() or req.video_title.strip()
-        text = " ".join(fallback.split())
-    if not text:
-        return "the lesson's subject, shown plainly"
-    clipped = _clip_words(text)
-    if has_arabic(clipped):
-        # Quoted so the model treats it as the meaning of the scene, never as lettering to draw.
-        return f'a scene visualising the narration "{clipped}" (shown as action and setting, not as text)'
-    return clipped.rstrip(".")
+    """What the keyframe shows, in English: its description, the plan's subject and action, else the script's
+    directions, else the shot's summary or the video's title, else the presenter of the style bible."""
+    picture = drawable(req.scene_text).rstrip(".")
+    planned = drawable(" ".join(p for p in (req.subject, req.action) if p)).rstrip(".")
+    pieces = [p for p in (picture, planned) if p]
+    if len(pieces) == 2 and pieces[1].lower() in pieces[0].lower():
+        pieces.pop()
+    if not pieces:
+        pieces = [d.rstrip(".") for d in (drawable(x) for x in req.directions) if d][:2]
+    if not pieces:
+        pieces = [p.rstrip(".") for p in (drawable(req.shot_summary), drawable(req.video_title)) if p][:1]
+    if not pieces:
+        who = drawable(req.style.characters).rstrip(".") or "the course presenter"
+        return f"{_clip_words(who, 20)} explaining the lesson's idea with a clear visual aid"
+    return _clip_words("; ".join(pieces))
+
+
+# The planner's shot sizes, mapped onto the framing table's rows.
+_SIZE_ROLE = {"extreme wide": "first", "wide": "first", "medium wide": "middle", "medium": "middle",
+              "medium close-up": "last", "close-up": "last", "extreme close-up": "last"}
 
 
 class OfflineRefiner:
@@ -81,8 +91,11 @@ class OfflineRefiner:
     template_version = OFFLINE_TEMPLATE_VERSION
 
     def refine(self, req: RefineRequest) -> RefinedPrompt:
-        role = req.frame_role
+        planned = req.planned_size.strip().lower()
+        role = _SIZE_ROLE.get(planned, req.frame_role)
         size, size_phrase, lenses, positions = _FRAMING[role]
+        if planned in _SIZE_ROLE:
+            size, size_phrase = planned, planned[:1].upper() + planned[1:] + " shot"
         frame_key = (req.scene_text, req.video_title, req.shot_position, req.frame_position)
         shot_key = (req.video_title, req.shot_position, req.shot_summary)
         lens = _pick(lenses, "lens", *frame_key)
@@ -94,12 +107,19 @@ class OfflineRefiner:
         style = req.style
         visual_style = style.visual_style or _DEFAULT_STYLE
         parts = [f"{size_phrase} of {_subject(req)}."]
-        if style.setting:
-            parts.append(f"Setting: {style.setting.rstrip('.')}.")
+        location = drawable(req.location) or drawable(style.setting)
+        if location:
+            parts.append(f"Setting: {location.rstrip('.')}.")
+        directions = [d for d in (drawable(x) for x in req.directions) if d]
+        if directions and drawable(req.scene_text):
+            parts.append(f"Script direction: {_clip_words('; '.join(directions), 30).rstrip('.')}.")
         if style.characters:
             parts.append(f"Recurring characters, always identical: {style.characters.rstrip('.')}.")
         article = "an" if lens.startswith("8") else "a"
         parts.append(f"Shot on {article} {lens} lens, {position}.")
+        move = req.camera_move.strip().lower()
+        if move:
+            parts.append(f"Keyframe of a {move} shot." if move != "static" else "Keyframe of a static shot.")
         parts.append(f"Lighting: {lighting}.")
         parts.append(f"Mood: {mood}.")
         style_bits = [visual_style] + ([f"palette of {style.palette}"] if style.palette else [])
@@ -116,7 +136,7 @@ class OfflineRefiner:
             prompt=" ".join(parts),
             negative_prompt=negative,
             shot_size=size,
-            camera=f"{lens} lens, {position}",
+            camera=f"{lens} lens, {position}" + (f", {req.camera_move.strip().lower()}" if req.camera_move else ""),
             lighting=lighting,
             style_notes=notes + ".",
         )

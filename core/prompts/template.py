@@ -11,7 +11,7 @@ from pathlib import Path
 
 from core.errors import ProviderError
 
-SYSTEM_TEMPLATE_VERSION = "1"
+SYSTEM_TEMPLATE_VERSION = "2"  # 2: the keyframe and the shot plan are drawn, the narration read as context
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
 

@@ -58,6 +58,15 @@ class RefineRequest(BaseModel):
     previous_scene_text: str = ""  # the frame before this one (across shot boundaries): continuity
     next_scene_text: str = ""
     style: StyleBibleData = Field(default_factory=StyleBibleData)
+    # The keyframe's plan (see core/prompts/keyframe.py): what to draw beside the scene text, and the narration
+    # it illustrates as context only (never quoted into an English prompt).
+    beat: str = ""
+    directions: tuple[str, ...] = ()  # the shot's visual directions from the script
+    planned_size: str = ""  # the shot's size from the plan ("close-up")
+    camera_move: str = ""  # the shot's camera move from the plan ("push in")
+    subject: str = ""
+    action: str = ""
+    location: str = ""
 
     @property
     def frame_role(self) -> str:
@@ -82,6 +91,11 @@ class RefineRequest(BaseModel):
             "frame_count": self.frame_count,
             "previous_scene_text": self.previous_scene_text,
             "next_scene_text": self.next_scene_text,
+            # The plan's parts only when set, so prompts made before shots were planned keep their hashes.
+            **{name: value for name, value in (("beat", self.beat), ("directions", list(self.directions)),
+                                               ("planned_size", self.planned_size),
+                                               ("camera_move", self.camera_move), ("subject", self.subject),
+                                               ("action", self.action), ("location", self.location)) if value},
         }
 
 

@@ -17,8 +17,7 @@ from typing import Any
 from core.assets import AssetStore
 from core.errors import ProviderError
 from core.higgs import HiggsClient, PollSchedule, check_body, client_from_settings, clip_body, image_body
-from core.higgs.schema import reference_field, with_references
-from core.higgs import takes_end_frame as model_takes_end_frame
+from core.higgs.schema import end_frame_field, reference_field, with_references
 from core.render.media import verify_media
 from core.render.providers import InputImage, JobKind, RemoteResult, RenderOutput, RenderSpec, Submitted
 from core.settings import Settings
@@ -60,7 +59,23 @@ class HiggsProvider:
         return self.image_model if kind == "image" else self.video_model
 
     def takes_end_frame(self) -> bool:
-        return model_takes_end_frame(self.video_model)
+        """From the video model's published input schema (an end-frame field: `last_frame_url`,
+        `tail_image_url`, …), else from what `core.higgs.schema` knows of it."""
+        return end_frame_field(self.video_model, self.schema_of(self.video_model)) is not None
+
+    def schema_of(self, slug: str) -> dict[str, Any] | None:
+        """The model's published input schema (fetched once per process); None when it cannot be had."""
+        with self._lock:
+            schemas = self._schemas
+        if schemas is None:
+            try:
+                schemas = self.client.models()
+            except ProviderError:
+                return None
+            with self._lock:
+                self._schemas = schemas
+        found = schemas.get(slug)
+        return found if isinstance(found, dict) else None
 
     def body(self, spec: RenderSpec) -> dict[str, Any]:
         aspect = str(spec.params.get("aspect_ratio") or "16:9")
@@ -73,7 +88,8 @@ class HiggsProvider:
             raise ProviderError("The clip has no start image URL; render the first frame's image first",
                                 category="dependency")
         body = clip_body(spec.model, prompt=spec.prompt, start_url=start, end_url=spec.input_urls.get("end"),
-                         duration=int(spec.params.get("duration") or 5), aspect_ratio=aspect)
+                         duration=int(spec.params.get("duration") or 5), aspect_ratio=aspect,
+                         schema=self.schema_of(spec.model))
         return with_references(body, field, list(spec.reference_urls))
 
     # ---- references (the cast and sets) --------------------------------------------------------------------

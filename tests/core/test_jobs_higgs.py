@@ -94,14 +94,14 @@ def test_images_then_a_first_last_frame_clip(runtime: Runtime, server: FakeHiggs
 
 
 def test_a_local_image_is_uploaded_for_a_clip(runtime: Runtime, server: FakeHiggsServer) -> None:
-    rt = _higgs_runtime(runtime, server)
+    rt = _higgs_runtime(runtime, server, higgs_video_model="kling-video/v2.1/pro/image-to-video")
     with session_scope(rt.sessions) as s:
         board = make_board(s, shots=1, frames=2)
         request_image(s, board.frame_ids[0], settings=rt.settings, provider="offline")
     _drain(rt)
     with session_scope(rt.sessions) as s:
         clip_id = request_clip(s, board.shot_ids[0], settings=rt.settings).id
-        assert s.get(Job, clip_id).depends_on == []  # the default Kling model takes no end frame
+        assert s.get(Job, clip_id).depends_on == []  # Kling 2.1 takes no end frame
     _drain(rt)
     with rt.sessions() as s:
         clip = s.get(Job, clip_id)

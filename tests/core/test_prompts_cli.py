@@ -57,7 +57,7 @@ def test_refine_show_diff(sqlite_runtime: Runtime) -> None:
 
     diff = _run(sqlite_runtime, "diff", "--frame", str(frame), "1", "2")
     assert diff.returncode == 0, diff.stderr
-    assert diff.stdout.startswith("[-Establishing-] {+A+} wide shot of a [-scene visualising")
+    assert diff.stdout.startswith("[-Establishing-] {+A+} wide shot of [-the course presenter")
     assert "{+quiet classroom at dawn,+}" in diff.stdout
 
 

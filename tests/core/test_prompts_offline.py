@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core.prompts.keyframe import has_arabic
 from core.prompts.offline import OfflineRefiner
 from core.prompts.types import RefineRequest, StyleBibleData
 
@@ -16,8 +17,9 @@ BIBLE = StyleBibleData(
 
 
 def _req(position: int, count: int, scene: str = "يكتب المعلم على السبورة عنوان الدرس", **kw: object) -> RefineRequest:
-    return RefineRequest(scene_text=scene, video_title="الدرس الأول", shot_summary="المعلم في الفصل",
-                         frame_position=position, frame_count=count, style=BIBLE, **kw)  # type: ignore[arg-type]
+    kw.setdefault("shot_summary", "المعلم في الفصل")
+    return RefineRequest(scene_text=scene, video_title="الدرس الأول", frame_position=position, frame_count=count,
+                         style=BIBLE, **kw)  # type: ignore[arg-type]
 
 
 def test_framing_follows_the_place_in_the_shot() -> None:
@@ -46,11 +48,31 @@ def test_prompt_carries_the_style_bible_and_keeps_text_out() -> None:
     assert BIBLE.visual_style in result.style_notes
 
 
-def test_arabic_scene_is_a_quoted_subject() -> None:
+def test_arabic_narration_never_enters_the_english_prompt() -> None:
     scene = "يكتب المعلم على السبورة عنوان الدرس"
-    result = OfflineRefiner().refine(_req(1, 3, scene))
-    assert f'"{scene}"' in result.prompt
-    assert "not as text" in result.prompt
+    result = OfflineRefiner().refine(_req(1, 3, scene, beat="ثم يشرح المعلم الفكرة.",
+                                          directions=("لقطة قريبة: يدا المعلم",)))
+    assert not has_arabic(result.prompt) and '"' not in result.prompt
+    assert not has_arabic(result.camera + result.style_notes)
+    assert BIBLE.characters in result.prompt  # with nothing in English to draw, the presenter is drawn
+
+
+def test_the_keyframe_and_the_shot_plan_are_drawn() -> None:
+    result = OfflineRefiner().refine(_req(
+        1, 3, "A cell membrane seen through a microscope, glowing edges", beat="الخلية لها غشاء يحيط بها.",
+        planned_size="close-up", camera_move="push in", location="a university biology lab",
+        directions=("[Visual: microscope on a lab bench]", "موسيقى هادئة")))
+    assert result.prompt.startswith("Close-up shot of A cell membrane seen through a microscope")
+    assert result.shot_size == "close-up" and "push in" in result.camera and "push in shot" in result.prompt
+    assert "Setting: a university biology lab." in result.prompt
+    assert "Script direction: [Visual: microscope on a lab bench]" in result.prompt
+    assert not has_arabic(result.prompt)
+
+
+def test_a_plan_changes_the_prompts_input_hash_but_an_unplanned_frame_keeps_its_old_one() -> None:
+    plain = _req(1, 3, "A caravan.")
+    assert "beat" not in plain.context_fields() and "camera_move" not in plain.context_fields()
+    assert _req(1, 3, "A caravan.", camera_move="orbit").context_fields()["camera_move"] == "orbit"
 
 
 def test_english_scene_is_used_directly_and_long_text_is_clipped() -> None:
@@ -82,6 +104,8 @@ def test_continuity_wording() -> None:
     assert "previous" not in opening
 
 
-def test_empty_scene_falls_back_to_shot_summary() -> None:
-    result = OfflineRefiner().refine(_req(1, 1, "   "))
-    assert '"المعلم في الفصل"' in result.prompt
+def test_empty_scene_falls_back_to_an_english_shot_summary_else_the_presenter() -> None:
+    english = OfflineRefiner().refine(_req(1, 1, "   ", shot_summary="The teacher greets the class"))
+    assert english.prompt.startswith("Medium shot of The teacher greets the class.")
+    arabic = OfflineRefiner().refine(_req(1, 1, "   "))  # the summary is Arabic: never quoted in
+    assert not has_arabic(arabic.prompt) and BIBLE.characters in arabic.prompt

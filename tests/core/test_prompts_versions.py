@@ -13,7 +13,7 @@ from core.errors import GateError, NotFoundError, ValidationError
 from core.models import Activity, Frame, PromptVersion
 from core.prompts.batch import refine_frames
 from core.prompts.context import build_request, prompt_staleness, staleness_for_frames
-from core.prompts.offline import OfflineRefiner
+from core.prompts.offline import OFFLINE_TEMPLATE_VERSION, OfflineRefiner
 from core.prompts.openai_refiner import OpenAIRefiner, RetryPolicy
 from core.prompts.style import get_style_bible, update_style_bible
 from core.prompts.versions import (
@@ -67,7 +67,7 @@ def test_first_refine_creates_selected_version_with_provenance(runtime: Runtime)
         for fid in board.frame_ids:
             (version,) = list_versions(session, fid)
             assert version.number == 1 and version.origin == "refined"
-            assert (version.provider, version.model, version.template_version) == ("offline", "builtin", "offline-1")
+            assert (version.provider, version.model, version.template_version) == ("offline", "builtin", OFFLINE_TEMPLATE_VERSION)
             assert len(version.input_hash) == 64
             assert set(version.inputs["hashes"]) == {"scene", "context", "style", "template"}
             assert session.get(Frame, fid).selected_prompt_id == version.id  # type: ignore[union-attr]

@@ -69,6 +69,11 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                        "duration": {"type": "integer", "enum": [5, 10]},
                        "cfg_scale": {"type": "number", "minimum": 0, "maximum": 1}, "aspect_ratio": _RATIO,
                        "sound": {"type": "string", "enum": ["on", "off"]}}},
+    # A start + tail image model (Kling's own field names): the end frame under `tail_image_url`.
+    "kling-video/v2.5-turbo/pro/image-to-video": {
+        "type": "object", "required": ["image_url", "prompt"], "additionalProperties": False,
+        "properties": {"prompt": {"type": "string"}, "image_url": _URL, "tail_image_url": _URL,
+                       "duration": {"type": "integer", "enum": [5, 10]}, "negative_prompt": {"type": "string"}}},
     "kling-video/omni/first-last-frame": {
         "type": "object", "required": ["first_frame_url", "prompt"], "additionalProperties": False,
         "properties": {"prompt": {"type": "string"}, "first_frame_url": _URL, "last_frame_url": _URL,
@@ -88,6 +93,7 @@ PRICES: dict[str, dict[str, str]] = {
     "flux-pro/kontext/max/text-to-image": {"credits": "3", "usd": "0.19"},
     "kling-video/v2.1/pro/image-to-video": {"credits": "20", "usd": "1.25"},
     "kling-video/v2.6/pro/image-to-video": {"credits": "25", "usd": "1.56"},
+    "kling-video/v2.5-turbo/pro/image-to-video": {"credits": "14", "usd": "0.875"},
     "bytedance/seedream/v4/edit": {"credits": "2", "usd": "0.125"},
     "kling-video/omni/first-last-frame": {"pricing": "Priced per second of video: 4 credits/s (std), 7 (pro)"},
 }

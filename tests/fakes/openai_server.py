@@ -11,6 +11,12 @@ by input). Knobs, server-wide or as a queue of scripted replies consumed one per
   ``slow`` (sleeps past the client timeout), ``malformed`` (content is not JSON), ``invalid`` (JSON without
   the required fields), ``refusal`` (`message.refusal` set), ``ok``.
 
+Shot-plan requests (the planner's user message, with its numbered `[1] …` narration) get a valid plan that
+partitions the narration into about the shots asked for; scripted ``plan_drop`` / ``plan_repeat`` /
+``plan_reorder`` (a sentence left out, two shots sharing one, shots out of order), ``plan_bad_move`` (a camera
+move outside the vocabulary) and ``plan_truncated`` (the JSON cut off, `finish_reason: length`) break it;
+``malformed`` sends plan JSON cut off without saying so.
+
 Every request is recorded (path, headers, JSON body) so tests can check what the client sent.
 
 Standalone: ``python tests/fakes/openai_server.py --port 8001 [--latency 0.2] [--reject-json-schema]``.
@@ -31,7 +37,9 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterator
 
-REPLY_KINDS = ("ok", "rate_limit", "server_error", "slow", "malformed", "invalid", "refusal", "unauthorized")
+REPLY_KINDS = ("ok", "rate_limit", "server_error", "slow", "malformed", "invalid", "refusal", "unauthorized",
+               # shot plans (requests whose user message carries the numbered narration)
+               "plan_drop", "plan_repeat", "plan_reorder", "plan_bad_move", "plan_truncated")
 
 
 @dataclass(frozen=True)
@@ -95,7 +103,77 @@ def structured_reply(body: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def _completion(body: dict[str, Any], *, content: str | None, refusal: str | None = None) -> dict[str, Any]:
+PLAN_SIZES = ("wide", "medium", "close-up", "medium close-up", "extreme wide")
+PLAN_MOVES = ("push in", "static", "pan left", "tracking", "orbit", "tilt up", "pull out", "handheld")
+
+
+def _user_message(body: dict[str, Any]) -> str:
+    messages = body.get("messages") or []
+    first = next((m.get("content", "") for m in messages if m.get("role") == "user"), "")
+    return first if isinstance(first, str) else json.dumps(first)
+
+
+def plan_sentences(body: dict[str, Any]) -> list[str] | None:
+    """The numbered narration of a shot-plan request, or None when the request is not one."""
+    user = _user_message(body)
+    lines = user.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("Narration (")), None)
+    if start is None:
+        return None
+    out = []
+    for line in lines[start + 1:]:
+        if line.startswith("[") and "]" in line:
+            out.append(line.split("]", 1)[1].strip())
+    return out
+
+
+def plan_reply(body: dict[str, Any], kind: str = "ok") -> dict[str, Any]:
+    """A deterministic plan for the request's narration; `kind` breaks it the scripted way."""
+    user = _user_message(body)
+    sentences = plan_sentences(body) or []
+    n = len(sentences)
+    wanted = int((_field_from_user_message(user, "Shots wanted") or "about 4").split()[-1])
+    frames = int(_field_from_user_message(user, "Keyframes per shot") or "3")
+    cast = [c.strip() for c in _field_from_user_message(user, "Cast and sets").split(",")
+            if c.strip() and c.strip() != "(none)"]
+    count = max(1, min(wanted, n))
+    bounds = [round(i * n / count) for i in range(count + 1)]
+    ranges = [(bounds[i] + 1, bounds[i + 1]) for i in range(count)]
+    if kind == "plan_drop" and n >= 2:  # sentence 2 is in no shot
+        ranges = [(1, 1), (3, n)] if n >= 3 else [(1, 1)]
+    elif kind == "plan_repeat" and n >= 2:  # sentence 2 in two shots
+        ranges = [(1, 2), (2, n)]
+    elif kind == "plan_reorder" and len(ranges) >= 2:
+        ranges = [ranges[1], ranges[0], *ranges[2:]]
+    digest = int(hashlib.sha256(user.encode("utf-8")).hexdigest()[:8], 16)
+    roles = ("start", "middle", "end")[:max(1, min(3, frames))]
+    shots = []
+    for i, (a, b) in enumerate(ranges):
+        gist = " ".join(sentences[a - 1].split()[:6]) if 0 < a <= n else "the topic"
+        move = PLAN_MOVES[(digest + i) % len(PLAN_MOVES)]
+        if kind == "plan_bad_move" and i == 0:
+            move = "dolly zoom"
+        shots.append({
+            "first_sentence": a, "last_sentence": b, "shot_size": PLAN_SIZES[(digest + i) % len(PLAN_SIZES)],
+            "camera_move": move, "subject": f"the presenter explaining {gist}", "action": "gestures to a diagram",
+            "location": "a bright studio classroom", "on_screen_text": f"Key term {i + 1}" if i == 0 else "",
+            "keyframes": [{"description": f"Shot {i + 1} {role}: the presenter and a diagram of {gist}"}
+                          for role in roles],
+            "motion_prompt": f"{move.capitalize()} on the presenter as the diagram of {gist} fills in",
+            "cast": cast[:1] if i == 0 else [],
+        })
+    return {"shots": shots}
+
+
+def _usage(body: dict[str, Any], content: str | None) -> dict[str, int]:
+    """About four characters a token, as OpenAI's tokenizer counts English."""
+    sent = sum(len(str(m.get("content") or "")) for m in body.get("messages") or [])
+    prompt, completion = max(1, sent // 4), max(1, len(content or "") // 4)
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+def _completion(body: dict[str, Any], *, content: str | None, refusal: str | None = None,
+                finish_reason: str = "stop") -> dict[str, Any]:
     return {
         "id": "chatcmpl-fake-" + hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:12],
         "object": "chat.completion",
@@ -105,11 +183,11 @@ def _completion(body: dict[str, Any], *, content: str | None, refusal: str | Non
             {
                 "index": 0,
                 "message": {"role": "assistant", "content": content, "refusal": refusal},
-                "finish_reason": "stop",
+                "finish_reason": finish_reason,
                 "logprobs": None,
             }
         ],
-        "usage": {"prompt_tokens": 10, "completion_tokens": 20, "total_tokens": 30},
+        "usage": _usage(body, content),
     }
 
 
@@ -190,6 +268,16 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(401, _error("Incorrect API key provided.", kind="invalid_request_error"))
         elif reply.kind == "server_error":
             self._send(500, _error("The server had an error while processing your request", kind="server_error"))
+        elif plan_sentences(body) is not None and reply.kind not in ("refusal", "unauthorized"):
+            kind = "ok" if reply.kind == "slow" else reply.kind
+            full = json.dumps(plan_reply(body, kind), ensure_ascii=False)
+            if kind == "invalid":  # JSON, but not a plan
+                self._send(200, _completion(body, content=json.dumps({"plan": "four shots"})))
+            elif kind in ("plan_truncated", "malformed"):
+                self._send(200, _completion(body, content=full[: len(full) // 2],
+                                            finish_reason="length" if kind == "plan_truncated" else "stop"))
+            else:
+                self._send(200, _completion(body, content=full))
         elif reply.kind == "malformed":
             self._send(200, _completion(body, content='{"prompt": "a wide shot of'))
         elif reply.kind == "invalid":

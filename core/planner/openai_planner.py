@@ -1,0 +1,283 @@
+"""The OpenAI planner: a video's narration planned into shots by a chat model (official `openai` SDK, any
+OpenAI-compatible `base_url`), with the refiner's settings and retry policy.
+
+One call asks for the whole plan as strict structured output (`json_schema`; JSON mode for servers without it,
+remembered). The reply is checked by `plan_problems` before anything may be stored: a plan that drops, repeats or
+reorders a sentence, uses a size or move outside the vocabulary, or shows one picture twice (the store's
+`plan_check`) — or a reply that is not readable JSON (cut
+off, malformed) — is asked again **once**, with the problems listed. A second bad reply, a refusal, or a
+provider that keeps failing after the retries is a `ProviderError`: the caller keeps the offline storyboard and
+shows the reason. The API key never leaves the SDK client: errors are scrubbed of it.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, cast
+from urllib.parse import urlsplit
+
+import openai
+import pydantic
+from openai.types.chat import ChatCompletion, ChatCompletionMessageParam, completion_create_params
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+
+from core.errors import ProviderError
+from core.planner.types import CAMERA_MOVES, SHOT_SIZES, PlanRequest, ShotPlanReply
+from core.planner.validate import normalized
+from core.prompts.openai_refiner import DEFAULT_BASE_URL, RetryPolicy, parse_retry_after
+
+PLAN_TEMPLATE_VERSION = "plan-1"
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+REASK_LIMIT = 1  # an invalid plan is asked again this many times, with its problems listed
+
+_TEXT = {"type": "string"}
+PLAN_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "shots": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "first_sentence": {"type": "integer"},
+                    "last_sentence": {"type": "integer"},
+                    "shot_size": {"type": "string", "enum": list(SHOT_SIZES)},
+                    "camera_move": {"type": "string", "enum": list(CAMERA_MOVES)},
+                    "subject": _TEXT, "action": _TEXT, "location": _TEXT, "on_screen_text": _TEXT,
+                    "keyframes": {
+                        "type": "array",
+                        "items": {"type": "object", "properties": {"description": _TEXT},
+                                  "required": ["description"], "additionalProperties": False},
+                    },
+                    "motion_prompt": _TEXT,
+                    "cast": {"type": "array", "items": _TEXT},
+                },
+                "required": ["first_sentence", "last_sentence", "shot_size", "camera_move", "subject", "action",
+                             "location", "on_screen_text", "keyframes", "motion_prompt", "cast"],
+                "additionalProperties": False,
+            },
+        },
+    },
+    "required": ["shots"],
+    "additionalProperties": False,
+}
+STRUCTURED_FORMAT: dict[str, Any] = {
+    "type": "json_schema", "json_schema": {"name": "shot_plan", "strict": True, "schema": PLAN_SCHEMA}}
+JSON_MODE_FORMAT: dict[str, Any] = {"type": "json_object"}
+
+
+@lru_cache(maxsize=4)
+def load_plan_template(version: str = PLAN_TEMPLATE_VERSION) -> str:
+    """The planner's system prompt of `version` (`templates/plan_v<N>.md`)."""
+    path = TEMPLATES_DIR / f"plan_v{version.removeprefix('plan-')}.md"
+    if not path.is_file():
+        raise ProviderError(f"Planner template version {version} does not exist ({path.name})", category="config")
+    return path.read_text(encoding="utf-8").strip()
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def build_plan_message(req: PlanRequest) -> str:
+    """The video's facts as labelled lines, the narration numbered `[1] …` (the fake server parses these)."""
+    style = req.style
+    lines = [
+        f"Course title: {_one_line(req.course_title)}",
+        f"Video title: {_one_line(req.video_title)}",
+        f"Previous video: {_one_line(req.previous_video_title) or '(none)'}",
+        f"Next video: {_one_line(req.next_video_title) or '(none)'}",
+        f"Shots wanted: about {req.shots}",
+        f"Keyframes per shot: {req.frames}",
+        f"Shot sizes: {', '.join(SHOT_SIZES)}",
+        f"Camera moves: {', '.join(CAMERA_MOVES)}",
+        f"Cast and sets: {', '.join(req.cast) or '(none)'}",
+        "Style bible:",
+        f"Visual style: {style.visual_style}",
+        f"Palette: {style.palette}",
+        f"Recurring characters / presenter: {style.characters}",
+        f"Setting: {style.setting}",
+        f"Aspect ratio: {style.aspect_ratio}",
+        "Visual directions:",
+        *([f"- {_one_line(d)}" for d in req.directions] or ["(none)"]),
+        "Scene marks:",
+        *([f"- {_one_line(s)}" for s in req.scenes] or ["(none)"]),
+        f"Narration ({len(req.sentences)} sentences):",
+        *(f"[{i}] {_one_line(s)}" for i, s in enumerate(req.sentences, start=1)),
+    ]
+    return "\n".join(lines)
+
+
+def reask_message(problems: list[str], sentence_count: int) -> str:
+    listed = "\n".join(f"- {p}" for p in problems)
+    return (f"Your plan cannot be used:\n{listed}\nSend the whole plan again, corrected: the shots' sentence ranges "
+            f"must cover sentences 1 to {sentence_count} exactly once each, in order, and every shot size and "
+            "camera move must be one of the listed ones.")
+
+
+class OpenAIPlanner:
+    """Shot plans from a chat-completions model. Thread-safe: one client, shared by a batch's workers."""
+
+    name = "openai"
+    template_version = PLAN_TEMPLATE_VERSION
+
+    def __init__(self, *, api_key: str, model: str, base_url: str | None = None, temperature: float = 0.4,
+                 timeout_s: float = 120.0, retry: RetryPolicy | None = None) -> None:
+        if not api_key:
+            raise ProviderError("No OpenAI API key is set (OPENAI_API_KEY); plan offline instead", category="config")
+        self.model = model
+        self.base_url = base_url or DEFAULT_BASE_URL
+        self.temperature = temperature
+        self.timeout_s = timeout_s
+        self.retry = retry or RetryPolicy()
+        self._key = api_key
+        self._client = openai.OpenAI(api_key=api_key, base_url=self.base_url, timeout=timeout_s, max_retries=0)
+        self._structured = True
+        self._lock = threading.Lock()
+        self._system = load_plan_template(self.template_version)
+        # The SDK imports its chat resources on first use (~0.3 s, under the import lock): pay it here, once, not
+        # inside the first batch's eight simultaneous first requests.
+        _ = self._client.chat.completions
+        self.usage = {"prompt_tokens": 0, "completion_tokens": 0, "requests": 0}
+
+    def __repr__(self) -> str:  # never show the key
+        return f"OpenAIPlanner(model={self.model!r}, base_url={self.base_url!r})"
+
+    def close(self) -> None:
+        self._client.close()
+
+    # ---- public ---------------------------------------------------------------------------------------------
+    def plan(self, req: PlanRequest) -> ShotPlanReply:
+        """A plan that passes `plan_problems` (sizes and moves spelled as the vocabulary spells them), or a
+        `ProviderError` saying why there is none."""
+        n = len(req.sentences)
+        if n == 0:
+            raise ProviderError("The video has no narration to plan", category="invalid_plan")
+        messages: list[ChatCompletionMessageParam] = [
+            {"role": "system", "content": self._system},
+            {"role": "user", "content": build_plan_message(req)},
+        ]
+        problems: list[str] = []
+        for asked in range(REASK_LIMIT + 1):
+            content, reply, problems = self._ask(messages, n)
+            if reply is not None and not problems:
+                return normalized(reply)
+            if asked < REASK_LIMIT:
+                messages = [*messages, {"role": "assistant", "content": content or "(no readable reply)"},
+                            {"role": "user", "content": reask_message(problems, n)}]
+        shown = "; ".join(problems[:4]) + (f" (and {len(problems) - 4} more)" if len(problems) > 4 else "")
+        raise ProviderError(f"The AI plan was still invalid after one re-ask: {self._scrub(shown)}",
+                            category="invalid_plan")
+
+    # ---- one question (retried per the policy) ----------------------------------------------------------------
+    def _ask(self, messages: list[ChatCompletionMessageParam],
+             n: int) -> tuple[str, ShotPlanReply | None, list[str]]:
+        retrying = Retrying(
+            stop=stop_after_attempt(self.retry.max_attempts),
+            wait=self._wait,
+            retry=retry_if_exception(lambda e: isinstance(e, ProviderError) and e.retryable),
+            reraise=True,
+        )
+        try:
+            completion: ChatCompletion = retrying(self._attempt, messages)
+        except ProviderError as err:
+            if err.retryable and self.retry.max_attempts > 1:
+                raise ProviderError(f"{err} (gave up after {self.retry.max_attempts} attempts)",
+                                    category=err.category, retryable=True, retry_after=err.retry_after) from None
+            raise
+        return self._read(completion, n)
+
+    def _wait(self, state: RetryCallState) -> float:
+        delay = self.retry.backoff(state.attempt_number)
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, ProviderError) and exc.retry_after is not None:
+            delay = max(delay, min(exc.retry_after, self.retry.max_retry_after))
+        return delay
+
+    def _attempt(self, messages: list[ChatCompletionMessageParam]) -> ChatCompletion:
+        structured = self._structured
+        try:
+            completion = self._create(messages, STRUCTURED_FORMAT if structured else JSON_MODE_FORMAT)
+        except openai.BadRequestError as err:
+            text = f"{err.message} {getattr(err, 'param', '') or ''}".lower()
+            if not (structured and ("response_format" in text or "json_schema" in text)):
+                raise self._translate(err) from None
+            with self._lock:
+                self._structured = False
+            try:
+                completion = self._create(messages, JSON_MODE_FORMAT)
+            except openai.APIError as err2:
+                raise self._translate(err2) from None
+        except openai.APIError as err:
+            raise self._translate(err) from None
+        usage = completion.usage
+        with self._lock:
+            self.usage["requests"] += 1
+            if usage is not None:
+                self.usage["prompt_tokens"] += usage.prompt_tokens
+                self.usage["completion_tokens"] += usage.completion_tokens
+        return completion
+
+    def _create(self, messages: list[ChatCompletionMessageParam], response_format: dict[str, Any]) -> ChatCompletion:
+        return self._client.chat.completions.create(
+            model=self.model, messages=messages, temperature=self.temperature,
+            response_format=cast("completion_create_params.ResponseFormat", response_format))
+
+    def _read(self, completion: ChatCompletion, n: int) -> tuple[str, ShotPlanReply | None, list[str]]:
+        """(raw content, the plan if readable, its problems). A refusal is final: raised, not re-asked."""
+        if not completion.choices:
+            return "", None, ["the reply had no answer"]
+        choice = completion.choices[0]
+        message = choice.message
+        if message.refusal:
+            raise ProviderError(f"The model refused to plan this video: {self._scrub(message.refusal)}",
+                                category="refused")
+        content = (message.content or "").strip()
+        if choice.finish_reason == "length":
+            return content, None, ["the reply was cut off before the plan ended (token limit); send a shorter plan"]
+        if not content:
+            return "", None, ["the reply was empty"]
+        try:
+            data = json.loads(content)
+        except json.JSONDecodeError as err:
+            return content, None, [f"the reply is not valid JSON ({err.msg} at character {err.pos})"]
+        try:
+            reply = ShotPlanReply.model_validate(data)
+        except pydantic.ValidationError as err:
+            where = sorted({".".join(str(p) for p in e["loc"]) for e in err.errors()})[:5]
+            return content, None, [f"the reply does not fit the plan format (problem with: {', '.join(where)})"]
+        from core.storyboard_store import plan_check  # the store's own checks: a re-ask can fix what it refuses
+
+        return content, reply, plan_check(reply, n)
+
+    # ---- errors ---------------------------------------------------------------------------------------------
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._key, "***") if self._key else text
+
+    def _translate(self, err: openai.APIError) -> ProviderError:
+        host = urlsplit(self.base_url).netloc or self.base_url
+        if isinstance(err, openai.APITimeoutError):
+            return ProviderError(f"The OpenAI server at {host} did not answer within {self.timeout_s:g} s",
+                                 category="timeout", retryable=True)
+        if isinstance(err, openai.APIConnectionError):
+            return ProviderError(f"Could not reach the OpenAI server at {host}", category="unreachable",
+                                 retryable=True)
+        if not isinstance(err, openai.APIStatusError):
+            return ProviderError(f"OpenAI request failed: {self._scrub(str(err))}", category="provider")
+        status, detail = err.status_code, self._scrub(str(err.message))[:300]
+        retry_after = parse_retry_after(err.response.headers)
+        if status == 429:
+            return ProviderError(f"OpenAI rate limit reached (429): {detail}", category="rate_limited",
+                                 retryable=True, retry_after=retry_after)
+        if status >= 500 or status == 408:
+            return ProviderError(f"The OpenAI server failed ({status}): {detail}", category="provider",
+                                 retryable=True, retry_after=retry_after)
+        if status in (401, 403):
+            return ProviderError(f"The OpenAI API key was rejected ({status}); check OPENAI_API_KEY",
+                                 category="auth")
+        if status == 404:
+            return ProviderError(f"Model {self.model!r} was not found at {self.base_url} (404)", category="config")
+        return ProviderError(f"OpenAI rejected the request ({status}): {detail}", category="provider")

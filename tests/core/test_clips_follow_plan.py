@@ -1,0 +1,146 @@
+"""Clips that follow the plan, over real HTTP against the local Higgs server: the camera move and motion prompt in
+the request, start and end images for a model whose schema takes both (under its own field names) and only the
+start for one that does not, a duration fitted to the narration, and chained shots sharing one image and one
+charge."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from core.assets import AssetStore
+from core.continuity import set_chain_break, set_chain_shots
+from core.db import session_scope
+from core.higgs import PollSchedule
+from core.higgs.schema import clip_durations, end_frame_field, nearest_duration
+from core.jobs import Worker, estimate_video, request_clip, request_video_clips
+from core.models import Frame, Job, Shot
+from core.render.higgs_provider import HiggsProvider
+from core.render.providers import OfflineProvider
+from core.runtime import Runtime
+from core.settings import Settings
+from tests.conftest import make_test_settings
+from tests.core.jobs_factory import make_board
+from tests.fakes.higgs_server import SCHEMAS, FakeHiggsServer
+
+OMNI = "kling-video/omni/first-last-frame"
+TAIL = "kling-video/v2.5-turbo/pro/image-to-video"
+START_ONLY = "kling-video/v2.1/pro/image-to-video"
+IMAGE = "higgsfield-ai/soul/standard"
+FAST_POLLS = PollSchedule(initial_s=0.05, factor=1.5, max_s=0.3, jitter=0.1)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, db_url: str) -> Settings:
+    return make_test_settings(tmp_path / "data", db_url, allow_unapproved_clips=True)
+
+
+@pytest.fixture
+def server() -> Iterator[FakeHiggsServer]:
+    with FakeHiggsServer(latency_s=0.1, seed=11) as srv:
+        yield srv
+
+
+def _rt(runtime: Runtime, server: FakeHiggsServer, model: str) -> Runtime:
+    key_id, secret = server.credentials
+    settings = runtime.settings.model_copy(update={
+        "hf_key": SecretStr(f"{key_id}:{secret}"), "renderer": "higgs", "higgs_base_url": server.base_url,
+        "allow_private_downloads": True, "allow_http_downloads": True, "higgs_video_model": model})
+    return Runtime(settings=settings, engine=runtime.engine, sessions=runtime.sessions)
+
+
+def _drain(rt: Runtime) -> None:
+    store = AssetStore(rt.data_dir)
+    higgs = HiggsProvider.from_settings(rt.settings, store, poll=FAST_POLLS, backoff_base_s=0.01, timeout_s=2.0)
+    Worker(rt, providers={"offline": OfflineProvider(store, clip_duration_s=1), "higgs": higgs},
+           backoff_s=0.02, idle_s=0.02).run(drain=True)
+
+
+def _bodies(server: FakeHiggsServer, slug: str) -> list[dict[str, Any]]:
+    return [r.body for r in server.requests if r.slug == slug]
+
+
+def test_end_frame_fields_are_read_from_the_published_schema() -> None:
+    assert end_frame_field(OMNI, SCHEMAS[OMNI]) == "last_frame_url"
+    assert end_frame_field(TAIL, SCHEMAS[TAIL]) == "tail_image_url"
+    assert end_frame_field(START_ONLY, SCHEMAS[START_ONLY]) is None
+    # A model the table does not know, with an end field in its schema, still gets its end frame.
+    assert end_frame_field("acme/video/new", {"properties": {"image_url": {}, "end_image_url": {}}}) == "end_image_url"
+    assert clip_durations(TAIL, SCHEMAS[TAIL]) == (5, 10) and clip_durations(START_ONLY, SCHEMAS[START_ONLY]) is None
+    assert [nearest_duration(s, (5, 10)) for s in (2.0, 7.4, 7.5, 9.0, 30.0)] == [5, 5, 10, 10, 10]
+
+
+@pytest.mark.parametrize(("model", "start_field", "end_field"),
+                         [(OMNI, "first_frame_url", "last_frame_url"), (TAIL, "image_url", "tail_image_url")])
+def test_a_planned_clip_sends_start_and_end_images_with_its_camera_move(
+        runtime: Runtime, server: FakeHiggsServer, model: str, start_field: str, end_field: str) -> None:
+    rt = _rt(runtime, server, model)
+    with session_scope(rt.sessions) as s:
+        board = make_board(s, shots=1, frames=3)
+        shot = s.get(Shot, board.shot_ids[0])
+        shot.camera_move, shot.motion_prompt = "orbit", "The camera circles the teacher as she points at the map."
+        shot.narration_text = " ".join(["word"] * 20)  # ~9 s at 130 words a minute
+        clip_id = request_clip(s, shot.id, settings=rt.settings).id
+        assert len(s.get(Job, clip_id).depends_on) == 2  # first and last keyframes; the middle one is not rendered
+    _drain(rt)
+    with rt.sessions() as s:
+        clip = s.get(Job, clip_id)
+        assert clip.status == "succeeded", clip.error
+        frames = [s.get(Frame, fid) for fid in board.frames[0]]
+        assert [f.selected_image_id is not None for f in frames] == [True, False, True]
+        assert clip.input_asset_ids == [frames[0].selected_image_id, frames[2].selected_image_id]
+    (body,) = _bodies(server, model)
+    assert body[start_field] and body[end_field] and body[start_field] != body[end_field]
+    assert "Slow orbit around the subject" in body["prompt"] and "circles the teacher" in body["prompt"]
+    assert body["duration"] == 10  # the accepted length nearest to ~9 s of narration
+    assert len(_bodies(server, IMAGE)) == 2
+
+
+def test_a_start_only_model_gets_only_the_start_and_middle_or_end_frames_are_not_rendered(
+        runtime: Runtime, server: FakeHiggsServer) -> None:
+    rt = _rt(runtime, server, START_ONLY)
+    with session_scope(rt.sessions) as s:
+        board = make_board(s, shots=1, frames=3)
+        images, clips = estimate_video(s, board.video_id, settings=rt.settings).images, 1
+        assert images == 1  # the estimate prices only the start image
+        clip_id = request_clip(s, board.shot_ids[0], settings=rt.settings).id
+        assert len(s.get(Job, clip_id).depends_on) == clips
+    _drain(rt)
+    with rt.sessions() as s:
+        assert s.get(Job, clip_id).status == "succeeded"
+        assert [s.get(Frame, f).selected_image_id is not None for f in board.frames[0]] == [True, False, False]
+    (body,) = _bodies(server, START_ONLY)
+    assert set(body) == {"prompt", "image_url"}  # no end field, no duration: the schema has neither
+    assert "Slow, steady push-in" in body["prompt"]  # a shot without a plan keeps the calm default
+
+
+def test_chained_shots_share_one_image_and_one_charge(runtime: Runtime, server: FakeHiggsServer) -> None:
+    rt = _rt(runtime, server, OMNI)
+    with session_scope(rt.sessions) as s:
+        board = make_board(s, shots=3, frames=2)
+        set_chain_shots(s, board.file_id, True, actor="tester")
+        set_chain_break(s, board.shot_ids[2], True, actor="tester")  # the third shot starts on its own again
+        jobs = request_video_clips(s, board.video_id, settings=rt.settings).jobs
+        assert len(jobs) == 3
+    _drain(rt)
+    with rt.sessions() as s:
+        clips = [s.get(Job, j.id) for j in jobs]
+        assert all(c.status == "succeeded" for c in clips), [c.error for c in clips]
+        shot1_last, shot2_first, shot3_first = board.frames[0][1], board.frames[1][0], board.frames[2][0]
+        assert clips[1].params["start_frame_id"] == shot1_last and clips[1].params["chained_from_shot"] == \
+            board.shot_ids[0]
+        assert clips[2].params["start_frame_id"] == shot3_first and "chained_from_shot" not in clips[2].params
+        assert s.get(Frame, shot2_first).selected_image_id is None  # its picture is shot 1's last image
+        assert clips[0].input_asset_ids[1] == clips[1].input_asset_ids[0]  # one asset shared
+    bodies = _bodies(server, OMNI)
+    assert len(bodies) == 3 and len({b["first_frame_url"] for b in bodies}) == 3
+    shared = [(a, b) for a in bodies for b in bodies if b["first_frame_url"] == a["last_frame_url"]]
+    assert len(shared) == 1  # shot 2 starts on shot 1's last image; shot 3's chain is broken
+    # 5 keyframe images (shot 1: 2, shot 2: its last, shot 3: 2) and 3 clips: each charged once
+    image_charges = [r for r in server.requests if r.slug == IMAGE and r.charged]
+    assert len(image_charges) == 5 and server.charged_requests == 8
+    assert max(server.charges_by_key().values()) == 1
