@@ -3,7 +3,8 @@
 Rules a producer can rely on:
 - a cast member (presenter, character) or set belongs to one script's style bible; names are unique per script;
 - a shot shows the members chosen for it (on the board, by the CLI, or by the AI plan through `assign_cast`);
-  a shot nobody chose for shows the course's presenter (the first one defined), when there is one;
+  a shot nobody chose for shows the members its script text names (whole names, any case), and the course's
+  presenter (the first one defined) when it names no person;
 - a member's references are its uploaded images and its locked pick among generated candidates;
 - every reference image is uploaded to the provider once: the public URL is stored with the image and reused by
   every job, by other workers and after a restart (`reference_url`).
@@ -11,18 +12,31 @@ Rules a producer can rely on:
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.assets import AssetStore
 from core.errors import NotFoundError, ValidationError
-from core.models import CAST_KINDS, CastImage, CastMember, Shot, ShotCast, SourceFile, Storyboard, Video, utcnow
+from core.models import (
+    CAST_KINDS,
+    Asset,
+    CastImage,
+    CastMember,
+    Job,
+    Shot,
+    ShotCast,
+    SourceFile,
+    Storyboard,
+    Video,
+    utcnow,
+)
 
 # Higgs keeps uploaded files for days, not forever: re-upload a reference older than this.
 UPLOAD_TTL = timedelta(days=5)
@@ -78,21 +92,24 @@ def get_member(session: Session, file_id: int, name: str) -> CastMember:
     return member
 
 
-def add_member(session: Session, file_id: int, name: str, *, kind: str = "character", description: str = "",
+def add_member(session: Session, file_id: int, name: str, *, kind: str | None = None, description: str = "",
                images: Sequence[bytes] = (), assets: AssetStore, max_bytes: int = 20 * 1024 * 1024) -> CastMember:
-    """Define a cast member or set, or add images to (and update the description of) an existing one."""
-    if kind not in CAST_KINDS:
+    """Define a cast member or set (`kind` defaults to character), or add images to (and update the description
+    of) an existing one; an existing member keeps its kind unless `kind` is given."""
+    if kind is not None and kind not in CAST_KINDS:
         raise ValidationError(f"Unknown kind {kind!r}: choose presenter, character or set")
     _file(session, file_id)
     cleaned = _clean_name(name)
     member = session.scalar(select(CastMember).where(CastMember.source_file_id == file_id,
                                                      CastMember.name == cleaned))
     if member is None:
-        member = CastMember(source_file_id=file_id, name=cleaned, kind=kind, description=description.strip())
+        member = CastMember(source_file_id=file_id, name=cleaned, kind=kind or "character",
+                            description=description.strip())
         session.add(member)
         session.flush()
     else:
-        member.kind = kind
+        if kind is not None:
+            member.kind = kind
         if description.strip():
             member.description = description.strip()
     for data in images:
@@ -102,15 +119,12 @@ def add_member(session: Session, file_id: int, name: str, *, kind: str = "charac
 
 def add_image(session: Session, member: CastMember, data: bytes, *, assets: AssetStore, origin: str = "upload",
               max_bytes: int = 20 * 1024 * 1024) -> CastImage:
-    """Store a reference image (checked to be a PNG, JPEG or WebP that decodes) for a member; the same bytes twice
-    are one image."""
+    """Store a reference image (checked to be a PNG, JPEG or WebP of sane size that decodes) for a member; the
+    same bytes twice are one image."""
+    from core.cast_images import check_reference_image
     from core.hashing import sha256_bytes
-    from core.render.media import MediaError, verify_image
 
-    try:
-        info = verify_image(data, max_bytes=max_bytes)
-    except MediaError as err:
-        raise ValidationError(f"{member.name}'s reference image cannot be used: {err}") from err
+    info = check_reference_image(data, what=f"{member.name}'s reference image", max_bytes=max_bytes)
     digest = sha256_bytes(data)
     for image in member.images:
         if image.sha256 == digest:
@@ -193,16 +207,59 @@ def assigned(session: Session, shot_ids: Sequence[int]) -> dict[int, list[int]]:
     return out
 
 
-def shot_members(session: Session, shot: Shot) -> tuple[list[CastMember], bool]:
-    """(members the shot shows, whether that is the default presenter rather than a choice)."""
-    chosen = assigned(session, [shot.id]).get(shot.id)
-    file_id = file_of_shot(session, shot)
-    if chosen:
-        members = {m.id: m for m in session.scalars(select(CastMember).where(CastMember.id.in_(chosen)))}
-        return [members[i] for i in chosen if i in members], False
-    presenter = session.scalar(select(CastMember).where(CastMember.source_file_id == file_id,
-                                                        CastMember.kind == "presenter").order_by(CastMember.id))
-    return ([presenter] if presenter is not None else []), True
+CastSource = Literal["chosen", "named", "presenter", "none"]
+SOURCE_LABELS: dict[str, str] = {"chosen": "chosen", "named": "named in the script",
+                                 "presenter": "the course presenter (default)", "none": "nobody"}
+
+
+@dataclass(frozen=True)
+class ShotCastChoice:
+    """Who and where a shot shows, and why: chosen for it, named in its script text, or the default presenter."""
+
+    members: tuple[CastMember, ...]
+    source: CastSource
+
+
+def _shot_text(shot: Shot) -> str:
+    parts = [shot.summary, shot.narration or "", shot.subject, shot.action, shot.location]
+    parts += [str(d.get("text", "")) if isinstance(d, dict) else str(d) for d in shot.directions or []]
+    parts += [f.scene_text for f in shot.frames if f.deleted_at is None]
+    return "\n".join(p for p in parts if p)
+
+
+def _names_in(text: str, members: Sequence[CastMember]) -> list[CastMember]:
+    """Members whose whole name appears in `text` (any case; Arabic and Latin names alike)."""
+    low = text.casefold()
+    return [m for m in members if re.search(rf"(?<!\w){re.escape(m.name.casefold())}(?!\w)", low)]
+
+
+def cast_of_shots(session: Session, file_id: int, shots: Sequence[Shot]) -> dict[int, ShotCastChoice]:
+    """For each shot of one script: the members chosen for it (board, CLI, AI plan); else the ones its script
+    text names (people and sets), with the course presenter when it names no person; else the presenter alone.
+    Three queries for any number of shots."""
+    members = list_members(session, file_id)
+    by_id = {m.id: m for m in members}
+    chosen = assigned(session, [s.id for s in shots])
+    presenter = next((m for m in members if m.kind == "presenter"), None)
+    out: dict[int, ShotCastChoice] = {}
+    for shot in shots:
+        picked = [by_id[i] for i in chosen.get(shot.id, []) if i in by_id]
+        if picked:
+            out[shot.id] = ShotCastChoice(tuple(picked), "chosen")
+            continue
+        named = _names_in(_shot_text(shot), members) if members else []
+        people = [m for m in named if m.kind != "set"]
+        if not people and presenter is not None:
+            people = [presenter]
+        shown = people + [m for m in named if m.kind == "set"]
+        source: CastSource = "named" if named else ("presenter" if presenter is not None else "none")
+        out[shot.id] = ShotCastChoice(tuple(shown), source)
+    return out
+
+
+def shot_members(session: Session, shot: Shot) -> ShotCastChoice:
+    """Who and where this shot shows, and why (see `cast_of_shots`)."""
+    return cast_of_shots(session, file_of_shot(session, shot), [shot])[shot.id]
 
 
 def member_references(member: CastMember) -> list[CastImage]:
@@ -211,10 +268,44 @@ def member_references(member: CastMember) -> list[CastImage]:
 
 def shot_references(session: Session, shot: Shot) -> list[Reference]:
     """The reference images a render of this shot sends: people first, then the set; at most MAX_REFERENCES."""
-    members, _ = shot_members(session, shot)
-    members = sorted(members, key=lambda m: (m.kind == "set", m.id))
-    refs = [Reference(i.id, i.sha256, m.name, m.kind, i.storage_key) for m in members for i in member_references(m)]
+    return references_of(shot_members(session, shot).members)
+
+
+def references_of(members: Iterable[CastMember]) -> list[Reference]:
+    """The references of these members, people before sets; at most MAX_REFERENCES."""
+    ordered = sorted(members, key=lambda m: (m.kind == "set", m.id))
+    per_member = [[Reference(i.id, i.sha256, m.name, m.kind, i.storage_key) for i in member_references(m)]
+                  for m in ordered]
+    # Each member's first image before anyone's second, so a presenter with many photos never crowds out the set.
+    depth = max((len(r) for r in per_member), default=0)
+    refs = [r[k] for k in range(depth) for r in per_member if k < len(r)]
     return refs[:MAX_REFERENCES]
+
+
+def reference_staleness(session: Session, file_id: int, shots: Sequence[Shot]) -> dict[int, str]:
+    """Frame id -> why its selected image is out of date with its shot's references (a reference image was
+    changed, added or removed, or the shot now shows someone else since it was rendered). Frames whose image was
+    rendered with exactly the references the shot sends now are not listed; nor are frames without an image."""
+    choices = cast_of_shots(session, file_id, shots)
+    frames = {f.selected_image_id: (f, shot.id) for shot in shots for f in shot.frames
+              if f.deleted_at is None and f.selected_image_id is not None}
+    if not frames:
+        return {}
+    sent = {asset_id: params for asset_id, params in session.execute(
+        select(Asset.id, Job.params).join(Job, Job.id == Asset.job_id).where(Asset.id.in_(list(frames))))}
+    out: dict[int, str] = {}
+    for asset_id, (frame, shot_id) in frames.items():
+        if asset_id not in sent:
+            continue  # not rendered by a job here (imported): nothing to compare with
+        now = {(r.sha256, r.member) for r in references_of(choices[shot_id].members)}
+        then = {(str(r.get("sha256")), str(r.get("member"))) for r in (sent[asset_id] or {}).get("references") or []
+                if isinstance(r, dict)}
+        if {sha for sha, _ in now} == {sha for sha, _ in then}:
+            continue
+        names = sorted({name for _, name in now ^ then})
+        out[frame.id] = (f"References changed since this image was rendered ({', '.join(names)}): re-render it "
+                         "to use the current ones")
+    return out
 
 
 _upload_locks: dict[int, threading.Lock] = {}
