@@ -144,6 +144,8 @@ def pick_candidate(session: Session, image_id: int) -> CastImage:
     if image is None:
         raise NotFoundError(f"Reference image {image_id} does not exist")
     member = image.member
+    if image.origin != "candidate":
+        raise ValidationError(f"Image {image.id} of {member.name} is an uploaded photo: it is a reference already")
     if any(i.locked for i in member.images if i.id != image.id):
         raise ValidationError(f"{member.name}'s pick is locked for the course; remove it first to pick another")
     for other in member.images:

@@ -167,3 +167,38 @@ def test_a_reference_image_over_the_upload_limit_is_refused(runtime: Runtime) ->
         with pytest.raises(ValidationError, match=r"Layla's reference image is 0\.\d MB, over the 0 MB limit"):
             add_member(s, board.file_id, "Layla", kind="presenter", images=[PHOTO_A], assets=runtime.assets,
                        max_bytes=100)
+
+
+def test_candidates_from_a_description_render_offline_and_the_pick_is_locked(runtime: Runtime) -> None:
+    from core.cast import pick_candidate, shot_references
+    from core.cast_candidates import request_candidates
+
+    with session_scope(runtime.sessions) as s:
+        board = make_board(s, shots=1, frames=1)
+        add_member(s, board.file_id, "Layla", kind="presenter", assets=runtime.assets)
+        with pytest.raises(ValidationError, match="Describe Layla first"):
+            request_candidates(s, board.file_id, "Layla", settings=runtime.settings)
+        add_member(s, board.file_id, "Layla", description="A woman in her thirties, navy blazer, short hair",
+                   assets=runtime.assets)
+        jobs = request_candidates(s, board.file_id, "Layla", settings=runtime.settings)
+        again = request_candidates(s, board.file_id, "Layla", settings=runtime.settings, count=3)
+        assert len(jobs) == 3 and [j.id for j in again] == [j.id for j in jobs]  # a double click: the same 3
+        assert "navy blazer" in jobs[0].prompt_text and "portrait" in jobs[0].prompt_text
+    Worker(runtime, providers={"offline": OfflineProvider(runtime.assets, clip_duration_s=1)},
+           idle_s=0.01).run(drain=True)
+    with session_scope(runtime.sessions) as s:
+        layla = get_member(s, board.file_id, "Layla")
+        candidates = [i for i in layla.images if i.origin == "candidate"]
+        assert len(candidates) == 3 and len({i.sha256 for i in candidates}) == 3
+        assert not any(i.is_reference for i in candidates)
+        assert shot_references(s, s.get(Shot, board.shot_ids[0])) == []  # nothing is sent before the pick
+        picked = pick_candidate(s, candidates[1].id)
+        assert picked.locked and picked.is_reference
+        refs = shot_references(s, s.get(Shot, board.shot_ids[0]))
+        assert [r.image_id for r in refs] == [candidates[1].id]
+        with pytest.raises(ValidationError, match="locked for the course"):
+            pick_candidate(s, candidates[0].id)
+        with pytest.raises(ValidationError, match="locked for the course"):
+            request_candidates(s, board.file_id, "Layla", settings=runtime.settings)
+        remove(s, board.file_id, "Layla", image_id=picked.id)  # removing the pick frees the choice
+        assert pick_candidate(s, candidates[0].id).locked

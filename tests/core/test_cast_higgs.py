@@ -159,3 +159,29 @@ def test_a_clip_on_a_reference_taking_video_model_gets_the_references(
     assert by_start[starts[0]]["reference_image_urls"] == [layla]
     assert by_start[starts[1]]["reference_image_urls"] == [layla, studio]
     assert len(server.upload_ledger()) == 2  # the two references; the start frames were Higgs outputs already
+
+
+def test_a_picked_candidate_rendered_by_higgs_is_sent_by_its_output_url_without_an_upload(
+        runtime: Runtime, server: FakeHiggsServer) -> None:
+    from core.cast import pick_candidate
+    from core.cast_candidates import request_candidates
+
+    rt = _higgs(runtime, server, higgs_image_model=REFERENCE_IMAGE_MODEL)
+    with session_scope(rt.sessions) as s:
+        board = make_board(s, shots=1, frames=2)
+        add_member(s, board.file_id, "Layla", kind="presenter", description="A woman in her thirties, navy blazer",
+                   assets=rt.assets)
+        request_candidates(s, board.file_id, "Layla", settings=rt.settings, count=2)
+    _drain(rt)
+    candidate_bodies = _bodies(server, REFERENCE_IMAGE_MODEL)
+    assert len(candidate_bodies) == 2 and all("image_urls" not in b for b in candidate_bodies)
+    with session_scope(rt.sessions) as s:
+        layla = get_member(s, board.file_id, "Layla")
+        assert len(layla.images) == 2
+        picked = pick_candidate(s, layla.images[1].id)
+        picked_url = picked.remote_url
+        request_video_images(s, board.video_id, settings=rt.settings)
+    _drain(rt)
+    frame_bodies = _bodies(server, REFERENCE_IMAGE_MODEL)[2:]
+    assert len(frame_bodies) == 2 and all(b["image_urls"] == [picked_url] for b in frame_bodies)
+    assert server.upload_ledger() == []  # the candidate is still online at Higgs: its URL is reused
