@@ -23,6 +23,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.assets import AssetStore
+from core.authz import require
 from core.errors import NotFoundError, ValidationError
 from core.models import (
     CAST_KINDS,
@@ -96,6 +97,7 @@ def add_member(session: Session, file_id: int, name: str, *, kind: str | None = 
                images: Sequence[bytes] = (), assets: AssetStore, max_bytes: int = 20 * 1024 * 1024) -> CastMember:
     """Define a cast member or set (`kind` defaults to character), or add images to (and update the description
     of) an existing one; an existing member keeps its kind unless `kind` is given."""
+    require("edit")
     if kind is not None and kind not in CAST_KINDS:
         raise ValidationError(f"Unknown kind {kind!r}: choose presenter, character or set")
     _file(session, file_id)
@@ -140,6 +142,7 @@ def add_image(session: Session, member: CastMember, data: bytes, *, assets: Asse
 
 def pick_candidate(session: Session, image_id: int) -> CastImage:
     """Lock a generated candidate as the member's reference; the other candidates stop being sent."""
+    require("edit")
     image = session.get(CastImage, image_id)
     if image is None:
         raise NotFoundError(f"Reference image {image_id} does not exist")
@@ -158,6 +161,7 @@ def pick_candidate(session: Session, image_id: int) -> CastImage:
 
 def remove(session: Session, file_id: int, name: str, *, image_id: int | None = None) -> None:
     """Remove a member (and its shot assignments), or only one of its images."""
+    require("edit")
     member = get_member(session, file_id, name)
     if image_id is not None:
         image = next((i for i in member.images if i.id == image_id), None)
@@ -181,6 +185,7 @@ def file_of_shot(session: Session, shot: Shot) -> int:
 def assign_cast(session: Session, shot_id: int, names: Iterable[str]) -> list[CastMember]:
     """The members (by name, cast and sets alike) the shot shows, replacing the previous choice. An empty list
     clears the choice: the shot then shows the course presenter. For the board, the CLI and the AI planner."""
+    require("edit")
     shot = session.get(Shot, shot_id)
     if shot is None or shot.deleted_at is not None:
         raise NotFoundError(f"Shot {shot_id} does not exist")
@@ -338,3 +343,28 @@ def reference_url(sessions: sessionmaker[Session], assets: AssetStore, image_id:
                 image.uploaded_at = utcnow()
                 s.commit()
         return url
+
+
+@dataclass(frozen=True)
+class CastUse:
+    """Across a script's current storyboards: how many shots show each member, and the frames whose image is out
+    of date with its references (frame id -> why)."""
+
+    shots_by_member: dict[int, int]
+    stale_frames: dict[int, str]
+
+
+def cast_use(session: Session, file_id: int) -> CastUse:
+    """Who the course's shots show, and which images their reference changes left behind."""
+    from core.review import current_shots
+
+    _file(session, file_id)
+    counts: dict[int, int] = {}
+    stale: dict[int, str] = {}
+    for video_id in session.scalars(select(Video.id).where(Video.source_file_id == file_id)):
+        shots = list(current_shots(session, video_id))
+        for choice in cast_of_shots(session, file_id, shots).values():
+            for member in choice.members:
+                counts[member.id] = counts.get(member.id, 0) + 1
+        stale.update(reference_staleness(session, file_id, shots))
+    return CastUse(counts, stale)
