@@ -114,3 +114,10 @@ def candidate_jobs(session: Session, member_id: int) -> list[Job]:
     jobs = session.scalars(select(Job).where(Job.status.in_(JOB_ACTIVE), Job.frame_id.is_(None),
                                              Job.shot_id.is_(None), Job.kind == "image"))
     return [j for j in jobs if ((j.params or {}).get("cast_candidate") or {}).get("member_id") == member_id]
+
+
+def all_candidate_jobs(session: Session) -> int:
+    """How many candidate renders are queued or running, for any member (the studio polls this)."""
+    jobs = session.scalars(select(Job.params).where(Job.status.in_(JOB_ACTIVE), Job.frame_id.is_(None),
+                                                    Job.shot_id.is_(None), Job.kind == "image"))
+    return sum(1 for params in jobs if (params or {}).get("cast_candidate"))
