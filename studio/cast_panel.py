@@ -145,7 +145,7 @@ def cast_editor(rt: Runtime, cast: BoardCast, *, can_edit: bool, can_render: boo
     """The course's cast and sets: each with its photos and candidates, and a form to define another."""
     count = len(cast.members)
     title = f"Cast and sets ({count})" if count else "Cast and sets: keep the presenter and sets the same"
-    with st.expander(title, icon=":material/groups:", expanded=False):
+    with st.expander(title, icon=":material/groups:", expanded=False, key="cast-expander"):
         st.caption("Every render of a shot sends the photos of the people and set it shows, so faces, clothes "
                    "and rooms stay the same across the course. A shot nobody chose for shows whoever its script "
                    "names, else the presenter.")
