@@ -71,7 +71,7 @@ if st.button("Check models", icon=":material/fact_check:", disabled=cfg.higgs_cr
     with st.spinner("Asking Higgsfield…"):
         report = check_models(cfg)
     for line in report.lines:
-        (st.success if line.ok else st.error)(line.message)
+        (st.warning if line.note else st.success if line.ok else st.error)(line.message)
 if cfg.higgs_credentials is None:
     st.caption("No Higgsfield key is set, so the check is off; offline rendering needs no models.")
 

@@ -94,3 +94,20 @@ def test_the_board_shows_the_default_presenter_and_frames_whose_reference_change
     assert len(notes) == 2 and all(r"References changed since this image was rendered \(Layla\)" in n for n in notes)
     at = open_app("images", script=file_id, video=video_id)
     assert "Re-render 2 frame(s) whose references changed" in [b.label for b in at.button]
+
+
+def test_check_models_reads_the_reference_field_from_the_published_schema(
+        open_app: Callable[..., AppTest], monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.fakes.higgs_server import FakeHiggsServer
+
+    with FakeHiggsServer() as server:
+        key_id, secret = server.credentials
+        monkeypatch.setenv("HF_KEY", f"{key_id}:{secret}")
+        monkeypatch.setenv("HIGGS_BASE_URL", server.base_url)
+        monkeypatch.setenv("HIGGS_IMAGE_MODEL", "bytedance/seedream/v4/edit")
+        at = open_app("settings")
+        next(b for b in at.button if b.label == "Check models").click()
+        at.run()
+    assert "Images: `bytedance/seedream/v4/edit` takes reference images (`image_urls`)" in [s.value for s in
+                                                                                             at.success][1]
+    assert any("`kling-video/v2.1/pro/image-to-video` publishes no reference field" in w.value for w in at.warning)
