@@ -202,3 +202,48 @@ def test_candidates_from_a_description_render_offline_and_the_pick_is_locked(run
             request_candidates(s, board.file_id, "Layla", settings=runtime.settings)
         remove(s, board.file_id, "Layla", image_id=picked.id)  # removing the pick frees the choice
         assert pick_candidate(s, candidates[0].id).locked
+
+
+def test_the_cast_travels_in_the_course_archive_and_older_archives_still_import(
+        runtime: Runtime, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import zipfile
+
+    from core.exports.archive import export_archive, import_archive
+    from core.runtime import open_runtime
+    from tests.conftest import make_test_settings
+
+    root = tmp_path / "source-studio"
+    src = open_runtime(make_test_settings(root / "data", f"sqlite:///{root / 'studio.db'}"))
+    with session_scope(src.sessions) as s:
+        board = make_board(s, shots=2, frames=1)
+        add_member(s, board.file_id, "Layla", kind="presenter", description="Navy blazer", images=[PHOTO_A],
+                   assets=src.assets)
+        add_member(s, board.file_id, "Omar", images=[OMAR], assets=src.assets)
+        assign_cast(s, board.shot_ids[1], ["Omar"])
+    with src.sessions() as s:
+        summary = export_archive(s, board.file_id, data_dir=src.data_dir, out=tmp_path / "course.zip")
+    src.engine.dispose()
+    assert (summary.rows["cast_members"], summary.rows["cast_images"], summary.rows["shot_cast"]) == (2, 2, 1)
+
+    with session_scope(runtime.sessions) as s:
+        result = import_archive(s, summary.path.read_bytes(), data_dir=runtime.data_dir, actor="ed")
+        new_file = result.source_file_id
+        members = list_members(s, new_file)
+        assert [(m.name, m.kind, m.description) for m in members] == [("Layla", "presenter", "Navy blazer"),
+                                                                      ("Omar", "character", "")]
+        assert runtime.assets.read(members[0].images[0].storage_key) == PHOTO_A
+        shots = [s.get(Shot, result.id_maps["shots"][i]) for i in board.shot_ids]
+        shows = cast_of_shots(s, new_file, shots)
+        assert [m.name for m in shows[shots[1].id].members] == ["Omar"]
+        assert shows[shots[0].id].source == "presenter"
+
+    old = tmp_path / "old.zip"  # an archive made before the cast: no cast rows at all
+    with zipfile.ZipFile(summary.path) as zin, zipfile.ZipFile(old, "w") as zout:
+        for item in zin.infolist():
+            if not item.filename.startswith(("rows/cast_", "rows/shot_cast")):
+                zout.writestr(item, zin.read(item.filename))
+    other = open_runtime(make_test_settings(tmp_path / "other" / "data", f"sqlite:///{tmp_path / 'other.db'}"))
+    with session_scope(other.sessions) as s:
+        again = import_archive(s, old.read_bytes(), data_dir=other.data_dir, actor="ed")
+        assert list_members(s, again.source_file_id) == []
+    other.engine.dispose()
