@@ -185,3 +185,46 @@ def test_a_picked_candidate_rendered_by_higgs_is_sent_by_its_output_url_without_
     frame_bodies = _bodies(server, REFERENCE_IMAGE_MODEL)[2:]
     assert len(frame_bodies) == 2 and all(b["image_urls"] == [picked_url] for b in frame_bodies)
     assert server.upload_ledger() == []  # the candidate is still online at Higgs: its URL is reused
+
+
+@pytest.mark.slow  # two real worker processes, the first killed mid-video; SQLite only
+def test_a_worker_killed_mid_video_is_replaced_without_uploading_a_reference_again(
+        sqlite_runtime: Runtime) -> None:
+    import hashlib
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.core.jobs_factory import wait_for_job
+
+    root = Path(__file__).resolve().parents[2]
+    with FakeHiggsServer(latency_s=1.0, seed=5) as server:
+        rt = _higgs(sqlite_runtime, server, higgs_image_model=REFERENCE_IMAGE_MODEL)
+        with session_scope(rt.sessions) as s:
+            board = make_board(s, shots=3, frames=4)
+        _cast(rt, board)
+        with session_scope(rt.sessions) as s:
+            ids = [j.id for j in request_video_images(s, board.video_id, settings=rt.settings).jobs]
+        key_id, secret = server.credentials
+        env = {**os.environ, "PYTHONPATH": str(root), "DATABASE_URL": rt.settings.db_url,
+               "STUDIO_DATA_DIR": str(rt.data_dir), "HF_KEY": f"{key_id}:{secret}", "RENDERER": "higgs",
+               "HIGGS_BASE_URL": server.base_url, "HIGGS_IMAGE_MODEL": REFERENCE_IMAGE_MODEL, "JOB_LEASE_S": "1.0",
+               "RENDER_CONCURRENCY": "2", "ALLOW_PRIVATE_DOWNLOADS": "true", "ALLOW_HTTP_DOWNLOADS": "true"}
+        first = subprocess.Popen([sys.executable, "-m", "core", "worker"], cwd=root, env=env,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_for_job(rt, ids[0], lambda j: j.remote_request_id is not None, timeout=30)
+        finally:
+            os.kill(first.pid, signal.SIGKILL)
+            first.wait(10)
+        uploaded_before = len(server.upload_ledger())
+        second = subprocess.run([sys.executable, "-m", "core", "worker", "--drain"], cwd=root, env=env,
+                                check=False, capture_output=True, text=True, timeout=120)
+        assert second.returncode == 0, second.stderr[-2000:]
+        with rt.sessions() as s:
+            assert [s.get(Job, i).status for i in ids] == ["succeeded"] * 12
+        expected = sorted([hashlib.sha256(PRESENTER_PHOTO).hexdigest(), hashlib.sha256(STUDIO_PHOTO).hexdigest()])
+        assert 1 <= uploaded_before <= 2 and _uploaded_sha256(server) == expected
+        assert server.charged_requests == 12 and max(server.charges_by_key().values()) == 1
