@@ -161,10 +161,10 @@ def _member_row(rt: Runtime, file_id: int, member: MemberView, *, can_edit: bool
     with st.container(border=True, key=f"cast-member-{member.id}"):
         head, actions = st.columns([3, 2], vertical_alignment="top")
         with head:
-            st.markdown(f"{member.label} **{escape_markdown(member.name)}** · {member.kind}")
+            st.markdown(f"{KIND_ICONS.get(member.kind, '')} **{escape_markdown(member.name)}** · {member.kind}")
             st.caption(escape_markdown(member.description) if member.description else "No description yet.")
         if member.images:
-            cols = st.columns(min(max(len(member.images), 1), 6))
+            cols = st.columns(6)  # thumbnail-sized cells, however few images
             for col, image in zip(cols, member.images[:6]):
                 with col:
                     _image_cell(rt, member, image, can_edit=can_edit)
@@ -193,7 +193,7 @@ def _member_row(rt: Runtime, file_id: int, member: MemberView, *, can_edit: bool
                                                                     actor=rt.settings.author_name),
                                    success=f"Rendering {CANDIDATES} candidates of {member.name}.")):
                 st.rerun()
-            if row[1].button("Remove", key=f"cast-remove-{member.id}", icon=":material/delete:") and ok(perform(
+            if row[1].button("Remove from cast", key=f"cast-remove-{member.id}", icon=":material/delete:") and ok(perform(
                     rt, lambda s: remove(s, file_id, member.name), success=f"{member.name} removed from the cast.")):
                 st.rerun()
 
@@ -216,7 +216,7 @@ def _image_cell(rt: Runtime, member: MemberView, image: ImageView, *, can_edit: 
             rt, lambda s: pick_candidate(s, image.id), success=f"{member.name}'s look is locked for the course.")):
         st.rerun()
     if (image.locked or image.origin == "upload") and st.button(
-            "Remove", key=f"cast-drop-{image.id}", width="stretch",
+            "Remove photo", key=f"cast-drop-{image.id}", width="stretch",
             help="Remove this image (a locked pick: choose again)") and ok(perform(
             rt, lambda s: remove(s, member_file(s, member.id), member.name, image_id=image.id),
             success="Image removed.")):

@@ -111,3 +111,32 @@ def test_check_models_reads_the_reference_field_from_the_published_schema(
     assert "Images: `bytedance/seedream/v4/edit` takes reference images (`image_urls`)" in [s.value for s in
                                                                                              at.success][1]
     assert any("`kling-video/v2.1/pro/image-to-video` publishes no reference field" in w.value for w in at.warning)
+
+
+def test_generate_candidates_on_the_board_then_pick_one(open_app: Callable[..., AppTest],
+                                                        studio_rt: Runtime) -> None:
+    file_id = ingest(studio_rt, shots=1, frames=1)
+    video_id = _video(studio_rt, file_id)
+    with session_scope(studio_rt.sessions) as s:
+        add_member(s, file_id, "Layla", kind="presenter", description="A woman in her thirties, navy blazer",
+                   assets=studio_rt.assets)
+    at = open_app("storyboard", script=file_id, video=video_id)
+    at.button(key=f"cast-gen-{_member_id(studio_rt, file_id)}").click().run()
+    assert not at.exception
+    assert "rendering 3 candidate(s)" in texts(at)
+    Worker(studio_rt, providers={"offline": OfflineProvider(studio_rt.assets)}, idle_s=0.01).run(drain=True)
+    at = open_app("storyboard", script=file_id, video=video_id)
+    picks = [b for b in at.button if b.label == "Pick"]
+    assert len(picks) == 3 and texts(at).count("candidate") >= 3
+    picks[1].click().run()
+    assert not at.exception
+    assert "the pick, locked for the course" in texts(at)
+    assert not [b for b in at.button if b.label == "Pick"]  # locked: no other pick offered
+    with studio_rt.sessions() as s:
+        images = get_member(s, file_id, "Layla").images
+        assert [(i.locked, i.is_reference) for i in images] == [(False, False), (True, True), (False, False)]
+
+
+def _member_id(rt: Runtime, file_id: int) -> int:
+    with rt.sessions() as s:
+        return get_member(s, file_id, "Layla").id
