@@ -4,7 +4,7 @@ Rules a producer can rely on:
 - a cast member (presenter, character) or set belongs to one script's style bible; names are unique per script;
 - a shot shows the members chosen for it (on the board, by the CLI, or by the AI plan through `assign_cast`);
   a shot nobody chose for shows the members its script text names (whole names, any case), and the course's
-  presenter (the first one defined) when it names no person;
+  presenter (the first one defined) when it names no person; a shot can be chosen to show nobody (`show_nobody`);
 - a member's references are its uploaded images and its locked pick among generated candidates;
 - every reference image is uploaded to the provider once: the public URL is stored with the image and reused by
   every job, by other workers and after a restart (`reference_url`).
@@ -198,8 +198,21 @@ def assign_cast(session: Session, shot_id: int, names: Iterable[str]) -> list[Ca
     session.execute(delete(ShotCast).where(ShotCast.shot_id == shot.id))
     for member in members:
         session.add(ShotCast(shot_id=shot.id, member_id=member.id))
+    shot.shows_nobody = False
     session.flush()
     return members
+
+
+def show_nobody(session: Session, shot_id: int) -> None:
+    """The shot shows no cast member or set (a close-up of a book, a diagram): no default presenter, no reference
+    images. `assign_cast` (any names, or none for the default) undoes it."""
+    require("edit")
+    shot = session.get(Shot, shot_id)
+    if shot is None or shot.deleted_at is not None:
+        raise NotFoundError(f"Shot {shot_id} does not exist")
+    session.execute(delete(ShotCast).where(ShotCast.shot_id == shot.id))
+    shot.shows_nobody = True
+    session.flush()
 
 
 def assigned(session: Session, shot_ids: Sequence[int]) -> dict[int, list[int]]:
@@ -214,9 +227,10 @@ def assigned(session: Session, shot_ids: Sequence[int]) -> dict[int, list[int]]:
     return out
 
 
-CastSource = Literal["chosen", "named", "presenter", "none"]
-SOURCE_LABELS: dict[str, str] = {"chosen": "chosen", "named": "named in the script",
-                                 "presenter": "the course presenter (default)", "none": "nobody"}
+CastSource = Literal["chosen", "nobody", "named", "presenter", "none"]
+SOURCE_LABELS: dict[str, str] = {"chosen": "chosen", "nobody": "nobody (chosen): no reference images",
+                                 "named": "named in the script", "presenter": "the course presenter (default)",
+                                 "none": "nobody"}
 
 
 @dataclass(frozen=True)
@@ -250,6 +264,9 @@ def cast_of_shots(session: Session, file_id: int, shots: Sequence[Shot]) -> dict
     presenter = next((m for m in members if m.kind == "presenter"), None)
     out: dict[int, ShotCastChoice] = {}
     for shot in shots:
+        if shot.shows_nobody:
+            out[shot.id] = ShotCastChoice((), "nobody")
+            continue
         picked = [by_id[i] for i in chosen.get(shot.id, []) if i in by_id]
         if picked:
             out[shot.id] = ShotCastChoice(tuple(picked), "chosen")

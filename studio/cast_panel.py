@@ -22,6 +22,7 @@ from core.cast import (
     pick_candidate,
     reference_staleness,
     remove,
+    show_nobody,
 )
 from core.cast_candidates import CANDIDATES, candidate_jobs, request_candidates
 from core.higgs.schema import models_taking_references, reference_field
@@ -34,6 +35,7 @@ from studio.widgets import escape_markdown
 
 KIND_ICONS = {"presenter": ":material/co_present:", "character": ":material/person:", "set": ":material/chair:"}
 PHOTO_TYPES = ["png", "jpg", "jpeg", "webp"]
+NOBODY = "\u2205"  # the chip for "this shot shows no cast member or set" (no member name is a lone ∅)
 
 
 @dataclass(frozen=True)
@@ -271,18 +273,24 @@ def shot_chips(rt: Runtime, cast: BoardCast, shot_id: int, *, can_edit: bool) ->
         return
     names, source = cast.shows.get(shot_id, ((), "none"))
     labels = {m.name: m.label for m in cast.members}
+    labels[NOBODY] = ":material/block: nobody"
+    shown = [NOBODY] if source == "nobody" else list(names)
     key = f"cast-chips-{shot_id}-{source}-{'|'.join(names)}"  # a new choice draws fresh chips
-    st.pills("Shows", list(labels), selection_mode="multi", default=list(names), format_func=labels.__getitem__,
-             key=key, on_change=_assign, args=(rt, shot_id, key), disabled=not can_edit,
+    st.pills("Shows", list(labels), selection_mode="multi", default=shown, format_func=labels.__getitem__,
+             key=key, on_change=_assign, args=(rt, shot_id, key, source == "nobody"), disabled=not can_edit,
              label_visibility="collapsed")
     if source != "chosen":
         st.caption(f"Shows {SOURCE_LABELS[source]}" if source != "none" else "Nobody chosen")
 
 
-def _assign(rt: Runtime, shot_id: int, key: str) -> None:
+def _assign(rt: Runtime, shot_id: int, key: str, was_nobody: bool) -> None:
     chosen = list(st.session_state.get(key) or [])
-    perform(rt, lambda s: assign_cast(s, shot_id, chosen),
-            success="Cast chosen for the shot." if chosen else "Back to the default cast for the shot.")
+    if NOBODY in chosen and not was_nobody:  # "nobody" just picked: it replaces everyone else
+        perform(rt, lambda s: show_nobody(s, shot_id), success="The shot shows nobody: no reference images.")
+        return
+    names = [n for n in chosen if n != NOBODY]
+    perform(rt, lambda s: assign_cast(s, shot_id, names),
+            success="Cast chosen for the shot." if names else "Back to the default cast for the shot.")
 
 
 def reference_note(cast: BoardCast, frame_id: int) -> None:

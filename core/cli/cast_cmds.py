@@ -3,7 +3,8 @@
     cast add --file F --name NAME [--kind presenter|character|set] [--description TEXT] [--image PATH]…
                                         define a member (or add photos to / re-describe an existing one)
     cast list --file F                  members, their images, how many shots show each, stale frames (JSON)
-    cast assign --shot S --name NAME…   the members the shot shows (repeat --name; --clear for the default)
+    cast assign --shot S --name NAME…   the members the shot shows (repeat --name; --clear for the default,
+                                        --nobody for none: no presenter, no references)
     cast remove --file F --name NAME [--image ID]
                                         remove a member (and its assignments), or only one of its images
     cast candidates --file F --name NAME [--count N] [--provider offline|higgs]
@@ -49,6 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     group.add_argument("--name", action="append", metavar="NAME", help="a member or set (repeatable)")
     group.add_argument("--clear", action="store_true", help="back to the default (named in the script, else "
                                                             "the presenter)")
+    group.add_argument("--nobody", action="store_true", help="the shot shows no cast member or set")
     s.set_defaults(handler=_assign)
     r = sub.add_parser("remove", help="remove a member, or one of its images")
     r.add_argument("--file", type=int, required=True)
@@ -129,7 +131,10 @@ def _assign(args: argparse.Namespace) -> int:
     runtime = open_runtime()
     try:
         with session_scope(runtime.sessions) as session:
-            cast.assign_cast(session, args.shot, [] if args.clear else args.name)
+            if args.nobody:
+                cast.show_nobody(session, args.shot)
+            else:
+                cast.assign_cast(session, args.shot, [] if args.clear else args.name)
             from core.models import Shot
 
             shot = session.get(Shot, args.shot)

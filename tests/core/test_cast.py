@@ -247,3 +247,24 @@ def test_the_cast_travels_in_the_course_archive_and_older_archives_still_import(
         again = import_archive(s, old.read_bytes(), data_dir=other.data_dir, actor="ed")
         assert list_members(s, again.source_file_id) == []
     other.engine.dispose()
+
+
+def test_a_shot_chosen_to_show_nobody_sends_no_reference_and_its_old_images_go_stale(runtime: Runtime) -> None:
+    from core.cast import shot_references, show_nobody
+
+    with session_scope(runtime.sessions) as s:
+        board = make_board(s, shots=2, frames=1)
+        add_member(s, board.file_id, "Layla", kind="presenter", images=[PHOTO_A], assets=runtime.assets)
+    _render_all(runtime, board)
+    with session_scope(runtime.sessions) as s:
+        show_nobody(s, board.shot_ids[0])
+        shot = s.get(Shot, board.shot_ids[0])
+        choice = shot_members(s, shot)
+        assert (choice.members, choice.source) == ((), "nobody") and shot_references(s, shot) == []
+        assert sorted(reference_staleness(s, board.file_id, _shots(s, board))) == board.frames[0]
+    with session_scope(runtime.sessions) as s:
+        batch = request_video_images(s, board.video_id, settings=runtime.settings)
+        new = [j for j in batch.jobs if j.status == "pending"]
+        assert [j.frame_id for j in new] == board.frames[0] and "references" not in new[0].params
+        assign_cast(s, board.shot_ids[0], [])  # back to the default: the presenter again
+        assert shot_members(s, s.get(Shot, board.shot_ids[0])).source == "presenter"

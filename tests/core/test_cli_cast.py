@@ -58,6 +58,10 @@ def test_add_list_assign_and_remove(board: Board, tmp_path: Path, capsys: pytest
     assert [(m["name"], m["shots"]) for m in out["members"]] == [("Layla", 3), ("Studio", 1)]
     code, out, _ = _run(capsys, "cast", "assign", "--shot", str(board.shot_ids[2]), "--clear")
     assert out["because"] == "presenter" and out["shows"] == ["Layla"]
+    code, out, _ = _run(capsys, "cast", "assign", "--shot", str(board.shot_ids[1]), "--nobody")
+    assert out == {"shot": board.shot_ids[1], "shows": [], "because": "nobody"}
+    _, listed, _ = _run(capsys, "cast", "list", "--file", f)
+    assert listed["members"][0]["shots"] == 2
 
     code, _, err = _run(capsys, "cast", "assign", "--shot", str(board.shot_ids[0]), "--name", "Omar")
     assert code == 2 and "No cast member or set called 'Omar'" in err and "Layla, Studio" in err

@@ -140,3 +140,32 @@ def test_generate_candidates_on_the_board_then_pick_one(open_app: Callable[..., 
 def _member_id(rt: Runtime, file_id: int) -> int:
     with rt.sessions() as s:
         return get_member(s, file_id, "Layla").id
+
+
+def test_choosing_nobody_and_then_a_member_with_the_chips(open_app: Callable[..., AppTest],
+                                                          studio_rt: Runtime) -> None:
+    from core.models import Shot, Storyboard
+    from studio.cast_panel import NOBODY
+
+    file_id = ingest(studio_rt, shots=2, frames=1)
+    video_id = _video(studio_rt, file_id)
+    with session_scope(studio_rt.sessions) as s:
+        add_member(s, file_id, "Layla", kind="presenter", assets=studio_rt.assets)
+        add_member(s, file_id, "Kitchen", kind="set", assets=studio_rt.assets)
+        first = s.scalars(select(Shot.id).join(Storyboard).where(Storyboard.video_id == video_id)
+                          .order_by(Shot.position)).first()
+    at = open_app("storyboard", script=file_id, video=video_id)
+    chips = next(g for g in at.button_group if g.key.startswith(f"cast-chips-{first}-"))
+    assert chips.value == ["Layla"]
+    chips.set_value(["Layla", NOBODY]).run()
+    assert not at.exception
+    assert "Shows nobody (chosen): no reference images" in texts(at)
+    chips = next(g for g in at.button_group if g.key.startswith(f"cast-chips-{first}-"))
+    assert chips.value == [NOBODY]
+    chips.set_value([NOBODY, "Kitchen"]).run()
+    with studio_rt.sessions() as s:
+        shot = s.get(Shot, first)
+        from core.cast import shot_members
+
+        choice = shot_members(s, shot)
+        assert ([m.name for m in choice.members], choice.source) == (["Kitchen"], "chosen")
