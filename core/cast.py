@@ -7,19 +7,22 @@ Rules a producer can rely on:
   presenter (the first one defined) when it names no person; a shot can be chosen to show nobody (`show_nobody`);
 - a member's references are its uploaded images and its locked pick among generated candidates;
 - every reference image is uploaded to the provider once: the public URL is stored with the image and reused by
-  every job, by other workers and after a restart (`reference_url`).
+  every job, by other workers and after a restart; two worker processes needing it at once upload it once
+  (`reference_url` claims the upload in the row).
 """
 
 from __future__ import annotations
 
 import re
 import threading
+import time
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.assets import AssetStore
@@ -336,29 +339,60 @@ _upload_locks: dict[int, threading.Lock] = {}
 _upload_guard = threading.Lock()
 
 
+UPLOAD_CLAIM = "uploading:"  # remote_url while one process uploads the image (with uploaded_at: when it started)
+CLAIM_S = 120.0  # a claim older than this is a dead uploader's: take it over
+
+
+def _aware(at: datetime | None) -> datetime | None:
+    return at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
+
+
+def is_uploaded(image: CastImage) -> bool:
+    """Whether the image has a provider URL (not merely an upload in progress)."""
+    return bool(image.remote_url) and not str(image.remote_url).startswith(UPLOAD_CLAIM)
+
+
 def reference_url(sessions: sessionmaker[Session], assets: AssetStore, image_id: int,
-                  upload: Callable[[bytes, str], str]) -> str:
-    """The provider URL of a reference image: the stored one while fresh, else uploaded now (once: concurrent
-    jobs of this process wait for the first upload; other processes find the stored URL)."""
+                  upload: Callable[[bytes, str], str], *, claim_s: float = CLAIM_S, poll_s: float = 0.2) -> str:
+    """The provider URL of a reference image: the stored one while fresh, else uploaded now, once. Jobs of this
+    process wait on a lock; other processes see the upload claimed in the row (a compare-and-set on `remote_url`)
+    and wait for its URL, taking the claim over only when it is older than `claim_s` (its uploader died)."""
     with _upload_guard:
         lock = _upload_locks.setdefault(image_id, threading.Lock())
     with lock:
-        with sessions() as s:
-            image = s.get(CastImage, image_id)
-            if image is None:
-                raise NotFoundError(f"Reference image {image_id} was removed; render again")
-            if image.remote_url and image.uploaded_at is not None:
-                at = image.uploaded_at if image.uploaded_at.tzinfo else image.uploaded_at.replace(tzinfo=UTC)
-                if datetime.now(UTC) - at < UPLOAD_TTL:
-                    return image.remote_url
-            key, content_type = image.storage_key, image.content_type
-        url = upload(assets.read(key), content_type)
-        with sessions() as s:
-            image = s.get(CastImage, image_id)
-            if image is not None:
-                image.remote_url = url
-                image.uploaded_at = utcnow()
+        deadline = time.monotonic() + claim_s
+        while True:
+            with sessions() as s:
+                image = s.get(CastImage, image_id)
+                if image is None:
+                    raise NotFoundError(f"Reference image {image_id} was removed; render again")
+                url, at = image.remote_url, _aware(image.uploaded_at)
+                age = datetime.now(UTC) - at if at is not None else None
+                if url and is_uploaded(image) and age is not None and age < UPLOAD_TTL:
+                    return url
+                busy = bool(url) and not is_uploaded(image) and age is not None and \
+                    age < timedelta(seconds=claim_s) and time.monotonic() < deadline
+                if not busy:
+                    token = f"{UPLOAD_CLAIM}{uuid.uuid4().hex}"
+                    same = CastImage.remote_url.is_(None) if url is None else CastImage.remote_url == url
+                    won = s.execute(update(CastImage).where(CastImage.id == image_id, same)
+                                    .values(remote_url=token, uploaded_at=utcnow()))
+                    key, content_type = image.storage_key, image.content_type
+                    s.commit()
+                    if won.rowcount == 1:  # type: ignore[attr-defined]
+                        break
+            time.sleep(poll_s)
+        try:
+            url = upload(assets.read(key), content_type)
+        except BaseException:
+            with sessions() as s:  # let the next job try at once instead of waiting out the claim
+                s.execute(update(CastImage).where(CastImage.id == image_id, CastImage.remote_url == token)
+                          .values(remote_url=None, uploaded_at=None))
                 s.commit()
+            raise
+        with sessions() as s:
+            s.execute(update(CastImage).where(CastImage.id == image_id).values(remote_url=url, uploaded_at=utcnow()))
+            s.commit()
         return url
 
 

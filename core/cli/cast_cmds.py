@@ -89,7 +89,7 @@ def _member(member: CastMember, shots: int | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": member.id, "name": member.name, "kind": member.kind, "description": member.description,
         "images": [{"id": i.id, "origin": i.origin, "reference": i.is_reference, "locked": i.locked,
-                    "uploaded": bool(i.remote_url), "sha256": i.sha256[:12]} for i in member.images],
+                    "uploaded": cast.is_uploaded(i), "sha256": i.sha256[:12]} for i in member.images],
     }
     if shots is not None:
         out["shots"] = shots

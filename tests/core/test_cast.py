@@ -268,3 +268,55 @@ def test_a_shot_chosen_to_show_nobody_sends_no_reference_and_its_old_images_go_s
         assert [j.frame_id for j in new] == board.frames[0] and "references" not in new[0].params
         assign_cast(s, board.shot_ids[0], [])  # back to the default: the presenter again
         assert shot_members(s, s.get(Shot, board.shot_ids[0])).source == "presenter"
+
+
+class _NewLockEachTime(dict):  # type: ignore[type-arg]
+    """As if every caller were its own process: no shared in-process lock."""
+
+    def setdefault(self, key, default=None):  # type: ignore[no-untyped-def]
+        import threading
+
+        return threading.Lock()
+
+
+def test_workers_in_different_processes_upload_a_new_reference_once(runtime: Runtime,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+    import time
+    from datetime import timedelta
+
+    import core.cast as cast_module
+    from core.cast import UPLOAD_CLAIM, reference_url
+    from core.models import CastImage, utcnow
+
+    monkeypatch.setattr(cast_module, "_upload_locks", _NewLockEachTime())
+    with session_scope(runtime.sessions) as s:
+        board = make_board(s, shots=1, frames=1)
+        image_id = add_member(s, board.file_id, "Layla", images=[PHOTO_A], assets=runtime.assets).images[0].id
+    uploads: list[bytes] = []
+
+    def slow_upload(data: bytes, content_type: str) -> str:
+        uploads.append(data)
+        time.sleep(0.4)
+        return f"https://files.example/{len(uploads)}"
+
+    urls: list[str] = []
+    threads = [threading.Thread(target=lambda: urls.append(
+        reference_url(runtime.sessions, runtime.assets, image_id, slow_upload, poll_s=0.05))) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert uploads == [PHOTO_A] and urls == ["https://files.example/1"] * 4
+
+    def failing(data: bytes, content_type: str) -> str:
+        raise RuntimeError("network down")
+
+    with session_scope(runtime.sessions) as s:  # a dead uploader's claim is taken over; a failed upload frees it
+        image = s.get(CastImage, image_id)
+        image.remote_url, image.uploaded_at = f"{UPLOAD_CLAIM}dead", utcnow() - timedelta(minutes=10)
+    with pytest.raises(RuntimeError):
+        reference_url(runtime.sessions, runtime.assets, image_id, failing)
+    with runtime.sessions() as s:
+        assert s.get(CastImage, image_id).remote_url is None
+    assert reference_url(runtime.sessions, runtime.assets, image_id, slow_upload) == "https://files.example/2"
