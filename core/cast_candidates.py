@@ -8,7 +8,8 @@ The flow a producer can rely on:
   member's images as a candidate: shown for picking, never sent to renders;
 - `core.cast.pick_candidate` locks one pick as the member's reference for the course; while it is locked, no new
   candidates are generated (remove the pick first to choose again).
-Candidate jobs belong to no frame or shot, so they are not counted against a script's budget (a few images).
+Candidate jobs belong to no frame or shot, so the script's spend does not list them; but a request that would take
+the script over its budget (spent + queued + these candidates at the rate card's price) is refused, queuing nothing.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ def request_candidates(session: Session, file_id: int, name: str, *, settings: S
     prompt = candidate_prompt(member, bible.palette if bible else "")
     name_ = planning.resolve_provider(settings, provider)
     model = planning.model_for(settings, name_, "image")
+    _admit(session, file_id, settings=settings, provider=name_, count=count)
     made = sum(1 for i in member.images if i.origin == "candidate")
     jobs = []
     for n in range(made + 1, made + count + 1):
@@ -89,6 +91,24 @@ def request_candidates(session: Session, file_id: int, name: str, *, settings: S
     log_activity(session, "cast.candidates_requested", actor=actor, source_file_id=file_id,
                  subject_type="cast_member", subject_id=member.id, jobs=[j.id for j in jobs], provider=name_)
     return jobs
+
+
+def _admit(session: Session, file_id: int, *, settings: Settings, provider: str, count: int) -> None:
+    """Refuse candidates that would take the script over its budget (offline renders are free)."""
+    from core import cost
+    from core.errors import GateError
+    from core.jobs import planning
+
+    price = planning.estimate_jobs(session, settings=settings, images=count, clips=0, provider=provider)
+    if price.total_usd <= 0:
+        return
+    status = cost.budget_status(session, file_id, rate_card=cost.load_rate_card(session))
+    if status.budget_usd is not None and status.spent_usd + status.committed_usd + price.total_usd > \
+            status.budget_usd + 1e-9:
+        raise GateError(f"No candidates were queued: {count} image(s) at ${price.total_usd:.2f} would take this "
+                        f"script over its ${status.budget_usd:.2f} budget (${status.spent_usd:.2f} spent, "
+                        f"${status.committed_usd:.2f} queued). Raise the budget or upload a photo instead.",
+                        category="budget")
 
 
 def record_candidate(session: Session, job: Job, asset: Asset) -> CastImage | None:

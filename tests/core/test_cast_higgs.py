@@ -228,3 +228,22 @@ def test_a_worker_killed_mid_video_is_replaced_without_uploading_a_reference_aga
         expected = sorted([hashlib.sha256(PRESENTER_PHOTO).hexdigest(), hashlib.sha256(STUDIO_PHOTO).hexdigest()])
         assert 1 <= uploaded_before <= 2 and _uploaded_sha256(server) == expected
         assert server.charged_requests == 12 and max(server.charges_by_key().values()) == 1
+
+
+def test_candidates_that_would_break_the_budget_are_refused_and_nothing_is_queued(
+        runtime: Runtime, server: FakeHiggsServer) -> None:
+    from core.cast_candidates import request_candidates
+    from core.cost import set_budget
+    from core.errors import GateError
+
+    rt = _higgs(runtime, server, higgs_image_model=REFERENCE_IMAGE_MODEL)
+    with session_scope(rt.sessions) as s:
+        board = make_board(s, shots=1, frames=1)
+        add_member(s, board.file_id, "Layla", kind="presenter", description="Navy blazer", assets=rt.assets)
+        set_budget(s, board.file_id, 0.05, actor="ana")
+    with session_scope(rt.sessions) as s, pytest.raises(GateError, match=r"No candidates were queued: 3 image\(s\)"):
+        request_candidates(s, board.file_id, "Layla", settings=rt.settings)
+    with rt.sessions() as s:
+        assert s.query(Job).count() == 0
+    with session_scope(rt.sessions) as s:  # offline candidates are free: always allowed
+        assert len(request_candidates(s, board.file_id, "Layla", settings=rt.settings, provider="offline")) == 3
