@@ -191,6 +191,8 @@ class Shot(Base):
     on_screen_text: Mapped[str] = mapped_column(Text, default="", server_default="")
     motion_prompt: Mapped[str] = mapped_column(Text, default="", server_default="")
     chain_break: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # Chosen to show no cast member or set: no default presenter, no references (migration 0009, core.cast).
+    shows_nobody: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
     storyboard: Mapped[Storyboard] = relationship(back_populates="shots")
     frames: Mapped[list[Frame]] = relationship(

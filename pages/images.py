@@ -9,6 +9,7 @@ from core.jobs import estimate_video, request_video_images
 from studio import auth
 from studio.actions import ok, perform
 from studio.context import get_runtime
+from studio.cast_panel import load_board_cast, model_note, reference_note, rerender_stale
 from studio.gallery import image_cell, queue_images
 from studio.live import live_status
 from studio.queries import takes_by_frame
@@ -26,6 +27,9 @@ st.title("Images")
 st.caption(f"{board.video_title} · rendered by `{cfg.active_renderer}` · model `{cfg.higgs_image_model}`"
            if cfg.active_renderer != "offline" else f"{board.video_title} · rendered offline (free)")
 live_status(rt, frame_ids=[f.id for f in board.frames], shot_ids=[], key="images-fingerprint")
+model_note(cfg)  # whether the configured model takes the cast's reference photos
+cast = load_board_cast(rt, video_id, [s.id for s in board.shots])
+rerender_stale(rt, cast, may_render=may_render)
 done = sum(1 for f in board.frames if f.image_id)
 no_prompt = sum(1 for f in board.frames if not f.prompt)
 head = st.columns([3, 2], vertical_alignment="center")
@@ -63,3 +67,4 @@ for shot in board.shots:
         for col, frame in zip(cols, shot.frames):
             with col:
                 image_cell(rt, frame, takes=takes[frame.id], may_render=may_render, may_edit=may_edit)
+                reference_note(cast, frame.id)

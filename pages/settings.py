@@ -6,6 +6,7 @@ import streamlit as st
 
 from studio import auth
 from studio.context import get_runtime
+from studio.cast_panel import model_note
 from studio.model_check import check_models
 from studio.widgets import escape_markdown
 
@@ -47,6 +48,7 @@ with c2.container(border=True):
     if cfg.active_renderer == "offline":
         st.caption("Offline renders are drawn locally (title cards and short clips) so the whole flow works "
                    "without a key.")
+    model_note(cfg)  # which configured models take the cast's reference photos
 
 st.subheader("Defaults and limits")
 m = st.columns(4)
@@ -69,7 +71,7 @@ if st.button("Check models", icon=":material/fact_check:", disabled=cfg.higgs_cr
     with st.spinner("Asking Higgsfield…"):
         report = check_models(cfg)
     for line in report.lines:
-        (st.success if line.ok else st.error)(line.message)
+        (st.warning if line.note else st.success if line.ok else st.error)(line.message)
 if cfg.higgs_credentials is None:
     st.caption("No Higgsfield key is set, so the check is off; offline rendering needs no models.")
 

@@ -9,6 +9,7 @@ from core.review import STATUS_LABELS, approval_progress
 from studio import auth, state
 from studio.actions import ok, perform
 from studio.board import current_storyboard_id, load_board
+from studio.cast_panel import cast_editor, load_board_cast, reference_note, shot_chips
 from studio.context import get_runtime
 from studio.frame_card import frame_card, narration
 from studio.grid_editor import draw_grid_editor, has_unsaved_edits
@@ -57,6 +58,9 @@ if not board.is_current:
     )):
         st.rerun()
 
+cast = load_board_cast(rt, video_id, [s.id for s in board.shots])  # the course's cast, who each shot shows
+cast_editor(rt, cast, can_edit=can_edit, can_render=auth.can(cfg, "render"))
+
 # Stateful tabs: only the open one is drawn (the editor's table and the coverage check cost as much as the board).
 # The editor is also drawn behind a closed tab while it holds unsaved edits, so a look at the board keeps them.
 tab_board, tab_edit, tab_lines, tab_reading, tab_diff = st.tabs(
@@ -82,6 +86,7 @@ if tab_board.open:
                     narration(shot)
                     shot_plan_line(rt, plan.shots.get(shot.id), chain_on=plan.chain_shots,
                                    editable=board.is_current and can_edit)
+                    shot_chips(rt, cast, shot.id, can_edit=can_edit and board.is_current)
                     if may_review and shot.review_status not in ("approved", "locked") and st.button(
                         "Approve shot", key=f"approve-{shot.id}", icon=":material/task_alt:",
                         help="Approve its frames and the shot: clips are rendered only from approved frames.",
@@ -91,6 +96,7 @@ if tab_board.open:
                 for col, frame in zip(cols[1:], frames_shown):
                     with col:
                         frame_card(frame)
+                        reference_note(cast, frame.id)
             st.divider()
 if tab_edit.open or has_unsaved_edits(board.storyboard_id):
     with tab_edit:

@@ -6,6 +6,7 @@ One blocking call, made only when the producer presses the button (with a spinne
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from core.errors import StudioError
 from core.settings import Settings
@@ -15,6 +16,7 @@ from core.settings import Settings
 class CheckLine:
     ok: bool
     message: str
+    note: bool = False  # not a failure, but worth a warning (a model without a reference field)
 
 
 @dataclass
@@ -26,12 +28,23 @@ class ModelReport:
         return bool(self.lines) and all(line.ok for line in self.lines)
 
 
-def compare_models(settings: Settings, available: set[str]) -> ModelReport:
-    """Each configured slug, found or not, in words a producer can act on."""
+def compare_models(settings: Settings, available: set[str] | dict[str, dict[str, Any]]) -> ModelReport:
+    """Each configured slug, found or not, in words a producer can act on; with the published schemas, whether
+    each takes the cast's reference images."""
+    from core.higgs.schema import reference_field
+
     report = ModelReport()
     for use, slug in (("Images", settings.higgs_image_model), ("Clips", settings.higgs_video_model)):
         if slug in available:
             report.lines.append(CheckLine(True, f"{use}: `{slug}` is available."))
+            schema = available.get(slug) if isinstance(available, dict) else None
+            if schema:
+                field = reference_field(slug, schema)
+                report.lines.append(
+                    CheckLine(True, f"{use}: `{slug}` takes reference images (`{field[0]}`): every render sends "
+                                    "the photos of the shot's cast and set.") if field else
+                    CheckLine(True, f"{use}: `{slug}` publishes no reference field: for it, identity rests on the "
+                                    "text alone.", note=True))
         else:
             report.lines.append(CheckLine(
                 False, f"{use}: `{slug}` is not offered to this account (it may have been retired). "
@@ -56,8 +69,8 @@ def check_models(settings: Settings) -> ModelReport:
     return compare_models(settings, available)
 
 
-def _fetch_slugs(settings: Settings) -> set[str]:
+def _fetch_slugs(settings: Settings) -> dict[str, dict[str, Any]]:
     from core.higgs.client import client_from_settings
 
     with client_from_settings(settings, max_attempts=1) as client:
-        return set(client.models())
+        return client.models()

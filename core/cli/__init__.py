@@ -28,6 +28,7 @@ COMMAND_MODULES = {
     "export": "export_cmds", "import-archive": "export_cmds",
     "serve": "serve_cmd",
     "migrate": "migrate_cmd",
+    "cast": "cast_cmds",
 }
 
 

@@ -35,11 +35,14 @@ from core.models import (
     Activity,
     Asset,
     Base,
+    CastImage,
+    CastMember,
     Comment,
     Frame,
     Job,
     PromptVersion,
     Shot,
+    ShotCast,
     SourceFile,
     Storyboard,
     StyleBible,
@@ -53,7 +56,9 @@ TABLES: tuple[tuple[str, type[Base]], ...] = (
     ("source_files", SourceFile), ("style_bibles", StyleBible), ("videos", Video), ("storyboards", Storyboard),
     ("shots", Shot), ("frames", Frame), ("prompt_versions", PromptVersion), ("jobs", Job), ("assets", Asset),
     ("comments", Comment), ("activity", Activity),
+    ("cast_members", CastMember), ("cast_images", CastImage), ("shot_cast", ShotCast),
 )
+OPTIONAL_TABLES = {"cast_members", "cast_images", "shot_cast"}  # absent from archives made before the cast
 # Activity and comment subjects, by the table their ids live in.
 SUBJECT_TABLES = {"source_file": "source_files", "video": "videos", "storyboard": "storyboards", "shot": "shots",
                   "frame": "frames", "prompt": "prompt_versions", "prompt_version": "prompt_versions",
@@ -92,7 +97,7 @@ def export_archive(session: Session, file_id: int, *, data_dir: Path, out: Path,
             str(source["stored_name"]))
     except (NotFoundError, ValidationError):
         pass  # the source file is gone (or its key is malformed): the rows still travel
-    for asset in rows["assets"]:
+    for asset in rows["assets"] + rows["cast_images"]:
         key = str(asset["storage_key"])
         try:
             files[key] = store.read(key)
@@ -153,7 +158,19 @@ def _collect_rows(session: Session, file_id: int) -> dict[str, list[dict[str, An
             (Comment.subject_type == "frame") & Comment.subject_id.in_(frame_ids),
             (Comment.subject_type == "shot") & Comment.subject_id.in_(shot_ids)))],
         "activity": [_row(r) for r in _all(session, Activity, Activity.source_file_id == file_id)],
+        **_cast_rows(session, file_id, shot_ids),
     }
+
+
+def _cast_rows(session: Session, file_id: int, shot_ids: list[int]) -> dict[str, list[dict[str, Any]]]:
+    """The course's cast and sets, their reference images and which shots show them."""
+    members = _all(session, CastMember, CastMember.source_file_id == file_id)
+    member_ids = [m.id for m in members]
+    links = session.scalars(select(ShotCast).where(ShotCast.shot_id.in_(shot_ids), ShotCast.member_id.in_(member_ids))
+                            .order_by(ShotCast.shot_id, ShotCast.member_id))
+    return {"cast_members": [_row(r) for r in members],
+            "cast_images": [_row(r) for r in _all(session, CastImage, CastImage.member_id.in_(member_ids))],
+            "shot_cast": [_row(r) for r in links]}
 
 
 def _all(session: Session, model: type[Base], where: Any) -> list[Any]:
@@ -201,7 +218,9 @@ def import_archive(session: Session, archive: Path | bytes, *, data_dir: Path, a
             if sha256_bytes(data) != digest:
                 raise ValidationError(f"The archive is damaged: {name} does not match its checksum")
             files[name] = data
-        rows = {name: _read_json(zf, f"rows/{name}.json") for name, _ in TABLES}
+        names = set(zf.namelist())
+        rows = {name: _read_json(zf, f"rows/{name}.json") if name not in OPTIONAL_TABLES or
+                f"rows/{name}.json" in names else [] for name, _ in TABLES}
     result = _insert_all(session, rows, actor=actor)
     _write_files(files, rows, Path(data_dir), result.source_file_id, store or AssetStore(data_dir))
     log_activity(session, "archive.import", actor=actor, source_file_id=result.source_file_id,
@@ -249,6 +268,9 @@ def _insert_all(session: Session, rows: dict[str, list[dict[str, Any]]], *, acto
         "jobs": {"frame_id": "frames", "shot_id": "shots", "prompt_version_id": "prompt_versions"},
         "assets": {"frame_id": "frames", "shot_id": "shots", "job_id": "jobs", "prompt_version_id": "prompt_versions"},
         "activity": {"source_file_id": "source_files"},
+        "cast_members": {"source_file_id": "source_files"},
+        "cast_images": {"member_id": "cast_members"},
+        "shot_cast": {"shot_id": "shots", "member_id": "cast_members"},
     }
     # Filled in once every row exists: pointers that form cycles or point forward.
     deferred = {"shots": {"selected_clip_id": "assets"},
@@ -281,7 +303,8 @@ def _insert_all(session: Session, rows: dict[str, list[dict[str, Any]]], *, acto
             obj = model(**values)
             session.add(obj)
             session.flush()
-            maps[table][int(raw["id"])] = obj.id  # type: ignore[attr-defined]
+            if "id" in raw:  # shot_cast has a composite key and nothing points at it
+                maps[table][int(raw["id"])] = obj.id  # type: ignore[attr-defined]
             created[table].append((obj, raw))
     for table, columns in deferred.items():
         for obj, raw in created[table]:

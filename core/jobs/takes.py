@@ -47,6 +47,10 @@ def record_take(session: Session, job: Job, output: RenderOutput, storage_key: s
         shot = session.get(Shot, job.shot_id)
         if shot is not None and shot.selected_clip_id is None:
             shot.selected_clip_id = asset.id
+    elif (job.params or {}).get("cast_candidate"):  # a cast member's look, generated from its description
+        from core.cast_candidates import record_candidate
+
+        record_candidate(session, job, asset)
     return asset
 
 

@@ -144,7 +144,8 @@ ADDED_COLUMNS: dict[str, dict[str, Any]] = {
     "shots": {"narration_start": None, "narration_end": None,  # 0003
               # 0006: an old shot has no plan, no directions and no chain break
               "directions": [], "scene": None, "shot_size": "", "camera_move": "", "subject": "", "action": "",
-              "location": "", "on_screen_text": "", "motion_prompt": "", "chain_break": _FALSE},
+              "location": "", "on_screen_text": "", "motion_prompt": "", "chain_break": _FALSE,
+              "shows_nobody": _FALSE},  # 0009
     "source_files": {"ingest_overrides": {}, "chain_shots": _FALSE},
     "videos": {"directions": [], "scenes": []},
     "storyboards": {"density": "fixed", "pace_s": None, "planner": "offline", "planner_model": "",

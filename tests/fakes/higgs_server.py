@@ -85,6 +85,12 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "properties": {"prompt": {"type": "string"}, "aspect_ratio": _RATIO,
                        "resolution": {"type": "string", "enum": ["1K", "2K", "4K"]},
                        "image_urls": {"type": "array", "items": _URL, "minItems": 1, "maxItems": 10}}},
+    # A reference-taking video model: a start frame, and identity references in their own list field.
+    "kling-video/o1/reference-to-video": {
+        "type": "object", "required": ["prompt", "image_url"], "additionalProperties": False,
+        "properties": {"prompt": {"type": "string"}, "image_url": _URL, "aspect_ratio": _RATIO,
+                       "duration": {"type": "integer", "enum": [5, 10]},
+                       "reference_image_urls": {"type": "array", "items": _URL, "minItems": 1, "maxItems": 4}}},
 }
 # Prices as strings, like the real estimate route; the omni model answers with a description instead.
 PRICES: dict[str, dict[str, str]] = {
@@ -95,6 +101,7 @@ PRICES: dict[str, dict[str, str]] = {
     "kling-video/v2.6/pro/image-to-video": {"credits": "25", "usd": "1.56"},
     "kling-video/v2.5-turbo/pro/image-to-video": {"credits": "14", "usd": "0.875"},
     "bytedance/seedream/v4/edit": {"credits": "2", "usd": "0.125"},
+    "kling-video/o1/reference-to-video": {"credits": "24", "usd": "1.5"},
     "kling-video/omni/first-last-frame": {"pricing": "Priced per second of video: 4 credits/s (std), 7 (pro)"},
 }
 
