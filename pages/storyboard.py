@@ -12,6 +12,7 @@ from studio.board import current_storyboard_id, load_board, uncovered_sentences
 from studio.context import get_runtime
 from studio.frame_card import frame_card, narration
 from studio.grid_editor import draw_grid_editor, has_unsaved_edits
+from studio.one_click_button import one_click_button
 from studio.review_actions import approve_shot
 from studio.sidebar import require_video
 from studio.widgets import show_text
@@ -88,6 +89,8 @@ if tab_board.open:
                     ) and ok(perform(rt, lambda s, sid=shot.id: approve_shot(s, sid, actor=cfg.author_name),
                                      success=f"Shot {shot.position} approved.")):
                         st.rerun()
+                    if may_review and not shot.clip_id and shot.review_status != "locked":
+                        one_click_button(rt, shot, key=f"board-one-click-{shot.id}")
                 for col, frame in zip(cols[1:], frames_shown):
                     with col:
                         frame_card(frame)

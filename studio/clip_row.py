@@ -11,7 +11,8 @@ from studio import auth
 from studio.actions import ok, perform
 from studio.board import ShotView
 from studio.frame_card import thumbnail, title_line
-from studio.widgets import relative_time, show_text, status_chip
+from studio.one_click_button import one_click_button
+from studio.widgets import escape_markdown, relative_time, show_text, status_chip
 
 
 def clip_takes(rt: Runtime, shot: ShotView) -> None:
@@ -55,14 +56,16 @@ def shot_row(rt: Runtime, shot: ShotView) -> None:
                 st.caption(f"{missing} image(s) will be rendered first.")
             with rt.sessions() as session:
                 blocked = clip_block_reason(session, shot.id, relax=clip_gate_relaxed(cfg))
-            if blocked:
-                st.caption(f":material/block: {blocked}. Approve the shot on the Storyboard page.")
+            if blocked and shot.review_status != "locked":  # not approved yet: approve and render in one click
+                one_click_button(rt, shot, key=f"one-click-{shot.id}")
+            elif blocked:
+                st.caption(f":material/block: {escape_markdown(blocked)}.")
             label = "Re-render clip" if shot.clip_id else "Render clip"
-            if auth.can(cfg, "render") and st.button(label, key=f"clip-{shot.id}", type="primary",
-                                                     icon=":material/movie_edit:",
-                         disabled=busy or bool(blocked), width="stretch") and ok(perform(
+            if not blocked and auth.can(cfg, "render") and st.button(
+                    label, key=f"clip-{shot.id}", type="primary", icon=":material/movie_edit:", disabled=busy,
+                    width="stretch") and ok(perform(
                 rt, lambda s: request_clip(s, shot.id, settings=cfg, force=bool(shot.clip_id),
-                                           actor=cfg.author_name),
+                                           actor=auth.actor_name(cfg)),
                 success=f"Clip of shot {shot.position} queued.",
             )):
                 st.rerun()

@@ -92,7 +92,7 @@ def test_clips_render_all_confirms_estimate_then_plays(open_app: Callable[..., A
     file_id, video_id = _seed(studio_rt, shots=2, frames=2)
     at = open_app("clips", script=file_id, video=video_id)
     assert "0 of 2 shots have a clip" in texts(at)
-    assert "not approved yet" in texts(at)  # the gate, in words, before anything is spent
+    assert "Approve and render clip" in texts(at)  # the gate offers one click instead of a dead button
     at = _click(at, "Render all shots")
     with studio_rt.sessions() as s:
         assert s.scalar(select(func.count(Job.id))) == 0  # nothing queued before the confirm
@@ -116,3 +116,20 @@ def test_clips_render_all_confirms_estimate_then_plays(open_app: Callable[..., A
     assert len(at.get("video")) == 2
     with studio_rt.sessions() as s:
         assert s.scalar(select(func.count(Shot.id)).where(Shot.selected_clip_id.is_not(None))) == 2
+
+
+def test_clips_page_approves_and_renders_a_shot_in_one_click(open_app: Callable[..., AppTest],
+                                                             studio_rt: Runtime) -> None:
+    file_id, video_id = _seed(studio_rt, shots=2, frames=2)
+    at = open_app("clips", script=file_id, video=video_id)
+    assert "2 image(s), 1 clip(s): free (offline)" in texts(at)  # the price beside the button
+    at = _click(at, "Approve and render clip")
+    with studio_rt.sessions() as s:
+        approved = s.scalars(select(Shot).where(Shot.review_status == "approved")).all()
+        assert [sh.position for sh in approved] == [1]  # that shot only
+        kinds = sorted(k for (k,) in s.execute(select(Job.kind)))
+    assert kinds == ["clip", "image", "image"]
+    assert any("queued 2 image(s) first, then the clip" in t.value for t in at.toast)
+    _drain(studio_rt)
+    at.run()
+    assert "1 of 2 shots have a clip" in texts(at)
