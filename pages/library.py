@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.db import session_scope
+from core.ingest.validate import browser_upload_mb, upload_limit_text
 from core.library import (
     archive_script,
     ingest_file,
@@ -15,8 +16,10 @@ from core.library import (
 from studio import auth, state, widgets
 from studio.actions import go, ok, perform
 from studio.context import get_runtime
-from studio.queries import progress_by_video
+from studio.first_steps import first_five_minutes
+from studio.queries import progress_by_video, script_warnings
 
+INGEST_WARNINGS = "ingest-warnings"  # (script id, warnings) of the upload just made, shown once after the rerun
 rt = get_runtime()
 cfg = rt.settings
 st.title("Library")
@@ -26,7 +29,8 @@ if can_edit:
     with st.expander("Upload a Word script (.docx)", expanded=not state.script_id(), icon=":material/upload_file:"):
         with st.form("upload", clear_on_submit=True, border=False):
             upload = st.file_uploader(
-                f"Script (.docx, up to {cfg.max_upload_mb:g} MB)", type=["docx"],
+                f"Script (.docx, up to {upload_limit_text(cfg.max_upload_bytes)})", type=["docx"],
+                max_upload_size=browser_upload_mb(cfg.max_upload_bytes),
                 help="Each video starts at a header such as 'Video 1: …' (or 'الفيديو الأول'). "
                      "Your file is kept as uploaded; uploading the same file twice reuses the first copy.",
             )
@@ -44,19 +48,25 @@ if can_edit:
             except Exception as err:  # noqa: BLE001 - shown in words, never a trace
                 widgets.show_ingest_error(err)
             else:
-                for warning in result.warnings:
-                    st.warning(warning)
+                # Shown after the rerun (a warning drawn before `st.rerun()` never reaches the browser), and kept
+                # on the script below.
+                st.session_state[INGEST_WARNINGS] = (result.source_file_id, list(result.warnings))
                 state.choose(script=result.source_file_id, video=None)
                 state.flash("Script ingested." if result.created else "This file was already in the library.")
                 st.rerun()
+just_ingested = st.session_state.pop(INGEST_WARNINGS, None)
+if just_ingested and just_ingested[1]:
+    st.warning("Read the script with care:  \n" + "  \n".join(f"- {widgets.escape_markdown(w)}"
+                                                              for w in just_ingested[1]), icon=":material/warning:")
 
 show_archived = st.toggle("Show archived scripts")
 with rt.sessions() as session:
     rows = list_scripts(session, include_archived=show_archived)
     videos = {r.id: list_videos(session, r.id) for r in rows}
     per_video = {r.id: progress_by_video(session, r.id) for r in rows}
+    warned = script_warnings(session, [r.id for r in rows if r.warnings])
 if not rows:
-    st.info("No scripts yet. Upload a Word script above to start.", icon=":material/info:")
+    first_five_minutes()
 for row in rows:
     with st.container(border=True, key=f"script-{row.id}"):
         head, actions = st.columns([5, 1], vertical_alignment="center")
@@ -65,6 +75,10 @@ for row in rows:
             st.caption(f"{row.video_count} videos · {row.shot_count} shots · {row.frame_count} frames · "
                        f"{widgets.isolate(widgets.escape_markdown(row.original_name))} · last activity {widgets.relative_time(row.last_activity_at)}"
                        + (" · archived" if row.archived else ""))
+            if warned.get(row.id):
+                with st.expander(f"{len(warned[row.id])} ingest warning(s)", icon=":material/warning:"):
+                    for w in warned[row.id]:
+                        st.caption(widgets.escape_markdown(w))
         if not can_edit:
             pass
         elif not row.archived:

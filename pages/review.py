@@ -87,7 +87,7 @@ with budget_tab:
             state.flash("; ".join(f"{m}: {r}" for m, r in outcome.items()), icon=":material/sync:")
             st.rerun()
         except StudioError as err:
-            st.error(str(err))
+            st.error(escape_markdown(str(err)))
     with st.form("rate-form"):
         model = st.text_input("Model", value=rt.settings.higgs_video_model)
         unit = st.radio("Priced per", ["image", "clip_second"], horizontal=True)
@@ -101,4 +101,4 @@ with budget_tab:
                 state.flash(f"Rate for {model} saved")
                 st.rerun()
             except StudioError as err:
-                st.error(str(err))
+                st.error(escape_markdown(str(err)))

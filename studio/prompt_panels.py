@@ -15,10 +15,10 @@ from core.prompts import (
 )
 from core.prompts.style import find_style_bible, style_data
 from core.runtime import Runtime
-from studio import auth
+from studio import auth, state
 from studio.actions import ok, perform
 from studio.board import BoardView
-from studio.widgets import diff_html, show_error, show_text
+from studio.widgets import diff_html, escape_markdown, show_error, show_text
 
 LAST_SUMMARY = "last_refine_summary"
 STYLE_LABELS = {
@@ -48,6 +48,7 @@ def refine(rt: Runtime, frame_ids: list[int], *, force: bool, label: str) -> Non
     errors = [f"Frame {fid}: {err}" for fid, err in list(summary.errors.items())[:5]]
     # The page was drawn from the state before the batch: rerun so every panel shows the new prompts.
     st.session_state[LAST_SUMMARY] = (line, bool(summary.failed), errors)
+    state.flash(line, icon=":material/warning:" if summary.failed else ":material/check_circle:")
     st.rerun()
 
 
@@ -55,9 +56,9 @@ def show_last_summary() -> None:
     last = st.session_state.get(LAST_SUMMARY)
     if last:
         line, failed, errors = last
-        (st.warning if failed else st.success)(line)
+        (st.warning if failed else st.success)(escape_markdown(line))
         for error in errors:
-            st.caption(error)
+            st.caption(escape_markdown(error))  # the refiner's error text comes from outside
 
 
 def refine_all_panel(rt: Runtime, board: BoardView, file_id: int) -> None:

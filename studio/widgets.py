@@ -123,7 +123,7 @@ def chip(status: str | None) -> str:
 def chip_reason(status: str | None, reason: str | None) -> None:
     """Why a render failed or was blocked, under its chip."""
     if reason and status in ("failed", "nsfw", "blocked"):
-        st.caption(reason)
+        st.caption(escape_markdown(reason))  # a provider's or worker's text: outside text, shown as text
 
 
 def status_chip(status: str | None, *, reason: str | None = None) -> None:
@@ -156,8 +156,8 @@ def diff_html(ops: Iterable[tuple[str, str]]) -> str:
 
 def show_error(err: BaseException) -> None:
     """A producer-readable error: a StudioError's own message, anything else a generic one (and logged)."""
-    if isinstance(err, StudioError):
-        st.error(str(err), icon=":material/error:")
+    if isinstance(err, StudioError):  # messages quote outside text (part names, replies, titles): as text
+        st.error(escape_markdown(str(err)), icon=":material/error:")
     else:
         log.exception("unexpected error in the studio", exc_info=err)
         st.error(

@@ -13,6 +13,7 @@ from core.jobs import Worker
 from core.models import Asset, Frame, Job, Shot, Video
 from core.prompts import OfflineRefiner, frames_in_scope, refine_frames
 from core.runtime import Runtime
+from studio.widgets import escape_markdown as md
 from tests.studio.conftest import ingest, texts
 
 
@@ -40,8 +41,9 @@ def test_images_render_all_then_gallery_shows_done(open_app: Callable[..., AppTe
     file_id, video_id = _seed(studio_rt)
     at = open_app("images", script=file_id, video=video_id)
     assert "0 of 4 frames have an image" in texts(at)
-    assert "free (offline)" in texts(at)
+    assert md("4 frames will render, free (offline).") in texts(at)
     at = _click(at, "Render all missing images")
+    assert [t.value for t in at.toast] == [md("Queued 4 image(s).")]
     with studio_rt.sessions() as s:
         assert s.scalar(select(func.count(Job.id)).where(Job.kind == "image", Job.status == "pending")) == 4
     assert texts(at).count("queued]") == 4  # the status chips
@@ -77,7 +79,7 @@ def test_failed_image_shows_reason_and_jobs_page_retries(
         job.status, job.error, job.error_category = "failed", "Blocked by moderation: edit the prompt", "nsfw"
         job_id = job.id
     at.run()
-    assert "blocked by moderation]" in texts(at) and "Blocked by moderation: edit the prompt" in texts(at)
+    assert "blocked by moderation]" in texts(at) and md("Blocked by moderation: edit the prompt") in texts(at)
     jobs = open_app("jobs")
     assert "Blocked by moderation: edit the prompt" in str(jobs.dataframe[0].value["Error"].tolist())
     jobs = _click(jobs, "Retry job")
@@ -96,9 +98,11 @@ def test_clips_render_all_confirms_estimate_then_plays(open_app: Callable[..., A
     at = _click(at, "Render all shots")
     with studio_rt.sessions() as s:
         assert s.scalar(select(func.count(Job.id))) == 0  # nothing queued before the confirm
-    assert "4 image(s), 2 clip(s): free (offline)" in texts(at)
+    assert md("0 shots will render; 2 shots cannot yet.") in texts(at)  # one summary, no wall of red
+    assert md("Shot 1: frame(s) 1, 2 are not approved yet") in texts(at)
+    assert "Nothing was queued" not in texts(at) and "budget" not in texts(at)  # offline renders are free
     confirm = next(b for b in at.button if b.label == "Confirm and render")
-    assert confirm.disabled and at.error  # frames are still drafts
+    assert confirm.disabled and not at.error
     # approve both shots on the Storyboard page, then come back
     board = open_app("storyboard", script=file_id, video=video_id)
     board = _click(board, "Approve shot")
@@ -106,7 +110,9 @@ def test_clips_render_all_confirms_estimate_then_plays(open_app: Callable[..., A
     assert "4/4 frames and 2/2 shots approved" in texts(board)
     at.run()
     assert not at.error, [e.value for e in at.error]
+    assert md("2 shots will render (4 image(s) first), free (offline).") in texts(at)
     at = _click(at, "Confirm and render")
+    assert [t.value for t in at.toast] == [md("Queued 2 clip(s) and the 4 image(s) they start from.")]
     with studio_rt.sessions() as s:
         kinds = sorted(k for (k,) in s.execute(select(Job.kind)))
     assert kinds.count("clip") == 2 and kinds.count("image") >= 2  # images queued first
@@ -129,7 +135,7 @@ def test_clips_page_approves_and_renders_a_shot_in_one_click(open_app: Callable[
         assert [sh.position for sh in approved] == [1]  # that shot only
         kinds = sorted(k for (k,) in s.execute(select(Job.kind)))
     assert kinds == ["clip", "image", "image"]
-    assert any("queued 2 image(s) first, then the clip" in t.value for t in at.toast)
+    assert any(md("queued 2 image(s) first, then the clip") in t.value for t in at.toast)
     _drain(studio_rt)
     at.run()
     assert "1 of 2 shots have a clip" in texts(at)
