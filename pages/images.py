@@ -10,7 +10,7 @@ from studio import auth, state
 from studio.actions import ok, perform
 from studio.batch_summary import batch_toast
 from studio.context import get_runtime
-from studio.gallery import image_cell, queue_images
+from studio.gallery import draw_full_size, gallery_rows, image_cell, per_row_choice, queue_images
 from studio.live import live_status
 from studio.queries import takes_by_frame
 from studio.sidebar import require_board
@@ -46,17 +46,20 @@ with head[1]:
             state.flash(batch_toast(batch, "image"))  # type: ignore[arg-type]
             st.rerun()
 
+per_row = per_row_choice()
 for shot in board.shots:
-    row = st.columns([1.5, 8], vertical_alignment="top")
-    with row[0]:
-        st.markdown(f"**Shot {shot.position}**")
-        ready = [f.id for f in shot.frames if f.prompt]
-        if may_render and st.button("Render shot", key=f"shot-render-{shot.id}", disabled=not ready,
-                                    width="stretch") and \
-                queue_images(rt, ready, force=False, what=f"shot {shot.position}"):
-            st.rerun()
-    with row[1]:
-        cols = st.columns(max(len(shot.frames), 1))
-        for col, frame in zip(cols, shot.frames):
-            with col:
-                image_cell(rt, frame, takes=takes[frame.id], may_render=may_render, may_edit=may_edit)
+    head = st.columns([4, 1], vertical_alignment="center")
+    head[0].markdown(f"**Shot {shot.position}** · {len(shot.frames)} frame(s)")
+    ready = [f.id for f in shot.frames if f.prompt]
+    if may_render and head[1].button("Render shot", key=f"shot-render-{shot.id}", disabled=not ready,
+                                     icon=":material/burst_mode:", width="stretch",
+                                     help="Render this shot's frames that have a prompt") and \
+            queue_images(rt, ready, force=False, what=f"shot {shot.position}"):
+        st.rerun()
+    for row_key, frames in gallery_rows(list(shot.frames), per_row, key=str(shot.id)):
+        with st.container(key=row_key):
+            cols = st.columns(per_row)
+            for col, frame in zip(cols, frames):
+                with col:
+                    image_cell(rt, frame, takes=takes[frame.id], may_render=may_render, may_edit=may_edit)
+draw_full_size(board.frames)

@@ -47,12 +47,13 @@ def frame_card(frame: FrameView, *, show_prompt: bool = True) -> None:
         show_text(frame.scene_text, key=f"scene-{frame.id}", placeholder="no scene text")
         if show_prompt:
             if frame.prompt:
-                st.caption(_prompt_caption(frame.prompt))
+                st.caption(prompt_caption(frame.prompt))
             else:
                 st.caption("No prompt yet: refine it on the Prompts page.")
 
 
-def _prompt_caption(prompt: str) -> str:
+def prompt_caption(prompt: str) -> str:
+    """A prompt shortened to 220 characters, as a caption (escaped: a model's text)."""
     short = prompt if len(prompt) <= 220 else prompt[:220] + "…"
     return ":material/edit_note: " + escape_markdown(short)
 

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from core.models import Frame, Job, Shot
+from studio.labels import render_source
 from studio.widgets import chip_label
 
 
@@ -49,7 +50,7 @@ def job_rows(session: Session, statuses: Sequence[str] | None = None, *, limit: 
             "Status": chip_label("nsfw" if category == "nsfw" else status),
             "Attempts": attempts, "Queued": created, "Started": started, "Finished": finished,
             "Seconds": round(seconds, 1) if seconds is not None else None,
-            "Cost $": cost, "Provider": f"{provider} {model}".strip(),
+            "Cost $": cost, "Provider": render_source(provider or "", model or ""),
             "Error": error or "",
         })
     return rows

@@ -27,7 +27,9 @@ def _seed(rt: Runtime, *, shots: int = 2, frames: int = 2) -> tuple[int, int]:
 
 
 def _click(at: AppTest, label: str, index: int = 0) -> AppTest:
-    [b for b in at.button if b.label == label][index].click()
+    """Click the button with this label, or the icon button whose tooltip starts with it."""
+    named = [b for b in at.button if b.label == label] or [b for b in at.button if (b.help or "").startswith(label)]
+    named[index].click()
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
