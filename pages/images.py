@@ -48,11 +48,12 @@ with head[1]:
 
 per_row = per_row_choice()
 for shot in board.shots:
-    head = st.columns([4, 1], vertical_alignment="center")
-    head[0].markdown(f"**Shot {shot.position}** · {len(shot.frames)} frame(s)")
+    head = st.container(horizontal=True, vertical_alignment="center", key=f"shot-head-{shot.id}")
+    head.markdown(f"**Shot {shot.position}** · {len(shot.frames)} frame(s)", width="content")
+    head.space("stretch")
     ready = [f.id for f in shot.frames if f.prompt]
-    if may_render and head[1].button("Render shot", key=f"shot-render-{shot.id}", disabled=not ready,
-                                     icon=":material/burst_mode:", width="stretch",
+    if may_render and head.button("Render shot", key=f"shot-render-{shot.id}", disabled=not ready,
+                                     icon=":material/burst_mode:",
                                      help="Render this shot's frames that have a prompt") and \
             queue_images(rt, ready, force=False, what=f"shot {shot.position}"):
         st.rerun()

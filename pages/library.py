@@ -69,7 +69,7 @@ if not rows:
     first_five_minutes()
 for row in rows:
     with st.container(border=True, key=f"script-{row.id}"):
-        head, actions = st.columns([5, 1], vertical_alignment="center")
+        head, actions = st.container(key=f"stack-script-head-{row.id}").columns([5, 1], vertical_alignment="center")
         with head:
             widgets.show_text(row.title or row.original_name, key=f"title-{row.id}")
             st.caption(f"{row.video_count} videos · {row.shot_count} shots · {row.frame_count} frames · "

@@ -32,9 +32,8 @@ with rt.sessions() as session:
 st.title("Review")
 st.caption(f"{video.number}. {escape_markdown(video.title)} · reviewing as **{escape_markdown(actor)}**")
 st.progress(progress.fraction, text=progress.summary())
-cols = st.columns(len(review.STATUS_LABELS))
-for col, (status, label) in zip(cols, review.STATUS_LABELS.items()):
-    col.metric(label, progress.frames_by_status.get(status, 0))
+st.markdown(" · ".join(f"{label} **{progress.frames_by_status.get(status, 0)}**"  # one line, never cut
+                       for status, label in review.STATUS_LABELS.items()))
 
 review_tab, budget_tab = st.tabs(["Frames and shots", "Budget and rates"])
 

@@ -33,7 +33,7 @@ if not versions or current is None:
     st.warning("This video has no storyboard yet. Build one below.")
 labels = {b.id: f"Version {b.version}" + (" (current)" if b.is_current else f" · {b.shots_requested}×"
           f"{b.frames_requested}, read-only") for b in versions}
-top = st.columns([3, 2, 1], vertical_alignment="bottom")
+top = st.container(key="stack-storyboard-top").columns([3, 2, 1], vertical_alignment="bottom")
 chosen = top[1].selectbox("Storyboard version", list(labels), format_func=labels.__getitem__,
                           key=f"{state.STORYBOARD_VERSION}-{video_id}-{len(versions)}") if versions else None
 with top[2].popover("Rebuild", icon=":material/grid_view:", width="stretch"):

@@ -48,7 +48,7 @@ def shot_row(rt: Runtime, shot: ShotView) -> None:
     with st.container(border=True, key=f"clip-row-{shot.id}"):
         title_line(f"Shot {shot.position} · {len(shot.frames)} frame(s)", shot.review_status)
         with st.container(key=f"clip-main-{shot.id}"):
-            player, side = st.columns([3, 2])
+            player, side = st.columns([2, 1])
         with player:
             if shot.clip_path is not None:
                 st.video(str(shot.clip_path))

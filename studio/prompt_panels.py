@@ -15,7 +15,7 @@ from core.prompts import (
 )
 from core.prompts.style import find_style_bible, style_data
 from core.runtime import Runtime
-from studio import auth, state
+from studio import auth
 from studio.actions import ok, perform
 from studio.board import BoardView
 from studio.labels import prompt_source
@@ -49,7 +49,6 @@ def refine(rt: Runtime, frame_ids: list[int], *, force: bool, label: str) -> Non
     errors = [f"Frame {fid}: {err}" for fid, err in list(summary.errors.items())[:5]]
     # The page was drawn from the state before the batch: rerun so every panel shows the new prompts.
     st.session_state[LAST_SUMMARY] = (line, bool(summary.failed), errors)
-    state.flash(line, icon=":material/warning:" if summary.failed else ":material/check_circle:")
     st.rerun()
 
 
@@ -63,7 +62,7 @@ def show_last_summary() -> None:
 
 
 def refine_all_panel(rt: Runtime, board: BoardView, file_id: int) -> None:
-    cols = st.columns([2, 2, 1, 1], vertical_alignment="bottom")
+    cols = st.container(key="stack-refine-all").columns([2, 2, 1, 1], vertical_alignment="bottom")
     scope = cols[0].segmented_control("Refine all prompts of", ["Shot", "Video", "Script"], default="Video",
                                       key="refine-scope")
     shot_pos = cols[1].selectbox("Shot", [s.position for s in board.shots], disabled=scope != "Shot",

@@ -62,17 +62,18 @@ def _focused(rt: Runtime, order: list[tuple[ShotRow, FrameRow]], index: int, *, 
              may_review: bool) -> None:
     shot, frame = order[index]
     with st.container(border=True, key=f"review-focus-{frame.frame_id}"):
-        nav = st.columns([3, 1, 1], vertical_alignment="center")
-        nav[0].markdown(f"**Shot {shot.position} · frame {frame.position}** {review_md(frame.status)} "
-                        f"· {index + 1} of {len(order)}")
-        if nav[1].button("Previous", key="review-prev", icon=":material/chevron_left:", shortcut="Left",
-                         disabled=index == 0, width="stretch", help="Previous frame (← key)"):
-            st.session_state[key] = index - 1
-            st.rerun()
-        if nav[2].button("Next", key="review-next", icon=":material/chevron_right:", shortcut="Right",
-                         disabled=index >= len(order) - 1, width="stretch", help="Next frame (→ key)"):
-            st.session_state[key] = index + 1
-            st.rerun()
+        with st.container(horizontal=True, vertical_alignment="center", key="review-nav"):
+            st.markdown(f"**Shot {shot.position} · frame {frame.position}** {review_md(frame.status)} "
+                        f"· {index + 1} of {len(order)}", width="content")
+            st.space("stretch")
+            if st.button("", key="review-prev", icon=":material/chevron_left:", shortcut="Left",
+                         disabled=index == 0, help="Previous frame (← key)"):
+                st.session_state[key] = index - 1
+                st.rerun()
+            if st.button("", key="review-next", icon=":material/chevron_right:", shortcut="Right",
+                         disabled=index >= len(order) - 1, help="Next frame (→ key)"):
+                st.session_state[key] = index + 1
+                st.rerun()
         left, right = st.columns([3, 2])
         with left:
             if frame.image_path is not None:
@@ -88,21 +89,20 @@ def _focused(rt: Runtime, order: list[tuple[ShotRow, FrameRow]], index: int, *, 
                 return
             note = st.text_input("Comment", key=f"review-note-{frame.frame_id}",
                                  placeholder="What needs to change (needed for Needs changes)")
-            b1, b2, b3 = st.columns(3)
+            verdicts = st.container(horizontal=True, key="review-verdicts")
             approved = frame.status in review.APPROVED_STATUSES
-            if b1.button("Approve", key="review-approve", type="primary", icon=":material/check:", shortcut="A",
-                         disabled=approved, width="stretch", help="Approve this frame (A key)") and \
+            if verdicts.button("Approve", key="review-approve", type="primary", icon=":material/check:", shortcut="A",
+                         disabled=approved, help="Approve this frame (A key)") and \
                     _move(rt, frame, "approved", actor=actor, note=note):
                 st.session_state[key] = _next_waiting(order, index)
                 st.rerun()
-            if b2.button("Needs changes", key="review-changes", icon=":material/edit:", shortcut="N",
-                         disabled=frame.status == "locked", width="stretch",
-                         help="Send back with the comment above (N key)") and \
+            if verdicts.button("Needs changes", key="review-changes", icon=":material/edit:", shortcut="N",
+                         disabled=frame.status == "locked", help="Send back with the comment above (N key)") and \
                     _move(rt, frame, "needs_changes", actor=actor, note=note):
                 st.session_state[key] = _next_waiting(order, index)
                 st.rerun()
-            if b3.button("Comment", key="review-comment", icon=":material/chat:", disabled=not note.strip(),
-                         width="stretch", help="Add the comment without changing the status") and ok(perform(
+            if verdicts.button("Comment", key="review-comment", icon=":material/chat:", disabled=not note.strip(),
+                               help="Add the comment without changing the status") and ok(perform(
                     rt, lambda s: review.add_comment(s, "frame", frame.frame_id, note, author=actor),
                     success="Comment added")):
                 st.rerun()

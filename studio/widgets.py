@@ -42,16 +42,21 @@ _CSS = f"""
 .word-diff ins {{ background: #c3f0c8; text-decoration: none; border-radius: 3px; padding: 0 2px; }}
 .word-diff del {{ background: #ffc9c9; border-radius: 3px; padding: 0 2px; }}
 [class*="st-key-frame-card-"] {{ min-height: 100%; }}
-/* The gallery and clip rows: tiles keep a usable width and wrap; below 1000 px of window, one column. */
+/* The gallery, clip and board rows (and any container keyed "stack-…"): tiles keep a usable width and wrap;
+   below 1000 px of window, one column. */
 [class*="st-key-gallery-row-"] [data-testid="stHorizontalBlock"],
-[class*="st-key-clip-row-"] [data-testid="stHorizontalBlock"] {{ flex-wrap: wrap; }}
+[class*="st-key-clip-row-"] [data-testid="stHorizontalBlock"], [class*="st-key-stack-"] [data-testid="stHorizontalBlock"],
+[class*="st-key-shot-row-"] [data-testid="stHorizontalBlock"] {{ flex-wrap: wrap; }}
 [class*="st-key-gallery-row-"] [data-testid="stColumn"] {{ min-width: 220px; }}
 @media (max-width: 1000px) {{
   [class*="st-key-gallery-row-"] [data-testid="stColumn"],
-  [class*="st-key-clip-main-"] > [data-testid="stHorizontalBlock"] > [data-testid="stColumn"] {{ min-width: 100%; }}
+  [class*="st-key-clip-main-"] [data-testid="stColumn"], [class*="st-key-stack-"] [data-testid="stColumn"],
+  [class*="st-key-shot-row-"] [data-testid="stColumn"] {{ min-width: 100%; }}
 }}
 /* A button's label is never cut to "Re-…": it wraps instead. */
-[data-testid^="stBaseButton"] p {{ white-space: normal; overflow-wrap: anywhere; }}
+[data-testid^="stBaseButton"] p {{ white-space: normal; overflow-wrap: normal; word-break: normal; }}
+/* A compact page: less empty space above the title. */
+[data-testid="stMainBlockContainer"] {{ padding-top: 2.5rem; }}
 </style>
 """
 
