@@ -141,3 +141,25 @@ def test_clips_page_approves_and_renders_a_shot_in_one_click(open_app: Callable[
     _drain(studio_rt)
     at.run()
     assert "1 of 2 shots have a clip" in texts(at)
+
+
+def test_jobs_page_names_the_video_and_filters_by_it(open_app: Callable[..., AppTest], studio_rt: Runtime) -> None:
+    file_id, video_id = _seed(studio_rt, shots=1, frames=2)
+    with studio_rt.sessions() as s:
+        second = s.scalars(select(Video.id).where(Video.source_file_id == file_id, Video.id != video_id)).first()
+        frames = frames_in_scope(s, video_id=second)
+    refine_frames(studio_rt.sessions, frames, OfflineRefiner(), concurrency=1)
+    with session_scope(studio_rt.sessions) as s:
+        from core.jobs import request_video_images
+
+        request_video_images(s, video_id, settings=studio_rt.settings)
+        request_video_images(s, second, settings=studio_rt.settings)
+    at = open_app("jobs", script=file_id, video=video_id)
+    table = at.dataframe[0].value
+    assert set(table["Video"]) == {"1. مقدمة في الألوان", "2. الخطوط"}
+    assert "2 job(s) ahead in line" not in texts(at)  # the Jobs page shows the whole queue
+    at.selectbox(key="job-video-filter").set_value(second).run()
+    table = at.dataframe[0].value
+    assert set(table["Video"]) == {"2. الخطوط"} and len(table) == len(frames)
+    images = open_app("images", script=file_id, video=second)
+    assert md("queued, 2 job(s) ahead in line") in texts(images)  # the first video's two jobs are ahead
