@@ -16,7 +16,15 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.harness import ARTIFACTS, ROOT, open_page, require_chromium, running_studio, settled, studio_env
+from tests.e2e.harness import (
+    ARTIFACTS,
+    CHROMIUM,
+    ROOT,
+    require_chromium,
+    running_studio,
+    settled,
+    studio_env,
+)
 from tests.studio.conftest import arabic_docx
 
 pytestmark = pytest.mark.e2e
@@ -107,8 +115,22 @@ def test_upload_to_first_clip_in_five_clicks_then_every_page_at_three_widths(
     script = tmp_path / "دورة.docx"
     script.write_bytes(arabic_docx())
     with sync_playwright() as pw:
-        browser, page = open_page(pw, url)
-        page.set_viewport_size({"width": 1440, "height": 900})
+        # The first load of a fresh studio process draws the page frame (navigation) at once, before the first
+        # run has opened the database and drawn the page.
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        page.set_default_timeout(30_000)
+        started = time.monotonic()
+        page.goto(url + "/library")
+        marks = {}
+        for name, selector in (("shell", "[data-testid=stApp]"), ("frame", "[data-testid=stSidebarNav]"),
+                               ("page", "h1")):
+            page.wait_for_selector(selector, timeout=60_000)
+            marks[name] = round(time.monotonic() - started, 2)
+        print(f"first load: {marks}")
+        assert marks["frame"] < marks["page"], marks
+        settled(page)
         expect(page.get_by_text("Your first five minutes")).to_be_visible()
         _snap(page, "library-empty-1440")
 
@@ -172,10 +194,10 @@ def test_upload_to_first_clip_in_five_clicks_then_every_page_at_three_widths(
         settled(page)
         dialog = page.get_by_role("dialog")
         expect(dialog.get_by_text("1 of 6", exact=False)).to_be_visible()
-        started = time.monotonic()
+        pressed = time.monotonic()
         page.keyboard.press("ArrowRight")
         expect(dialog.get_by_text("2 of 6", exact=False)).to_be_visible()
-        assert time.monotonic() - started < 10
+        assert time.monotonic() - pressed < 10
         _snap(page, "images-full-size-1440")
         browser.close()
     if os.environ.get("UPDATE_SCREENSHOTS"):
