@@ -1,6 +1,6 @@
 """Review gates: statuses of frames and shots, comment threads, approval progress, and the gate checks.
 
-A frame or shot moves `draft → in_review → approved → locked`; a reviewer can send it to `needs_changes` (with
+A frame or shot moves `draft → (in_review →) approved → locked`; a reviewer can send it to `needs_changes` (with
 a comment saying what). Every transition is checked here, in core, so the CLI, the pages and the worker obey the
 same rules, and every transition is written to the activity log.
 
@@ -30,15 +30,18 @@ SUBJECT_TYPES: tuple[str, ...] = ("frame", "shot")
 APPROVED_STATUSES = frozenset({"approved", "locked"})
 
 # Allowed moves. A reviewer may always send work back; unlocking goes through "approved" and needs a reason.
+# A draft or a frame that needed changes may be approved (or sent back) in one step: "in review" is a state a
+# producer may use to ask for a look, not a step every approval must pass through.
 TRANSITIONS: dict[str, frozenset[str]] = {
-    "draft": frozenset({"in_review"}),
+    "draft": frozenset({"in_review", "approved", "needs_changes"}),
     "in_review": frozenset({"approved", "needs_changes", "draft"}),
-    "needs_changes": frozenset({"in_review", "draft"}),
+    "needs_changes": frozenset({"in_review", "draft", "approved"}),
     "approved": frozenset({"locked", "needs_changes", "in_review"}),
     "locked": frozenset({"approved"}),
 }
 # Transitions that must carry a comment, so the thread says why.
 COMMENT_REQUIRED: dict[tuple[str, str], str] = {
+    ("draft", "needs_changes"): "Say what needs to change",
     ("in_review", "needs_changes"): "Say what needs to change",
     ("approved", "needs_changes"): "Say what needs to change",
     ("locked", "approved"): "Say why this is being unlocked",

@@ -108,7 +108,8 @@ class Settings(BaseModel):
 
     @property
     def max_upload_bytes(self) -> int:
-        return int(self.max_upload_mb * 1024 * 1024)
+        """Decimal megabytes, the one unit of the upload limit in the studio, the API and the CLI."""
+        return int(self.max_upload_mb * 1_000_000)
 
     @property
     def max_uncompressed_bytes(self) -> int:

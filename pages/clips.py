@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.cost import admit_video_batch
-from core.jobs import estimate_video, request_video_clips
+from core.batch_check import check_video_clips
+from core.jobs import request_video_clips
 from studio import auth, state
 from studio.actions import ok, perform
 from studio.clip_plan import clip_model_note
+from studio.batch_summary import batch_toast, draw_batch_check
 from studio.clip_row import shot_row
 from studio.context import get_runtime
 from studio.live import live_status
@@ -34,28 +35,18 @@ if not st.session_state.get(confirm_key):
         st.rerun()
 else:
     with rt.sessions() as session:
-        estimate = estimate_video(session, video_id, settings=cfg, clips=True)
-        admission = admit_video_batch(session, video_id, kind="clip", settings=cfg)
-    with st.container(border=True):
-        st.markdown(f"**Before anything is queued:** {estimate.summary()}")
-        st.caption("Missing images are rendered first; shots whose clip is up to date are reused, not paid again.")
-        if not admission.admitted:
-            st.error(admission.reason + " Approve the shots on the Storyboard page, or raise the budget.",
-                     icon=":material/block:")
-        elif admission.level == "warning":
-            st.warning(admission.reason, icon=":material/savings:")
-        go, cancel = st.columns(2)
-        if go.button("Confirm and render", type="primary", icon=":material/check:", disabled=not admission.admitted):
-            batch = perform(rt, lambda s: request_video_clips(s, video_id, settings=cfg, actor=cfg.author_name))
-            st.session_state[confirm_key] = False
-            if ok(batch):
-                skipped = list(batch.skipped.values())  # type: ignore[union-attr]
-                state.flash(f"Queued {batch.created} new clip job(s)"  # type: ignore[union-attr]
-                            + (f"; skipped {len(skipped)}: {skipped[0]}" if skipped else "."))
-                st.rerun()
-        if cancel.button("Cancel", icon=":material/close:"):
-            st.session_state[confirm_key] = False
+        check = check_video_clips(session, video_id, settings=cfg)
+    draw_batch_check(check)
+    go, cancel = st.columns(2)
+    if go.button("Confirm and render", type="primary", icon=":material/check:", disabled=not check.admitted):
+        batch = perform(rt, lambda s: request_video_clips(s, video_id, settings=cfg, actor=auth.actor_name(cfg)))
+        st.session_state[confirm_key] = False
+        if ok(batch):
+            state.flash(batch_toast(batch, "clip"))  # type: ignore[arg-type]
             st.rerun()
+    if cancel.button("Cancel", icon=":material/close:"):
+        st.session_state[confirm_key] = False
+        st.rerun()
 
 for shot in board.shots:
     shot_row(rt, shot)

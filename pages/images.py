@@ -4,23 +4,25 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.cost import admit_video_batch
-from core.jobs import estimate_video, request_video_images
-from studio import auth
+from core.batch_check import check_video_images
+from core.jobs import request_video_images
+from studio import auth, state
 from studio.actions import ok, perform
+from studio.batch_summary import batch_toast
 from studio.context import get_runtime
 from studio.cast_panel import load_board_cast, model_note, reference_note, rerender_stale
-from studio.gallery import image_cell, queue_images
+from studio.gallery import draw_full_size, gallery_rows, image_cell, per_row_choice, queue_images
 from studio.live import live_status
 from studio.queries import takes_by_frame
 from studio.sidebar import require_board
+from studio.widgets import escape_markdown
 
 rt = get_runtime()
 cfg = rt.settings
 video_id, board = require_board(rt)
 may_render, may_edit = auth.can(cfg, "render"), auth.can(cfg, "edit")  # once per run, not per frame
 with rt.sessions() as session:
-    estimate = estimate_video(session, video_id, settings=cfg, clips=False)
+    check = check_video_images(session, video_id, settings=cfg)
     takes = takes_by_frame(session, [f.id for f in board.frames])
 
 st.title("Images")
@@ -37,34 +39,33 @@ head[0].progress(done / max(len(board.frames), 1), text=f"{done} of {len(board.f
 if no_prompt:
     head[0].caption(f"{no_prompt} frame(s) have no prompt yet: refine them on the Prompts page first.")
 with head[1]:
-    st.caption(f"Missing images: {estimate.summary()}")
+    st.caption(escape_markdown(check.headline()))
+    if check.budget_note:
+        st.caption(f":material/savings: {escape_markdown(check.budget_note)}")
     if may_render and st.button("Render all missing images", type="primary", icon=":material/burst_mode:",
-                                width="stretch"):
-        missing = [f.id for f in board.frames if f.prompt and not f.image_id]
-        with rt.sessions() as session:  # the budget decides before anything is queued
-            admission = admit_video_batch(session, video_id, kind="image", settings=cfg, subject_ids=missing)
-        batch = perform(rt, lambda s: request_video_images(s, video_id, settings=cfg, actor=cfg.author_name)) \
-            if admission.admitted or not missing else None
-        if batch is None:
-            st.error(admission.reason, icon=":material/savings:")
-        elif ok(batch):
-            st.session_state["images-skipped"] = list(batch.skipped.values())  # type: ignore[union-attr]
+                                width="stretch", disabled=not check.admitted,
+                                help="; ".join(check.reasons(3)) or None):
+        batch = perform(rt, lambda s: request_video_images(s, video_id, settings=cfg, actor=auth.actor_name(cfg)))
+        if ok(batch):
+            state.flash(batch_toast(batch, "image"))  # type: ignore[arg-type]
             st.rerun()
-for reason in st.session_state.pop("images-skipped", [])[:5]:
-    st.caption(f"Skipped: {reason}")
 
+per_row = per_row_choice()
 for shot in board.shots:
-    row = st.columns([1.5, 8], vertical_alignment="top")
-    with row[0]:
-        st.markdown(f"**Shot {shot.position}**")
-        ready = [f.id for f in shot.frames if f.prompt]
-        if may_render and st.button("Render shot", key=f"shot-render-{shot.id}", disabled=not ready,
-                                    width="stretch") and \
-                queue_images(rt, ready, force=False, what=f"shot {shot.position}"):
-            st.rerun()
-    with row[1]:
-        cols = st.columns(max(len(shot.frames), 1))
-        for col, frame in zip(cols, shot.frames):
-            with col:
-                image_cell(rt, frame, takes=takes[frame.id], may_render=may_render, may_edit=may_edit)
-                reference_note(cast, frame.id)
+    head = st.container(horizontal=True, vertical_alignment="center", key=f"shot-head-{shot.id}")
+    head.markdown(f"**Shot {shot.position}** · {len(shot.frames)} frame(s)", width="content")
+    head.space("stretch")
+    ready = [f.id for f in shot.frames if f.prompt]
+    if may_render and head.button("Render shot", key=f"shot-render-{shot.id}", disabled=not ready,
+                                     icon=":material/burst_mode:",
+                                     help="Render this shot's frames that have a prompt") and \
+            queue_images(rt, ready, force=False, what=f"shot {shot.position}"):
+        st.rerun()
+    for row_key, frames in gallery_rows(list(shot.frames), per_row, key=str(shot.id)):
+        with st.container(key=row_key):
+            cols = st.columns(per_row)
+            for col, frame in zip(cols, frames):
+                with col:
+                    image_cell(rt, frame, takes=takes[frame.id], may_render=may_render, may_edit=may_edit)
+                    reference_note(cast, frame.id)
+draw_full_size(board.frames)

@@ -6,11 +6,12 @@ import pandas as pd
 import streamlit as st
 
 from core.jobs import background_worker_problem, cancel_job, retry_job
-from studio import auth
+from studio import auth, state
 from studio.actions import ok, perform
 from studio.context import get_runtime
 from studio.job_table import job_ids, job_rows
 from studio.live import live_status
+from studio.queries import video_options
 from studio.widgets import escape_markdown
 
 rt = get_runtime()
@@ -19,12 +20,16 @@ st.title("Jobs")
 live_status(rt, frame_ids=None, shot_ids=None, key="jobs-fingerprint")
 if (problem := background_worker_problem(rt)) is not None:
     st.warning(escape_markdown(problem), icon=":material/warning:")  # the error text comes from outside
-FILTERS = {"Queued": ["pending"], "Rendering": ["submitted", "running"], "Failed": ["failed"],
+FILTERS = {"Queued": ["pending"], "At the provider": ["submitted", "running"], "Failed": ["failed"],
            "Done": ["succeeded"], "Canceled": ["canceled"]}
-chosen = st.pills("Show", list(FILTERS), selection_mode="multi", default=list(FILTERS), key="job-filter")
+pick_status, pick_video = st.columns([3, 2], vertical_alignment="bottom")
+chosen = pick_status.pills("Show", list(FILTERS), selection_mode="multi", default=list(FILTERS), key="job-filter")
 statuses = [s for name in chosen for s in FILTERS[name]]
-with rt.sessions() as session:  # plain columns, three queries: the table and the two pickers
-    rows = job_rows(session, statuses or None, limit=500)
+with rt.sessions() as session:  # plain columns, four queries: the videos, the table and the two pickers
+    videos = {o.id: o.label for o in video_options(session, state.script_id())} if state.script_id() else {}
+    only = pick_video.selectbox("Video", [None, *videos], format_func=lambda v: "Every video" if v is None
+                                else videos[v], key="job-video-filter")
+    rows = job_rows(session, statuses or None, limit=500, video_id=only)
     failed = job_ids(session, ["failed", "canceled"], limit=500)
     queued = job_ids(session, ["pending"], limit=500)
 

@@ -13,8 +13,9 @@ from core.library import (
 from studio import auth, state, widgets
 from studio.actions import go, ok, perform
 from studio.context import get_runtime
-from studio.queries import progress_by_video
-from studio.storyboard_density import draw_upload
+from studio.first_steps import first_five_minutes
+from studio.queries import progress_by_video, script_warnings
+from studio.storyboard_density import INGEST_WARNINGS, draw_upload
 
 rt = get_runtime()
 cfg = rt.settings
@@ -24,22 +25,31 @@ can_edit = auth.can(cfg, "edit")  # reviewers see the library; uploading and arc
 if can_edit:
     with st.expander("Upload a Word script (.docx)", expanded=not state.script_id(), icon=":material/upload_file:"):
         draw_upload(rt)  # the file, fixed or paced density with a preview per video, the Ingest button
+just_ingested = st.session_state.pop(INGEST_WARNINGS, None)
+if just_ingested and just_ingested[1]:
+    st.warning("Read the script with care:  \n" + "  \n".join(f"- {widgets.escape_markdown(w)}"
+                                                              for w in just_ingested[1]), icon=":material/warning:")
 
 show_archived = st.toggle("Show archived scripts")
 with rt.sessions() as session:
     rows = list_scripts(session, include_archived=show_archived)
     videos = {r.id: list_videos(session, r.id) for r in rows}
     per_video = {r.id: progress_by_video(session, r.id) for r in rows}
+    warned = script_warnings(session, [r.id for r in rows if r.warnings])
 if not rows:
-    st.info("No scripts yet. Upload a Word script above to start.", icon=":material/info:")
+    first_five_minutes()
 for row in rows:
     with st.container(border=True, key=f"script-{row.id}"):
-        head, actions = st.columns([5, 1], vertical_alignment="center")
+        head, actions = st.container(key=f"stack-script-head-{row.id}").columns([5, 1], vertical_alignment="center")
         with head:
             widgets.show_text(row.title or row.original_name, key=f"title-{row.id}")
             st.caption(f"{row.video_count} videos · {row.shot_count} shots · {row.frame_count} frames · "
                        f"{widgets.isolate(widgets.escape_markdown(row.original_name))} · last activity {widgets.relative_time(row.last_activity_at)}"
                        + (" · archived" if row.archived else ""))
+            if warned.get(row.id):
+                with st.expander(f"{len(warned[row.id])} ingest warning(s)", icon=":material/warning:"):
+                    for w in warned[row.id]:
+                        st.caption(widgets.escape_markdown(w))
         if not can_edit:
             pass
         elif not row.archived:

@@ -14,6 +14,7 @@ from studio import auth, state
 from studio.actions import ok, perform
 from studio.board import current_storyboard_id, load_board
 from studio.context import get_runtime
+from studio.labels import prompt_source
 from studio.prompt_panels import (
     compare_panel,
     refine,
@@ -62,9 +63,9 @@ with right.container(border=True):
                  color="orange" if staleness.stale else ("gray" if staleness.state == "missing" else "green"))
     if selected:
         show_text(selected.text, key=f"prompt-selected-{selected.id}")
-        st.caption(f"{selected.origin} by {selected.provider} {selected.model} · template "
-                   f"{selected.template_version or '—'} · {escape_markdown(selected.author or 'studio')} · "
-                   f"{relative_time(selected.created_at)}")
+        st.caption(f"{prompt_source(selected.origin, selected.provider, selected.model)} · "
+                   + (f"template {selected.template_version} · " if selected.template_version else "")
+                   + f"{escape_markdown(selected.author or 'studio')} · {relative_time(selected.created_at)}")
     if auth.can(cfg, "refine") and st.button("Regenerate this frame", icon=":material/refresh:"):
         refine(rt, [frame_id], force=True, label=frame.label)
 
@@ -86,7 +87,7 @@ with tab_versions:
         row[0].markdown(f"**v{v.number}**" + (" ✓" if v.id == frame.prompt_id else ""))
         with row[1]:
             show_text(v.text, key=f"version-{v.id}")
-            st.caption(f"{v.origin} · {v.provider} {v.model} · {relative_time(v.created_at)}")
+            st.caption(f"{prompt_source(v.origin, v.provider, v.model)} · {relative_time(v.created_at)}")
         if v.id != frame.prompt_id and auth.can(cfg, "edit") and row[2].button(
                 "Use this version", key=f"use-{v.id}") and ok(perform(
             rt, lambda s, vid=v.id: select_version(s, frame_id, vid, actor=cfg.author_name),

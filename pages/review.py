@@ -11,11 +11,10 @@ from core.exports.data import collect_script, script_of_video
 from studio import auth, state
 from studio.actions import ok, perform
 from studio.context import get_runtime
+from studio.review_focus import draw_review_frames
 from studio.sidebar import require_video
-from studio.widgets import escape_markdown, relative_time, show_text
+from studio.widgets import escape_markdown
 
-STATUS_COLOURS = {"draft": "gray", "in_review": "blue", "needs_changes": "orange", "approved": "green",
-                  "locked": "violet"}
 rt = get_runtime()
 video_id = require_video()
 actor = auth.actor_name(rt.settings)  # signed in: the e-mail; the local tool: the configured author
@@ -33,9 +32,8 @@ with rt.sessions() as session:
 st.title("Review")
 st.caption(f"{video.number}. {escape_markdown(video.title)} · reviewing as **{escape_markdown(actor)}**")
 st.progress(progress.fraction, text=progress.summary())
-cols = st.columns(len(review.STATUS_LABELS))
-for col, (status, label) in zip(cols, review.STATUS_LABELS.items()):
-    col.metric(label, progress.frames_by_status.get(status, 0))
+st.markdown(" · ".join(f"{label} **{progress.frames_by_status.get(status, 0)}**"  # one line, never cut
+                       for status, label in review.STATUS_LABELS.items()))
 
 review_tab, budget_tab = st.tabs(["Frames and shots", "Budget and rates"])
 
@@ -43,66 +41,7 @@ with review_tab:
     shown = st.pills("Show frames that are", list(review.STATUS_LABELS), selection_mode="multi",
                      default=list(review.STATUS_LABELS), format_func=lambda s: review.STATUS_LABELS[s],
                      key=f"review-filter-{video_id}")
-    drafts = [f.frame_id for s in video.shots for f in s.frames if f.status == "draft"]
-    if (drafts and st.button(f"Send {len(drafts)} draft frame(s) to review", icon=":material/send:")
-            and ok(perform(rt, lambda s: review.set_status_many(s, "frame", drafts, "in_review", actor=actor),
-                           success="Sent to review"))):
-        st.rerun()
-
-    def transition_form(subject_type: str, subject_id: int, status: str, key: str) -> None:
-        moves = sorted(review.TRANSITIONS.get(status, ()))
-        key = f"{key}-{status}"  # a new status gets fresh widgets, never a stale choice from the last one
-        with st.form(key=key, border=False):
-            target = st.selectbox("Move to", moves, format_func=lambda s: review.STATUS_LABELS[s],
-                                  key=f"{key}-to")
-            note = st.text_input("Comment (needed for 'Needs changes' and unlocking)", key=f"{key}-note")
-            if st.form_submit_button("Apply"):
-                done = perform(rt, lambda s: review.set_status(s, subject_type, subject_id, target, actor=actor,
-                                                               comment=note or None),
-                               success=f"Now {review.STATUS_LABELS[target]}")
-                if ok(done):
-                    st.rerun()
-
-    for shot in video.shots:
-        frames = [f for f in shot.frames if f.status in (shown or [])]
-        with st.container(border=True):
-            head, badge = st.columns([4, 1])
-            head.subheader(f"Shot {shot.position}")
-            badge.badge(review.STATUS_LABELS[shot.status], color=STATUS_COLOURS[shot.status])  # type: ignore[arg-type]
-            show_text(shot.narration, key=f"narr-{shot.shot_id}")
-            for direction in shot.directions:
-                st.caption(f":material/videocam: {escape_markdown(direction)}")
-            relaxed = review.clip_gate_relaxed(rt.settings)  # the Clips page's rule, the render queue's too
-            reason = shot.clip_block_reason(relax=relaxed)
-            st.caption(f"Clip: {reason}" if reason else "Clip: may be rendered " + (
-                "(clips from unapproved frames are allowed)" if relaxed else "(all frames approved)"))
-            for frame in frames:
-                left, right = st.columns([1, 2])
-                if frame.image_path is not None:
-                    left.image(str(frame.image_path), width="stretch")
-                else:
-                    left.caption("No image yet")
-                with right:
-                    st.badge(f"Frame {frame.position} · {review.STATUS_LABELS[frame.status]}",
-                             color=STATUS_COLOURS[frame.status])  # type: ignore[arg-type]
-                    show_text(frame.scene_text, key=f"scene-{frame.frame_id}")
-                    st.caption(escape_markdown(frame.prompt) or "no prompt yet")
-                    for c in frame.comments:
-                        st.markdown(f"**{escape_markdown(c.author)}** · {relative_time(c.at)}  \n"
-                                    f"{escape_markdown(c.body)}")
-                    with st.expander("Change status or comment"):
-                        transition_form("frame", frame.frame_id, frame.status, f"rv-frame-{frame.frame_id}")
-                        with st.form(key=f"cm-frame-{frame.frame_id}", border=False):
-                            body = st.text_input("Add a comment", key=f"cm-frame-{frame.frame_id}-body")
-                            if st.form_submit_button("Comment") and ok(perform(
-                                    rt, lambda s, fid=frame.frame_id, text=body: review.add_comment(
-                                        s, "frame", fid, text, author=actor),
-                                    success="Comment added")):
-                                st.rerun()
-            for c in shot.comments:
-                st.markdown(f"**{escape_markdown(c.author)}** · {relative_time(c.at)}  \n{escape_markdown(c.body)}")
-            with st.expander(f"Review shot {shot.position}"):
-                transition_form("shot", shot.shot_id, shot.status, f"rv-shot-{shot.shot_id}")
+    draw_review_frames(rt, video, list(shown or []), actor=actor, may_review=auth.can(rt.settings, "review"))
 
 with budget_tab:
     a, b, c = st.columns(3)
@@ -147,7 +86,7 @@ with budget_tab:
             state.flash("; ".join(f"{m}: {r}" for m, r in outcome.items()), icon=":material/sync:")
             st.rerun()
         except StudioError as err:
-            st.error(str(err))
+            st.error(escape_markdown(str(err)))
     with st.form("rate-form"):
         model = st.text_input("Model", value=rt.settings.higgs_video_model)
         unit = st.radio("Priced per", ["image", "clip_second"], horizontal=True)
@@ -161,4 +100,4 @@ with budget_tab:
                 state.flash(f"Rate for {model} saved")
                 st.rerun()
             except StudioError as err:
-                st.error(str(err))
+                st.error(escape_markdown(str(err)))

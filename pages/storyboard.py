@@ -14,6 +14,7 @@ from studio.context import get_runtime
 from studio.frame_card import frame_card, narration
 from studio.grid_editor import draw_grid_editor, has_unsaved_edits
 from studio.plan_panel import draw_version_diff, load_board_plan, plan_controls, shot_plan_line
+from studio.one_click_button import one_click_button
 from studio.review_actions import approve_shot
 from studio.sidebar import require_video
 from studio.storyboard_density import draw_corrections, draw_coverage, draw_note, draw_rebuild
@@ -34,7 +35,7 @@ if not versions or current is None:
     st.warning("This video has no storyboard yet. Build one below.")
 labels = {b.id: f"Version {b.version}" + (" (current)" if b.is_current else f" · {b.shots_requested}×"
           f"{b.frames_requested}, read-only") for b in versions}
-top = st.columns([3, 2, 1], vertical_alignment="bottom")
+top = st.container(key="stack-storyboard-top").columns([3, 2, 1], vertical_alignment="bottom")
 chosen = top[1].selectbox("Storyboard version", list(labels), format_func=labels.__getitem__,
                           key=f"{state.STORYBOARD_VERSION}-{video_id}-{len(versions)}") if versions else None
 with top[2].popover("Rebuild", icon=":material/grid_view:", width="stretch"):
@@ -93,6 +94,8 @@ if tab_board.open:
                     ) and ok(perform(rt, lambda s, sid=shot.id: approve_shot(s, sid, actor=cfg.author_name),
                                      success=f"Shot {shot.position} approved.")):
                         st.rerun()
+                    if may_review and not shot.clip_id and shot.review_status != "locked":
+                        one_click_button(rt, shot, key=f"board-one-click-{shot.id}")
                 for col, frame in zip(cols[1:], frames_shown):
                     with col:
                         frame_card(frame)

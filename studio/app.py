@@ -14,25 +14,14 @@ if str(ROOT) not in sys.path:  # so `core` and `studio` import without an instal
     sys.path.insert(0, str(ROOT))
 
 import streamlit as st
+from streamlit.navigation.page import StreamlitPage
 
-from studio import auth, state, widgets
-from studio.context import ensure_worker, get_runtime, settle_heap
-from studio.server_tuning import tune_server
-from studio.sidebar import draw_pickers
+from studio import auth, widgets
 
 # The tab icon is drawn here, not named: a `:material/…:` or emoji icon makes the browser fetch it from a web font
 # or emoji service, which fails offline (nothing the studio needs comes from the internet).
 st.set_page_config(page_title="Course Visual Studio", page_icon=widgets.tab_icon(), layout="wide")
 widgets.install_css()
-
-# Sign-in and roles come first: someone not let in sees no page, no script and no worker. This also names the
-# acting person for every core call of this run (core refuses what their role may not do).
-try:
-    _settings = get_runtime().settings
-except Exception as err:  # noqa: BLE001 - shown in words, never a trace
-    widgets.show_error(err)
-    st.stop()
-auth.gate(_settings)
 
 PAGES = ROOT / "pages"
 # Every page has its own address, the Library too (`/library`): the default page Streamlit serves at `/` has no
@@ -44,36 +33,68 @@ def _home() -> None:
     st.switch_page(LIBRARY, query_params=dict(st.query_params))
 
 
-nav = st.navigation(
-    {
-        "": [st.Page(_home, title="Course Visual Studio", url_path="home", default=True, visibility="hidden")],
-        "Write": [
-            LIBRARY,
-            st.Page(PAGES / "storyboard.py", title="Storyboard", icon=":material/view_module:",
-                    url_path="storyboard"),
-            st.Page(PAGES / "prompts.py", title="Prompts", icon=":material/edit_note:", url_path="prompts"),
-        ],
-        "Render": [
-            st.Page(PAGES / "images.py", title="Images", icon=":material/photo_library:", url_path="images"),
-            st.Page(PAGES / "clips.py", title="Clips", icon=":material/movie:", url_path="clips"),
-            st.Page(PAGES / "jobs.py", title="Jobs", icon=":material/queue:", url_path="jobs"),
-        ],
-        "Deliver": [
-            st.Page(PAGES / "review.py", title="Review", icon=":material/rate_review:", url_path="review"),
-            st.Page(PAGES / "exports.py", title="Exports", icon=":material/ios_share:", url_path="exports"),
-        ],
-        "Studio": [
-            st.Page(PAGES / "settings.py", title="Settings", icon=":material/settings:", url_path="settings"),
-        ],
-    }
-)
+def _navigation() -> StreamlitPage:
+    return st.navigation(
+        {
+            "": [st.Page(_home, title="Course Visual Studio", url_path="home", default=True, visibility="hidden")],
+            "Write": [
+                LIBRARY,
+                st.Page(PAGES / "storyboard.py", title="Storyboard", icon=":material/view_module:",
+                        url_path="storyboard"),
+                st.Page(PAGES / "prompts.py", title="Prompts", icon=":material/edit_note:", url_path="prompts"),
+            ],
+            "Render": [
+                st.Page(PAGES / "images.py", title="Images", icon=":material/photo_library:", url_path="images"),
+                st.Page(PAGES / "clips.py", title="Clips", icon=":material/movie:", url_path="clips"),
+                st.Page(PAGES / "jobs.py", title="Jobs", icon=":material/queue:", url_path="jobs"),
+            ],
+            "Deliver": [
+                st.Page(PAGES / "review.py", title="Review", icon=":material/rate_review:", url_path="review"),
+                st.Page(PAGES / "exports.py", title="Exports", icon=":material/ios_share:", url_path="exports"),
+            ],
+            "Studio": [
+                st.Page(PAGES / "settings.py", title="Settings", icon=":material/settings:", url_path="settings"),
+            ],
+        }
+    )
+
+
+# The page frame comes first, so a first load is never blank while this process opens its database (migrations)
+# and starts its worker: the local tool draws the navigation at once; with sign-in the navigation waits for the
+# gate (someone not let in sees no page), and a line says the studio is opening.
+local = not auth.auth_configured()
+nav = _navigation() if local else None
+opening = st.empty()
+opening.caption(":material/hourglass_top: Opening the studio…")
+
+# Imported after the frame is drawn: the first run of a process imports the database layer (about 2 s on a busy
+# machine), and the browser shows the navigation meanwhile.
+from studio import state  # noqa: E402
+from studio.context import ensure_worker, get_runtime, settle_heap  # noqa: E402
+from studio.server_tuning import tune_server  # noqa: E402
+from studio.sidebar import draw_pickers  # noqa: E402
+
+# Sign-in and roles come next: someone not let in sees no page, no script and no worker. This also names the
+# acting person for every core call of this run (core refuses what their role may not do).
+try:
+    _settings = get_runtime().settings
+except Exception as err:  # noqa: BLE001 - shown in words, never a trace
+    opening.empty()
+    widgets.show_error(err)
+    st.stop()
+auth.gate(_settings)
+if nav is None:
+    nav = _navigation()
 
 state.restore_from_query()
 with widgets.guarded():
-    runtime = get_runtime()
-    settle_heap()
-    tune_server()
-    ensure_worker(runtime)
+    try:
+        runtime = get_runtime()
+        settle_heap()
+        tune_server()
+        ensure_worker(runtime)
+    finally:
+        opening.empty()
     draw_pickers(runtime)
     state.show_flash()
     nav.run()

@@ -11,7 +11,19 @@ from studio import auth
 from studio.actions import ok, perform
 from studio.board import ShotView
 from studio.frame_card import thumbnail, title_line
-from studio.widgets import relative_time, show_text, status_chip
+from studio.one_click_button import one_click_button
+from studio.widgets import escape_markdown, relative_time, show_text, status_chip
+
+
+def ends(shot: ShotView) -> None:
+    """The start and end images, side by side."""
+    start, end = st.columns(2)
+    with start:
+        st.caption("Start")
+        thumbnail(shot.frames[0])
+    with end:
+        st.caption("End")
+        thumbnail(shot.frames[-1])
 
 
 def clip_takes(rt: Runtime, shot: ShotView) -> None:
@@ -30,38 +42,40 @@ def clip_takes(rt: Runtime, shot: ShotView) -> None:
 
 
 def shot_row(rt: Runtime, shot: ShotView) -> None:
+    """The player large on the left (or, before there is a clip, the start and end images it will move between);
+    the start and end images, status and buttons on the right. Below 1000 px wide, one column."""
     cfg = rt.settings
     with st.container(border=True, key=f"clip-row-{shot.id}"):
         title_line(f"Shot {shot.position} · {len(shot.frames)} frame(s)", shot.review_status)
-        start, end, player, side = st.columns([2, 2, 4, 2])
-        if shot.frames:
-            with start:
-                st.caption("Start")
-                thumbnail(shot.frames[0])
-            with end:
-                st.caption("End")
-                thumbnail(shot.frames[-1])
+        with st.container(key=f"clip-main-{shot.id}"):
+            player, side = st.columns([2, 1])
         with player:
             if shot.clip_path is not None:
                 st.video(str(shot.clip_path))
+            elif shot.frames:
+                ends(shot)
             else:
-                st.caption(":material/movie: no clip yet")
+                st.caption(":material/movie: no frames to animate")
             show_text(shot.narration, key=f"clip-narration-{shot.id}")
         with side:
+            if shot.clip_path is not None and shot.frames:
+                ends(shot)
             status_chip(shot.chip, reason=shot.job_error)
             busy = shot.chip in ("pending", "submitted", "running")
-            missing = sum(1 for f in shot.frames if not f.image_id)
-            if missing:
-                st.caption(f"{missing} image(s) will be rendered first.")
             blocked = shot.clip_block_reason(relax=clip_gate_relaxed(cfg))
-            if blocked:
-                st.caption(f":material/block: {blocked}. Approve the shot on the Storyboard page.")
+            missing = sum(1 for f in shot.frames if not f.image_id)
+            if missing and not blocked:
+                st.caption(f"{missing} image(s) will be rendered first.")
+            if blocked and shot.review_status != "locked":  # not approved yet: approve and render in one click
+                one_click_button(rt, shot, key=f"one-click-{shot.id}")
+            elif blocked:
+                st.caption(f":material/block: {escape_markdown(blocked)}.")
             label = "Re-render clip" if shot.clip_id else "Render clip"
-            if auth.can(cfg, "render") and st.button(label, key=f"clip-{shot.id}", type="primary",
-                                                     icon=":material/movie_edit:",
-                         disabled=busy or bool(blocked), width="stretch") and ok(perform(
+            if not blocked and auth.can(cfg, "render") and st.button(
+                    label, key=f"clip-{shot.id}", type="primary", icon=":material/movie_edit:", disabled=busy,
+                    width="stretch") and ok(perform(
                 rt, lambda s: request_clip(s, shot.id, settings=cfg, force=bool(shot.clip_id),
-                                           actor=cfg.author_name),
+                                           actor=auth.actor_name(cfg)),
                 success=f"Clip of shot {shot.position} queued.",
             )):
                 st.rerun()

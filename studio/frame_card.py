@@ -47,7 +47,7 @@ def frame_card(frame: FrameView, *, show_prompt: bool = True) -> None:
         show_text(frame.scene_text, key=f"scene-{frame.id}", placeholder="no scene text")
         if show_prompt:
             if frame.prompt:
-                st.caption(_prompt_caption(frame.prompt))
+                st.caption(prompt_caption(frame.prompt))
             else:
                 st.caption("No prompt yet: refine it on the Prompts page.")
         stale = [f"{what} {fresh.describe()}" for what, fresh in (("Prompt", frame.prompt_freshness),
@@ -56,7 +56,8 @@ def frame_card(frame: FrameView, *, show_prompt: bool = True) -> None:
             st.caption(":material/update: " + escape_markdown(" · ".join(stale)))
 
 
-def _prompt_caption(prompt: str) -> str:
+def prompt_caption(prompt: str) -> str:
+    """A prompt shortened to 220 characters, as a caption (escaped: a model's text)."""
     short = prompt if len(prompt) <= 220 else prompt[:220] + "…"
     return ":material/edit_note: " + escape_markdown(short)
 

@@ -1,4 +1,5 @@
-"""Live render status: a fragment polls the job table every 2 s and reruns the page only when it changed.
+"""Live render status: a fragment polls the job table every 2 s and reruns the page only when it changed; while
+something is active it says where the page's jobs stand in the whole queue and about when they are done.
 
 Each poll is one aggregate query (`job_fingerprint`). A full page run asks once: the fragment, drawn in that same
 run, reuses what the page was drawn from instead of asking again.
@@ -9,7 +10,9 @@ from __future__ import annotations
 import streamlit as st
 
 from core.runtime import Runtime
+from core.queue_position import queue_status
 from studio.queries import job_fingerprint
+from studio.widgets import escape_markdown
 
 _ACTIVE = ("pending", "submitted", "running")
 
@@ -38,8 +41,10 @@ def _poll(rt: Runtime, frame_ids: list[int] | None, shot_ids: list[int] | None, 
             st.rerun(scope="app")
     counts = {str(row[0]): int(row[1]) for row in now}  # type: ignore[index]
     active = sum(counts.get(s, 0) for s in _ACTIVE)
-    if active:
-        st.caption(f":material/autorenew: {counts.get('running', 0) + counts.get('submitted', 0)} rendering · "
-                   f"{counts.get('pending', 0)} queued — this page updates by itself.")
+    if active:  # only then: where these jobs stand in the whole queue, and about when they are done
+        with rt.sessions() as session:
+            where = queue_status(session, frame_ids=frame_ids, shot_ids=shot_ids,
+                                 concurrency=rt.settings.render_concurrency)
+        st.caption(f":material/autorenew: {escape_markdown(where.summary())} — this page updates by itself.")
     else:
         st.caption(":material/check: Nothing rendering right now.")

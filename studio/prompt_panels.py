@@ -18,7 +18,8 @@ from core.runtime import Runtime
 from studio import auth
 from studio.actions import ok, perform
 from studio.board import BoardView
-from studio.widgets import diff_html, show_error, show_text
+from studio.labels import prompt_source
+from studio.widgets import diff_html, escape_markdown, show_error, show_text
 
 LAST_SUMMARY = "last_refine_summary"
 STYLE_LABELS = {
@@ -55,18 +56,19 @@ def show_last_summary() -> None:
     last = st.session_state.get(LAST_SUMMARY)
     if last:
         line, failed, errors = last
-        (st.warning if failed else st.success)(line)
+        (st.warning if failed else st.success)(escape_markdown(line))
         for error in errors:
-            st.caption(error)
+            st.caption(escape_markdown(error))  # the refiner's error text comes from outside
 
 
 def refine_all_panel(rt: Runtime, board: BoardView, file_id: int) -> None:
-    cols = st.columns([2, 2, 1, 1], vertical_alignment="bottom")
+    cols = st.container(key="stack-refine-all").columns([2, 2, 1, 1], vertical_alignment="bottom")
     scope = cols[0].segmented_control("Refine all prompts of", ["Shot", "Video", "Script"], default="Video",
                                       key="refine-scope")
     shot_pos = cols[1].selectbox("Shot", [s.position for s in board.shots], disabled=scope != "Shot",
                                  format_func=lambda p: f"Shot {p}", key="refine-shot")
-    force = cols[2].toggle("Redo fresh ones", help="Off: frames whose prompt is up to date are reused.")
+    force = cols[2].toggle("Redo all", help="On: prompts that are up to date are written again too. Off: they are "
+                                            "reused.")
     if auth.can(rt.settings, "refine") and cols[3].button("Refine all", icon=":material/auto_awesome:", type="primary",
                                                           width="stretch"):
         shot = next((s for s in board.shots if s.position == shot_pos), None)
@@ -104,7 +106,7 @@ def compare_panel(rt: Runtime, versions: list[PromptVersion]) -> None:
     for col, number in ((c1, a), (c2, b)):
         v = by_number[number]
         with col.container(border=True):
-            st.caption(f"v{v.number} · {v.origin} · {v.provider} {v.model}".strip())
+            st.caption(f"v{v.number} · {prompt_source(v.origin, v.provider, v.model)}")
             show_text(v.text, key=f"cmp-text-{v.id}")
     st.markdown("**Changes from A to B**")
     st.html(diff_html(word_diff(by_number[a].text, by_number[b].text)))

@@ -119,3 +119,11 @@ def progress_by_video(session: Session, file_id: int) -> dict[int, Progress]:  #
         out[vid] = Progress(frames=int(n), prompted=int(p), imaged=int(i), shots=s, clipped=c)
     return out
 
+
+
+def script_warnings(session: Session, file_ids: list[int]) -> dict[int, list[str]]:  # core?
+    """What ingestion warned about, per script (kept on the script: "no video headers, treated as one video")."""
+    if not file_ids:
+        return {}
+    rows = session.execute(select(SourceFile.id, SourceFile.warnings).where(SourceFile.id.in_(file_ids)))
+    return {fid: [str(w) for w in (warnings or [])] for fid, warnings in rows}

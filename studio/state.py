@@ -78,5 +78,7 @@ def flash(message: str, icon: str = ":material/check_circle:") -> None:
 def show_flash() -> None:
     pending = st.session_state.pop(FLASH, None)
     if pending:
+        from studio.widgets import escape_markdown  # widgets imports nothing from here
+
         message, icon = pending
-        st.toast(message, icon=icon)
+        st.toast(escape_markdown(message), icon=icon)  # messages may quote outside text (names, replies)

@@ -13,6 +13,7 @@ from core.board_layout import MAX_FRAMES, MAX_PACE_S, MAX_SHOTS, Density
 from core.db import session_scope
 from core.errors import StudioError
 from core.ingest.segment import Segmentation, line_key
+from core.ingest.validate import browser_upload_mb, upload_limit_text
 from core.library import get_video, ingest_file
 from core.runtime import Runtime
 from core.script_corrections import flip_table, mark_line, overrides_of, script_tables
@@ -86,11 +87,15 @@ def _segment(data: bytes, max_upload: int, max_uncompressed: int) -> Segmentatio
     return segment_docx(data, max_upload_bytes=max_upload, max_uncompressed_bytes=max_uncompressed)
 
 
+INGEST_WARNINGS = "ingest-warnings"  # (script id, warnings) of the upload just made, shown once after the rerun
+
+
 def draw_upload(rt: Runtime) -> None:
     """The upload form: the file, the density with a preview of each video's board, and the Ingest button."""
     cfg = rt.settings
     upload = st.file_uploader(
-        f"Script (.docx, up to {cfg.max_upload_mb:g} MB)", type=["docx"], key=UPLOAD_KEY,
+        f"Script (.docx, up to {upload_limit_text(cfg.max_upload_bytes)})", type=["docx"], key=UPLOAD_KEY,
+        max_upload_size=browser_upload_mb(cfg.max_upload_bytes),
         help="Each video starts at a header such as 'Video 1: …' (or 'الفيديو الأول'). "
              "Your file is kept as uploaded; uploading the same file twice reuses the first copy.",
     )
@@ -116,8 +121,9 @@ def draw_upload(rt: Runtime) -> None:
         except Exception as err:  # noqa: BLE001 - shown in words, never a trace
             widgets.show_ingest_error(err)
             return
-        for warning in result.warnings:
-            st.warning(warning)
+        # Shown by the Library page after the rerun (a warning drawn before `st.rerun()` never reaches the
+        # browser), and kept on the script there.
+        st.session_state[INGEST_WARNINGS] = (result.source_file_id, list(result.warnings))
         st.session_state.pop(UPLOAD_KEY, None)
         state.choose(script=result.source_file_id, video=None)
         state.flash("Script ingested." if result.created else "This file was already in the library.")

@@ -42,6 +42,21 @@ _CSS = f"""
 .word-diff ins {{ background: #c3f0c8; text-decoration: none; border-radius: 3px; padding: 0 2px; }}
 .word-diff del {{ background: #ffc9c9; border-radius: 3px; padding: 0 2px; }}
 [class*="st-key-frame-card-"] {{ min-height: 100%; }}
+/* The gallery, clip and board rows (and any container keyed "stack-…"): tiles keep a usable width and wrap;
+   below 1000 px of window, one column. */
+[class*="st-key-gallery-row-"] [data-testid="stHorizontalBlock"],
+[class*="st-key-clip-row-"] [data-testid="stHorizontalBlock"], [class*="st-key-stack-"] [data-testid="stHorizontalBlock"],
+[class*="st-key-shot-row-"] [data-testid="stHorizontalBlock"] {{ flex-wrap: wrap; }}
+[class*="st-key-gallery-row-"] [data-testid="stColumn"] {{ min-width: 220px; }}
+@media (max-width: 1000px) {{
+  [class*="st-key-gallery-row-"] [data-testid="stColumn"],
+  [class*="st-key-clip-main-"] [data-testid="stColumn"], [class*="st-key-stack-"] [data-testid="stColumn"],
+  [class*="st-key-shot-row-"] [data-testid="stColumn"] {{ min-width: 100%; }}
+}}
+/* A button's label is never cut to "Re-…": it wraps instead. */
+[data-testid^="stBaseButton"] p {{ white-space: normal; overflow-wrap: normal; word-break: normal; }}
+/* A compact page: less empty space above the title. */
+[data-testid="stMainBlockContainer"] {{ padding-top: 2.5rem; }}
 </style>
 """
 
@@ -123,7 +138,7 @@ def chip(status: str | None) -> str:
 def chip_reason(status: str | None, reason: str | None) -> None:
     """Why a render failed or was blocked, under its chip."""
     if reason and status in ("failed", "nsfw", "blocked"):
-        st.caption(reason)
+        st.caption(escape_markdown(reason))  # a provider's or worker's text: outside text, shown as text
 
 
 def status_chip(status: str | None, *, reason: str | None = None) -> None:
@@ -156,8 +171,8 @@ def diff_html(ops: Iterable[tuple[str, str]]) -> str:
 
 def show_error(err: BaseException) -> None:
     """A producer-readable error: a StudioError's own message, anything else a generic one (and logged)."""
-    if isinstance(err, StudioError):
-        st.error(str(err), icon=":material/error:")
+    if isinstance(err, StudioError):  # messages quote outside text (part names, replies, titles): as text
+        st.error(escape_markdown(str(err)), icon=":material/error:")
     else:
         log.exception("unexpected error in the studio", exc_info=err)
         st.error(

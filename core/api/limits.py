@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.api.errors import error_response
+from core.ingest.validate import upload_limit_text
 
 
 class BodyTooLarge(HTTPException):
@@ -20,7 +21,7 @@ class BodyTooLarge(HTTPException):
         super().__init__(status_code=413, detail=detail)
 
 
-DEFAULT_BODY_LIMIT = 1024 * 1024  # JSON requests are a few hundred bytes; 1 MB is generous
+DEFAULT_BODY_LIMIT = 1_000_000  # JSON requests are a few hundred bytes; 1 MB is generous
 
 
 class BodyLimitMiddleware:
@@ -42,8 +43,8 @@ class BodyLimitMiddleware:
         upload = scope.get("path") in self.upload_paths
         limit = self.upload_body_bytes if upload else self.default_bytes
         declared = _content_length(scope)
-        quoted = (self.upload_limit_bytes if upload else limit) / 1024 / 1024
-        detail = f"The {'upload' if upload else 'request body'} is over the {quoted:g} MB limit."
+        quoted = upload_limit_text(self.upload_limit_bytes if upload else limit)
+        detail = f"The {'upload' if upload else 'request body'} is over the {quoted} limit."
         if declared is not None and declared > limit:
             response = error_response(413, detail, "too_large", {"Connection": "close"})
             await response(scope, receive, send)

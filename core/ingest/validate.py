@@ -17,8 +17,24 @@ _ENCRYPTION_STREAMS = ("EncryptionInfo".encode("utf-16-le"), "EncryptedPackage".
 _RESAVE = "Open it in Word and use File › Save As › Word Document (.docx), then upload the new file."
 
 
+# One unit everywhere a producer reads an upload limit (studio, API, CLI): the decimal megabyte, as the browser's
+# file picker counts it. `MAX_UPLOAD_MB=50` means 50,000,000 bytes.
+BYTES_PER_MB = 1_000_000
+
+
 def _mb(n: int) -> str:
-    return f"{n / (1024 * 1024):.1f} MB"
+    return f"{n / BYTES_PER_MB:.1f} MB"
+
+
+def upload_limit_text(limit_bytes: int) -> str:
+    """The limit as a producer reads it: "50 MB (50,000,000 bytes)"."""
+    return f"{limit_bytes / BYTES_PER_MB:g} MB ({limit_bytes:,} bytes)"
+
+
+def browser_upload_mb(limit_bytes: int) -> int:
+    """The whole megabytes to give the studio's file picker: never below the limit, so a file the limit allows is
+    never refused by the browser first (the check here then says the limit in bytes)."""
+    return max(1, -(-limit_bytes // BYTES_PER_MB))
 
 
 def check_upload(data: bytes, *, max_upload_bytes: int) -> None:
@@ -27,7 +43,8 @@ def check_upload(data: bytes, *, max_upload_bytes: int) -> None:
         raise IngestError("The file is empty (0 bytes). Upload the saved .docx file again.", category="empty")
     if len(data) > max_upload_bytes:
         raise IngestError(
-            f"The file is {_mb(len(data))}; the upload limit is {_mb(max_upload_bytes)}. "
+            f"The file is {_mb(len(data))} ({len(data):,} bytes); the upload limit is "
+            f"{upload_limit_text(max_upload_bytes)}. "
             "Remove large images from the script or split it, then upload again.",
             category="too_large",
         )

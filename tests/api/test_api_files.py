@@ -116,3 +116,25 @@ def test_json_bodies_are_capped_too(client: TestClient) -> None:
     resp = client.post("/prompts/generate", content=huge, headers={"Content-Type": "application/json"})
     assert resp.status_code == 413
     assert resp.json()["category"] == "too_large" and "request body" in resp.json()["detail"]
+
+
+def test_studio_and_api_share_one_upload_unit_stated_in_the_error(make_runtime: Callable[..., Runtime]) -> None:
+    """MAX_UPLOAD_MB counts decimal megabytes everywhere: a file one byte over is refused by the API and by the
+    studio's core check alike, and both say the limit in MB and bytes (was MiB in one, MB in the other)."""
+    import pytest
+
+    from core.errors import IngestError
+    from core.ingest.validate import browser_upload_mb, check_upload
+
+    runtime = make_runtime(max_upload_mb=0.05)
+    limit = runtime.settings.max_upload_bytes
+    assert limit == 50_000
+    assert browser_upload_mb(limit) == 1 and browser_upload_mb(50_000_000) == 50
+    over = b"PK" + b"\0" * (limit - 1)
+    with TestClient(create_app(runtime)) as client:
+        refused = upload(client, over)
+    assert refused.status_code == 413
+    assert "0.05 MB (50,000 bytes)" in refused.json()["detail"]
+    with pytest.raises(IngestError) as err:
+        check_upload(over, max_upload_bytes=limit)  # what the studio's upload calls
+    assert "the upload limit is 0.05 MB (50,000 bytes)" in str(err.value)

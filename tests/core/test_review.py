@@ -45,15 +45,27 @@ def test_happy_path_is_logged_and_progress_counts(runtime: Runtime) -> None:
 def test_skipping_a_step_is_refused_with_the_allowed_moves(sqlite_runtime: Runtime) -> None:
     with sqlite_runtime.sessions() as session:
         ids = make_script(session, sqlite_runtime.data_dir, with_images=False, clip_shots=0)
-        with pytest.raises(GateError, match="cannot go to Approved directly.*In review"):
-            review.set_status(session, "frame", ids.frame_ids[0], "approved", actor="ed")
-        with pytest.raises(GateError):
+        with pytest.raises(GateError, match="cannot go to Locked directly.*Approved, In review"):
             review.set_status(session, "frame", ids.frame_ids[0], "locked", actor="ed")
+        with pytest.raises(GateError, match="Say what needs to change"):
+            review.set_status(session, "frame", ids.frame_ids[0], "needs_changes", actor="ed")
         with pytest.raises(ValidationError, match="Unknown review status"):
             review.set_status(session, "frame", ids.frame_ids[0], "done", actor="ed")
         with pytest.raises(NotFoundError):
             review.set_status(session, "frame", 999_999, "in_review", actor="ed")
         assert session.get(Frame, ids.frame_ids[0]).review_status == "draft"
+
+
+def test_a_draft_is_approved_in_one_step(sqlite_runtime: Runtime) -> None:
+    with sqlite_runtime.sessions() as session:
+        ids = make_script(session, sqlite_runtime.data_dir, with_images=False, clip_shots=0)
+        moved = review.set_status(session, "frame", ids.frame_ids[0], "approved", actor="ed")
+        assert (moved.old, moved.new) == ("draft", "approved")
+        sent = review.set_status(session, "frame", ids.frame_ids[1], "needs_changes", actor="ed",
+                                 comment="Too dark")
+        assert (sent.old, sent.new) == ("draft", "needs_changes")
+        again = review.set_status(session, "frame", ids.frame_ids[1], "approved", actor="ed")
+        assert (again.old, again.new) == ("needs_changes", "approved")
 
 
 def test_needs_changes_requires_a_comment_that_joins_the_thread(runtime: Runtime) -> None:
@@ -119,13 +131,16 @@ def test_bulk_transition_is_all_or_nothing(runtime: Runtime) -> None:
     with runtime.sessions() as session:
         ids = make_script(session, runtime.data_dir, shots=1, frames=3, with_images=False, clip_shots=0)
         review.set_status_many(session, "frame", ids.frame_ids[:2], "in_review", actor="ed")
+        review.set_status(session, "frame", ids.frame_ids[2], "approved", actor="ed")
+        review.set_status(session, "frame", ids.frame_ids[2], "locked", actor="ed")
         session.commit()
-        with pytest.raises(GateError, match="Frame 3"):
+        with pytest.raises(GateError, match="Frame 3"):  # unlocking needs a reason: the whole batch stays
             review.set_status_many(session, "frame", ids.frame_ids, "approved", actor="ed")
         session.commit()
         statuses = [session.get(Frame, i).review_status for i in ids.frame_ids]
-        assert statuses == ["in_review", "in_review", "draft"]
-        approvals = session.scalars(select(Activity).where(Activity.detail["new"].as_string() == "approved")).all()
+        assert statuses == ["in_review", "in_review", "locked"]
+        approvals = session.scalars(select(Activity).where(Activity.detail["new"].as_string() == "approved",
+                                                           Activity.subject_id.in_(ids.frame_ids[:2]))).all()
         assert approvals == []
 
 

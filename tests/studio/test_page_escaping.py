@@ -19,7 +19,7 @@ from core.db import session_scope
 from core.jobs import request_video_images
 from core.jobs.worker import Worker
 from core.library import ingest_file
-from core.models import Frame, Video
+from core.models import Frame, Job, Video
 from core.prompts import OfflineRefiner, add_manual_version, frames_in_scope, refine_frames
 from core.review import add_comment
 from core.runtime import Runtime
@@ -72,6 +72,10 @@ def seed(rt: Runtime) -> tuple[int, int]:
         add_comment(s, "frame", frame.id, f"Fix this {IMG} {TRACKER}", author="Test Producer")
         request_video_images(s, video_id, settings=rt.settings)
     Worker(rt, idle_s=0.02).run(drain=True)
+    with session_scope(rt.sessions) as s:  # a provider's reply in a job error is outside text too
+        job = s.scalars(select(Job).order_by(Job.id)).first()
+        assert job is not None
+        job.status, job.error, job.error_category = "failed", f"Provider said {IMG} {TRACKER}", "provider"
     return file_id, video_id
 
 
@@ -85,7 +89,8 @@ def test_markup_in_script_and_model_text_is_shown_as_text_on_every_page(
         assert not at.exception, (page, [e.value for e in at.exception])
         escaped = False
         for kind, proto in page_elements(at):
-            markdown = type(proto).__name__ in ("Markdown", "Heading")  # st.markdown, caption, title, header…
+            # st.markdown, caption, title, header…, and st.error / warning / toast, which draw markdown too
+            markdown = type(proto).__name__ in ("Markdown", "Heading", "Alert", "Toast")
             if kind == "html" or (markdown and getattr(proto, "allow_html", False)):
                 body = proto.body
                 assert not any(m in body for m in HTML_MARKERS), (page, "raw HTML carries markup", body[:300])
@@ -101,3 +106,18 @@ def test_markup_in_script_and_model_text_is_shown_as_text_on_every_page(
         shown_escaped[page] = escaped
     # The text was really on the pages that show script, prompt and comment text (and shown as text).
     assert all(shown_escaped[p] for p in ("library", "storyboard", "prompts", "review")), shown_escaped
+
+
+def test_an_error_quoting_an_upload_part_name_is_shown_as_text() -> None:
+    """An ingest error names the document part it refused; the part name comes from the upload."""
+    def page() -> None:
+        from core.errors import IngestError
+        from studio.widgets import show_ingest_error
+
+        show_ingest_error(IngestError("The document part word/![t](https://tracker.invalid/p.png).xml is too large",
+                                      category="too_large"))
+
+    at = AppTest.from_function(page)
+    at.run()
+    body = at.error[0].proto.body
+    assert "](https://tracker.invalid" not in body and r"\]\(https" in body

@@ -23,8 +23,8 @@ def _upload(at: AppTest, name: str, data: bytes) -> AppTest:
 
 def test_upload_stores_script_and_selects_it(open_app: Callable[..., AppTest], studio_rt: Runtime) -> None:
     at = open_app()
-    assert "No scripts yet" in texts(at)
-    assert "up to 50 MB" in at.file_uploader[0].label
+    assert "Your first five minutes" in texts(at)  # the empty Library says what to do
+    assert "up to 50 MB (50,000,000 bytes)" in at.file_uploader[0].label
     at = _upload(at, "course.docx", arabic_docx())
     assert not at.exception and not at.error, [e.value for e in at.error]
     with studio_rt.sessions() as s:
@@ -32,7 +32,7 @@ def test_upload_stores_script_and_selects_it(open_app: Callable[..., AppTest], s
         assert [v.title for v in s.scalars(select(Video).order_by(Video.position))] == ["مقدمة في الألوان", "الخطوط"]
     page = texts(at)
     assert "2 videos" in page
-    assert "Script ingested." in page  # the toast after the rerun
+    assert "Script ingested\\." in page  # the toast after the rerun
     assert at.session_state["script_id"] == source.id
     assert at.query_params["script"] == str(source.id)
     # the sidebar now offers the script and its first video
@@ -63,3 +63,17 @@ def test_archive_and_restore(open_app: Callable[..., AppTest], studio_rt: Runtim
     at.run()
     with studio_rt.sessions() as s:
         assert s.get(SourceFile, file_id).archived_at is None
+
+
+def test_ingest_warnings_are_shown_after_the_upload_and_kept_on_the_script(
+        open_app: Callable[..., AppTest], studio_rt: Runtime) -> None:
+    from tests.core.docx_factory import make_docx
+
+    at = open_app()
+    at = _upload(at, "no-headers.docx", make_docx([("para", "نص الدرس كله بلا عناوين. جملة ثانية هنا.")]))
+    assert not at.exception
+    assert any("No video headers were found" in w.value for w in at.warning), [w.value for w in at.warning]
+    at.run()  # the next run: the warning is no longer a banner, but stays on the script
+    assert not any("No video headers were found" in w.value for w in at.warning)
+    assert any(e.label == "1 ingest warning(s)" for e in at.expander)
+    assert "No video headers were found" in texts(at)

@@ -13,6 +13,7 @@ from core.grid import EditSceneText, apply_grid_edits, grid_rows
 from core.library import current_storyboard
 from core.models import Frame, PromptVersion, StyleBible, Video
 from core.runtime import Runtime
+from studio.widgets import escape_markdown as md
 from tests.studio.conftest import ingest, texts
 
 
@@ -33,7 +34,7 @@ def test_refine_all_then_edit_compare_and_select(open_app: Callable[..., AppTest
     assert "No prompt yet" in texts(at)
     at = _click(at, "Refine all")
     assert not at.exception
-    assert any("this video: 4 refined, 0 reused" in s.value for s in at.success)
+    assert any(md("this video: 4 refined, 0 reused") in s.value for s in at.success)
     with studio_rt.sessions() as s:
         frames = s.scalars(select(Frame).where(Frame.selected_prompt_id.is_not(None))).all()
         assert len(frames) == 4

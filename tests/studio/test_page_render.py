@@ -13,6 +13,7 @@ from core.jobs import Worker
 from core.models import Asset, Frame, Job, Shot, Video
 from core.prompts import OfflineRefiner, frames_in_scope, refine_frames
 from core.runtime import Runtime
+from studio.widgets import escape_markdown as md
 from tests.studio.conftest import ingest, texts
 
 
@@ -26,7 +27,9 @@ def _seed(rt: Runtime, *, shots: int = 2, frames: int = 2) -> tuple[int, int]:
 
 
 def _click(at: AppTest, label: str, index: int = 0) -> AppTest:
-    [b for b in at.button if b.label == label][index].click()
+    """Click the button with this label, or the icon button whose tooltip starts with it."""
+    named = [b for b in at.button if b.label == label] or [b for b in at.button if (b.help or "").startswith(label)]
+    named[index].click()
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
@@ -40,8 +43,9 @@ def test_images_render_all_then_gallery_shows_done(open_app: Callable[..., AppTe
     file_id, video_id = _seed(studio_rt)
     at = open_app("images", script=file_id, video=video_id)
     assert "0 of 4 frames have an image" in texts(at)
-    assert "free (offline)" in texts(at)
+    assert md("4 frames will render, free (offline).") in texts(at)
     at = _click(at, "Render all missing images")
+    assert [t.value for t in at.toast] == [md("Queued 4 image(s).")]
     with studio_rt.sessions() as s:
         assert s.scalar(select(func.count(Job.id)).where(Job.kind == "image", Job.status == "pending")) == 4
     assert texts(at).count("queued]") == 4  # the status chips
@@ -77,7 +81,7 @@ def test_failed_image_shows_reason_and_jobs_page_retries(
         job.status, job.error, job.error_category = "failed", "Blocked by moderation: edit the prompt", "nsfw"
         job_id = job.id
     at.run()
-    assert "blocked by moderation]" in texts(at) and "Blocked by moderation: edit the prompt" in texts(at)
+    assert "blocked by moderation]" in texts(at) and md("Blocked by moderation: edit the prompt") in texts(at)
     jobs = open_app("jobs")
     assert "Blocked by moderation: edit the prompt" in str(jobs.dataframe[0].value["Error"].tolist())
     jobs = _click(jobs, "Retry job")
@@ -92,13 +96,15 @@ def test_clips_render_all_confirms_estimate_then_plays(open_app: Callable[..., A
     file_id, video_id = _seed(studio_rt, shots=2, frames=2)
     at = open_app("clips", script=file_id, video=video_id)
     assert "0 of 2 shots have a clip" in texts(at)
-    assert "not approved yet" in texts(at)  # the gate, in words, before anything is spent
+    assert "Approve and render clip" in texts(at)  # the gate offers one click instead of a dead button
     at = _click(at, "Render all shots")
     with studio_rt.sessions() as s:
         assert s.scalar(select(func.count(Job.id))) == 0  # nothing queued before the confirm
-    assert "4 image(s), 2 clip(s): free (offline)" in texts(at)
+    assert md("0 shots will render; 2 shots cannot yet.") in texts(at)  # one summary, no wall of red
+    assert md("Shot 1: frame(s) 1, 2 are not approved yet") in texts(at)
+    assert "Nothing was queued" not in texts(at) and "budget" not in texts(at)  # offline renders are free
     confirm = next(b for b in at.button if b.label == "Confirm and render")
-    assert confirm.disabled and at.error  # frames are still drafts
+    assert confirm.disabled and not at.error
     # approve both shots on the Storyboard page, then come back
     board = open_app("storyboard", script=file_id, video=video_id)
     board = _click(board, "Approve shot")
@@ -106,7 +112,9 @@ def test_clips_render_all_confirms_estimate_then_plays(open_app: Callable[..., A
     assert "4/4 frames and 2/2 shots approved" in texts(board)
     at.run()
     assert not at.error, [e.value for e in at.error]
+    assert md("2 shots will render (4 image(s) first), free (offline).") in texts(at)
     at = _click(at, "Confirm and render")
+    assert [t.value for t in at.toast] == [md("Queued 2 clip(s) and the 4 image(s) they start from.")]
     with studio_rt.sessions() as s:
         kinds = sorted(k for (k,) in s.execute(select(Job.kind)))
     assert kinds.count("clip") == 2 and kinds.count("image") >= 2  # images queued first
@@ -116,3 +124,42 @@ def test_clips_render_all_confirms_estimate_then_plays(open_app: Callable[..., A
     assert len(at.get("video")) == 2
     with studio_rt.sessions() as s:
         assert s.scalar(select(func.count(Shot.id)).where(Shot.selected_clip_id.is_not(None))) == 2
+
+
+def test_clips_page_approves_and_renders_a_shot_in_one_click(open_app: Callable[..., AppTest],
+                                                             studio_rt: Runtime) -> None:
+    file_id, video_id = _seed(studio_rt, shots=2, frames=2)
+    at = open_app("clips", script=file_id, video=video_id)
+    assert "2 image(s), 1 clip(s): free (offline)" in texts(at)  # the price beside the button
+    at = _click(at, "Approve and render clip")
+    with studio_rt.sessions() as s:
+        approved = s.scalars(select(Shot).where(Shot.review_status == "approved")).all()
+        assert [sh.position for sh in approved] == [1]  # that shot only
+        kinds = sorted(k for (k,) in s.execute(select(Job.kind)))
+    assert kinds == ["clip", "image", "image"]
+    assert any(md("queued 2 image(s) first, then the clip") in t.value for t in at.toast)
+    _drain(studio_rt)
+    at.run()
+    assert "1 of 2 shots have a clip" in texts(at)
+
+
+def test_jobs_page_names_the_video_and_filters_by_it(open_app: Callable[..., AppTest], studio_rt: Runtime) -> None:
+    file_id, video_id = _seed(studio_rt, shots=1, frames=2)
+    with studio_rt.sessions() as s:
+        second = s.scalars(select(Video.id).where(Video.source_file_id == file_id, Video.id != video_id)).first()
+        frames = frames_in_scope(s, video_id=second)
+    refine_frames(studio_rt.sessions, frames, OfflineRefiner(), concurrency=1)
+    with session_scope(studio_rt.sessions) as s:
+        from core.jobs import request_video_images
+
+        request_video_images(s, video_id, settings=studio_rt.settings)
+        request_video_images(s, second, settings=studio_rt.settings)
+    at = open_app("jobs", script=file_id, video=video_id)
+    table = at.dataframe[0].value
+    assert set(table["Video"]) == {"1. مقدمة في الألوان", "2. الخطوط"}
+    assert "2 job(s) ahead in line" not in texts(at)  # the Jobs page shows the whole queue
+    at.selectbox(key="job-video-filter").set_value(second).run()
+    table = at.dataframe[0].value
+    assert set(table["Video"]) == {"2. الخطوط"} and len(table) == len(frames)
+    images = open_app("images", script=file_id, video=second)
+    assert md("queued, 2 job(s) ahead in line") in texts(images)  # the first video's two jobs are ahead

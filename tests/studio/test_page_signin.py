@@ -11,6 +11,7 @@ from core.models import Job, Video
 from core.prompts import OfflineRefiner, frames_in_scope, refine_frames
 from core.runtime import Runtime
 from studio import auth
+from studio.widgets import escape_markdown as md
 from tests.studio.conftest import ingest, run_app, texts
 
 AUTH_SECRETS = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "x" * 32,
@@ -87,7 +88,7 @@ def test_reviewer_sees_no_render_and_core_refuses_one_anyway(studio_rt: Runtime,
     next(b for b in at.button if b.label == "Render all missing images").click()
     at.run()
     errors = " ".join(str(e.value) for e in at.error)
-    assert "rita@client.test is signed in as reviewer and may not start renders" in errors
+    assert md("rita@client.test is signed in as reviewer and may not start renders") in errors
     assert _jobs(studio_rt) == 0
 
 

@@ -17,7 +17,9 @@ from tests.studio.conftest import ingest, texts
 
 
 def _click(at: AppTest, label: str) -> AppTest:
-    [b for b in at.button if b.label == label][0].click()
+    """Click the button with this label, or the icon button whose tooltip starts with it."""
+    named = [b for b in at.button if b.label == label] or [b for b in at.button if (b.help or "").startswith(label)]
+    named[0].click()
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at

@@ -12,6 +12,7 @@ from core.api.errors import errors_doc
 from core.api.schemas import MAX_ID, ExtractOut, StoryboardOut
 from core.api.views import storyboard_out
 from core.errors import IngestError
+from core.ingest.validate import upload_limit_text
 from core.library import ingest_file
 
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\]+")
@@ -27,7 +28,7 @@ def read_upload(upload: UploadFile, limit: int) -> bytes:
     """The upload's bytes, reading at most `limit` + 1 so an oversized file is refused without holding it."""
     data = upload.file.read(limit + 1)
     if len(data) > limit:
-        raise IngestError(f"The file is over the {limit / 1024 / 1024:g} MB upload limit.", category="too_large")
+        raise IngestError(f"The file is over the {upload_limit_text(limit)} upload limit.", category="too_large")
     return data
 
 

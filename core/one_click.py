@@ -1,0 +1,125 @@
+"""One click per shot: approve its frames in the acting person's name, then queue its missing images and its clip.
+
+What "Approve and render clip" promises a producer (the Clips page and the board call `approve_and_render`):
+- it runs only for someone who may both review and start renders; anyone else gets `one_click_refusal`'s reason
+  before anything is written (a reviewer sees why, instead of a button that fails);
+- every live frame of the shot, then the shot, moves to approved (drafts and frames that needed changes go through
+  "in review", as the review gate requires), each move logged under the person's name;
+- frames with no image get their image jobs first; the clip job waits for them (`core.jobs.request_clip`);
+- everything happens in the caller's one unit of work: a refusal on the way (a budget, a gate) leaves the shot as
+  it was and queues nothing;
+- the estimate (`estimate_shot`) prices exactly what the click will queue, so it can be shown beside the button.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from core.authz import current_principal
+from core.errors import GateError, NotFoundError
+from core.jobs import planning
+from core.jobs.planning import CostEstimate
+from core.jobs.queue import request_clip, request_image
+from core.models import Frame, Job, Shot
+from core.review import APPROVED_STATUSES, set_status
+from core.settings import Settings
+
+
+@dataclass(frozen=True)
+class OneClickResult:
+    """What one click did: frames approved, the image jobs the clip waits for (new or already in flight), the
+    clip job, and the price that was shown for it."""
+
+    shot_id: int
+    shot_position: int
+    frames_approved: int
+    image_job_ids: tuple[int, ...]
+    clip_job_id: int
+    estimate: CostEstimate
+
+    def summary(self) -> str:
+        images = len(self.image_job_ids)
+        first = f"{images} image(s) first, then " if images else ""
+        return (f"Shot {self.shot_position}: {self.frames_approved} frame(s) approved; queued {first}the clip "
+                f"({self.estimate.summary()}).")
+
+
+def approve_shot(session: Session, shot_id: int, *, actor: str) -> int:
+    """Move every live frame of the shot, then the shot, to approved (draft and needs-changes go through
+    in-review, as the gate requires). Locked and approved frames stay as they are. Returns frames approved."""
+    shot = session.get(Shot, shot_id)
+    frames: list[Frame] = [f for f in shot.frames if f.deleted_at is None] if shot else []
+    moved = 0
+    for frame in frames:
+        if frame.review_status in APPROVED_STATUSES:
+            continue
+        if frame.review_status != "in_review":
+            set_status(session, "frame", frame.id, "in_review", actor=actor)
+        set_status(session, "frame", frame.id, "approved", actor=actor)
+        moved += 1
+    if shot is not None and shot.review_status not in APPROVED_STATUSES:
+        if shot.review_status != "in_review":
+            set_status(session, "shot", shot.id, "in_review", actor=actor)
+        set_status(session, "shot", shot.id, "approved", actor=actor)
+    return moved
+
+
+def _live_shot(session: Session, shot_id: int) -> Shot:
+    shot = session.get(Shot, shot_id)
+    if shot is None or shot.deleted_at is not None:
+        raise NotFoundError(f"Shot {shot_id} does not exist")
+    return shot
+
+
+def _frames_needing_images(shot: Shot) -> list[Frame]:
+    return [f for f in planning.live_frames(shot) if f.selected_image_id is None]
+
+
+def one_click_refusal(session: Session, shot_id: int) -> str | None:
+    """Why the acting person may not "approve and render" this shot, in words; None when they may."""
+    shot = _live_shot(session, shot_id)
+    person = current_principal()
+    if not person.can("review"):
+        return (f"Your role ({person.role_label or 'none'}) cannot approve frames; ask a reviewer or producer "
+                "to approve this shot.")
+    if not person.can("render"):
+        return (f"Your role ({person.role_label}) may approve but not start renders (they cost money): approve "
+                "the shot, and a producer renders its clip.")
+    if shot.review_status == "locked":
+        return f"Shot {shot.position} is locked; its clip cannot be re-rendered. Unlock it on the Review page."
+    frames = planning.live_frames(shot)
+    if not frames:
+        return f"Shot {shot.position} has no frames to animate."
+    unprompted = [str(f.position) for f in frames if f.selected_image_id is None and f.selected_prompt_id is None]
+    if unprompted:
+        return (f"Frame(s) {', '.join(unprompted)} of shot {shot.position} have no prompt yet: refine them on the "
+                "Prompts page first.")
+    return None
+
+
+def estimate_shot(session: Session, shot_id: int, *, settings: Settings) -> CostEstimate:
+    """The price of one click: the shot's frames that have no image, and its clip."""
+    shot = _live_shot(session, shot_id)
+    return planning.estimate_jobs(session, settings=settings, images=len(_frames_needing_images(shot)), clips=1)
+
+
+def approve_and_render(session: Session, shot_id: int, *, settings: Settings, actor: str) -> OneClickResult:
+    """Approve the shot's frames and the shot as `actor`, queue its missing images, then its clip (waiting for
+    them). Raises `GateError` with `one_click_refusal`'s reason before writing anything when it may not run; a
+    re-render of a shot whose approved clip exists is forced (that is what the click asks for)."""
+    reason = one_click_refusal(session, shot_id)
+    if reason is not None:
+        raise GateError(reason, category="forbidden" if "Your role" in reason else "gate")
+    shot = _live_shot(session, shot_id)
+    estimate = estimate_shot(session, shot_id, settings=settings)
+    moved = approve_shot(session, shot_id, actor=actor)
+    images: list[Job] = [request_image(session, f.id, settings=settings, actor=actor)
+                         for f in _frames_needing_images(shot)]
+    clip = request_clip(session, shot_id, settings=settings, actor=actor, force=shot.selected_clip_id is not None)
+    waits = tuple(clip.depends_on or [])
+    queued = tuple(j.id for j in images if j.status in ("pending", "submitted", "running"))
+    return OneClickResult(shot_id=shot.id, shot_position=shot.position, frames_approved=moved,
+                          image_job_ids=tuple(dict.fromkeys(waits + queued)), clip_job_id=clip.id,
+                          estimate=estimate)
