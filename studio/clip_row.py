@@ -67,6 +67,7 @@ def shot_row(rt: Runtime, shot: ShotView) -> None:
             if missing and not blocked:
                 st.caption(f"{missing} image(s) will be rendered first.")
             if blocked and shot.review_status != "locked":  # not approved yet: approve and render in one click
+                st.caption(f":material/pending: {blocked}.")
                 one_click_button(rt, shot, key=f"one-click-{shot.id}")
             elif blocked:
                 st.caption(f":material/block: {escape_markdown(blocked)}.")

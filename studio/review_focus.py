@@ -126,7 +126,9 @@ def _overview(rt: Runtime, video: VideoRow, *, actor: str, may_review: bool) -> 
                              or "no frames")
             relaxed = review.clip_gate_relaxed(rt.settings)  # the Clips page's rule, the render queue's too
             reason = shot.clip_block_reason(relax=relaxed)
-            cols[1].caption(f"Clip: {escape_markdown(reason)}" if reason else "Clip: may be rendered " + (
+            for direction in shot.directions:  # what is seen, beside (never inside) the narration
+                cols[1].caption(f":material/videocam: {escape_markdown(direction)}")
+            cols[1].caption(f"Clip: {reason}" if reason else "Clip: may be rendered " + (
                 "(clips from unapproved frames are allowed)" if relaxed else "(all frames approved)"))
             with cols[2]:
                 _shot_verdict(rt, shot, actor=actor, may_review=may_review)

@@ -25,6 +25,7 @@ def _higgs(monkeypatch: pytest.MonkeyPatch, image_model: str) -> None:
     monkeypatch.setenv("RENDERER", "higgs")
     monkeypatch.setenv("HF_KEY", "key-id:key-secret")
     monkeypatch.setenv("HIGGS_IMAGE_MODEL", image_model)
+    monkeypatch.setenv("HIGGS_VIDEO_MODEL", "kling-video/v2.1/pro/image-to-video")  # a start-image-only model
 
 
 def test_settings_say_identity_rests_on_text_for_a_model_without_a_reference_field(
@@ -105,6 +106,7 @@ def test_check_models_reads_the_reference_field_from_the_published_schema(
         monkeypatch.setenv("HF_KEY", f"{key_id}:{secret}")
         monkeypatch.setenv("HIGGS_BASE_URL", server.base_url)
         monkeypatch.setenv("HIGGS_IMAGE_MODEL", "bytedance/seedream/v4/edit")
+        monkeypatch.setenv("HIGGS_VIDEO_MODEL", "kling-video/v2.1/pro/image-to-video")  # start image only
         at = open_app("settings")
         next(b for b in at.button if b.label == "Check models").click()
         at.run()
