@@ -120,23 +120,23 @@ def _request_clip(session: Session, shot_id: int, *, settings: Settings, provide
     ends = [frames[0]] + ([frames[-1]] if len(frames) > 1 and planning.takes_end_frame(settings, name) else [])
 
     inputs: list[tuple[str, int]] = []
+    as_queued: list[tuple[str, int]] = []  # the same inputs named as a clip queued before its images named them
     asset_ids: list[int] = []
     depends: list[int] = []
     for frame in ends:
         asset = _usable_image(session, frame)
-        if asset is not None:
-            inputs.append(("asset", asset.id))
-            asset_ids.append(asset.id)
-            continue
-        image_job, _ = _request_image(session, frame.id, settings=settings, provider=name, force=False, actor=actor,
-                                      check_budget=False)  # the clip's own check below counts these too
-        done = _job_asset(session, image_job) if image_job.status == "succeeded" else None
-        if done is not None:
-            inputs.append(("asset", done.id))
-            asset_ids.append(done.id)
-        else:
-            inputs.append(("job", image_job.id))
-            depends.append(image_job.id)
+        if asset is None:
+            image_job, _ = _request_image(session, frame.id, settings=settings, provider=name, force=False,
+                                          actor=actor, check_budget=False)  # the clip's own check counts these
+            asset = _job_asset(session, image_job) if image_job.status == "succeeded" else None
+            if asset is None:
+                inputs.append(("job", image_job.id))
+                as_queued.append(("job", image_job.id))
+                depends.append(image_job.id)
+                continue
+        inputs.append(("asset", asset.id))
+        as_queued.append(("job", asset.job_id) if asset.job_id is not None else ("asset", asset.id))
+        asset_ids.append(asset.id)
 
     prompt = planning.motion_prompt(session, shot, frames)
     params: dict[str, Any] = {"duration": settings.clip_duration_s, "aspect_ratio": settings.aspect_ratio,
@@ -145,6 +145,13 @@ def _request_clip(session: Session, shot_id: int, *, settings: Settings, provide
     if refs:
         params["references"] = refs
     input_hash = planning.clip_input_hash(shot.id, prompt, name, model, params, inputs)
+    if as_queued != inputs:
+        # A clip asked for before these images were rendered names them by their jobs until a worker picks it up:
+        # it is this very render, still in flight (a second tab must not queue and pay for it again).
+        waiting = _in_flight(session, planning.clip_input_hash(shot.id, prompt, name, model, params, as_queued),
+                             kind="clip")
+        if waiting is not None:
+            return waiting, False
 
     def gate() -> None:
         if not force and shot.review_status in APPROVED_STATUSES and shot.selected_clip_id is not None:
@@ -179,6 +186,16 @@ def _insert_or_existing(session: Session, job: Job) -> tuple[Job, bool]:
         with session.begin_nested():
             session.add(job)
             session.flush()
+            # The checks before the insert may be old news: a request that waited for the write lock (SQLite) or
+            # lost the CPU can find that the same render was queued, run and finished meanwhile. Its take is the
+            # one to reuse (this insert's statement reads the newest committed state).
+            finished = None if job.forced else _reusable(session, job.input_hash)
+            if finished is not None:
+                raise _AlreadyRendered(finished)
+    except _AlreadyRendered as done:
+        if job in session:
+            session.expunge(job)
+        return done.job, False
     except IntegrityError:
         if job in session:
             session.expunge(job)
@@ -187,6 +204,14 @@ def _insert_or_existing(session: Session, job: Job) -> tuple[Job, bool]:
             raise
         return existing, False
     return job, True
+
+
+class _AlreadyRendered(Exception):
+    """Raised inside the insert's savepoint (rolling it back) when the same render finished meanwhile."""
+
+    def __init__(self, job: Job) -> None:
+        super().__init__(job.id)
+        self.job = job
 
 
 def _begin_sqlite(session: Session) -> None:
