@@ -15,7 +15,7 @@ if str(ROOT) not in sys.path:  # so `core` and `studio` import without an instal
 
 import streamlit as st
 
-from studio import auth, state, widgets
+from studio import auth, safe_defaults, state, widgets
 from studio.context import ensure_worker, get_runtime, settle_heap
 from studio.server_tuning import tune_server
 from studio.sidebar import draw_pickers
@@ -24,6 +24,9 @@ from studio.sidebar import draw_pickers
 # or emoji service, which fails offline (nothing the studio needs comes from the internet).
 st.set_page_config(page_title="Course Visual Studio", page_icon=widgets.tab_icon(), layout="wide")
 widgets.install_css()
+
+# Loopback only without sign-in, and no usage statistics, whatever the working directory or config file says.
+safe_defaults.enforce(sign_in=auth.auth_configured())
 
 # Sign-in and roles come first: someone not let in sees no page, no script and no worker. This also names the
 # acting person for every core call of this run (core refuses what their role may not do).
