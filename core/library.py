@@ -19,6 +19,7 @@ from core.activity import log_activity
 from core.authz import require
 from core.errors import ConflictError, NotFoundError
 from core.hashing import sha256_bytes
+from core.ingest.limits import check_storyboard_size
 from core.models import Activity, Frame, Shot, SourceFile, Storyboard, StyleBible, Video, utcnow
 from core.settings import Settings
 from core.storage import make_storage
@@ -93,11 +94,13 @@ def ingest_file(
         return IngestResult(existing.id, False, list(existing.warnings or []), _video_ids(session, existing.id))
 
     segmentation = segment_docx(
-        data, max_upload_bytes=settings.max_upload_bytes, max_uncompressed_bytes=settings.max_uncompressed_bytes
+        data, max_upload_bytes=settings.max_upload_bytes, max_uncompressed_bytes=settings.max_uncompressed_bytes,
+        concurrency=settings.ingest_concurrency,
     )
     n_shots = shots if shots is not None else settings.shots_per_video
     n_frames = frames if frames is not None else settings.frames_per_shot
     plans = [build_storyboard(v.body, shots=n_shots, frames=n_frames) for v in segmentation.videos]
+    check_storyboard_size(len(plans), sum(plan.frame_count for plan in plans))  # before anything is stored
 
     stored_name = f"{SOURCES_DIR}/{digest}.docx"
     storage = make_storage(settings)
