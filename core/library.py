@@ -20,6 +20,7 @@ from core.activity import log_activity
 from core.authz import require
 from core.errors import ConflictError, NotFoundError
 from core.hashing import sha256_bytes
+from core.ingest.limits import check_storyboard_size
 from core.models import Activity, Frame, Shot, SourceFile, Storyboard, StyleBible, Video, utcnow
 from core.settings import Settings
 from core.storage import make_storage
@@ -111,11 +112,13 @@ def ingest_file(
         return IngestResult(existing.id, False, list(existing.warnings or []), _video_ids(session, existing.id))
 
     segmentation = segment_docx(
-        data, max_upload_bytes=settings.max_upload_bytes, max_uncompressed_bytes=settings.max_uncompressed_bytes
+        data, max_upload_bytes=settings.max_upload_bytes, max_uncompressed_bytes=settings.max_uncompressed_bytes,
+        concurrency=settings.ingest_concurrency,
     )
     chosen = choose_density(settings, density=density, shots=shots, frames=frames, pace_s=pace_s)
     boards = [offline_board(v.body, chosen, directions=_directions_json(v), scenes=_scenes_json(v))
               for v in segmentation.videos]
+    check_storyboard_size(len(boards), sum(board.frame_count for board in boards))  # before anything is stored
 
     stored_name = f"{SOURCES_DIR}/{digest}.docx"
     storage = make_storage(settings)

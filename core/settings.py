@@ -34,7 +34,10 @@ class Settings(BaseModel):
 
     # Upload limits
     max_upload_mb: float = Field(default=50, gt=0)
-    max_uncompressed_mb: float = Field(default=200, gt=0)
+    # The XML one script may inflate to (a course script has about 1 MB) and how many scripts are read at once
+    # per process: see core/ingest/limits.py.
+    max_uncompressed_mb: float = Field(default=25, gt=0)
+    ingest_concurrency: int = Field(default=2, ge=1, le=32)
 
     # Prompt refinement
     refiner: str | None = None  # "openai" | "offline"; default: openai when a key is set

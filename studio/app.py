@@ -16,12 +16,15 @@ if str(ROOT) not in sys.path:  # so `core` and `studio` import without an instal
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
-from studio import auth, widgets
+from studio import auth, safe_defaults, widgets
 
 # The tab icon is drawn here, not named: a `:material/…:` or emoji icon makes the browser fetch it from a web font
 # or emoji service, which fails offline (nothing the studio needs comes from the internet).
 st.set_page_config(page_title="Course Visual Studio", page_icon=widgets.tab_icon(), layout="wide")
 widgets.install_css()
+
+# Loopback only without sign-in, and no usage statistics, whatever the working directory or config file says.
+safe_defaults.enforce(sign_in=auth.auth_configured())
 
 PAGES = ROOT / "pages"
 # Every page has its own address, the Library too (`/library`): the default page Streamlit serves at `/` has no

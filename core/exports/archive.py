@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import io
 import json
-import uuid
 import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,6 +28,7 @@ from core.assets import AssetStore
 from core.authz import require
 from core.db import UTCDateTime
 from core.errors import ConflictError, NotFoundError, ValidationError
+from core.exports import archive_checks
 from core.exports.data import export_dir
 from core.hashing import sha256_bytes
 from core.models import (
@@ -59,6 +59,7 @@ TABLES: tuple[tuple[str, type[Base]], ...] = (
     ("cast_members", CastMember), ("cast_images", CastImage), ("shot_cast", ShotCast),
 )
 OPTIONAL_TABLES = {"cast_members", "cast_images", "shot_cast"}  # absent from archives made before the cast
+KEYLESS_TABLES = {"shot_cast"}  # link rows: (shot, member), no id of their own
 # Activity and comment subjects, by the table their ids live in.
 SUBJECT_TABLES = {"source_file": "source_files", "video": "videos", "storyboard": "storyboards", "shot": "shots",
                   "frame": "frames", "prompt": "prompt_versions", "prompt_version": "prompt_versions",
@@ -93,10 +94,11 @@ def export_archive(session: Session, file_id: int, *, data_dir: Path, out: Path,
     files: dict[str, bytes] = {}
     source = rows["source_files"][0]
     try:
-        files[f"source/{PurePosixPath(str(source['stored_name'])).name}"] = store.storage.get(
-            str(source["stored_name"]))
+        # Only the content-addressed name a script's file has (a row that names anything else is never followed).
+        stored = archive_checks.source_name(source)
+        files[f"source/{PurePosixPath(stored).name}"] = store.storage.get(stored)
     except (NotFoundError, ValidationError):
-        pass  # the source file is gone (or its key is malformed): the rows still travel
+        pass  # the source file is gone (or its name is not a script's): the rows still travel
     for asset in rows["assets"] + rows["cast_images"]:
         key = str(asset["storage_key"])
         try:
@@ -212,15 +214,24 @@ def import_archive(session: Session, archive: Path | bytes, *, data_dir: Path, a
             raise ValidationError("This archive was made by an incompatible studio version (format "
                                   f"{manifest.get('format') if isinstance(manifest, dict) else '?'})")
         expected = manifest.get("files", {})
+        if not isinstance(expected, dict):
+            raise ValidationError("The archive is damaged (its manifest lists no files)")
         files: dict[str, bytes] = {}
         for name, digest in expected.items():
-            data = zf.read(name)
+            try:
+                data = zf.read(name)
+            except KeyError:
+                raise ValidationError(f"The archive is damaged: {str(name)[:80]} is listed but missing") from None
             if sha256_bytes(data) != digest:
                 raise ValidationError(f"The archive is damaged: {name} does not match its checksum")
             files[name] = data
         names = set(zf.namelist())
         rows = {name: _read_json(zf, f"rows/{name}.json") if name not in OPTIONAL_TABLES or
                 f"rows/{name}.json" in names else [] for name, _ in TABLES}
+    archive_checks.check_shape(rows, [name for name, _ in TABLES if name not in KEYLESS_TABLES])
+    if len(rows["source_files"]) != 1:
+        raise ValidationError("The archive must hold exactly one script")
+    archive_checks.check_files(files, rows)  # every stored name content-addressed, every file accounted for
     result = _insert_all(session, rows, actor=actor)
     _write_files(files, rows, Path(data_dir), result.source_file_id, store or AssetStore(data_dir))
     log_activity(session, "archive.import", actor=actor, source_file_id=result.source_file_id,
@@ -286,9 +297,8 @@ def _insert_all(session: Session, rows: dict[str, list[dict[str, Any]]], *, acto
             for column in deferred.get(table, {}):
                 values[column] = None
             if table == "jobs":
+                values = archive_checks.as_history(values)  # finished history: nothing to resume or pay for here
                 values["depends_on"], values["input_asset_ids"] = [], []
-                if session.scalar(select(Job.id).where(Job.idempotency_key == values["idempotency_key"])):
-                    values["idempotency_key"] = uuid.uuid4().hex  # that remote request belongs to the other row
             if table == "comments":
                 values["subject_id"] = ref(SUBJECT_TABLES[str(raw["subject_type"])], raw["subject_id"])
             if table == "activity":

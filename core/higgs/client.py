@@ -48,7 +48,7 @@ from core.higgs.types import (
     Submission,
     parse_status,
 )
-from core.netguard import DownloadError, DownloadPolicy, fetch, guarded_client
+from core.netguard import DownloadError, DownloadPolicy, DownloadRefused, fetch, guarded_client
 from core.settings import Settings
 
 log = logging.getLogger("core.higgs")
@@ -118,6 +118,9 @@ class HiggsClient:
         self.download_policy = download_policy or DownloadPolicy(allowed_hosts=(api_host.lower(),))
         self._downloads = guarded_client(self.download_policy, transport=transport, timeout_s=timeout_s,
                                          user_agent=user_agent, what="The output file URL")
+        # Upload URLs come from the API's reply, so they are as untrusted as output URLs: the same policy.
+        self._uploads = guarded_client(self.download_policy, transport=transport, timeout_s=timeout_s,
+                                       user_agent=user_agent, what="The upload URL")
 
     def __repr__(self) -> str:  # never the key
         return f"HiggsClient(base_url={self.base_url!r})"
@@ -327,8 +330,7 @@ class HiggsClient:
         if not isinstance(upload_url, str) or not isinstance(public_url, str):
             raise HiggsProtocolError(f"Higgs upload URL request: reply lacks upload_url/public_url: "
                                      f"{str(reply)[:200]}")
-        if _origin(upload_url)[0] not in ("http", "https"):
-            raise HiggsProtocolError(f"Higgs returned an upload URL that is not http(s): {_loggable(upload_url)}")
+        self._check_upload_url(upload_url)
         given = reply.get("upload_headers")
         headers = {str(k): str(v) for k, v in given.items()} if isinstance(given, dict) else {}
         headers.setdefault("Content-Type", str(reply.get("content_type") or content_type))
@@ -338,16 +340,38 @@ class HiggsClient:
         log.info("Higgs upload of %d bytes done: %s", len(data), _loggable(public_url))
         return public_url
 
-    def _put(self, url: str, data: bytes, headers: Mapping[str, str]) -> None:
-        """PUT to a pre-signed URL: its own headers, never the API key."""
+    def _check_upload_url(self, url: str) -> None:
+        """The upload URL passes the download policy (https, an allowed host, public addresses only), or the
+        upload is refused before a byte is sent: a hostile upstream must not make us PUT into our own network."""
         try:
-            resp = self._http.put(url, content=data, headers=dict(headers))
+            self.download_policy.check(url, what="The upload URL the Higgs API returned")
+        except DownloadRefused as exc:
+            raise HiggsError(f"Higgs image upload refused: {exc}", category="upload_refused") from exc
+        except DownloadError as exc:  # the host could not be resolved: worth a retry
+            raise HiggsNetworkError(f"Higgs image upload: {exc}", retryable=exc.retryable) from exc
+
+    def _put(self, url: str, data: bytes, headers: Mapping[str, str]) -> None:
+        """PUT to a pre-signed URL through the guarded client (every connection checked and pinned to the address
+        checked; no redirects): its own headers, never the API key. What a host other than the API's answers is
+        never repeated: only its status code reaches the job's error."""
+        try:
+            resp = self._uploads.put(url, content=data, headers=dict(headers))
+        except DownloadRefused as exc:
+            raise HiggsError(f"Higgs image upload refused: {exc}", category="upload_refused") from exc
+        except DownloadError as exc:
+            raise HiggsNetworkError(f"Higgs image upload: {exc}", retryable=exc.retryable) from exc
         except httpx.TransportError as exc:
             raise HiggsNetworkError(f"Higgs image upload: transfer failed ({type(exc).__name__}).",
                                     retryable=True) from exc
+        if 300 <= resp.status_code < 400:
+            raise HiggsError(f"Higgs image upload was redirected ({resp.status_code}); uploads do not follow "
+                             "redirects.", category="upload_refused", status_code=resp.status_code)
         if resp.status_code >= 400:
-            raise HiggsError(f"Higgs image upload was refused ({resp.status_code}): "
-                             f"{self._redact(resp.text).strip()[:200]}",
+            said = ""
+            if (urlsplit(url).hostname or "").lower() == (urlsplit(self.base_url).hostname or "").lower():
+                said = f": {self._redact(resp.text).strip()[:200]}"  # the API's own words, key masked
+            raise HiggsError(f"Higgs image upload was refused (HTTP {resp.status_code} from "
+                             f"{urlsplit(url).hostname}){said}",
                              category="upload", retryable=resp.status_code >= 500 or resp.status_code == 429,
                              status_code=resp.status_code)
 
@@ -429,6 +453,7 @@ class HiggsClient:
     def close(self) -> None:
         self._http.close()
         self._downloads.close()
+        self._uploads.close()
 
     def __enter__(self) -> Self:
         return self

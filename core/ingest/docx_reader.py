@@ -28,6 +28,7 @@ from docx.styles import BabelFish
 from lxml import etree
 
 from core.errors import IngestError
+from core.ingest.limits import MAX_SCRIPT_CHARS, too_much_text
 from core.ingest.normalize import is_blank
 from core.ingest.package import DocxPackage, open_package, safe_parser
 from core.ingest.validate import check_container
@@ -203,35 +204,42 @@ def _core_title(core_xml: bytes | None) -> str:
 class _Walker:
     """One pass over the body. Each method appends to `out`; nothing is re-parsed or re-queried."""
 
-    def __init__(self, tags: _Tags, styles: dict[str, _Style], default_style: _Style | None) -> None:
+    def __init__(self, tags: _Tags, styles: dict[str, _Style], default_style: _Style | None, *,
+                 max_chars: int = MAX_SCRIPT_CHARS) -> None:
         self.t = tags
         self.styles = styles
         self.default_style = default_style or _Style(name="", bold=False, heading_level=0)
         self.tables = 0  # tables met so far (Block.table)
         self.embedded_chunks = 0  # w:altChunk: imported HTML/RTF/.docx parts, not WordprocessingML text
+        self.chars = 0  # text read so far, against `max_chars`
+        self.max_chars = max_chars
 
     # ---- block level ----------------------------------------------------------------------------
     def container(self, el: etree._Element, out: list[Block]) -> None:
-        t = self.t
         for child in el:
-            tag = child.tag
-            if tag == t.p:
-                self.paragraph(child, out)
-            elif tag == t.tbl:
-                self.table(child, out)
-            elif tag == t.sdt:
-                content = child.find(t.sdtContent)
-                if content is not None:
-                    self.container(content, out)
-            elif tag in t.block_containers:
-                self.container(child, out)
-            elif tag == t.altChunk:
-                self.embedded_chunks += 1
-            elif tag == _MC_ALTERNATE:
-                branch = self._branch(child)
-                if branch is not None:
-                    self.container(branch, out)
-            # w:del / w:moveFrom (deleted content), w:sectPr, bookmarks, …: not shown
+            self.block(child, out)
+
+    def block(self, child: etree._Element, out: list[Block]) -> None:
+        """One block-level element (a body child as it streams in, or a child of a cell, box or control)."""
+        t = self.t
+        tag = child.tag
+        if tag == t.p:
+            self.paragraph(child, out)
+        elif tag == t.tbl:
+            self.table(child, out)
+        elif tag == t.sdt:
+            content = child.find(t.sdtContent)
+            if content is not None:
+                self.container(content, out)
+        elif tag in t.block_containers:
+            self.container(child, out)
+        elif tag == t.altChunk:
+            self.embedded_chunks += 1
+        elif tag == _MC_ALTERNATE:
+            branch = self._branch(child)
+            if branch is not None:
+                self.container(branch, out)
+        # w:del / w:moveFrom (deleted content), w:sectPr, bookmarks, …: not shown
 
     def paragraph(self, p: etree._Element, out: list[Block]) -> None:
         parts: list[str] = []
@@ -241,6 +249,9 @@ class _Walker:
         self.inline(p, parts, boxes, state)
         text = _clean("".join(parts))
         if text:
+            self.chars += len(text)
+            if self.chars > self.max_chars:
+                raise too_much_text(self.max_chars)
             style: _Style = state[2]
             out.append(
                 Block(
@@ -389,36 +400,69 @@ def _clean(text: str) -> str:
     return "\n".join(line.strip() for line in text.split("\n") if not is_blank(line))
 
 
-def read_package(package: DocxPackage) -> DocxContent:
-    """Blocks and title from an already opened package."""
+def read_package(package: DocxPackage, *, max_chars: int = MAX_SCRIPT_CHARS) -> DocxContent:
+    """Blocks and title from an already opened package.
+
+    The main part is parsed as it is inflated (lxml's pull parser, fed chunk by chunk) and each child of the body
+    is walked as soon as it is complete, then dropped: neither the XML nor its tree is ever held whole, so memory
+    stays at about one block whatever the document's size, and reading stops at the first cap passed.
+    """
+    parser = etree.XMLPullParser(events=("start", "end"), resolve_entities=False, no_network=True, load_dtd=False,
+                                 remove_comments=True, remove_pis=True)
+    root: etree._Element | None = None
+    body: etree._Element | None = None
+    walker: _Walker | None = None
+    tags: _Tags | None = None
+    blocks: list[Block] = []
     try:
-        root = etree.fromstring(package.document_xml, safe_parser())
+        for chunk in package.document_chunks():
+            parser.feed(chunk)
+            for event, el in parser.read_events():
+                if event == "start":
+                    if root is None:
+                        root = el
+                        tags = _body_tags(el, package.main_part)
+                        styles, default_style = _read_styles(package.styles_xml, tags)
+                        walker = _Walker(tags, styles, default_style, max_chars=max_chars)
+                    elif body is None and tags is not None and el.tag == tags.body and el.getparent() is root:
+                        body = el
+                elif body is not None and walker is not None and el.getparent() is body:
+                    walker.block(el, blocks)
+                    el.clear()
+                    while el.getprevious() is not None:
+                        del body[0]
+        parser.close()
     except etree.XMLSyntaxError as err:
         raise IngestError(
             f"The .docx file is damaged ({package.main_part} is not well-formed XML: {err}). Open it in Word, "
             "save it again, and upload the new file.",
             category="corrupt",
         ) from err
-    ns = etree.QName(root).namespace
+    if root is None:
+        raise IngestError(f"The .docx file is damaged ({package.main_part} is empty). Open it in Word, save it "
+                          "again, and upload the new file.", category="corrupt")
+    warnings: list[str] = []
+    if walker is not None and walker.embedded_chunks:
+        warnings.append(
+            f"{walker.embedded_chunks} embedded part(s) of the document (imported HTML or another file, "
+            "'altChunk') could not be read. Open the script in Word and save it again to convert them."
+        )
+    return DocxContent(title=_core_title(package.core_xml), blocks=blocks, warnings=warnings)
+
+
+def _body_tags(root: etree._Element, main_part: str) -> _Tags:
+    tag = str(root.tag)
+    if not tag.startswith("{") and ":" in tag:  # a prefix never declared: the parser reports it only later
+        raise IngestError(f"The .docx file is damaged ({main_part} is not well-formed XML: the namespace prefix of "
+                          f"{tag!r} is not declared). Open it in Word, save it again, and upload the new file.",
+                          category="corrupt")
+    ns = tag[1:].split("}", 1)[0] if tag.startswith("{") else None
     if ns not in (TRANSITIONAL_NS, STRICT_NS):
         raise IngestError(
-            f"The main part {package.main_part} is not a Word document body (namespace {ns!r}).",
+            f"The main part {main_part} is not a Word document body (namespace {ns!r}).",
             category="not_docx",
         )
-    tags = _Tags(ns)
-    styles, default_style = _read_styles(package.styles_xml, tags)
-    body = root.find(tags.body)
-    blocks: list[Block] = []
-    warnings: list[str] = []
-    if body is not None:
-        walker = _Walker(tags, styles, default_style)
-        walker.container(body, blocks)
-        if walker.embedded_chunks:
-            warnings.append(
-                f"{walker.embedded_chunks} embedded part(s) of the document (imported HTML or another file, "
-                "'altChunk') could not be read. Open the script in Word and save it again to convert them."
-            )
-    return DocxContent(title=_core_title(package.core_xml), blocks=blocks, warnings=warnings)
+    return _Tags(ns)
 
 
 def read_document(data: bytes, *, max_uncompressed_bytes: int) -> DocxContent:

@@ -14,11 +14,13 @@ import threading
 import zipfile
 import zlib
 from copy import copy
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from lxml import etree
 
 from core.errors import IngestError
+from core.ingest.limits import TYPICAL_SCRIPT_XML
 
 _REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 _CT_NS = "{http://schemas.openxmlformats.org/package/2006/content-types}"
@@ -50,12 +52,18 @@ def safe_parser() -> etree.XMLParser:
 
 @dataclass(frozen=True)
 class DocxPackage:
-    """The parts of a .docx the reader uses, inflated."""
+    """The parts of a .docx the reader uses: styles and core properties inflated, the main document part as a
+    stream of inflated chunks (`document_chunks()`, read once), so it is never held whole in memory."""
 
     main_part: str
-    document_xml: bytes
+    document_chunks: Callable[[], Iterator[bytes]]
     styles_xml: bytes | None
     core_xml: bytes | None
+
+    @property
+    def document_xml(self) -> bytes:
+        """The whole main part (tests and tools; the reader streams it)."""
+        return b"".join(self.document_chunks())
 
 
 def _corrupt(detail: str) -> IngestError:
@@ -76,7 +84,8 @@ class _Budget:
     def _too_large(self, name: str, size: int) -> IngestError:
         return IngestError(
             f"The document part {name} expands to more than {self.cap / (1024 * 1024):g} MB of XML "
-            f"({size} bytes or more); that is not a normal script (a zip bomb?), so it was not opened.",
+            f"({size} bytes or more); a course script has {TYPICAL_SCRIPT_XML}, so it was not opened. If this "
+            "really is one script, split it in two (or raise MAX_UNCOMPRESSED_MB).",
             category="too_large",
         )
 
@@ -88,6 +97,10 @@ class _Budget:
         )
 
     def read(self, info: zipfile.ZipInfo) -> bytes:
+        return b"".join(self.chunks(info))
+
+    def chunks(self, info: zipfile.ZipInfo) -> Iterator[bytes]:
+        """The member's inflated bytes, chunk by chunk, each counted against the cap as it is inflated."""
         if info.flag_bits & 0x1:
             raise IngestError(
                 "The .docx package is encrypted with a zip password. Save an unprotected copy and upload that.",
@@ -99,12 +112,15 @@ class _Budget:
         # that inflates past what its header claims, and stop it as soon as it does.
         probe = copy(info)
         probe.file_size = self.remaining + 1
-        chunks: list[bytes] = []
         total = 0
         try:
             with self.zf.open(probe) as stream:
                 while True:
-                    chunk = stream.read(_CHUNK)
+                    try:
+                        chunk = stream.read(_CHUNK)
+                    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError,
+                            ValueError) as err:
+                        raise _corrupt(f"{info.filename} cannot be decompressed: {err}") from err
                     if not chunk:
                         break
                     total += len(chunk)
@@ -112,13 +128,12 @@ class _Budget:
                         raise self._too_large(info.filename, total)
                     if total > info.file_size:
                         raise self._lying(info.filename, info.file_size)
-                    chunks.append(chunk)
+                    yield chunk
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, ValueError) as err:
             raise _corrupt(f"{info.filename} cannot be decompressed: {err}") from err
         if total != info.file_size:
             raise _corrupt(f"{info.filename} is shorter than its header says")
         self.remaining -= total
-        return b"".join(chunks)
 
 
 def _parse_xml(data: bytes, name: str) -> etree._Element:
@@ -198,25 +213,29 @@ def open_package(data: bytes, *, max_uncompressed_bytes: int) -> DocxPackage:
         raise _corrupt(f"the zip package is truncated or broken: {err}") from err
     except (OSError, ValueError, EOFError, NotImplementedError, UnicodeDecodeError) as err:
         raise _corrupt(f"the zip package cannot be read: {err}") from err
-    with zf:
-        members = {info.filename.lstrip("/").lower(): info for info in zf.infolist()}
-        budget = _Budget(zf, max_uncompressed_bytes)
-        package_rels = _relationships(budget, members, "_rels/.rels")
-        main = _find_main_part(budget, members, package_rels)
-        styles_part = "word/styles.xml"
-        for rel_type, target in _relationships(budget, members, _rels_name(main)):
-            if rel_type.endswith("/styles"):
-                styles_part = target
-        core_part = "docprops/core.xml"
-        for rel_type, target in package_rels:
-            if rel_type.endswith("/core-properties"):
-                core_part = target
-        document_xml = budget.read(members[main.lower()])
-        styles_info = members.get(styles_part.lower())
-        core_info = members.get(core_part.lower())
-        return DocxPackage(
-            main_part=members[main.lower()].filename,
-            document_xml=document_xml,
-            styles_xml=budget.read(styles_info) if styles_info is not None else None,
-            core_xml=budget.read(core_info) if core_info is not None else None,
-        )
+    # The zip reads from memory (no file handle to close): the main part is inflated later, as it is parsed.
+    members = {info.filename.lstrip("/").lower(): info for info in zf.infolist()}
+    budget = _Budget(zf, max_uncompressed_bytes)
+    package_rels = _relationships(budget, members, "_rels/.rels")
+    main = _find_main_part(budget, members, package_rels)
+    styles_part = "word/styles.xml"
+    for rel_type, target in _relationships(budget, members, _rels_name(main)):
+        if rel_type.endswith("/styles"):
+            styles_part = target
+    core_part = "docprops/core.xml"
+    for rel_type, target in package_rels:
+        if rel_type.endswith("/core-properties"):
+            core_part = target
+    styles_info = members.get(styles_part.lower())
+    core_info = members.get(core_part.lower())
+    main_info = members[main.lower()]
+    if main_info.flag_bits & 0x1 or main_info.file_size > budget.remaining:
+        list(budget.chunks(main_info))  # refused now (encrypted, or over the cap by its header), not later
+    styles_xml = budget.read(styles_info) if styles_info is not None else None
+    core_xml = budget.read(core_info) if core_info is not None else None
+    return DocxPackage(
+        main_part=main_info.filename,
+        document_chunks=lambda: budget.chunks(main_info),
+        styles_xml=styles_xml,
+        core_xml=core_xml,
+    )

@@ -17,6 +17,7 @@ from core.errors import IngestError
 from core.ingest.directions import TableLayout, classify_line, lift_notes, split_row, table_layout
 from core.ingest.docx_reader import Block, read_document
 from core.ingest.headers import match_header
+from core.ingest.limits import DEFAULT_INGEST_CONCURRENCY, ingest_slot
 from core.ingest.normalize import is_blank
 from core.ingest.validate import check_upload
 
@@ -280,10 +281,14 @@ def _title(core_title: str, preface: list[str]) -> str:
     return chosen[:TITLE_MAX_CHARS]
 
 
-def segment_docx(data: bytes, *, max_upload_bytes: int, max_uncompressed_bytes: int) -> Segmentation:
-    """Validate, read and segment an uploaded .docx. Raises `IngestError` (category in the module docs)."""
+def segment_docx(data: bytes, *, max_upload_bytes: int, max_uncompressed_bytes: int,
+                 concurrency: int = DEFAULT_INGEST_CONCURRENCY) -> Segmentation:
+    """Validate, read and segment an uploaded .docx. Raises `IngestError` (category in the module docs).
+
+    At most `concurrency` documents are read at once in this process (`core.ingest.limits.ingest_slot`)."""
     check_upload(data, max_upload_bytes=max_upload_bytes)
-    content = read_document(data, max_uncompressed_bytes=max_uncompressed_bytes)
+    with ingest_slot(concurrency):
+        content = read_document(data, max_uncompressed_bytes=max_uncompressed_bytes)
     if not content.blocks:
         raise IngestError(
             "The document has no text in its body (it may hold only images, or text only in page headers and "

@@ -123,23 +123,23 @@ def _request_clip(session: Session, shot_id: int, *, settings: Settings, provide
     ends = [plan.start] + ([plan.end] if plan.end is not None else [])
 
     inputs: list[tuple[str, int]] = []
+    as_queued: list[tuple[str, int]] = []  # the same inputs named as a clip queued before its images named them
     asset_ids: list[int] = []
     depends: list[int] = []
     for frame in ends:
         asset = _usable_image(session, frame)
-        if asset is not None:
-            inputs.append(("asset", asset.id))
-            asset_ids.append(asset.id)
-            continue
-        image_job, _ = _request_image(session, frame.id, settings=settings, provider=name, force=False, actor=actor,
-                                      check_budget=False)  # the clip's own check below counts these too
-        done = _job_asset(session, image_job) if image_job.status == "succeeded" else None
-        if done is not None:
-            inputs.append(("asset", done.id))
-            asset_ids.append(done.id)
-        else:
-            inputs.append(("job", image_job.id))
-            depends.append(image_job.id)
+        if asset is None:
+            image_job, _ = _request_image(session, frame.id, settings=settings, provider=name, force=False,
+                                          actor=actor, check_budget=False)  # the clip's own check counts these
+            asset = _job_asset(session, image_job) if image_job.status == "succeeded" else None
+            if asset is None:
+                inputs.append(("job", image_job.id))
+                as_queued.append(("job", image_job.id))
+                depends.append(image_job.id)
+                continue
+        inputs.append(("asset", asset.id))
+        as_queued.append(("job", asset.job_id) if asset.job_id is not None else ("asset", asset.id))
+        asset_ids.append(asset.id)
 
     prompt = planning.motion_prompt(session, shot, frames)
     params: dict[str, Any] = {"duration": settings.clip_duration_s, "aspect_ratio": settings.aspect_ratio,
@@ -155,12 +155,10 @@ def _request_clip(session: Session, shot_id: int, *, settings: Settings, provide
     if refs:
         params["references"] = refs
     input_hash = planning.clip_input_hash(shot.id, prompt, name, model, params, inputs)
-    # A clip queued while its images were still rendering was hashed with their jobs; until the worker starts it
-    # (and rewrites the hash with the assets), asking again must find that job, not queue a second clip.
-    by_jobs = [("job", job_id) if kind == "asset" and (job_id := _asset_job(session, ref)) else (kind, ref)
-               for kind, ref in inputs]
-    if by_jobs != inputs:
-        waiting = _in_flight(session, planning.clip_input_hash(shot.id, prompt, name, model, params, by_jobs),
+    if as_queued != inputs:
+        # A clip asked for before these images were rendered names them by their jobs until a worker picks it up:
+        # it is this very render, still in flight (a second tab must not queue and pay for it again).
+        waiting = _in_flight(session, planning.clip_input_hash(shot.id, prompt, name, model, params, as_queued),
                              kind="clip")
         if waiting is not None:
             return waiting, False
@@ -198,6 +196,16 @@ def _insert_or_existing(session: Session, job: Job) -> tuple[Job, bool]:
         with session.begin_nested():
             session.add(job)
             session.flush()
+            # The checks before the insert may be old news: a request that waited for the write lock (SQLite) or
+            # lost the CPU can find that the same render was queued, run and finished meanwhile. Its take is the
+            # one to reuse (this insert's statement reads the newest committed state).
+            finished = None if job.forced else _reusable(session, job.input_hash)
+            if finished is not None:
+                raise _AlreadyRendered(finished)
+    except _AlreadyRendered as done:
+        if job in session:
+            session.expunge(job)
+        return done.job, False
     except IntegrityError:
         if job in session:
             session.expunge(job)
@@ -206,6 +214,14 @@ def _insert_or_existing(session: Session, job: Job) -> tuple[Job, bool]:
             raise
         return existing, False
     return job, True
+
+
+class _AlreadyRendered(Exception):
+    """Raised inside the insert's savepoint (rolling it back) when the same render finished meanwhile."""
+
+    def __init__(self, job: Job) -> None:
+        super().__init__(job.id)
+        self.job = job
 
 
 def _begin_sqlite(session: Session, *, immediate: bool = False) -> None:

@@ -9,11 +9,18 @@ The database is the truth; a worker keeps nothing only in memory:
   is polled, never submitted again, so a restart never pays twice;
 - every write a worker makes about a job is conditional on still holding its lease and the job still being
   active, so a canceled or taken-over job is never overwritten.
-Each claimed job runs in its own pool thread (per-provider concurrency), so one slow poll never blocks others.
+Each claimed job runs in its own thread (per-provider concurrency), so one slow poll never blocks others.
+
+Stopping (Ctrl-C, SIGTERM, the studio or API shutting down) takes a few seconds, never a render's length: job
+threads see the stop at their next wait and hand their job back; after `stop_grace_s` the loop releases the leases
+of jobs whose thread is still inside a provider call itself. A job not yet submitted is then free for any worker at
+once; a submitted one keeps its remote request id, so the next worker polls it instead of paying again. Job threads
+are daemons, so the process exits without waiting for a render to finish.
 """
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import logging
 import os
@@ -23,7 +30,6 @@ import threading
 import time
 import uuid
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -45,6 +51,7 @@ from core.runtime import Runtime
 log = logging.getLogger("core.jobs.worker")
 
 DEFAULT_MAX_ATTEMPTS = 5
+DEFAULT_STOP_GRACE_S = 2.0  # how long a stopping worker waits for its job threads before releasing their leases
 CLAIM_WINDOW = 64  # extra rows looked at per claim, so jobs waiting on dependencies do not hide ready ones
 MODERATION_MESSAGE = "Blocked by moderation: edit the prompt and re-render"
 
@@ -63,7 +70,7 @@ class Worker:
     def __init__(self, runtime: Runtime, providers: Mapping[str, RenderProvider] | None = None,
                  worker_id: str | None = None, *, concurrency: int | None = None,
                  max_attempts: int = DEFAULT_MAX_ATTEMPTS, backoff_s: float = 2.0, backoff_max_s: float = 300.0,
-                 idle_s: float = 0.5) -> None:
+                 idle_s: float = 0.5, stop_grace_s: float = DEFAULT_STOP_GRACE_S) -> None:
         self.runtime = runtime
         self.settings = runtime.settings
         self.store = runtime.assets
@@ -74,6 +81,7 @@ class Worker:
         self.backoff_s = backoff_s
         self.backoff_max_s = backoff_max_s
         self.idle_s = idle_s
+        self.stop_grace_s = stop_grace_s
         self.lease_s = float(self.settings.job_lease_s)
         self.processed = 0
         self.thread: threading.Thread | None = None
@@ -93,8 +101,6 @@ class Worker:
         Returns how many jobs this call finished."""
         if stop_event is not None:
             self._stop = stop_event
-        pool = ThreadPoolExecutor(max_workers=self.concurrency * len(self.providers),
-                                  thread_name_prefix="render")
         beat_every = self.lease_s / 3
         last_beat = time.monotonic()
         try:
@@ -103,7 +109,7 @@ class Worker:
                     if time.monotonic() - last_beat >= beat_every:
                         self._heartbeat()
                         last_beat = time.monotonic()
-                    claimed = self._claim_all(pool)
+                    claimed = self._claim_all()
                     if drain and not claimed and self._idle() and not self._open_jobs():
                         break
                 except SQLAlchemyError as exc:
@@ -121,10 +127,32 @@ class Worker:
                     self._wake.wait(min(self.idle_s, beat_every))
                     self._wake.clear()
         finally:
-            pool.shutdown(wait=True)
+            self._hand_back()
         return self.processed
 
-    def _claim_all(self, pool: ThreadPoolExecutor) -> int:
+    def _hand_back(self) -> None:
+        """On the way out: give job threads `stop_grace_s` to hand their jobs back, then release the leases of
+        the ones still inside a provider call (an upload, a submit, a poll or a download that has not returned).
+        Their threads' later writes are conditional on the lease, so they can no longer touch those jobs."""
+        deadline = time.monotonic() + self.stop_grace_s
+        while not self._idle() and time.monotonic() < deadline:
+            self._wake.wait(0.05)
+            self._wake.clear()
+        with self._lock:
+            stuck = sorted(self._jobs)
+        if not stuck:
+            return
+        try:
+            with self.runtime.sessions() as s:
+                s.execute(update(Job).where(Job.id.in_(stuck), Job.lease_owner == self.worker_id,
+                                            Job.status.in_(JOB_ACTIVE))
+                          .values(lease_owner=None, lease_expires_at=None))
+                s.commit()
+            log.info("worker %s: handed back jobs %s still in a provider call", self.worker_id, stuck)
+        except SQLAlchemyError:  # the database is gone too: the leases expire on their own
+            log.exception("worker %s: could not hand back jobs %s; their leases expire", self.worker_id, stuck)
+
+    def _claim_all(self) -> int:
         claimed = 0
         for name in self.providers:
             with self._lock:
@@ -135,7 +163,8 @@ class Worker:
                 with self._lock:
                     self._inflight[name] += 1
                     self._jobs.add(job_id)
-                pool.submit(self._work, job_id, name)
+                threading.Thread(target=self._work, args=(job_id, name), name=f"render-job-{job_id}",
+                                 daemon=True).start()
                 claimed += 1
         return claimed
 
@@ -253,6 +282,7 @@ class Worker:
         try:
             request_id, status_url = job["remote_request_id"], job["status_url"]
             if not request_id:
+                self._check_stop()  # never start paying for a job while shutting down: hand it back instead
                 request_id, status_url = self._submit(job_id, provider, spec, job)
             result = self._wait(job_id, provider, spec, request_id, status_url, job)
             self._finish(job_id, provider, spec, result)
@@ -332,6 +362,7 @@ class Worker:
             params = {**params, "_remote": remote}
         if remote.get("references"):
             spec = dataclasses.replace(spec, reference_urls=tuple(remote["references"]))
+        self._check_stop()  # the uploads are remembered; the submit waits for the next worker
         submitted = provider.submit(spec, job["idempotency_key"])
         remote["cancel_url"] = submitted.cancel_url
         try:
@@ -436,6 +467,10 @@ class Worker:
             if end - time.monotonic() > 0:
                 self._update(job_id, lease_expires_at=utcnow() + timedelta(seconds=self.lease_s))
 
+    def _check_stop(self) -> None:
+        if self._stop.is_set():
+            raise _Stopped()
+
     def _status(self, job_id: int) -> str | None:
         with self.runtime.sessions() as s:
             return s.scalar(select(Job.status).where(Job.id == job_id))
@@ -500,6 +535,7 @@ class Worker:
 
 _BACKGROUND: dict[str, Worker] = {}
 _BACKGROUND_LOCK = threading.Lock()
+_AT_EXIT = False
 
 
 def ensure_background_worker(runtime: Runtime) -> Worker:
@@ -513,6 +549,10 @@ def ensure_background_worker(runtime: Runtime) -> Worker:
         worker.thread = threading.Thread(target=_supervise, args=(worker,), name="render-worker", daemon=True)
         worker.thread.start()
         _BACKGROUND[key] = worker
+        global _AT_EXIT
+        if not _AT_EXIT:  # the studio has no shutdown hook of its own: stop the workers when the process exits
+            atexit.register(stop_background_workers)
+            _AT_EXIT = True
         return worker
 
 
@@ -549,15 +589,18 @@ def background_worker_problem(runtime: Runtime) -> str | None:
     return f"The render worker recovered from an error at {when}{restarted}: {worker.last_error}"
 
 
-def stop_background_workers(timeout_s: float = 10.0) -> None:
-    """Stop the embedded workers (tests, clean shutdown); their jobs are handed back to the queue."""
+def stop_background_workers(timeout_s: float | None = None) -> None:
+    """Stop the embedded workers (studio or API shutdown, tests) within a few seconds: jobs not yet submitted
+    are handed back at once, submitted ones are left (lease released, remote id stored) for the next worker to
+    resume. Runs at interpreter exit too (registered by `ensure_background_worker`)."""
     with _BACKGROUND_LOCK:
         workers = list(_BACKGROUND.values())
         _BACKGROUND.clear()
     for worker in workers:
         worker.stop()
+    for worker in workers:
         if worker.thread is not None:
-            worker.thread.join(timeout_s)
+            worker.thread.join(timeout_s if timeout_s is not None else worker.stop_grace_s + 3.0)
 
 
 __all__ = ["MODERATION_MESSAGE", "Worker", "background_worker_problem", "ensure_background_worker",

@@ -77,7 +77,8 @@ def make_script(
     """A script with `videos` × `shots` × `frames`, selected prompts, images on every frame and a clip on the
     first `clip_shots` shots of each video, with succeeded jobs behind every asset."""
     store = AssetStore(data_dir)
-    source = SourceFile(sha256=uuid.uuid4().hex * 2, original_name="course.docx", stored_name="uploads/x.docx",
+    digest = uuid.uuid4().hex * 2
+    source = SourceFile(sha256=digest, original_name="course.docx", stored_name=f"sources/{digest}.docx",
                         size_bytes=10, title=title, preface="", warnings=[], budget_usd=budget_usd)
     session.add(source)
     session.flush()

@@ -255,3 +255,57 @@ def test_the_embedded_worker_restarts_after_its_loop_dies_and_says_so(runtime: R
     finally:
         stop_background_workers()
     assert background_worker_problem(runtime) is None
+
+
+def test_asking_again_for_a_clip_once_its_images_are_done_returns_the_waiting_clip(runtime: Runtime) -> None:
+    """The clip queued before its images names them by job; asked for again after they rendered (a second tab, a
+    retry of the request), it names them by take. Both are the same render: one clip job, paid once."""
+    with session_scope(runtime.sessions) as s:
+        shot_id = make_board(s, shots=1, frames=2).shot_ids[0]
+        first = request_clip(s, shot_id, settings=runtime.settings)
+        first.not_before = utcnow() + timedelta(hours=1)  # the worker leaves the clip alone for now
+        first_id, image_ids = first.id, list(first.depends_on)
+    stop = threading.Event()
+    worker = Worker(runtime, providers=_offline(runtime), idle_s=0.02, concurrency=2)
+    thread = threading.Thread(target=worker.run, kwargs={"stop_event": stop})
+    thread.start()
+    try:
+        for image_id in image_ids:
+            wait_for_job(runtime, image_id, lambda j: j.status == "succeeded", timeout=20)
+    finally:
+        stop.set()
+        thread.join(20)
+    with session_scope(runtime.sessions) as s:
+        again = request_clip(s, shot_id, settings=runtime.settings)
+        assert again.id == first_id
+    with runtime.sessions() as s:
+        assert len(list(s.scalars(select(Job).where(Job.kind == "clip")))) == 1
+
+
+def test_a_request_that_checked_before_the_render_finished_reuses_its_take(runtime: Runtime,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A request slowed between its checks and its insert (waiting for SQLite's write lock, or descheduled) while
+    the same render is queued, run and finished: it gets that job back, not a second paid one."""
+    from core.jobs import queue
+
+    with session_scope(runtime.sessions) as s:
+        frame_id = make_board(s, shots=1, frames=1).frame_ids[0]
+    real_prior = queue._prior_job
+    slowed = []
+
+    def slow_prior(session: Any, input_hash: str, **kw: Any) -> Any:
+        found = real_prior(session, input_hash, **kw)  # nothing in flight, nothing to reuse: yet
+        if not slowed:
+            slowed.append(True)
+            with session_scope(runtime.sessions) as other:  # meanwhile, another tab asks and a worker renders
+                request_image(other, frame_id, settings=runtime.settings)
+            _drain(runtime)
+        return found
+
+    monkeypatch.setattr(queue, "_prior_job", slow_prior)
+    with session_scope(runtime.sessions) as s:
+        job = request_image(s, frame_id, settings=runtime.settings)
+        assert job.status == "succeeded"
+    monkeypatch.undo()
+    with runtime.sessions() as s:
+        assert len(list(s.scalars(select(Job)))) == 1
