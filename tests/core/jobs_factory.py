@@ -31,8 +31,9 @@ class Board:
 
 def make_board(session: Session, *, shots: int = 2, frames: int = 2, prompts: bool = True,
                palette: str = "navy, #F2E8CF, teal") -> Board:
-    source = SourceFile(sha256=uuid.uuid4().hex * 2, original_name="course.docx", stored_name="x.docx",
-                        size_bytes=10, title="دورة")
+    digest = uuid.uuid4().hex * 2
+    source = SourceFile(sha256=digest, original_name="course.docx", stored_name=f"sources/{digest}.docx",
+                        size_bytes=10, title="دورة")  # the content-addressed name a real script has
     session.add(source)
     session.flush()
     session.add(StyleBible(source_file_id=source.id, palette=palette))

@@ -3,6 +3,8 @@ which frames go stale when a reference changes, and bad reference images refused
 
 from __future__ import annotations
 
+import json
+
 import io
 import struct
 import zlib
@@ -239,8 +241,13 @@ def test_the_cast_travels_in_the_course_archive_and_older_archives_still_import(
 
     old = tmp_path / "old.zip"  # an archive made before the cast: no cast rows at all
     with zipfile.ZipFile(summary.path) as zin, zipfile.ZipFile(old, "w") as zout:
-        for item in zin.infolist():
-            if not item.filename.startswith(("rows/cast_", "rows/shot_cast")):
+        photos = {row["storage_key"] for row in json.loads(zin.read("rows/cast_images.json"))}
+        for item in zin.infolist():  # nor their photos (an archive's every file must belong to a row)
+            if item.filename == "manifest.json":
+                manifest = json.loads(zin.read(item.filename))
+                manifest["files"] = {k: v for k, v in manifest["files"].items() if k not in photos}
+                zout.writestr(item, json.dumps(manifest))
+            elif not item.filename.startswith(("rows/cast_", "rows/shot_cast")) and item.filename not in photos:
                 zout.writestr(item, zin.read(item.filename))
     other = open_runtime(make_test_settings(tmp_path / "other" / "data", f"sqlite:///{tmp_path / 'other.db'}"))
     with session_scope(other.sessions) as s:
