@@ -288,6 +288,9 @@ def test_a_request_that_checked_before_the_render_finished_reuses_its_take(runti
     the same render is queued, run and finished: it gets that job back, not a second paid one."""
     from core.jobs import queue
 
+    if runtime.engine.dialect.name == "sqlite":
+        pytest.skip("on SQLite a request takes the write lock before its checks (BEGIN IMMEDIATE): another tab "
+                    "waits for it, so this interleaving cannot happen; the parallel pay-once tests cover SQLite")
     with session_scope(runtime.sessions) as s:
         frame_id = make_board(s, shots=1, frames=1).frame_ids[0]
     real_prior = queue._prior_job

@@ -73,7 +73,7 @@ def test_a_presenter_with_an_uploaded_photo_is_on_the_board_and_in_the_renders(
         # Storyboard: define the presenter, with her photo, in the style bible's cast
         _open(page, "Storyboard")
         page.get_by_text("Cast and sets", exact=False).first.click()
-        form = page.get_by_test_id("stForm")
+        form = page.get_by_test_id("stForm").filter(has=page.get_by_role("button", name="Add to the cast"))
         form.get_by_label("Name").fill("Layla")
         form.get_by_label("Description").fill("A woman in her thirties, red blazer, short dark hair")
         form.locator("input[type=file]").set_input_files(str(layla))
@@ -91,8 +91,13 @@ def test_a_presenter_with_an_uploaded_photo_is_on_the_board_and_in_the_renders(
 
         # A set, then chosen for shot 2 with its chip
         form.get_by_label("Name").fill("Studio")
-        page.get_by_test_id("stForm").get_by_test_id("stSelectbox").click()
-        page.get_by_role("option", name="set").click()
+        kind = form.get_by_test_id("stSelectbox")
+        kind.scroll_into_view_if_needed()
+        kind.click()
+        option = page.get_by_role("option", name="set")
+        if not option.is_visible():  # the list may not open on the first click after a rerun: type to choose
+            kind.locator("input").fill("set")
+        option.click()
         form.locator("input[type=file]").set_input_files(str(set_photo))
         page.wait_for_timeout(500)
         form.get_by_role("button", name="Add to the cast").click()
