@@ -16,18 +16,15 @@ import json
 import threading
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, cast
-from urllib.parse import urlsplit
+from typing import Any
 
-import openai
 import pydantic
-from openai.types.chat import ChatCompletion, ChatCompletionMessageParam, completion_create_params
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
 
 from core.errors import ProviderError
 from core.planner.types import CAMERA_MOVES, SHOT_SIZES, PlanRequest, ShotPlanReply
 from core.planner.validate import normalized
-from core.prompts.openai_refiner import DEFAULT_BASE_URL, RetryPolicy, parse_retry_after
+from core.openai_chat import JsonChat, RetryPolicy
 
 PLAN_TEMPLATE_VERSION = "plan-1"
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -128,26 +125,22 @@ class OpenAIPlanner:
                  timeout_s: float = 120.0, retry: RetryPolicy | None = None) -> None:
         if not api_key:
             raise ProviderError("No OpenAI API key is set (OPENAI_API_KEY); plan offline instead", category="config")
+        self._chat = JsonChat(api_key=api_key, model=model, base_url=base_url, temperature=temperature,
+                              timeout_s=timeout_s, retry=retry)
         self.model = model
-        self.base_url = base_url or DEFAULT_BASE_URL
+        self.base_url = self._chat.base_url
         self.temperature = temperature
         self.timeout_s = timeout_s
-        self.retry = retry or RetryPolicy()
-        self._key = api_key
-        self._client = openai.OpenAI(api_key=api_key, base_url=self.base_url, timeout=timeout_s, max_retries=0)
-        self._structured = True
+        self.retry = self._chat.retry
         self._lock = threading.Lock()
         self._system = load_plan_template(self.template_version)
-        # The SDK imports its chat resources on first use (~0.3 s, under the import lock): pay it here, once, not
-        # inside the first batch's eight simultaneous first requests.
-        _ = self._client.chat.completions
         self.usage = {"prompt_tokens": 0, "completion_tokens": 0, "requests": 0}
 
     def __repr__(self) -> str:  # never show the key
         return f"OpenAIPlanner(model={self.model!r}, base_url={self.base_url!r})"
 
     def close(self) -> None:
-        self._client.close()
+        self._chat.close()
 
     # ---- public ---------------------------------------------------------------------------------------------
     def plan(self, req: PlanRequest) -> ShotPlanReply:
@@ -169,50 +162,17 @@ class OpenAIPlanner:
                 messages = [*messages, {"role": "assistant", "content": content or "(no readable reply)"},
                             {"role": "user", "content": reask_message(problems, n)}]
         shown = "; ".join(problems[:4]) + (f" (and {len(problems) - 4} more)" if len(problems) > 4 else "")
-        raise ProviderError(f"The AI plan was still invalid after one re-ask: {self._scrub(shown)}",
+        raise ProviderError(f"The AI plan was still invalid after one re-ask: {self._chat.scrub(shown)}",
                             category="invalid_plan")
 
     # ---- one question (retried per the policy) ----------------------------------------------------------------
     def _ask(self, messages: list[ChatCompletionMessageParam],
              n: int) -> tuple[str, ShotPlanReply | None, list[str]]:
-        retrying = Retrying(
-            stop=stop_after_attempt(self.retry.max_attempts),
-            wait=self._wait,
-            retry=retry_if_exception(lambda e: isinstance(e, ProviderError) and e.retryable),
-            reraise=True,
-        )
-        try:
-            completion: ChatCompletion = retrying(self._attempt, messages)
-        except ProviderError as err:
-            if err.retryable and self.retry.max_attempts > 1:
-                raise ProviderError(f"{err} (gave up after {self.retry.max_attempts} attempts)",
-                                    category=err.category, retryable=True, retry_after=err.retry_after) from None
-            raise
-        return self._read(completion, n)
-
-    def _wait(self, state: RetryCallState) -> float:
-        delay = self.retry.backoff(state.attempt_number)
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, ProviderError) and exc.retry_after is not None:
-            delay = max(delay, min(exc.retry_after, self.retry.max_retry_after))
-        return delay
+        return self._read(self._chat.with_retries(self._attempt, messages), n)
 
     def _attempt(self, messages: list[ChatCompletionMessageParam]) -> ChatCompletion:
-        structured = self._structured
-        try:
-            completion = self._create(messages, STRUCTURED_FORMAT if structured else JSON_MODE_FORMAT)
-        except openai.BadRequestError as err:
-            text = f"{err.message} {getattr(err, 'param', '') or ''}".lower()
-            if not (structured and ("response_format" in text or "json_schema" in text)):
-                raise self._translate(err) from None
-            with self._lock:
-                self._structured = False
-            try:
-                completion = self._create(messages, JSON_MODE_FORMAT)
-            except openai.APIError as err2:
-                raise self._translate(err2) from None
-        except openai.APIError as err:
-            raise self._translate(err) from None
+        completion = self._chat.complete(messages, structured_format=STRUCTURED_FORMAT,
+                                         json_format=JSON_MODE_FORMAT)
         usage = completion.usage
         with self._lock:
             self.usage["requests"] += 1
@@ -221,11 +181,6 @@ class OpenAIPlanner:
                 self.usage["completion_tokens"] += usage.completion_tokens
         return completion
 
-    def _create(self, messages: list[ChatCompletionMessageParam], response_format: dict[str, Any]) -> ChatCompletion:
-        return self._client.chat.completions.create(
-            model=self.model, messages=messages, temperature=self.temperature,
-            response_format=cast("completion_create_params.ResponseFormat", response_format))
-
     def _read(self, completion: ChatCompletion, n: int) -> tuple[str, ShotPlanReply | None, list[str]]:
         """(raw content, the plan if readable, its problems). A refusal is final: raised, not re-asked."""
         if not completion.choices:
@@ -233,7 +188,7 @@ class OpenAIPlanner:
         choice = completion.choices[0]
         message = choice.message
         if message.refusal:
-            raise ProviderError(f"The model refused to plan this video: {self._scrub(message.refusal)}",
+            raise ProviderError(f"The model refused to plan this video: {self._chat.scrub(message.refusal)}",
                                 category="refused")
         content = (message.content or "").strip()
         if choice.finish_reason == "length":
@@ -252,32 +207,3 @@ class OpenAIPlanner:
         from core.storyboard_store import plan_check  # the store's own checks: a re-ask can fix what it refuses
 
         return content, reply, plan_check(reply, n)
-
-    # ---- errors ---------------------------------------------------------------------------------------------
-    def _scrub(self, text: str) -> str:
-        return text.replace(self._key, "***") if self._key else text
-
-    def _translate(self, err: openai.APIError) -> ProviderError:
-        host = urlsplit(self.base_url).netloc or self.base_url
-        if isinstance(err, openai.APITimeoutError):
-            return ProviderError(f"The OpenAI server at {host} did not answer within {self.timeout_s:g} s",
-                                 category="timeout", retryable=True)
-        if isinstance(err, openai.APIConnectionError):
-            return ProviderError(f"Could not reach the OpenAI server at {host}", category="unreachable",
-                                 retryable=True)
-        if not isinstance(err, openai.APIStatusError):
-            return ProviderError(f"OpenAI request failed: {self._scrub(str(err))}", category="provider")
-        status, detail = err.status_code, self._scrub(str(err.message))[:300]
-        retry_after = parse_retry_after(err.response.headers)
-        if status == 429:
-            return ProviderError(f"OpenAI rate limit reached (429): {detail}", category="rate_limited",
-                                 retryable=True, retry_after=retry_after)
-        if status >= 500 or status == 408:
-            return ProviderError(f"The OpenAI server failed ({status}): {detail}", category="provider",
-                                 retryable=True, retry_after=retry_after)
-        if status in (401, 403):
-            return ProviderError(f"The OpenAI API key was rejected ({status}); check OPENAI_API_KEY",
-                                 category="auth")
-        if status == 404:
-            return ProviderError(f"Model {self.model!r} was not found at {self.base_url} (404)", category="config")
-        return ProviderError(f"OpenAI rejected the request ({status}): {detail}", category="provider")

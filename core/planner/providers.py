@@ -10,7 +10,7 @@ from core.planner.types import Planner
 from core.settings import Settings
 
 if TYPE_CHECKING:
-    from core.prompts.openai_refiner import RetryPolicy
+    from core.openai_chat import RetryPolicy
 
 PLANNERS = ("offline", "openai")
 
@@ -28,7 +28,7 @@ def make_planner(settings: Settings, provider: str | None = None, *, retry: Retr
         return OfflinePlanner()
     if chosen == "openai":
         from core.planner.openai_planner import OpenAIPlanner  # the SDK is slow to import; only when needed
-        from core.prompts.openai_refiner import RetryPolicy
+        from core.openai_chat import RetryPolicy
 
         if settings.openai_api_key is None or not settings.openai_api_key.get_secret_value():
             raise ValidationError("The openai planner needs OPENAI_API_KEY; set it or use --provider offline")

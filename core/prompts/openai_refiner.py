@@ -11,24 +11,18 @@ in a message, a log line or stored inputs: errors are scrubbed of it before they
 from __future__ import annotations
 
 import json
-import random
-import threading
-from dataclasses import dataclass
-from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
-from typing import Any, Mapping, cast
-from urllib.parse import urlsplit
+from typing import Any
 
-import openai
 import pydantic
-from openai.types.chat import ChatCompletion, ChatCompletionMessageParam, completion_create_params
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
 
 from core.errors import ProviderError
+from core.openai_chat import DEFAULT_BASE_URL, JsonChat, RetryPolicy, parse_retry_after
+
+__all__ = ["DEFAULT_BASE_URL", "OpenAIRefiner", "RetryPolicy", "parse_retry_after"]  # the last three: old homes
 from core.prompts.template import SYSTEM_TEMPLATE_VERSION, load_system_template
 from core.prompts.types import RefinedPrompt, RefineRequest
 
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
 # Strict structured output: every field required, nothing else allowed (OpenAI's strict-mode rules).
 RESPONSE_SCHEMA: dict[str, Any] = {
@@ -77,50 +71,6 @@ def build_user_message(req: RefineRequest) -> str:
     return "\n".join(lines)
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How often and how patiently to retry. Delays are seconds; tests shrink them to keep fast."""
-
-    max_attempts: int = 4
-    base_delay: float = 0.5
-    max_delay: float = 20.0
-    max_retry_after: float = 120.0  # never sleep longer than this, whatever the server asks
-
-    def backoff(self, attempt: int) -> float:
-        """Exponential backoff with 'equal jitter': half fixed, half random, so retries spread out."""
-        ceiling = min(self.max_delay, self.base_delay * 2.0 ** max(0, attempt - 1))
-        return ceiling / 2 + random.uniform(0, ceiling / 2)
-
-
-def parse_retry_after(headers: Mapping[str, str], *, now: datetime | None = None) -> float | None:
-    """Seconds to wait from `retry-after-ms` or `Retry-After` (seconds or an HTTP date), if present."""
-    raw_ms = headers.get("retry-after-ms")
-    if raw_ms:
-        try:
-            return max(0.0, float(raw_ms) / 1000)
-        except ValueError:
-            pass
-    raw = headers.get("retry-after")
-    if not raw:
-        return None
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
-
-
-def _rejects_structured_output(err: openai.BadRequestError) -> bool:
-    text = f"{err.message} {getattr(err, 'param', '') or ''}".lower()
-    return "response_format" in text or "json_schema" in text or ("schema" in text and "support" in text)
-
-
 class OpenAIRefiner:
     """Prompts from a chat-completions model. Thread-safe: one client, shared by a batch's workers."""
 
@@ -140,15 +90,13 @@ class OpenAIRefiner:
         if not api_key:
             raise ProviderError("No OpenAI API key is set (OPENAI_API_KEY); use the offline refiner instead",
                                 category="config")
+        self._chat = JsonChat(api_key=api_key, model=model, base_url=base_url, temperature=temperature,
+                              timeout_s=timeout_s, retry=retry)
         self.model = model
-        self.base_url = base_url or DEFAULT_BASE_URL
+        self.base_url = self._chat.base_url
         self.temperature = temperature
         self.timeout_s = timeout_s
-        self.retry = retry or RetryPolicy()
-        self._key = api_key
-        self._client = openai.OpenAI(api_key=api_key, base_url=self.base_url, timeout=timeout_s, max_retries=0)
-        self._structured = True  # flipped once a server says it cannot do json_schema
-        self._lock = threading.Lock()
+        self.retry = self._chat.retry
         self._system = load_system_template(self.template_version)
 
     def __repr__(self) -> str:  # never show the key
@@ -156,65 +104,25 @@ class OpenAIRefiner:
 
     @property
     def uses_structured_output(self) -> bool:
-        return self._structured
+        return self._chat.uses_structured_output
 
     def close(self) -> None:
-        self._client.close()
+        self._chat.close()
 
     # ---- public ---------------------------------------------------------------------------------
     def refine(self, req: RefineRequest) -> RefinedPrompt:
         """One frame's prompt, retried per the policy; raises `ProviderError` with a producer-readable message."""
-        retrying = Retrying(
-            stop=stop_after_attempt(self.retry.max_attempts),
-            wait=self._wait,
-            retry=retry_if_exception(lambda e: isinstance(e, ProviderError) and e.retryable),
-            reraise=True,
-        )
-        try:
-            result: RefinedPrompt = retrying(self._attempt, req)
-        except ProviderError as err:
-            if err.retryable and self.retry.max_attempts > 1:
-                raise ProviderError(f"{err} (gave up after {self.retry.max_attempts} attempts)",
-                                    category=err.category, retryable=True, retry_after=err.retry_after) from None
-            raise
-        return result
+        return self._chat.with_retries(self._attempt, req)
 
     # ---- one attempt ------------------------------------------------------------------------------
-    def _wait(self, state: RetryCallState) -> float:
-        delay = self.retry.backoff(state.attempt_number)
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, ProviderError) and exc.retry_after is not None:
-            delay = max(delay, min(exc.retry_after, self.retry.max_retry_after))
-        return delay
-
     def _attempt(self, req: RefineRequest) -> RefinedPrompt:
         messages: list[ChatCompletionMessageParam] = [
             {"role": "system", "content": self._system},
             {"role": "user", "content": build_user_message(req)},
         ]
-        structured = self._structured
-        try:
-            completion = self._create(messages, STRUCTURED_FORMAT if structured else JSON_MODE_FORMAT)
-        except openai.BadRequestError as err:
-            if not (structured and _rejects_structured_output(err)):
-                raise self._status_error(err) from None
-            with self._lock:
-                self._structured = False
-            try:
-                completion = self._create(messages, JSON_MODE_FORMAT)
-            except openai.APIError as err2:
-                raise self._translate(err2) from None
-        except openai.APIError as err:
-            raise self._translate(err) from None
+        completion = self._chat.complete(messages, structured_format=STRUCTURED_FORMAT,
+                                         json_format=JSON_MODE_FORMAT)
         return self._parse(completion)
-
-    def _create(self, messages: list[ChatCompletionMessageParam], response_format: dict[str, Any]) -> ChatCompletion:
-        return self._client.chat.completions.create(
-            model=self.model,
-            messages=messages,
-            temperature=self.temperature,
-            response_format=cast("completion_create_params.ResponseFormat", response_format),
-        )
 
     def _parse(self, completion: ChatCompletion) -> RefinedPrompt:
         if not completion.choices:
@@ -222,7 +130,7 @@ class OpenAIRefiner:
         choice = completion.choices[0]
         message = choice.message
         if message.refusal:
-            raise ProviderError(f"The model refused to write this prompt: {self._scrub(message.refusal)}",
+            raise ProviderError(f"The model refused to write this prompt: {self._chat.scrub(message.refusal)}",
                                 category="refused")
         if choice.finish_reason == "length":
             raise ProviderError("The model's reply was cut off (token limit); try again or shorten the scene text",
@@ -233,7 +141,7 @@ class OpenAIRefiner:
         try:
             data = json.loads(content)
         except json.JSONDecodeError:
-            raise ProviderError(f"The model's reply is not valid JSON: {self._scrub(content[:120])!r}",
+            raise ProviderError(f"The model's reply is not valid JSON: {self._chat.scrub(content[:120])!r}",
                                 category="invalid_reply") from None
         if not isinstance(data, dict):
             raise ProviderError("The model's reply is JSON but not an object", category="invalid_reply")
@@ -244,36 +152,3 @@ class OpenAIRefiner:
             missing = ", ".join(fields) or "unknown"
             raise ProviderError(f"The model's reply does not fit the prompt format (problem with: {missing})",
                                 category="invalid_reply") from None
-
-    # ---- errors -------------------------------------------------------------------------------------
-    def _scrub(self, text: str) -> str:
-        return text.replace(self._key, "***") if self._key else text
-
-    def _translate(self, err: openai.APIError) -> ProviderError:
-        host = urlsplit(self.base_url).netloc or self.base_url
-        if isinstance(err, openai.APITimeoutError):
-            return ProviderError(f"The OpenAI server at {host} did not answer within {self.timeout_s:g} s",
-                                 category="timeout", retryable=True)
-        if isinstance(err, openai.APIConnectionError):
-            return ProviderError(f"Could not reach the OpenAI server at {host}", category="unreachable",
-                                 retryable=True)
-        if isinstance(err, openai.APIStatusError):
-            return self._status_error(err)
-        return ProviderError(f"OpenAI request failed: {self._scrub(str(err))}", category="provider")
-
-    def _status_error(self, err: openai.APIStatusError) -> ProviderError:
-        status = err.status_code
-        detail = self._scrub(str(err.message))[:300]
-        if status == 429:
-            return ProviderError(f"OpenAI rate limit reached (429): {detail}", category="rate_limited",
-                                 retryable=True, retry_after=parse_retry_after(err.response.headers))
-        if status >= 500 or status == 408:
-            return ProviderError(f"The OpenAI server failed ({status}): {detail}", category="provider",
-                                 retryable=True, retry_after=parse_retry_after(err.response.headers))
-        if status == 401:
-            return ProviderError("The OpenAI API key was rejected (401); check OPENAI_API_KEY", category="auth")
-        if status == 403:
-            return ProviderError(f"OpenAI refused access (403): {detail}", category="auth")
-        if status == 404:
-            return ProviderError(f"Model {self.model!r} was not found at {self.base_url} (404)", category="config")
-        return ProviderError(f"OpenAI rejected the request ({status}): {detail}", category="provider")

@@ -11,7 +11,7 @@ from core.prompts.types import Refiner
 from core.settings import Settings
 
 if TYPE_CHECKING:
-    from core.prompts.openai_refiner import RetryPolicy
+    from core.openai_chat import RetryPolicy
 
 PROVIDERS = ("openai", "offline")
 CURRENT_TEMPLATE_VERSIONS = {"openai": SYSTEM_TEMPLATE_VERSION, "offline": OFFLINE_TEMPLATE_VERSION}
@@ -29,7 +29,8 @@ def make_refiner(settings: Settings, provider: str | None = None, *, retry: Retr
         return OfflineRefiner()
     if chosen == "openai":
         # Imported here: the SDK takes ~1 s to import, which every other CLI command should not pay.
-        from core.prompts.openai_refiner import OpenAIRefiner, RetryPolicy
+        from core.openai_chat import RetryPolicy
+        from core.prompts.openai_refiner import OpenAIRefiner
 
         if settings.openai_api_key is None or not settings.openai_api_key.get_secret_value():
             raise ValidationError("The openai refiner needs OPENAI_API_KEY; set it or use --provider offline")
