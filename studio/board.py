@@ -147,14 +147,3 @@ def load_board(session: Session, storyboard_id: int, store: AssetStore, *, comme
         video_body=video.body, version=board.version, is_current=board.is_current,
         shots=tuple(_shot_view(s, store) for s in board.shots),
     )
-
-
-def uncovered_sentences(body: str, narrations: list[str]) -> list[str]:
-    """Sentences of the video's narration that no shot covers (after edits or deletions), in order."""
-    from core.sentences import split_sentences
-
-    def norm(text: str) -> str:
-        return " ".join(text.split())
-
-    covered = norm(" ".join(narrations))
-    return [s for s in split_sentences(body) if norm(s) and norm(s) not in covered]

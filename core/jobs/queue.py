@@ -464,11 +464,6 @@ def _reusable(session: Session, input_hash: str) -> Job | None:
         .order_by(Job.id.desc()).limit(1))
 
 
-def _asset_job(session: Session, asset_id: int) -> int | None:
-    asset = session.get(Asset, asset_id)
-    return asset.job_id if asset is not None else None
-
-
 def _job_asset(session: Session, job: Job) -> Asset | None:
     return session.scalar(select(Asset).where(Asset.job_id == job.id, Asset.discarded_at.is_(None))
                           .order_by(Asset.id.desc()).limit(1))
