@@ -54,13 +54,19 @@ class Clicks:
         self.count = 0
 
     def button(self, name: str, *, exact: bool = True) -> None:
-        self.page.get_by_role("button", name=name, exact=exact).first.click()
+        # On a loaded two-core machine a page's first run can take longer than the default timeout: wait for the
+        # button to be drawn before clicking it (waiting is not a click).
+        button = self.page.get_by_role("button", name=name, exact=exact).first
+        button.wait_for(state="visible", timeout=90_000)
+        button.click()
         self.count += 1
         settled(self.page)
 
     def nav(self, title: str) -> None:
         self.page.get_by_test_id("stSidebarNav").get_by_role("link", name=title).click()
         self.count += 1
+        # settled() alone can see the idle state before the new page's run has begun
+        self.page.wait_for_url(f"**/{title.lower()}*", timeout=60_000)
         settled(self.page)
 
 
