@@ -39,9 +39,8 @@ from core.models import Base, Frame, Shot, Storyboard, Video, utcnow
 from core.planner.offline import OfflinePlanner, offline_shots
 from core.planner.types import PlannedShot, ShotPlanReply
 from core.planner.validate import normalized, plan_problems
-from core.sentences import Sentences, locate_sentences
+from core.sentences import Sentences, locate_sentences, summarize
 from core.settings import Settings
-from core.storyboard import summarize
 
 DENSITIES = ("fixed", "paced")
 # The layout rules above; stored with every board they write (old boards keep "1", the copy-the-narration builder).

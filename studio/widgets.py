@@ -113,14 +113,20 @@ def container_key(*parts: object) -> str:
     return _KEY_SAFE.sub("_", "-".join(str(p) for p in parts))
 
 
-def show_text(text: str, *, key: str, placeholder: str = "(empty)") -> None:
-    """Show user or script text, right-to-left in an Arabic font when it is mostly Arabic."""
+def show_text(text: str, *, key: str, placeholder: str = "(empty)", icon: str | None = None,
+              caption: bool = False) -> None:
+    """Show user or script text, right-to-left in an Arabic font when it is mostly Arabic.
+
+    `icon` (a `:material/…:` directive) says what the text is; `caption`: drawn small, as secondary text."""
     body = escape_markdown(text) if text.strip() else f"*{placeholder}*"
+    if icon:
+        body = f"{icon} {body}"
+    draw = st.caption if caption else st.markdown
     if is_mostly_arabic(text):
         with st.container(key=container_key("rtl", key)):
-            st.markdown(body)
+            draw(body)
     else:
-        st.markdown(body)
+        draw(body)
 
 
 def badge(label: str, color: str, icon: str | None = None) -> str:
