@@ -49,6 +49,7 @@ from core.models import (
     Video,
 )
 from core.storage import check_key
+from core.exports.files import is_partial, writing
 
 ARCHIVE_FORMAT = 1
 # Insert order: every row's parents come before it (the pointer cycles are patched after all rows exist).
@@ -110,7 +111,7 @@ def export_archive(session: Session, file_id: int, *, data_dir: Path, out: Path,
     if include_exports:
         root = export_dir(data_dir, file_id)
         if root.is_dir():
-            for path in sorted(p for p in root.rglob("*") if p.is_file() and not p.name.endswith(".part")):
+            for path in sorted(p for p in root.rglob("*") if p.is_file() and not is_partial(p)):
                 files[f"exports/{path.relative_to(root).as_posix()}"] = path.read_bytes()
     counts = {name: len(v) for name, v in rows.items()}
     manifest = {
@@ -121,9 +122,7 @@ def export_archive(session: Session, file_id: int, *, data_dir: Path, out: Path,
         "rows": counts,
         "files": {name: sha256_bytes(data) for name, data in files.items()},
     }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".part")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+    with writing(out) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1))
         for name, table_rows in rows.items():
             zf.writestr(f"rows/{name}.json", json.dumps(table_rows, ensure_ascii=False, default=_json_default))
@@ -131,7 +130,6 @@ def export_archive(session: Session, file_id: int, *, data_dir: Path, out: Path,
             # Media are already compressed; storing them saves time for nothing lost.
             kind = zipfile.ZIP_STORED if name.startswith("assets/") else zipfile.ZIP_DEFLATED
             zf.writestr(name, data, compress_type=kind)
-    tmp.replace(out)
     return ArchiveSummary(out, counts, len(files), out.stat().st_size)
 
 

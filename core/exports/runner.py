@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from core.assets import AssetStore
 from core.errors import ValidationError
-from core.exports import animatic, captions, pdf, shotlist, timeline, word
+from core.exports import animatic, captions, files, pdf, shotlist, timeline, word
 from core.exports.archive import export_archive
 from core.exports.data import ScriptSnapshot, VideoRow, collect_script, export_dir, script_of_video
 from core.settings import Settings
@@ -82,9 +82,8 @@ def _shot_list(snapshot: ScriptSnapshot, formats: tuple[str, ...], out: Path | N
     paths: list[Path] = []
     for fmt in formats:
         target = out if out is not None and len(formats) == 1 else (out or stem).with_suffix(f".{fmt}")
-        target.parent.mkdir(parents=True, exist_ok=True)
         if fmt == "csv":
-            target.write_bytes(shotlist.shot_list_csv(snapshot))
+            files.write_bytes(target, shotlist.shot_list_csv(snapshot))
         else:
             shotlist.write_shot_list_xlsx(snapshot, target)
         paths.append(target)
@@ -117,9 +116,10 @@ def _write_video(kind: str, ext: str, video: VideoRow, target: Path, wpm: float,
         return animatic.render_animatic(video, target, options=opts).path
     if kind == "captions":
         cues = captions.caption_cues(video, wpm=wpm)
-        text = captions.to_srt(cues) if ext == "srt" else captions.to_vtt(cues)
-        target.write_text(text, encoding="utf-8")
-        return target
-    if ext == "edl":
-        return timeline.write_edl(video, target, wpm=wpm, fps=options.fps)
-    return timeline.write_otio(video, target, wpm=wpm, fps=options.fps)
+        return files.write_text(target, captions.to_srt(cues) if ext == "srt" else captions.to_vtt(cues))
+    with files.writing(target) as tmp:  # the timeline writers write in place: they get the temporary name
+        if ext == "edl":
+            timeline.write_edl(video, tmp, wpm=wpm, fps=options.fps)
+        else:
+            timeline.write_otio(video, tmp, wpm=wpm, fps=options.fps)
+    return target

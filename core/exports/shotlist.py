@@ -10,6 +10,7 @@ import io
 from pathlib import Path
 
 from core.exports.data import ScriptSnapshot
+from core.exports.files import writing
 
 COLUMNS = ("video", "video title", "shot", "frame", "scene text", "selected prompt", "frame status", "shot status",
            "narration", "directions", "image file", "clip file", "frame id", "prompt state", "image state",
@@ -68,6 +69,6 @@ def write_shot_list_xlsx(snapshot: ScriptSnapshot, out: Path) -> Path:
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = ws.dimensions
-    out.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(out)
+    with writing(out) as tmp:
+        wb.save(tmp)
     return out
