@@ -417,6 +417,62 @@ def insert_boards(session: Session, items: Sequence[tuple[int, int, BoardRows]])
     return board_of
 
 
+# Columns a frozen copy of a shot keeps (the plan and narration; never takes, reviews or locks).
+_SHOT_COPY = ("summary", "narration_start", "narration_end", "scene", "shot_size", "camera_move", "subject",
+              "action", "location", "on_screen_text", "motion_prompt", "chain_break")
+HAND_EDIT = "hand"  # the `planner` of a version made by editing the board by hand
+
+
+@dataclass(frozen=True)
+class ShotCopy:
+    """A live shot as it stood, with its live frames' (scene text, beat) in order: what a frozen version keeps."""
+
+    values: dict[str, Any]
+    narration_text: str
+    directions: tuple[Any, ...]
+    frames: tuple[tuple[str, str], ...]
+
+
+def copy_of_shot(shot: Shot, frames: Sequence[Frame]) -> ShotCopy:
+    return ShotCopy({c: getattr(shot, c) for c in _SHOT_COPY}, shot.narration_text or "",
+                    tuple(shot.directions or ()), tuple((f.scene_text, f.beat) for f in frames))
+
+
+def version_hand_edit(session: Session, board: Storyboard, before: Sequence[ShotCopy], *, actor: str = "") -> int:
+    """Make a hand edit of the current `board` a storyboard version of its own: `board` (whose rows were just
+    edited in place, so its frames keep their prompts, takes and reviews) takes the next version number, and
+    `before` — its shots and frames as they stood — is stored as the version it was, not current, with the
+    planner, model and note it had. `core.storyboard_diff` then shows the edit like any two versions. The caller
+    holds the video's row lock. Returns the frozen copy's storyboard id."""
+    old_version = board.version
+    latest = session.scalar(select(func.max(Storyboard.version)).where(Storyboard.video_id == board.video_id)) or 0
+    copy = Storyboard(video_id=board.video_id, version=old_version, is_current=False,
+                      shots_requested=board.shots_requested, frames_requested=board.frames_requested,
+                      builder_version=board.builder_version, density=board.density, pace_s=board.pace_s,
+                      planner=board.planner, planner_model=board.planner_model,
+                      template_version=board.template_version, plan_input_hash=board.plan_input_hash,
+                      note=board.note, created_at=board.created_at)
+    # Free the old number first (unique per video); the edited board keeps its plan's input hash, so planning
+    # the same inputs again reuses it (the hand edits stay) instead of paying again.
+    board.version, board.created_at = latest + 1, utcnow()
+    board.planner, board.planner_model, board.template_version = HAND_EDIT, actor or "", ""
+    board.note = f"Edited by hand from version {old_version}."
+    session.flush()
+    session.add(copy)
+    session.flush()
+    insert_plain_rows(session, table_of(Shot), [
+        {"storyboard_id": copy.id, "position": p, **shot.values, "narration": shot.narration_text,
+         "directions": json.dumps(list(shot.directions), ensure_ascii=False), "review_status": "draft",
+         "lock_version": 1} for p, shot in enumerate(before, start=1)])
+    ids = {pos: sid for sid, pos in session.execute(
+        select(Shot.id, Shot.position).where(Shot.storyboard_id == copy.id)).tuples()}
+    insert_plain_rows(session, table_of(Frame), [
+        {"shot_id": ids[p], "position": f, "scene_text": text, "beat": beat, "review_status": "draft",
+         "lock_version": 1}
+        for p, shot in enumerate(before, start=1) for f, (text, beat) in enumerate(shot.frames, start=1)])
+    return copy.id
+
+
 def choose_density(settings: Settings, *, density: str | None = None, shots: int | None = None,
                    frames: int | None = None, pace_s: float | None = None) -> Density:
     """The density asked for, the settings filling the gaps: a pace alone means "paced"; no density and no pace
