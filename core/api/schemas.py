@@ -153,11 +153,15 @@ class ClipJobIn(_In):
     prompt: str | None = Field(
         default=None, max_length=4000, pattern=NO_NUL, description="Motion prompt (with start/end images)."
     )
+    file_id: Id | None = Field(
+        default=None, description="The script an explicit-image clip is charged to (its budget applies); needed "
+                                  "only when no image belongs to a script.")
     force: bool = False
 
     @model_validator(mode="after")
     def _one_target(self) -> ClipJobIn:
-        explicit = [self.start_image_id, self.start_image_url, self.end_image_id, self.end_image_url, self.prompt]
+        explicit = [self.start_image_id, self.start_image_url, self.end_image_id, self.end_image_url, self.prompt,
+                    self.file_id]
         if self.shot_id is not None:
             if any(v is not None for v in explicit):
                 raise ValueError("give either shot_id alone, or start image + prompt (not both)")
