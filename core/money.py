@@ -26,7 +26,8 @@ from typing import Any, Literal
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from core.catalog import FIXED_CLIP_SECONDS, PriceUnit, capabilities, price_unit
+from core import catalog
+from core.catalog import FIXED_CLIP_SECONDS, PriceUnit
 from core.errors import GateError, NotFoundError
 from core.models import JOB_ACTIVE, Asset, Frame, Job, RateOverride, Shot, SourceFile, Storyboard, Video
 
@@ -114,7 +115,7 @@ def price_render(card: RateCard, *, provider: str, kind: str, model: str, durati
     """What one render costs: the rate card's price for its model, else the stated fallback (never $0 by
     accident). A clip is priced for the `duration` it is sent with (`core.catalog`: a fixed-length model for
     its one length)."""
-    caps = capabilities(provider, model)
+    caps = catalog.capabilities(provider, model)
     seconds = 0.0
     if kind == "clip":  # a clip job whose slug gives no hint of a video model is still billed for its length
         seconds = caps.billed_seconds(duration) if caps.kind == "clip" else float(duration or FIXED_CLIP_SECONDS)
@@ -125,7 +126,7 @@ def price_render(card: RateCard, *, provider: str, kind: str, model: str, durati
         return Price(usd, credits, "free" if usd == 0 and provider == "offline" else "rate card", seconds)
     if provider == "offline":
         return Price(0.0, 0.0, "free", seconds)
-    unit = price_unit(provider, model, "clip" if kind == "clip" else "image")
+    unit = catalog.price_unit(provider, model, "clip" if kind == "clip" else "image")
     qty = seconds if unit == "clip_second" else 1.0
     return Price(FALLBACK_USD[unit] * qty, FALLBACK_CREDITS[unit] * qty, "fallback", seconds)
 
