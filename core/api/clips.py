@@ -20,8 +20,9 @@ from core.assets import AssetStore
 from core.authz import require
 from core.errors import NotFoundError, ValidationError
 from core.hashing import sha256_bytes
-from core.jobs.queue import request_explicit_clip
+from core.jobs.queue import quote_explicit_clip, request_explicit_clip
 from core.models import Asset, Job
+from core.money import Quote
 from core.netguard import DownloadError, DownloadPolicy, fetch, guarded_client
 from core.render.media import MediaError, verify_image
 from core.settings import Settings
@@ -42,6 +43,19 @@ def queue_explicit_clip(
         end = _image_input(session, body.end_image_id, body.end_image_url, settings=settings, client=client)
     return request_explicit_clip(session, start=start, end=end, prompt=body.prompt or "", settings=settings,
                                  file_id=body.file_id, force=body.force, actor=actor)
+
+
+def estimate_explicit_clip(
+    session: Session, body: ClipJobIn, *, settings: Settings, client: httpx.Client | None = None
+) -> Quote:
+    """What `queue_explicit_clip` with this body would queue and cost (`core.jobs.quote_explicit_clip`), its
+    gates answered as the request answers them; the caller rolls back (a fetched URL image is not kept)."""
+    start = _image_input(session, body.start_image_id, body.start_image_url, settings=settings, client=client)
+    end = None
+    if body.end_image_id is not None or body.end_image_url is not None:
+        end = _image_input(session, body.end_image_id, body.end_image_url, settings=settings, client=client)
+    return quote_explicit_clip(session, start=start, end=end, prompt=body.prompt or "", settings=settings,
+                               file_id=body.file_id, force=body.force)
 
 
 def _image_input(session: Session, asset_id: int | None, url: object, *, settings: Settings,

@@ -207,3 +207,23 @@ class JobOut(BaseModel):
     finished_at: datetime | None
     cost_usd: float | None
     assets: list[AssetRef] = Field(description="The takes this job produced.")
+
+
+class EstimateOut(BaseModel):
+    """What the same `POST /generation/…` request would queue and cost, and the budget's answer; nothing queued."""
+
+    images: int = Field(description="New image renders the request would queue (paid).")
+    clips: int = Field(description="New clip renders the request would queue (paid).")
+    usd: float
+    credits: float
+    priced_from: str = Field(description="free | rate card | fallback (a model missing from the rate card).")
+    summary: str
+    unchanged: int = Field(description="Subjects answered by a job already queued or a take reused (not paid).")
+    skipped: dict[str, str] = Field(description="Subject id → why the request would leave it.")
+    admitted: bool = Field(description="Whether the script's budget admits the whole request.")
+    level: str = Field(description="ok | warning | blocked")
+    reason: str
+    budget_usd: float | None
+    spent_usd: float
+    committed_usd: float = Field(description="Already queued before this request.")
+

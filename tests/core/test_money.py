@@ -71,6 +71,9 @@ def test_the_estimate_prices_exactly_the_re_renders_the_request_then_queues(runt
     code, est, _ = cli(rt, "render", "images", "--video", video, "--estimate")
     assert code == 0 and _jobs(rt) == 3  # only the factory's finished jobs: the estimate queued nothing
     assert est["images"] == 3 and est["usd"] == pytest.approx(3 * 0.094) and est["priced_from"] == "rate card"
+    with TestClient(create_app(rt)) as http:  # the API's estimate of one of those frames agrees
+        one = http.post("/generation/images/estimate", json={"frame_id": ids.frame_ids[0]}).json()
+    assert (one["images"], one["usd"]) == (1, pytest.approx(0.094))
     code, out, _ = cli(rt, "render", "images", "--video", video)
     assert code == 0
     queued = [j for j in out["jobs"] if j["status"] == "pending"]
@@ -97,8 +100,12 @@ def test_an_unknown_model_is_never_free_and_gets_one_answer_everywhere(runtime: 
     code, _, err = cli(rt, "render", "images", "--frame", str(frame))
     assert code == 2 and "budget" in err
     with TestClient(create_app(rt)) as http:
+        api_est = http.post("/generation/images/estimate", json={"frame_id": frame})
         refused = http.post("/generation/images", json={"frame_id": frame})
+    assert api_est.status_code == 200 and api_est.json()["usd"] == pytest.approx(fallback)
+    assert api_est.json()["priced_from"] == "fallback" and not api_est.json()["admitted"]
     assert refused.status_code == 409 and refused.json()["category"] == "budget"
+    assert refused.json()["detail"] == api_est.json()["reason"]  # the estimate's answer is the request's
     with rt.sessions() as s:
         check = check_video_images(s, video, settings=rt.settings)
     assert not check.admitted and "fallback price for retired/model" in check.headline()
@@ -135,7 +142,10 @@ def test_a_request_is_admitted_whole_or_not_at_all_from_the_cli_and_the_api(runt
         quote = quote_clip(s, two.shot_ids[0], settings=rt.settings)
     assert (quote.images, quote.clips) == (2, 1) and not quote.admission.admitted
     with TestClient(create_app(rt)) as http:
+        api_est = http.post("/generation/video/estimate", json={"shot_id": two.shot_ids[0]}).json()
         refused = http.post("/generation/video", json={"shot_id": two.shot_ids[0]})
+    assert (api_est["images"], api_est["clips"], api_est["usd"]) == (2, 1, pytest.approx(quote.total_usd))
+    assert not api_est["admitted"]
     assert refused.status_code == 409 and refused.json()["category"] == "budget"
     assert refused.json()["detail"] == quote.admission.reason  # the same words as its estimate
     assert _jobs(rt) == 0  # not even the images
