@@ -302,6 +302,10 @@ class Job(Timestamped, Base):
     kind: Mapped[str] = mapped_column(String(16))  # "image" | "clip"
     frame_id: Mapped[int | None] = mapped_column(ForeignKey("frames.id"), index=True)
     shot_id: Mapped[int | None] = mapped_column(ForeignKey("shots.id"), index=True)
+    # The script the render is charged to (`core.money`): set on every new job, so renders of no frame or shot
+    # (cast candidates, clips from explicit images) count in its spend and budget too. No foreign key: a plain
+    # column keeps migration 0010 one ADD COLUMN everywhere; older jobs are found through their frame or shot.
+    source_file_id: Mapped[int | None] = mapped_column(Integer, index=True)
     prompt_version_id: Mapped[int | None] = mapped_column(ForeignKey("prompt_versions.id"))
     prompt_text: Mapped[str] = mapped_column(Text, default="")
     input_asset_ids: Mapped[list[Any]] = mapped_column(default=list)  # start / end images for clips

@@ -8,10 +8,10 @@ from sqlalchemy import select
 from core.db import session_scope
 from core.errors import ConflictError, GateError, ValidationError
 from core.jobs import (
+    quote_video_clips,
     Worker,
     cancel_job,
     discard_take,
-    estimate_video,
     list_jobs,
     list_takes,
     request_clip,
@@ -145,8 +145,9 @@ def test_render_all_clips_for_a_video(runtime: Runtime) -> None:
     runtime = _short_clips(runtime)
     with session_scope(runtime.sessions) as s:
         board = make_board(s, shots=2, frames=2)
-        estimate = estimate_video(s, board.video_id, settings=runtime.settings, provider="offline")
+        estimate = quote_video_clips(s, board.video_id, settings=runtime.settings, provider="offline")
         assert (estimate.images, estimate.clips, estimate.total_usd) == (4, 2, 0.0)
+        assert s.scalar(select(Job.id)) is None  # the estimate queued nothing
         batch = request_video_clips(s, board.video_id, settings=runtime.settings, provider="offline")
         assert batch.created == 2 and len(batch.jobs) == 2
     _drain(runtime)
@@ -157,12 +158,17 @@ def test_render_all_clips_for_a_video(runtime: Runtime) -> None:
 
 
 def test_higgs_estimate_uses_rate_card_and_needs_a_key(runtime: Runtime) -> None:
+    keyed = runtime.settings.model_copy(update={"hf_key": SecretStr("id:secret")})
     with session_scope(runtime.sessions) as s:
         board = make_board(s, shots=2, frames=2)
+        # Without a key the request is refused, and so is its estimate: the same request, the same answer.
         with pytest.raises(ValidationError, match="HF_KEY"):
             request_video_images(s, board.video_id, settings=runtime.settings, provider="higgs")
-        est = estimate_video(s, board.video_id, settings=runtime.settings, provider="higgs")
+        with pytest.raises(ValidationError, match="HF_KEY"):
+            quote_video_clips(s, board.video_id, settings=runtime.settings, provider="higgs")
+        est = quote_video_clips(s, board.video_id, settings=keyed, provider="higgs")
         assert est.images == 4 and est.clips == 2 and est.total_usd > 0 and "$" in est.summary()
+        assert est.source == "rate card"
 
 
 def test_cancel_pending_and_retry_keeps_history(runtime: Runtime) -> None:

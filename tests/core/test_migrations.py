@@ -151,6 +151,7 @@ ADDED_COLUMNS: dict[str, dict[str, Any]] = {
     "storyboards": {"density": "fixed", "pace_s": None, "planner": "offline", "planner_model": "",
                     "template_version": "", "plan_input_hash": "", "note": ""},
     "frames": {"beat": ""},
+    "jobs": {"source_file_id": None},  # 0010: an old job is found through its frame or shot
 }
 
 
