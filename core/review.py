@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from core.activity import log_activity
-from core.authz import require
+from core.authz import acting_name, require
 from core.errors import GateError, NotFoundError, ValidationError
 from core.models import REVIEW_STATUSES, Comment, Frame, Shot, Storyboard, Video
 
@@ -170,7 +170,8 @@ def add_comment(session: Session, subject_type: str, subject_id: int, body: str,
     text = body.strip()
     if not text:
         raise ValidationError("A comment cannot be empty")
-    row = Comment(subject_type=subject_type, subject_id=subject_id, author=author or "producer", body=text)
+    row = Comment(subject_type=subject_type, subject_id=subject_id, author=acting_name(author or "producer"),
+                  body=text)
     session.add(row)
     log_activity(session, "review.comment", actor=author, source_file_id=_source_file_id(session, subject),
                  subject_type=subject_type, subject_id=subject_id)

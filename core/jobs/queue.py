@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.activity import log_activity
-from core.authz import require
+from core.authz import acting_name, require
 from core.errors import ConflictError, GateError, NotFoundError, StudioError
 from core.jobs import planning
 from core.jobs.takes import source_file_of
@@ -84,7 +84,7 @@ def _request_image(session: Session, frame_id: int, *, settings: Settings, provi
         return prior, False
     job = Job(kind="image", frame_id=frame.id, prompt_version_id=prompt.id, prompt_text=prompt.text, provider=name,
               model=model, params=params, input_hash=input_hash, idempotency_key=uuid.uuid4().hex, forced=force,
-              requested_by=actor)
+              requested_by=acting_name(actor))
     job, created = _insert_or_existing(session, job)
     if not created:
         return job, False
@@ -172,7 +172,7 @@ def _request_clip(session: Session, shot_id: int, *, settings: Settings, provide
     if prior is not None:
         return prior, False
     job = Job(kind="clip", shot_id=shot.id, prompt_text=prompt, provider=name, model=model, params=params,
-              input_hash=input_hash, idempotency_key=uuid.uuid4().hex, forced=force, requested_by=actor,
+              input_hash=input_hash, idempotency_key=uuid.uuid4().hex, forced=force, requested_by=acting_name(actor),
               input_asset_ids=asset_ids if not depends else [], depends_on=depends)
     job, created = _insert_or_existing(session, job)
     if not created:
