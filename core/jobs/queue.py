@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core import approvals
 from core.activity import log_activity
 from core.authz import acting_name, require
 from core.errors import ConflictError, GateError, NotFoundError, StudioError
@@ -75,7 +76,8 @@ def _request_image(session: Session, frame_id: int, *, settings: Settings, provi
         if frame.review_status == "locked":
             raise GateError(f"Frame {frame.position} of shot {frame.shot.position} is locked: its image cannot "
                             "change. Unlock it on the Review page first.")
-        if not force and frame.review_status in APPROVED_STATUSES and frame.selected_image_id is not None:
+        if (not force and frame.selected_image_id is not None
+                and approvals.frame_status(session, frame) in APPROVED_STATUSES):  # changed since: back in review
             raise GateError(f"Frame {frame.position} of shot {frame.shot.position} is {frame.review_status}; "
                             "re-roll it (force) to render another take anyway")
 
@@ -164,7 +166,8 @@ def _request_clip(session: Session, shot_id: int, *, settings: Settings, provide
             return waiting, False
 
     def gate() -> None:
-        if not force and shot.review_status in APPROVED_STATUSES and shot.selected_clip_id is not None:
+        if (not force and shot.selected_clip_id is not None
+                and approvals.shot_status(session, shot) in APPROVED_STATUSES):
             raise GateError(f"Shot {shot.position} is {shot.review_status}; re-roll it (force) to render another "
                             "clip anyway")
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import approvals
 from core.activity import log_activity
 from core.authz import require
 from core.errors import NotFoundError, ValidationError
@@ -62,11 +63,13 @@ def record_take(session: Session, job: Job, output: RenderOutput, storage_key: s
                 rendered_from=job.prompt_version_id or frame.selected_prompt_id,
                 selected_prompt=frame.selected_prompt_id):
             replaced, frame.selected_image_id = frame.selected_image_id, asset.id
+            approvals.take_arrived(session, frame, actor=job.requested_by)
     elif job.kind == "clip" and job.shot_id is not None:
         shot = session.get(Shot, job.shot_id)
         if shot is not None and selects_new_take(selected_id=shot.selected_clip_id,
                                                  locked=shot.review_status == "locked"):
             replaced, shot.selected_clip_id = shot.selected_clip_id, asset.id
+            approvals.take_arrived(session, shot, actor=job.requested_by)
     elif (job.params or {}).get("cast_candidate"):  # a cast member's look, generated from its description
         from core.cast_candidates import record_candidate
 
@@ -115,7 +118,16 @@ def select_take(session: Session, asset_id: int, *, actor: str) -> Asset:
     log_activity(session, "take.selected", actor=actor, subject_type="frame" if asset.kind == "image" else "shot",
                  subject_id=asset.frame_id or asset.shot_id, asset_id=asset.id,
                  source_file_id=source_file_of(session, frame_id=asset.frame_id, shot_id=asset.shot_id))
+    _note(session, asset, actor=actor, cause="take selected")
     return asset
+
+
+def _note(session: Session, asset: Asset, *, actor: str, cause: str) -> None:
+    """Tell the activity log when choosing a take changed what a frame or shot was approved with."""
+    if asset.kind == "image" and asset.frame_id is not None:
+        approvals.note_changes(session, [asset.frame_id], actor=actor, cause=cause)
+    elif asset.shot_id is not None:
+        approvals.note_shot_changes(session, [asset.shot_id], actor=actor, cause=cause)
 
 
 def discard_take(session: Session, asset_id: int, *, actor: str) -> Asset:
@@ -142,6 +154,7 @@ def discard_take(session: Session, asset_id: int, *, actor: str) -> Asset:
     log_activity(session, "take.discarded", actor=actor, subject_type="frame" if asset.kind == "image" else "shot",
                  subject_id=asset.frame_id or asset.shot_id, asset_id=asset.id,
                  source_file_id=source_file_of(session, frame_id=asset.frame_id, shot_id=asset.shot_id))
+    _note(session, asset, actor=actor, cause="take discarded")
     return asset
 
 
@@ -169,6 +182,8 @@ def restore_take(session: Session, asset_id: int, *, actor: str) -> Asset:
     log_activity(session, "take.restored", actor=actor, subject_type="frame" if asset.kind == "image" else "shot",
                  subject_id=asset.frame_id or asset.shot_id, asset_id=asset.id, selected=selected,
                  source_file_id=source_file_of(session, frame_id=asset.frame_id, shot_id=asset.shot_id))
+    if selected:
+        _note(session, asset, actor=actor, cause="take restored")
     session.flush()
     return asset
 

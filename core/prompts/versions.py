@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core import approvals
 from core.activity import log_activity
 from core.authz import acting_name, require
 from core.db import begin_write
@@ -129,6 +130,7 @@ def add_refined_version(
         frame.selected_prompt_id = version.id
     elif frame.review_status != "locked" and (force or previous.origin != "manual"):
         frame.selected_prompt_id = version.id
+        approvals.note_changes(session, [frame.id], actor=author, cause="prompt refined")
     return version
 
 
@@ -161,6 +163,7 @@ def add_manual_version(
     log_activity(session, "prompt.edited", actor=author, source_file_id=_source_file_id(frame),
                  subject_type="frame", subject_id=frame.id, version=version.number,
                  based_on=previous.number if previous else None)
+    approvals.note_changes(session, [frame.id], actor=author, cause="prompt edited")
     session.flush()
     return version
 
@@ -180,6 +183,7 @@ def select_version(session: Session, frame_id: int, version_id: int, *, actor: s
     log_activity(session, "prompt.selected", actor=actor, source_file_id=_source_file_id(frame),
                  subject_type="frame", subject_id=frame.id, version=version.number,
                  previous=previous.number if previous else None)
+    approvals.note_changes(session, [frame.id], actor=actor, cause="prompt selected")
     session.flush()
     return version
 
