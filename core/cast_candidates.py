@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.activity import log_activity
-from core.authz import require
+from core.authz import acting_name, require
 from core.cast import get_member
 from core.errors import ValidationError
 from core.hashing import stable_hash
@@ -85,7 +85,7 @@ def request_candidates(session: Session, file_id: int, name: str, *, settings: S
             jobs.append(existing)
             continue
         job = Job(kind="image", prompt_text=prompt, provider=name_, model=model, params=params,
-                  input_hash=input_hash, idempotency_key=uuid.uuid4().hex, requested_by=actor,
+                  input_hash=input_hash, idempotency_key=uuid.uuid4().hex, requested_by=acting_name(actor),
                   source_file_id=file_id)
         jobs.append(job)
         new.append(job)

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from core import approvals
 from core.activity import log_activity
 from core.authz import require
 from core.errors import ConflictError, GateError, NotFoundError, ValidationError
@@ -463,7 +464,7 @@ def _guarded_update(session: Session, model: type[Frame] | type[Shot], row_id: i
 
 
 def apply_grid_edits(session: Session, storyboard_id: int, changes: Sequence[GridChange], *,
-                     actor: str = "") -> GridResult:
+                     actor: str = "", cause: str = "board edit") -> GridResult:
     """Apply `changes` in order, all or nothing; every changed frame and shot gets its lock_version bumped.
 
     Raises `ConflictError` (a `GridConflict` naming the frame or shot) when a row was saved by someone else since
@@ -490,6 +491,12 @@ def apply_grid_edits(session: Session, storyboard_id: int, changes: Sequence[Gri
                      frames_deleted=len(result.frames_deleted), shots_changed=len(result.shots_changed),
                      shots_added=len(result.shots_added), shots_deleted=len(result.shots_deleted),
                      version=board.board.version, edited_from=old_version)
+        # Approved frames whose text changed, and approved shots whose frames were added, removed or moved, now
+        # read "changed since approved" (core.approvals); the log says who changed what, and how.
+        approvals.note_changes(session, result.frames_text_changed, actor=actor, cause=cause)
+        touched = set(result.frames_changed) | set(result.frames_added) | set(result.frames_deleted)
+        shots = set(session.scalars(select(Frame.shot_id).where(Frame.id.in_(sorted(touched))))) if touched else set()
+        approvals.note_shot_changes(session, shots | set(result.shots_changed), actor=actor, cause=cause)
     return result
 
 

@@ -193,6 +193,8 @@ class Shot(Base):
     chain_break: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     # Chosen to show no cast member or set: no default presenter, no references (migration 0009, core.cast).
     shows_nobody: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # What was approved: {"parts": {...}, "by", "at"} (migration 0010, core.approvals); None until approved.
+    approval: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     storyboard: Mapped[Storyboard] = relationship(back_populates="shots")
     frames: Mapped[list[Frame]] = relationship(
@@ -234,6 +236,8 @@ class Frame(Base):
         ForeignKey("assets.id", use_alter=True, name="fk_frames_selected_image_id_assets")
     )
     lock_version: Mapped[int] = mapped_column(Integer, default=1)  # bumped on edits; checked on save
+    # What was approved: {"parts": {...}, "by", "at"} (migration 0010, core.approvals); None until approved.
+    approval: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     shot: Mapped[Shot] = relationship(back_populates="frames")
 

@@ -26,7 +26,7 @@ from core.jobs.queue import quote_batch, request_shot
 from core.jobs.takes import source_file_of
 from core.models import Frame, Shot
 from core.money import Quote
-from core.review import APPROVED_STATUSES, set_status
+from core.review import APPROVED_STATUSES, CHANGED, set_status, status_of
 from core.settings import Settings
 
 
@@ -55,15 +55,17 @@ def approve_shot(session: Session, shot_id: int, *, actor: str) -> int:
     shot = session.get(Shot, shot_id)
     frames: list[Frame] = [f for f in shot.frames if f.deleted_at is None] if shot else []
     moved = 0
-    for frame in frames:
-        if frame.review_status in APPROVED_STATUSES:
+    for frame in frames:  # a frame changed since it was approved is approved again, as it is now
+        status = status_of(session, frame)
+        if status in APPROVED_STATUSES:
             continue
-        if frame.review_status != "in_review":
+        if status not in ("in_review", CHANGED):
             set_status(session, "frame", frame.id, "in_review", actor=actor)
         set_status(session, "frame", frame.id, "approved", actor=actor)
         moved += 1
-    if shot is not None and shot.review_status not in APPROVED_STATUSES:
-        if shot.review_status != "in_review":
+    shot_now = status_of(session, shot) if shot is not None else None
+    if shot is not None and shot_now not in APPROVED_STATUSES:
+        if shot_now not in ("in_review", CHANGED):
             set_status(session, "shot", shot.id, "in_review", actor=actor)
         set_status(session, "shot", shot.id, "approved", actor=actor)
     return moved

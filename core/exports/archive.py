@@ -23,6 +23,7 @@ from sqlalchemy import or_, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
+from core import approvals
 from core.activity import log_activity
 from core.assets import AssetStore
 from core.authz import require
@@ -231,6 +232,12 @@ def import_archive(session: Session, archive: Path | bytes, *, data_dir: Path, a
         raise ValidationError("The archive must hold exactly one script")
     archive_checks.check_files(files, rows)  # every stored name content-addressed, every file accounted for
     result = _insert_all(session, rows, actor=actor)
+    # What an archive says was approved is checked, not trusted: rows edited since their approval arrive
+    # "changed since approved" (logged), and approvals from before fingerprints are stamped as they arrive.
+    approvals.note_changes(session, result.id_maps["frames"].values(), actor=actor, cause="archive import")
+    approvals.note_shot_changes(session, result.id_maps["shots"].values(), actor=actor, cause="archive import")
+    approvals.stamp_unrecorded(session, result.id_maps["frames"].values(), result.id_maps["shots"].values(),
+                               actor=actor)
     _write_files(files, rows, Path(data_dir), result.source_file_id, store or AssetStore(data_dir))
     log_activity(session, "archive.import", actor=actor, source_file_id=result.source_file_id,
                  subject_type="source_file", subject_id=result.source_file_id,

@@ -164,5 +164,5 @@ def apply_docx_edits(session: Session, file_id: int, data: bytes, *, data_dir: P
         by_board.setdefault(frame.storyboard_id, []).append(EditSceneText(frame_id, text, expected))
     with session.begin_nested():
         for board_id, edits in by_board.items():
-            apply_grid_edits(session, board_id, edits, actor=actor)
+            apply_grid_edits(session, board_id, edits, actor=actor, cause="Word round trip")
     return sorted(changed)

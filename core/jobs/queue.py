@@ -26,9 +26,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core import money
+from core import approvals, money
 from core.activity import log_activity
-from core.authz import require
+from core.authz import acting_name, require
 from core.errors import ConflictError, GateError, NotFoundError, StudioError, ValidationError
 from core.hashing import stable_hash
 from core.jobs import planning
@@ -110,9 +110,10 @@ def _request_image(session: Session, frame_id: int, *, settings: Settings, provi
         if frame.review_status == "locked":
             raise GateError(f"Frame {frame.position} of shot {frame.shot.position} is locked: its image cannot "
                             "change. Unlock it on the Review page first.")
-        if not force and frame.review_status in APPROVED_STATUSES and frame.selected_image_id is not None:
+        if (not force and frame.selected_image_id is not None
+                and approvals.frame_status(session, frame) in APPROVED_STATUSES):  # changed since: back in review
             raise TakeKept(f"Frame {frame.position} of shot {frame.shot.position} is {frame.review_status}; "
-                           "re-roll it (force) to render another take anyway")
+                            "re-roll it (force) to render another take anyway")
 
     prior = _prior_job(session, input_hash, force=force, gate=gate)
     if prior is not None:
@@ -120,7 +121,7 @@ def _request_image(session: Session, frame_id: int, *, settings: Settings, provi
     file_id = source_file_of(session, frame_id=frame.id)
     job = Job(kind="image", frame_id=frame.id, prompt_version_id=prompt.id, prompt_text=prompt.text, provider=name,
               model=model, params=params, input_hash=input_hash, idempotency_key=uuid.uuid4().hex, forced=force,
-              requested_by=actor, source_file_id=file_id)
+              requested_by=acting_name(actor), source_file_id=file_id)
     if batch.dry:
         batch.planned[input_hash] = job
         batch.new_jobs.append(job)
@@ -211,16 +212,17 @@ def _request_clip(session: Session, shot_id: int, *, settings: Settings, provide
             return waiting, False
 
     def gate() -> None:
-        if not force and shot.review_status in APPROVED_STATUSES and shot.selected_clip_id is not None:
+        if (not force and shot.selected_clip_id is not None
+                and approvals.shot_status(session, shot) in APPROVED_STATUSES):
             raise TakeKept(f"Shot {shot.position} is {shot.review_status}; re-roll it (force) to render another "
-                           "clip anyway")
+                            "clip anyway")
 
     prior = _prior_job(session, input_hash, force=force, gate=gate)
     if prior is not None:
         return prior, False
     file_id = source_file_of(session, shot_id=shot.id)
     job = Job(kind="clip", shot_id=shot.id, prompt_text=prompt, provider=name, model=model, params=params,
-              input_hash=input_hash, idempotency_key=uuid.uuid4().hex, forced=force, requested_by=actor,
+              input_hash=input_hash, idempotency_key=uuid.uuid4().hex, forced=force, requested_by=acting_name(actor),
               input_asset_ids=asset_ids if not depends else [], depends_on=depends, source_file_id=file_id)
     if batch.dry:
         batch.new_jobs.append(job)

@@ -80,8 +80,10 @@ def test_finished_render_is_reused_unless_rerolled(runtime: Runtime) -> None:
         takes = list_takes(s, frame_id=frame_id)
         assert len(takes) == 2
         first_take = next(t for t in takes if t.job_id == first_id)
-        # The first take was selected automatically; the re-roll waits for the producer's choice.
-        assert frame.selected_image_id == first_take.id
+        reroll_take = next(t for t in takes if t.job_id == reroll.id)
+        # The re-roll's take is what the board shows now; the first one stays in Takes, and differs from it.
+        assert frame.selected_image_id == reroll_take.id
+        assert first_take.discarded_at is None and first_take.sha256 != reroll_take.sha256
         # A new prompt version is a different render: not reused.
         add_prompt(s, frame, "A completely different picture of a library")
         fresh = request_image(s, frame_id, settings=runtime.settings, provider="offline")
@@ -229,12 +231,12 @@ def test_select_and_discard_takes(runtime: Runtime) -> None:
     with session_scope(runtime.sessions) as s:
         frame = s.get(Frame, frame_id)
         newest, oldest = list_takes(s, frame_id=frame_id)
+        assert frame.selected_image_id == newest.id  # the new prompt's take is shown as it arrives
+        select_take(s, oldest.id, actor="ana")  # the previous one is one click away
         assert frame.selected_image_id == oldest.id
-        select_take(s, newest.id, actor="ana")
+        discard_take(s, oldest.id, actor="ana")
         assert frame.selected_image_id == newest.id
-        discard_take(s, newest.id, actor="ana")
-        assert frame.selected_image_id == oldest.id
-        assert [t.id for t in list_takes(s, frame_id=frame_id)] == [oldest.id]
+        assert [t.id for t in list_takes(s, frame_id=frame_id)] == [newest.id]
         assert len(list_takes(s, frame_id=frame_id, include_discarded=True)) == 2
 
 
