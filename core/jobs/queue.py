@@ -310,9 +310,11 @@ def explicit_clip_block_reason(session: Session, images: Sequence[Asset], *, rel
             return (f"The {role} image (asset {asset.id}) is not the selected image of any frame: clips are "
                     "rendered only from approved frames (an admin can set ALLOW_UNAPPROVED_CLIPS=1 to allow "
                     "any image)")
-        if frame.review_status not in APPROVED_STATUSES:
-            return (f"The {role} image is frame {frame.position} of shot {frame.shot.position}, which is not "
-                    "approved yet: clips are rendered only from approved frames")
+        status = approvals.frame_status(session, frame)
+        if status not in APPROVED_STATUSES:
+            why = "changed since it was approved" if status == approvals.CHANGED else "not approved yet"
+            return (f"The {role} image is frame {frame.position} of shot {frame.shot.position}, which is {why}: "
+                    "clips are rendered only from approved frames")
     return None
 
 

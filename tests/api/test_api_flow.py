@@ -113,8 +113,17 @@ def test_extract_prompts_images_video(live_url: str, flow_runtime: Runtime) -> N
         board = http.get(f"/files/{script['file_id']}/storyboard").json()
         assert board["videos"][0]["shots"][0]["selected_clip_id"] == clip["id"]
 
-        # Explicit inputs: a URL (this server's own asset URL) to start, an asset id to end.
+        # The forced re-roll's take is the one the board shows now; the first take is only in Takes, so a clip
+        # from it is not a clip of an approved keyframe.
+        first_image = board["videos"][0]["shots"][0]["frames"][0]["selected_image_id"]
+        assert first_image == _finished(http, reroll.json())["assets"][0]["id"] != image["id"]
         last_image = board["videos"][0]["shots"][0]["frames"][1]["selected_image_id"]
+        old_take = http.post("/generation/video", json={
+            "start_image_url": f"{live_url}{image['url']}", "end_image_id": last_image, "prompt": "Old take"})
+        assert old_take.status_code == 409 and old_take.json()["category"] == "gate", old_take.text
+        image = {"url": f"/assets/{first_image}"}
+
+        # Explicit inputs: a URL (this server's own asset URL) to start, an asset id to end.
         explicit = http.post("/generation/video", json={
             "start_image_url": f"{live_url}{image['url']}", "end_image_id": last_image,
             "prompt": "Slow push-in across the solar panels",
