@@ -14,6 +14,7 @@ from typing import Literal
 
 from sqlalchemy.orm import Session
 
+from core import approvals
 from core.errors import NotFoundError
 from core.jobs import planning
 from core.jobs.planning import CostEstimate
@@ -93,7 +94,7 @@ def check_video_clips(session: Session, video_id: int, *, settings: Settings) ->
     for shot in shots:
         label = f"Shot {shot.position}"
         frames = planning.live_frames(shot)
-        if shot.selected_clip_id is not None and shot.review_status in APPROVED_STATUSES:
+        if shot.selected_clip_id is not None and approvals.shot_status(session, shot) in APPROVED_STATUSES:
             reused += 1
             continue
         reason = clip_block_reason(session, shot.id, relax=relax)
