@@ -8,7 +8,7 @@ so memory stays flat however long the video is.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -45,8 +45,9 @@ class AnimaticResult:
     height: int
 
 
-def render_animatic(video: VideoRow, out: Path, *, options: AnimaticOptions = AnimaticOptions()) -> AnimaticResult:
-    """Encode the animatic of `video` to `out` (MP4)."""
+def render_animatic(video: VideoRow, out: Path, *, options: AnimaticOptions = AnimaticOptions(),
+                    progress: Callable[[int, int], None] | None = None) -> AnimaticResult:
+    """Encode the animatic of `video` to `out` (MP4). `progress(done, total)` follows the shots encoded."""
     if options.width % 2 or options.height % 2 or options.width < 16 or options.height < 16:
         raise ValidationError("The animatic size must be even and at least 16×16 pixels")
     if not video.shots:
@@ -62,7 +63,8 @@ def render_animatic(video: VideoRow, out: Path, *, options: AnimaticOptions = An
         stream.width, stream.height = size
         stream.pix_fmt = "yuv420p"
         stream.time_base = Fraction(1, options.fps)
-        for event in video_cut(video, wpm=options.wpm):
+        events = video_cut(video, wpm=options.wpm)
+        for done, event in enumerate(events, 1):
             first, last = round(event.start * options.fps), round(event.end * options.fps)
             for frame in _event_frames(event, last - first, size, options):
                 if captions is not None:
@@ -71,6 +73,8 @@ def render_animatic(video: VideoRow, out: Path, *, options: AnimaticOptions = An
                 for packet in stream.encode(frame):
                     container.mux(packet)
                 total += 1
+            if progress is not None:
+                progress(done, len(events))
         for packet in stream.encode():
             container.mux(packet)
     tmp.replace(out)
