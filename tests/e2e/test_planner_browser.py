@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.harness import open_page, require_chromium, running_studio, settled, shot, studio_env
+from tests.e2e.harness import CHROMIUM, require_chromium, running_studio, shot, studio_env
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.studio.conftest import arabic_docx
 
@@ -35,6 +35,12 @@ def studio(tmp_path: Path) -> Iterator[tuple[str, Path, FakeOpenAIServer]]:
         env.update(OPENAI_API_KEY="sk-local-test-not-a-key", OPENAI_BASE_URL=server.base_url)
         with running_studio(env, cwd=tmp_path, log=tmp_path / "streamlit.log") as url:
             yield url, data, server
+
+
+def settled(page: Any) -> None:
+    """The harness's wait for a finished run, with room for a page run slowed by a loaded two-core machine."""
+    page.wait_for_selector("[data-testid=stApp][data-test-script-state=notRunning]", timeout=120_000)
+    page.wait_for_timeout(300)
 
 
 def _db(data: Path, sql: str) -> list[tuple[Any, ...]]:
@@ -73,7 +79,13 @@ def test_plan_a_video_with_the_ai_then_render_and_play_a_planned_clip(
     script = tmp_path / "دورة.docx"
     script.write_bytes(arabic_docx())
     with sync_playwright() as pw:
-        browser, page = open_page(pw, url + "/library")
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        page = browser.new_page(viewport={"width": 1366, "height": 900})
+        page.set_default_timeout(60_000)
+        page.goto(url + "/library")
+        page.wait_for_selector("h1", timeout=120_000)  # a fresh studio's first run, on a busy machine
+        settled(page)
         page.locator("input[type=file]").set_input_files(str(script))
         _button(page, "Ingest script")
         expect(page.get_by_text("2 videos", exact=False).first).to_be_visible()
