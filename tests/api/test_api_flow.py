@@ -120,6 +120,12 @@ def test_extract_prompts_images_video(live_url: str, flow_runtime: Runtime) -> N
             "start_image_url": f"{live_url}{image['url']}", "end_image_id": last_image, "prompt": "Old take"})
         assert old_take.status_code == 409 and old_take.json()["category"] == "gate", old_take.text
         image = {"url": f"/assets/{first_image}"}
+        # ...and the new take itself reads "changed since approved" until someone approves it
+        changed = http.post("/generation/video", json={
+            "start_image_url": f"{live_url}{image['url']}", "end_image_id": last_image, "prompt": "New take"})
+        assert changed.status_code == 409 and "changed since it was approved" in changed.json()["detail"]
+        again = http.post(f"/frames/{shot['frames'][0]['id']}/review", json={"status": "approved"})
+        assert again.status_code == 200 and again.json()["review_status"] == "approved", again.text
 
         # Explicit inputs: a URL (this server's own asset URL) to start, an asset id to end.
         explicit = http.post("/generation/video", json={

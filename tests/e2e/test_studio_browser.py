@@ -17,6 +17,7 @@ import pytest
 
 from tests.e2e.harness import (
     ARTIFACTS,
+    eventually,
     ROOT,
     open_page,
     require_chromium,
@@ -126,8 +127,8 @@ def test_studio_end_to_end(studio: tuple[str, Path], tmp_path: Path) -> None:
         settled(page)
         page.get_by_role("button", name="Save changes").click()
         settled(page)
-        texts = [t for (t,) in _db(data, "select scene_text from frames order by id")]
-        assert NEW_TEXT in texts, texts
+        saved = eventually(lambda: NEW_TEXT in [t for (t,) in _db(data, "select scene_text from frames")], True)
+        assert saved, [t for (t,) in _db(data, "select scene_text from frames order by id")]
 
         # Prompts: refine the whole video
         _open(page, "Prompts")
