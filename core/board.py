@@ -453,8 +453,10 @@ def _shots(rows: list[Row[Any]], *, source: SourceFile, bible: StyleBible | None
         frames = tuple(_frame(r, order, fields, source=source, video=video, style=style, notes=notes)
                        for r in shot_rows if r.frame_id is not None)
         names, default = _cast(first.cast, presenter)
-        now = shot_parts([_frame_parts(r) for r in shot_rows if r.frame_id is not None], first.clip_sha)
         shot_status = first.shot_review_status or "draft"
+        # Fingerprints only where an approval can be checked: the other rows skip the hashing.
+        now = (shot_parts([_frame_parts(r) for r in shot_rows if r.frame_id is not None], first.clip_sha)
+               if shot_status in APPROVED else {})
         frames_changed = any(f.review_status == CHANGED for f in frames)
         shots.append(BoardShot(
             id=first.shot_id, position=first.shot_position, summary=first.summary or "",
@@ -486,7 +488,7 @@ def _frame(row: Row[Any], order: BoardOrder, shot: _ShotFields, *, source: Sourc
                                               row.prompt_input_hash or "", hashes), request)
         prompt = prompt_freshness(found.state, found.changed)
     status = row.frame_review_status or "draft"
-    now = _frame_parts(row)
+    now = _frame_parts(row) if status in APPROVED else {}
     return BoardFrame(
         id=row.frame_id, shot_id=row.shot_id, position=row.frame_position, scene_text=row.scene_text or "",
         beat=row.beat or "", review_status=effective_status(status, row.frame_approval, now),

@@ -91,6 +91,10 @@ def test_a_board_edit_sends_the_frame_back_and_blocks_its_clip(approved) -> None
         assert frame.review_status == "changed" and frame.approval_changes == ("scene text",)
         assert review.STATUS_LABELS[frame.review_status] == "Changed since approved"
         assert shot.review_status == "changed" and "frames" in shot.approval_changes
+        from core.exports.data import collect_script  # the exports read the same state
+
+        exported = collect_script(session, ids.file_id, data_dir=rt.data_dir)
+        assert [f.status for f in exported.videos[0].shots[0].frames] == ["changed", "approved"]
         # Spending gated on approval is refused, on the board's rule and the queue's alike.
         reason = shot.clip_block_reason(relax=False)
         assert reason is not None and "changed since they were approved" in reason
