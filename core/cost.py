@@ -565,3 +565,25 @@ def _sum(session: Session, jobs: Iterable[Job], card: RateCard) -> Spend:
         credits += c
         by_kind[job.kind] = by_kind.get(job.kind, 0.0) + u
     return Spend(round(usd, 4), round(credits, 4), len(jobs), from_card, {k: round(v, 4) for k, v in by_kind.items()})
+
+
+# ---- voice-over (issue 17) ----------------------------------------------------------------------------------
+# Kept apart from the image / clip rate card above so it moves as one block: priced per character of spoken text
+# (after the lexicon), as OpenAI prices text-to-speech. A voice job stores this price when it is queued
+# (`Job.cost_usd`), so `committed_usd`, `spend` and the budget gate count it with no voice-specific code.
+
+VOICE_USD_PER_MILLION_CHARS: dict[str, float] = {
+    "gpt-4o-mini-tts": 12.0,  # OpenAI's "about $0.015 a minute" at ~1,250 characters a minute
+    "tts-1": 15.0,
+    "tts-1-hd": 30.0,
+    "espeak-ng": 0.0,  # the offline voice is free
+}
+
+
+def voice_price(model: str, characters: int) -> float:
+    """USD for speaking `characters` with `model`; an unknown model is refused with the way out."""
+    rate = VOICE_USD_PER_MILLION_CHARS.get(model)
+    if rate is None:
+        raise ValidationError(f"No voice price for model {model!r}: known voice models are "
+                              f"{', '.join(sorted(VOICE_USD_PER_MILLION_CHARS))}")
+    return round(rate * max(0, characters) / 1_000_000, 6)

@@ -63,7 +63,7 @@ def run_export(session: Session, kind: str, *, settings: Settings, file_id: int 
     if kind == "docx":
         return [word.write_storyboard_docx(snapshot, out or base / f"storyboard{suffix}.docx")]
     if kind == "shotlist":
-        return _shot_list(snapshot, formats, out, base / f"shotlist{suffix}")
+        return _shot_list(snapshot, formats, out, base / f"shotlist{suffix}", wpm)
     return _per_video(snapshot, kind, formats, out, base, wpm, options)
 
 
@@ -78,15 +78,16 @@ def _formats(kind: str, wanted: tuple[str, ...], out: Path | None) -> tuple[str,
     return chosen
 
 
-def _shot_list(snapshot: ScriptSnapshot, formats: tuple[str, ...], out: Path | None, stem: Path) -> list[Path]:
+def _shot_list(snapshot: ScriptSnapshot, formats: tuple[str, ...], out: Path | None, stem: Path,
+               wpm: float) -> list[Path]:
     paths: list[Path] = []
     for fmt in formats:
         target = out if out is not None and len(formats) == 1 else (out or stem).with_suffix(f".{fmt}")
         target.parent.mkdir(parents=True, exist_ok=True)
         if fmt == "csv":
-            target.write_bytes(shotlist.shot_list_csv(snapshot))
+            target.write_bytes(shotlist.shot_list_csv(snapshot, wpm=wpm))
         else:
-            shotlist.write_shot_list_xlsx(snapshot, target)
+            shotlist.write_shot_list_xlsx(snapshot, target, wpm=wpm)
         paths.append(target)
     return paths
 

@@ -145,12 +145,15 @@ ADDED_COLUMNS: dict[str, dict[str, Any]] = {
               # 0006: an old shot has no plan, no directions and no chain break
               "directions": [], "scene": None, "shot_size": "", "camera_move": "", "subject": "", "action": "",
               "location": "", "on_screen_text": "", "motion_prompt": "", "chain_break": _FALSE,
-              "shows_nobody": _FALSE},  # 0009
+              "shows_nobody": _FALSE,  # 0009
+              "selected_voice_id": None},  # 0012: no narration audio yet
     "source_files": {"ingest_overrides": {}, "chain_shots": _FALSE},
     "videos": {"directions": [], "scenes": []},
     "storyboards": {"density": "fixed", "pace_s": None, "planner": "offline", "planner_model": "",
                     "template_version": "", "plan_input_hash": "", "note": ""},
     "frames": {"beat": ""},
+    # 0012: the course's voice is the studio default, at normal speed, with an empty lexicon
+    "style_bibles": {"voice_provider": "", "voice_name": "", "voice_speed": 1.0, "voice_lexicon": {}},
 }
 
 
