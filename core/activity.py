@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.authz import current_principal
+from core.authz import acting_name
 from core.models import Activity
 
 
@@ -21,12 +21,9 @@ def log_activity(
     subject_id: int | None = None,
     **detail: Any,
 ) -> Activity:
-    # Who did it: a signed-in person is recorded by e-mail whatever display name the caller passed (the studio
-    # passes the configured author name); without sign-in the caller's name, else "local".
-    principal = current_principal()
     entry = Activity(
         action=action,
-        actor=actor if principal.local and actor else principal.email,
+        actor=acting_name(actor),  # the one rule: a signed-in person is always recorded as themselves
         source_file_id=source_file_id,
         subject_type=subject_type,
         subject_id=subject_id,

@@ -142,6 +142,19 @@ def acting_as(principal: Principal) -> Iterator[Principal]:
         _current.reset(token)
 
 
+def acting_name(claimed: str = "") -> str:
+    """The one rule for who is recorded as having done something (activity, comments, prompt versions, jobs).
+
+    A signed-in person is recorded by e-mail whatever name the caller passed: the pages pass the configured
+    author name, and a stored "producer" beside a signed-in reviewer's approval would say something that is not
+    so. Without sign-in (the local tool, the CLI, the worker, the API) the caller's name stands (the author
+    name, `--actor`, "api"), else "local"."""
+    principal = current_principal()
+    if not principal.local:
+        return principal.email
+    return (claimed or "").strip() or principal.email
+
+
 def require(permission: Permission) -> Principal:
     """The current person, if they may do `permission`; otherwise a refusal they can read. Call before writing."""
     principal = current_principal()

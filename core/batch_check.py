@@ -1,9 +1,10 @@
 """The pre-check of a "render all": what will render, what cannot and why, what it costs — one summary.
 
 Read before anything is queued, so it never says "Nothing was queued"; each reason names its shot or frame once;
-the budget is mentioned only when money is involved (offline renders are free, so no "raise the budget").
-The queue functions (`core.jobs.request_video_clips` / `request_video_images`) still decide for themselves: this
-is what the producer reads before confirming.
+the budget is mentioned only when money is involved (offline renders are free, so no "raise the budget"). The
+summary is the words for the page; the answer is the queue's and `core.money`'s: it is built from
+`core.jobs.quote_video_*`, which runs the very request the button makes without writing it, so what it says will
+render is what the click queues, at the price `core.money` gives, admitted by the same budget rule.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from sqlalchemy.orm import Session
 
 from core.errors import NotFoundError
 from core.jobs import planning
-from core.jobs.planning import CostEstimate
+from core.jobs.queue import quote_video_clips, quote_video_images
 from core.models import Shot, Video
-from core.review import APPROVED_STATUSES, clip_block_reason, clip_gate_relaxed, current_shots
+from core.money import Quote
+from core.review import current_shots
 from core.settings import Settings
 
 Kind = Literal["image", "clip"]
@@ -36,7 +38,7 @@ class BatchCheck:
     ready: tuple[str, ...]
     blocked: dict[str, str] = field(default_factory=dict)
     reused: int = 0
-    estimate: CostEstimate | None = None
+    estimate: Quote | None = None
     budget_note: str | None = None
     admitted: bool = True
 
@@ -45,11 +47,8 @@ class BatchCheck:
         return "shot" if self.kind == "clip" else "frame"
 
     def cost_text(self) -> str:
-        """"free (offline)", "≈ $1.20" (rate card prices) or "$1.20" (the provider's own estimate)."""
-        est = self.estimate
-        if est is None or est.source == "free":
-            return "free (offline)"
-        return f"{'≈ ' if est.source == 'rate card' else ''}${est.total_usd:.2f}"
+        """"free (offline)", or the quote's price ("≈ $1.20", with a word when a fallback price is in it)."""
+        return "free (offline)" if self.estimate is None else self.estimate.cost_text()
 
     def headline(self) -> str:
         """One sentence: "3 shots will render (2 image(s) first), free (offline); 1 cannot yet; 2 are up to date."."""
@@ -84,51 +83,44 @@ def _without_label(reason: str) -> str:
 def check_video_clips(session: Session, video_id: int, *, settings: Settings) -> BatchCheck:
     """Every live shot of the video: will its clip render, is it up to date, or why not."""
     shots = _shots(session, video_id)
-    relax = clip_gate_relaxed(settings)
+    quote = quote_video_clips(session, video_id, settings=settings)
+    new_clips = {j.shot_id for j in quote.jobs if j.kind == "clip"}
     ready: list[str] = []
     blocked: dict[str, str] = {}
     reused = 0
-    images = 0
-    provider = settings.active_renderer
     for shot in shots:
         label = f"Shot {shot.position}"
-        frames = planning.live_frames(shot)
-        if shot.selected_clip_id is not None and shot.review_status in APPROVED_STATUSES:
-            reused += 1
-            continue
-        reason = clip_block_reason(session, shot.id, relax=relax)
-        ends = frames[:1] + (frames[-1:] if len(frames) > 1 and planning.takes_end_frame(settings, provider)
-                             else [])
-        unprompted = [str(f.position) for f in ends if f.selected_image_id is None and f.selected_prompt_id is None]
-        if reason is None and unprompted:
-            reason = f"frame(s) {', '.join(unprompted)} have no prompt yet (refine them on the Prompts page)"
-        if reason is not None:
-            blocked[label] = _without_label(reason)
-            continue
-        ready.append(label)
-        images += sum(1 for f in ends if f.selected_image_id is None)
-    estimate = planning.estimate_jobs(session, settings=settings, images=images, clips=len(ready))
-    return _with_budget(session, video_id, BatchCheck("clip", tuple(ready), blocked, reused, estimate))
+        if shot.id in new_clips:
+            ready.append(label)
+        elif shot.id in quote.skipped and shot.id not in quote.kept:
+            blocked[label] = _without_label(quote.skipped[shot.id])
+        else:
+            reused += 1  # approved with its clip, or the same clip already rendered or on the way
+    return _with_budget(BatchCheck("clip", tuple(ready), blocked, reused, quote))
 
 
 def check_video_images(session: Session, video_id: int, *, settings: Settings) -> BatchCheck:
-    """Every live frame of the video without an image: will it render, or why not."""
+    """Every live frame of the video: will it render (a missing image, or one whose inputs changed), or why not."""
+    quote = quote_video_images(session, video_id, settings=settings)
+    new_frames = {j.frame_id for j in quote.jobs}
     ready: list[str] = []
     blocked: dict[str, str] = {}
     reused = 0
     for shot in _shots(session, video_id):
         for frame in planning.live_frames(shot):
             label = f"Shot {shot.position} · frame {frame.position}"
-            if frame.selected_image_id is not None:
-                reused += 1
-            elif frame.review_status == "locked":
-                blocked[label] = "locked: its image cannot change"
-            elif frame.selected_prompt_id is None:
-                blocked[label] = "no prompt yet (refine it on the Prompts page)"
-            else:
+            if frame.id in new_frames:
                 ready.append(label)
-    estimate = planning.estimate_jobs(session, settings=settings, images=len(ready), clips=0)
-    return _with_budget(session, video_id, BatchCheck("image", tuple(ready), blocked, reused, estimate))
+            elif frame.id in quote.skipped and frame.id not in quote.kept:
+                if frame.review_status == "locked":
+                    blocked[label] = "locked: its image cannot change"
+                elif frame.selected_prompt_id is None:
+                    blocked[label] = "no prompt yet (refine it on the Prompts page)"
+                else:
+                    blocked[label] = _without_label(quote.skipped[frame.id])
+            else:
+                reused += 1
+    return _with_budget(BatchCheck("image", tuple(ready), blocked, reused, quote))
 
 
 def _shots(session: Session, video_id: int) -> list[Shot]:
@@ -137,26 +129,22 @@ def _shots(session: Session, video_id: int) -> list[Shot]:
     return current_shots(session, video_id)
 
 
-def _with_budget(session: Session, video_id: int, check: BatchCheck) -> BatchCheck:
-    """Add the budget's word when money is involved; refuse when nothing would render or the budget is passed."""
-    from core import cost  # cost reads jobs; a local import keeps the layers one-way
-
+def _with_budget(check: BatchCheck) -> BatchCheck:
+    """The budget's word when money is involved (`core.money`'s admission of the whole quote); refuse when nothing
+    would render or the budget would be passed."""
     est = check.estimate
     if not check.ready:
         return replace(check, admitted=False)
-    if est is None or est.source == "free" or est.total_usd <= 0:
+    if est is None or est.total_usd <= 0:
         return check
-    video = session.get(Video, video_id)
-    assert video is not None
-    status = cost.budget_status(session, video.source_file_id, rate_card=cost.load_rate_card(session))
-    if status.budget_usd is None:
+    verdict = est.admission
+    if verdict.budget_usd is None:
         return replace(check, budget_note="No budget is set for this script.")
-    left = status.budget_usd - status.spent_usd - status.committed_usd
-    if est.total_usd > left + 1e-9:
+    left = verdict.budget_usd - verdict.spent_usd - verdict.committed_usd
+    if not verdict.admitted:
         return replace(check, admitted=False, budget_note=(
             f"This would cost about ${est.total_usd:.2f}, but only ${max(left, 0):.2f} of the "
-            f"${status.budget_usd:.2f} budget is left: an admin can raise it on the Review page, or render fewer "
+            f"${verdict.budget_usd:.2f} budget is left: an admin can raise it on the Review page, or render fewer "
             f"{check.noun}s."))
-    return replace(check, budget_note=f"${left - est.total_usd:.2f} of the ${status.budget_usd:.2f} budget "
-                                       "stays free after it.")
-
+    return replace(check, budget_note=f"${left - est.total_usd:.2f} of the ${verdict.budget_usd:.2f} budget "
+                                      "stays free after it.")

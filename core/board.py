@@ -13,6 +13,10 @@ newest image job), the review state, and three staleness answers computed by one
 - **voice** — stale when the selected narration audio was spoken from another narration, voice, speed or
   lexicon than today's (`core.voice.style.voice_hash`). `missing` when the shot has no audio.
 
+The review state is the one everyone reads (`core.approvals`): an approved or locked frame or shot whose content is
+no longer what was approved reads `review_status == "changed"` (Changed since approved), with what changed in
+`approval_changes`, so the studio, the API and the exports never call changed work approved.
+
 The clip gate (may a clip be rendered?) is `BoardShot.clip_block_reason(relax=…)`, the same rule the render
 queue enforces (`core.review.clip_gate`); `relax` is the ALLOW_UNAPPROVED_CLIPS setting.
 
@@ -51,6 +55,8 @@ from core.models import (
 from core.prompts.context import BoardOrder, BoardSlot, StoredPrompt, part_label, request_in_board, stored_staleness
 from core.prompts.style import style_data
 from core.voice.style import VoiceStyle, voice_hash, voice_style
+from core.approvals import APPROVED, CHANGED, effective_status, frame_parts, shot_parts
+from core.approvals import changes as approval_changes
 from core.review import clip_gate
 
 StaleState = Literal["missing", "fresh", "stale"]
@@ -120,6 +126,7 @@ class BoardFrame:
     prompt_freshness: Freshness
     image_freshness: Freshness
     comments: tuple[Note, ...] = ()
+    approval_changes: tuple[str, ...] = ()  # what changed since it was approved (review_status "changed")
 
 
 @dataclass(frozen=True)
@@ -154,6 +161,7 @@ class BoardShot:
     voice_duration_s: float | None = None  # once set, the shot's length everywhere (core.exports.timing)
     voice_job: JobState | None = None
     voice_freshness: Freshness = MISSING
+    approval_changes: tuple[str, ...] = ()  # what changed since it was approved (review_status "changed")
 
     def clip_block_reason(self, *, relax: bool) -> str | None:
         """Why a clip may not be rendered for this shot now, or None (`relax`: ALLOW_UNAPPROVED_CLIPS)."""
@@ -351,6 +359,7 @@ def _grid_statement() -> Any:
             Shot.narration, Shot.directions, Shot.scene, Shot.shot_size, Shot.camera_move, Shot.subject,
             Shot.action, Shot.location, Shot.on_screen_text, Shot.motion_prompt, Shot.chain_break,
             Shot.review_status.label("shot_review_status"), Shot.lock_version.label("shot_lock_version"),
+            Shot.approval.label("shot_approval"), clip_asset.sha256.label("clip_sha"),
             Shot.selected_clip_id, clip_asset.storage_key.label("clip_key"),
             clip_asset.duration_s.label("clip_duration_s"), clip_source.input_asset_ids.label("clip_inputs"),
             clip_job.id.label("clip_job_id"), clip_job.status.label("clip_job_status"),
@@ -362,6 +371,8 @@ def _grid_statement() -> Any:
             voice_job.error.label("voice_job_error"), voice_job.error_category.label("voice_job_category"),
             Frame.id.label("frame_id"), Frame.position.label("frame_position"), Frame.scene_text, Frame.beat,
             Frame.lock_version.label("frame_lock_version"), Frame.review_status.label("frame_review_status"),
+            Frame.approval.label("frame_approval"), PromptVersion.negative_prompt.label("prompt_negative"),
+            image_asset.sha256.label("image_sha"),
             Frame.selected_prompt_id, PromptVersion.number.label("prompt_number"),
             PromptVersion.text.label("prompt_text"), PromptVersion.origin.label("prompt_origin"),
             PromptVersion.provider.label("prompt_provider"), PromptVersion.model.label("prompt_model"),
@@ -461,13 +472,18 @@ def _shots(rows: list[Row[Any]], *, source: SourceFile, bible: StyleBible | None
         frames = tuple(_frame(r, order, fields, source=source, video=video, style=style, notes=notes)
                        for r in shot_rows if r.frame_id is not None)
         names, default = _cast(first.cast, presenter)
+        now = shot_parts([_frame_parts(r) for r in shot_rows if r.frame_id is not None], first.clip_sha)
+        shot_status = first.shot_review_status or "draft"
+        frames_changed = any(f.review_status == CHANGED for f in frames)
         shots.append(BoardShot(
             id=first.shot_id, position=first.shot_position, summary=first.summary or "",
             narration=first.narration or "", directions=tuple(str(d) for d in first.directions or ()),
             scene=first.scene, shot_size=first.shot_size or "", camera_move=first.camera_move or "",
             subject=first.subject or "", action=first.action or "", location=first.location or "",
             on_screen_text=first.on_screen_text or "", motion_prompt=first.motion_prompt or "",
-            chain_break=bool(first.chain_break), review_status=first.shot_review_status or "draft",
+            chain_break=bool(first.chain_break),
+            review_status=effective_status(shot_status, first.shot_approval, now, frames_changed=frames_changed),
+            approval_changes=_shot_changes(shot_status, first.shot_approval, now, frames_changed),
             lock_version=first.shot_lock_version, frames=frames, clip_id=first.selected_clip_id,
             clip_key=first.clip_key, clip_duration_s=first.clip_duration_s, clip_job=_job(first, "clip"),
             clip_freshness=clip_freshness(first.selected_clip_id, first.clip_inputs, frames),
@@ -492,15 +508,32 @@ def _frame(row: Row[Any], order: BoardOrder, shot: _ShotFields, *, source: Sourc
                                               row.prompt_provider, row.prompt_model or "",
                                               row.prompt_input_hash or "", hashes), request)
         prompt = prompt_freshness(found.state, found.changed)
+    status = row.frame_review_status or "draft"
+    now = _frame_parts(row)
     return BoardFrame(
         id=row.frame_id, shot_id=row.shot_id, position=row.frame_position, scene_text=row.scene_text or "",
-        beat=row.beat or "", review_status=row.frame_review_status or "draft", lock_version=row.frame_lock_version,
+        beat=row.beat or "", review_status=effective_status(status, row.frame_approval, now),
+        approval_changes=approval_changes(row.frame_approval, now) if status in APPROVED else (),
+        lock_version=row.frame_lock_version,
         prompt_id=row.selected_prompt_id, prompt_number=row.prompt_number, prompt_text=row.prompt_text or "",
         image_id=row.selected_image_id, image_key=row.image_key, image_job=_job(row, "image"),
         prompt_freshness=prompt,
         image_freshness=image_freshness(row.selected_image_id, row.image_prompt_id, row.selected_prompt_id, prompt),
         comments=notes.get(("frame", row.frame_id), ()),
     )
+
+
+def _shot_changes(status: str, approval: object, now: dict[str, str], frames_changed: bool) -> tuple[str, ...]:
+    if status not in APPROVED:
+        return ()
+    what = approval_changes(approval, now)
+    return what + ("frames",) if frames_changed and "frames" not in what else what
+
+
+def _frame_parts(row: Row[Any]) -> dict[str, str]:
+    """A grid row's frame as `core.approvals` fingerprints it (the same parts the review gates compute)."""
+    return frame_parts(scene_text=row.scene_text, beat=row.beat, prompt_text=row.prompt_text,
+                       negative_prompt=row.prompt_negative, image_sha=row.image_sha)
 
 
 # ---- the staleness rules (pure) -----------------------------------------------------------------------------

@@ -8,8 +8,9 @@ The flow a producer can rely on:
   member's images as a candidate: shown for picking, never sent to renders;
 - `core.cast.pick_candidate` locks one pick as the member's reference for the course; while it is locked, no new
   candidates are generated (remove the pick first to choose again).
-Candidate jobs belong to no frame or shot, so the script's spend does not list them; but a request that would take
-the script over its budget (spent + queued + these candidates at the rate card's price) is refused, queuing nothing.
+Candidate jobs belong to no frame or shot but are charged to the script (`Job.source_file_id`): they count in its
+spend and budget like every render, priced by `core.money`; a request that would take the script over its budget
+(spent + queued + these candidates) is refused whole, queuing nothing.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.activity import log_activity
-from core.authz import require
+from core.authz import acting_name, require
 from core.cast import get_member
 from core.errors import ValidationError
 from core.hashing import stable_hash
@@ -67,9 +68,9 @@ def request_candidates(session: Session, file_id: int, name: str, *, settings: S
     prompt = candidate_prompt(member, bible.palette if bible else "")
     name_ = planning.resolve_provider(settings, provider)
     model = planning.model_for(settings, name_, "image")
-    _admit(session, file_id, settings=settings, provider=name_, count=count)
     made = sum(1 for i in member.images if i.origin == "candidate")
-    jobs = []
+    jobs: list[Job] = []
+    new: list[Job] = []
     for n in range(made + 1, made + count + 1):
         params: dict[str, Any] = {"aspect_ratio": settings.aspect_ratio,
                                   "cast_candidate": {"member_id": member.id, "member": member.name, "n": n}}
@@ -84,30 +85,30 @@ def request_candidates(session: Session, file_id: int, name: str, *, settings: S
             jobs.append(existing)
             continue
         job = Job(kind="image", prompt_text=prompt, provider=name_, model=model, params=params,
-                  input_hash=input_hash, idempotency_key=uuid.uuid4().hex, requested_by=actor)
-        session.add(job)
-        session.flush()
+                  input_hash=input_hash, idempotency_key=uuid.uuid4().hex, requested_by=acting_name(actor),
+                  source_file_id=file_id)
         jobs.append(job)
+        new.append(job)
+    _admit(session, file_id, new)
+    for job in new:
+        session.add(job)
+    session.flush()
     log_activity(session, "cast.candidates_requested", actor=actor, source_file_id=file_id,
                  subject_type="cast_member", subject_id=member.id, jobs=[j.id for j in jobs], provider=name_)
     return jobs
 
 
-def _admit(session: Session, file_id: int, *, settings: Settings, provider: str, count: int) -> None:
-    """Refuse candidates that would take the script over its budget (offline renders are free)."""
-    from core import cost
+def _admit(session: Session, file_id: int, new: list[Job]) -> None:
+    """Refuse candidates that would take the script over its budget (`core.money`; offline renders are free)."""
     from core.errors import GateError
-    from core.jobs import planning
+    from core.money import quote_jobs
 
-    price = planning.estimate_jobs(session, settings=settings, images=count, clips=0, provider=provider)
-    if price.total_usd <= 0:
-        return
-    status = cost.budget_status(session, file_id, rate_card=cost.load_rate_card(session))
-    if status.budget_usd is not None and status.spent_usd + status.committed_usd + price.total_usd > \
-            status.budget_usd + 1e-9:
-        raise GateError(f"No candidates were queued: {count} image(s) at ${price.total_usd:.2f} would take this "
-                        f"script over its ${status.budget_usd:.2f} budget (${status.spent_usd:.2f} spent, "
-                        f"${status.committed_usd:.2f} queued). Raise the budget or upload a photo instead.",
+    quote = quote_jobs(session, file_id, new)
+    verdict = quote.admission
+    if not verdict.admitted and verdict.budget_usd is not None:
+        raise GateError(f"No candidates were queued: {len(new)} image(s) at ${quote.total_usd:.2f} would take this "
+                        f"script over its ${verdict.budget_usd:.2f} budget (${verdict.spent_usd:.2f} spent, "
+                        f"${verdict.committed_usd:.2f} queued). Raise the budget or upload a photo instead.",
                         category="budget")
 
 

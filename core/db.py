@@ -77,6 +77,18 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
+def begin_write(session: Session, *, immediate: bool = False) -> None:
+    """Open the real transaction before a savepoint on SQLite (pysqlite opens it only at the first write, so a
+    SAVEPOINT before that would be a transaction of its own, committed on release). `immediate` takes SQLite's
+    write lock at once, so what the caller reads next (a next version number) is what every writer committed
+    and nobody else can write in between. PostgreSQL needs neither."""
+    conn = session.connection()
+    if conn.dialect.name == "sqlite":
+        raw = conn.connection.dbapi_connection
+        if raw is not None and not raw.in_transaction:
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
 @contextmanager
 def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A unit of work: commit on success, roll back on any error."""

@@ -11,6 +11,9 @@ How a save works:
 2. Write only the rows whose values changed, each with `UPDATE … SET …, lock_version = lock_version + 1
    WHERE id = :id AND lock_version = :seen`. A writer who saved in between makes that update match no row, and the
    save fails with `ConflictError` (the caller's unit of work must then be rolled back; `session_scope` does).
+3. A save that changed something is a storyboard version of its own (`core.storyboard_store.version_hand_edit`):
+   the edited board takes the next version number and keeps its frames (prompts, takes, reviews), and the board
+   as it stood before is kept, frozen, under the number it had, so the diff of two versions shows the edit.
 """
 
 from __future__ import annotations
@@ -22,10 +25,12 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from core import approvals
 from core.activity import log_activity
 from core.authz import require
 from core.errors import ConflictError, GateError, NotFoundError, ValidationError
 from core.models import Frame, Shot, Storyboard, Video, utcnow
+from core.storyboard_store import copy_of_shot, version_hand_edit
 
 LOCKED = "locked"
 MAX_TEXT_CHARS = 20_000
@@ -221,6 +226,9 @@ class _Board:
             self.frame_by_id[frame.id] = (shot_state, fstate)
         self.removed_frames: list[_FrameState] = []
         self.removed_shots: list[_ShotState] = []
+        # The board as it stands, before any change: kept as its own version when the save changes something.
+        self.before = [copy_of_shot(state.row, [f.row for f in state.frames if f.row is not None])
+                       for state in self.shots if state.row is not None]
 
     # lookups
     def frame(self, frame_id: int, kept_text: str | None = None) -> tuple[_ShotState, _FrameState]:
@@ -456,7 +464,7 @@ def _guarded_update(session: Session, model: type[Frame] | type[Shot], row_id: i
 
 
 def apply_grid_edits(session: Session, storyboard_id: int, changes: Sequence[GridChange], *,
-                     actor: str = "") -> GridResult:
+                     actor: str = "", cause: str = "board edit") -> GridResult:
     """Apply `changes` in order, all or nothing; every changed frame and shot gets its lock_version bumped.
 
     Raises `ConflictError` (a `GridConflict` naming the frame or shot) when a row was saved by someone else since
@@ -464,17 +472,31 @@ def apply_grid_edits(session: Session, storyboard_id: int, changes: Sequence[Gri
     for ids outside this storyboard. Positions are renumbered 1..n after every save.
     """
     require("edit")
+    found = session.get(Storyboard, storyboard_id)
+    if found is not None:
+        # The video's row lock (PostgreSQL), as a plan or a rebuild takes it: two saves, or a save and a plan,
+        # queue up for the version numbers instead of racing; the rows below are read after it.
+        session.scalar(select(Video.id).where(Video.id == found.video_id).with_for_update())
     board = _Board(session, storyboard_id)
     for change in changes:
         board.apply(change)
     result = board.write(session)
     if result.changed:
+        old_version = board.board.version
+        version_hand_edit(session, board.board, board.before, actor=actor)
         video = session.get(Video, board.board.video_id)
         log_activity(session, "edit_storyboard", actor=actor, source_file_id=video.source_file_id if video else None,
                      subject_type="storyboard", subject_id=storyboard_id,
                      frames_changed=len(result.frames_changed), frames_added=len(result.frames_added),
                      frames_deleted=len(result.frames_deleted), shots_changed=len(result.shots_changed),
-                     shots_added=len(result.shots_added), shots_deleted=len(result.shots_deleted))
+                     shots_added=len(result.shots_added), shots_deleted=len(result.shots_deleted),
+                     version=board.board.version, edited_from=old_version)
+        # Approved frames whose text changed, and approved shots whose frames were added, removed or moved, now
+        # read "changed since approved" (core.approvals); the log says who changed what, and how.
+        approvals.note_changes(session, result.frames_text_changed, actor=actor, cause=cause)
+        touched = set(result.frames_changed) | set(result.frames_added) | set(result.frames_deleted)
+        shots = set(session.scalars(select(Frame.shot_id).where(Frame.id.in_(sorted(touched))))) if touched else set()
+        approvals.note_shot_changes(session, shots | set(result.shots_changed), actor=actor, cause=cause)
     return result
 
 

@@ -203,6 +203,8 @@ class Shot(Base):
     chain_break: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     # Chosen to show no cast member or set: no default presenter, no references (migration 0009, core.cast).
     shows_nobody: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # What was approved: {"parts": {...}, "by", "at"} (migration 0010, core.approvals); None until approved.
+    approval: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     storyboard: Mapped[Storyboard] = relationship(back_populates="shots")
     frames: Mapped[list[Frame]] = relationship(
@@ -244,6 +246,8 @@ class Frame(Base):
         ForeignKey("assets.id", use_alter=True, name="fk_frames_selected_image_id_assets")
     )
     lock_version: Mapped[int] = mapped_column(Integer, default=1)  # bumped on edits; checked on save
+    # What was approved: {"parts": {...}, "by", "at"} (migration 0010, core.approvals); None until approved.
+    approval: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     shot: Mapped[Shot] = relationship(back_populates="frames")
 
@@ -312,6 +316,10 @@ class Job(Timestamped, Base):
     kind: Mapped[str] = mapped_column(String(16))  # "image" | "clip" | "voice"
     frame_id: Mapped[int | None] = mapped_column(ForeignKey("frames.id"), index=True)
     shot_id: Mapped[int | None] = mapped_column(ForeignKey("shots.id"), index=True)
+    # The script the render is charged to (`core.money`): set on every new job, so renders of no frame or shot
+    # (cast candidates, clips from explicit images) count in its spend and budget too. No foreign key: a plain
+    # column keeps migration 0010 one ADD COLUMN everywhere; older jobs are found through their frame or shot.
+    source_file_id: Mapped[int | None] = mapped_column(Integer, index=True)
     prompt_version_id: Mapped[int | None] = mapped_column(ForeignKey("prompt_versions.id"))
     prompt_text: Mapped[str] = mapped_column(Text, default="")
     input_asset_ids: Mapped[list[Any]] = mapped_column(default=list)  # start / end images for clips
@@ -380,7 +388,7 @@ class RateOverride(Base):
     __tablename__ = "rate_overrides"
 
     model: Mapped[str] = mapped_column(String(128), primary_key=True)
-    unit: Mapped[str] = mapped_column(String(16))  # "image" | "clip_second"
+    unit: Mapped[str] = mapped_column(String(16))  # "image" | "clip_second" | "character" (a voice)
     credits: Mapped[float] = mapped_column(Float)
     usd: Mapped[float] = mapped_column(Float)
     source: Mapped[str] = mapped_column(String(16), default="edited")  # "edited" | "api" | "imported"

@@ -8,7 +8,9 @@ What "Approve and render clip" promises a producer (the Clips page and the board
 - frames with no image get their image jobs first; the clip job waits for them (`core.jobs.request_clip`);
 - everything happens in the caller's one unit of work: a refusal on the way (a budget, a gate) leaves the shot as
   it was and queues nothing;
-- the estimate (`estimate_shot`) prices exactly what the click will queue, so it can be shown beside the button.
+- the estimate (`estimate_shot`) prices exactly what the click will queue — it is the click's own request
+  (`core.jobs.queue.request_shot`) built without writing, as after the approval — so it can be shown beside the
+  button, and the click's images and clip are admitted against the budget together.
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ from sqlalchemy.orm import Session
 from core.authz import current_principal
 from core.errors import GateError, NotFoundError
 from core.jobs import planning
-from core.jobs.planning import CostEstimate
-from core.jobs.queue import request_clip, request_image
-from core.models import Frame, Job, Shot
-from core.review import APPROVED_STATUSES, set_status
+from core.jobs.queue import quote_batch, request_shot
+from core.jobs.takes import source_file_of
+from core.models import Frame, Shot
+from core.money import Quote
+from core.review import APPROVED_STATUSES, CHANGED, set_status, status_of
 from core.settings import Settings
 
 
@@ -37,7 +40,7 @@ class OneClickResult:
     frames_approved: int
     image_job_ids: tuple[int, ...]
     clip_job_id: int
-    estimate: CostEstimate
+    estimate: Quote
 
     def summary(self) -> str:
         images = len(self.image_job_ids)
@@ -52,15 +55,17 @@ def approve_shot(session: Session, shot_id: int, *, actor: str) -> int:
     shot = session.get(Shot, shot_id)
     frames: list[Frame] = [f for f in shot.frames if f.deleted_at is None] if shot else []
     moved = 0
-    for frame in frames:
-        if frame.review_status in APPROVED_STATUSES:
+    for frame in frames:  # a frame changed since it was approved is approved again, as it is now
+        status = status_of(session, frame)
+        if status in APPROVED_STATUSES:
             continue
-        if frame.review_status != "in_review":
+        if status not in ("in_review", CHANGED):
             set_status(session, "frame", frame.id, "in_review", actor=actor)
         set_status(session, "frame", frame.id, "approved", actor=actor)
         moved += 1
-    if shot is not None and shot.review_status not in APPROVED_STATUSES:
-        if shot.review_status != "in_review":
+    shot_now = status_of(session, shot) if shot is not None else None
+    if shot is not None and shot_now not in APPROVED_STATUSES:
+        if shot_now not in ("in_review", CHANGED):
             set_status(session, "shot", shot.id, "in_review", actor=actor)
         set_status(session, "shot", shot.id, "approved", actor=actor)
     return moved
@@ -99,10 +104,14 @@ def one_click_refusal(session: Session, shot_id: int) -> str | None:
     return None
 
 
-def estimate_shot(session: Session, shot_id: int, *, settings: Settings) -> CostEstimate:
-    """The price of one click: the shot's frames that have no image, and its clip."""
+def estimate_shot(session: Session, shot_id: int, *, settings: Settings) -> Quote:
+    """The price of one click: what `approve_and_render` would queue (the shot's frames that have no image, and
+    its clip), asked as the click asks it once the shot is approved; writes nothing."""
     shot = _live_shot(session, shot_id)
-    return planning.estimate_jobs(session, settings=settings, images=len(_frames_needing_images(shot)), clips=1)
+    approved = settings.model_copy(update={"allow_unapproved_clips": True})  # the click approves before it asks
+    batch = request_shot(session, shot.id, frame_ids=[f.id for f in _frames_needing_images(shot)],
+                         settings=approved, force=shot.selected_clip_id is not None, dry=True)
+    return quote_batch(session, source_file_of(session, shot_id=shot.id), batch)
 
 
 def approve_and_render(session: Session, shot_id: int, *, settings: Settings, actor: str) -> OneClickResult:
@@ -115,9 +124,9 @@ def approve_and_render(session: Session, shot_id: int, *, settings: Settings, ac
     shot = _live_shot(session, shot_id)
     estimate = estimate_shot(session, shot_id, settings=settings)
     moved = approve_shot(session, shot_id, actor=actor)
-    images: list[Job] = [request_image(session, f.id, settings=settings, actor=actor)
-                         for f in _frames_needing_images(shot)]
-    clip = request_clip(session, shot_id, settings=settings, actor=actor, force=shot.selected_clip_id is not None)
+    batch = request_shot(session, shot.id, frame_ids=[f.id for f in _frames_needing_images(shot)],
+                         settings=settings, force=shot.selected_clip_id is not None, actor=actor)
+    *images, clip = batch.jobs
     waits = tuple(clip.depends_on or [])
     queued = tuple(j.id for j in images if j.status in ("pending", "submitted", "running"))
     return OneClickResult(shot_id=shot.id, shot_position=shot.position, frames_approved=moved,

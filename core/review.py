@@ -2,7 +2,9 @@
 
 A frame or shot moves `draft → (in_review →) approved → locked`; a reviewer can send it to `needs_changes` (with
 a comment saying what). Every transition is checked here, in core, so the CLI, the pages and the worker obey the
-same rules, and every transition is written to the activity log.
+same rules, and every transition is written to the activity log. Approving stores what was approved
+(`core.approvals`): once that changes, the frame or shot reads "changed" (Changed since approved) — not approved —
+until it is approved again.
 
 What the gates mean for the rest of the studio:
 - a **locked** frame's prompt and selected image cannot change, and batches skip it (`assert_frame_editable`);
@@ -20,14 +22,16 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from core import approvals
 from core.activity import log_activity
-from core.authz import require
+from core.authz import acting_name, require
 from core.errors import GateError, NotFoundError, ValidationError
 from core.models import REVIEW_STATUSES, Comment, Frame, Shot, Storyboard, Video
 
 SubjectType = Literal["frame", "shot"]
 SUBJECT_TYPES: tuple[str, ...] = ("frame", "shot")
-APPROVED_STATUSES = frozenset({"approved", "locked"})
+APPROVED_STATUSES = approvals.APPROVED
+CHANGED = approvals.CHANGED
 
 # Allowed moves. A reviewer may always send work back; unlocking goes through "approved" and needs a reason.
 # A draft or a frame that needed changes may be approved (or sent back) in one step: "in review" is a state a
@@ -38,6 +42,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "needs_changes": frozenset({"in_review", "draft", "approved"}),
     "approved": frozenset({"locked", "needs_changes", "in_review"}),
     "locked": frozenset({"approved"}),
+    # Read, never stored: approved once, changed since. Back to review like "in review"; locking needs a fresh
+    # approval of what it shows now.
+    CHANGED: frozenset({"approved", "needs_changes", "in_review", "draft"}),
 }
 # Transitions that must carry a comment, so the thread says why.
 COMMENT_REQUIRED: dict[tuple[str, str], str] = {
@@ -45,6 +52,7 @@ COMMENT_REQUIRED: dict[tuple[str, str], str] = {
     ("in_review", "needs_changes"): "Say what needs to change",
     ("approved", "needs_changes"): "Say what needs to change",
     ("locked", "approved"): "Say why this is being unlocked",
+    (CHANGED, "needs_changes"): "Say what needs to change",
 }
 STATUS_LABELS = {
     "draft": "Draft",
@@ -52,6 +60,7 @@ STATUS_LABELS = {
     "needs_changes": "Needs changes",
     "approved": "Approved",
     "locked": "Locked",
+    CHANGED: "Changed since approved",
 }
 
 
@@ -113,7 +122,7 @@ def set_status(
     if status not in REVIEW_STATUSES:
         raise ValidationError(
             f"Unknown review status {status!r}; use one of: {', '.join(REVIEW_STATUSES)}")
-    old = subject.review_status or "draft"
+    old = status_of(session, subject)
     text = (comment or "").strip()
     label = _subject_label(subject)
     if status != old:
@@ -126,9 +135,13 @@ def set_status(
         if need and not text:
             raise GateError(f"{need}: moving {label} to {STATUS_LABELS[status]} needs a comment")
         if isinstance(subject, Shot) and status in APPROVED_STATUSES and old not in APPROVED_STATUSES:
-            _assert_frames_approved(subject, label)
+            _assert_frames_approved(session, subject, label)
     comment_row = add_comment(session, subject_type, subject_id, text, author=actor) if text else None
     if status != old:
+        if status in APPROVED_STATUSES:
+            approvals.approve(session, subject, actor=actor)  # what is approved (locked) is what it shows now
+        else:
+            subject.approval = None
         subject.review_status = status
         log_activity(session, "review.status", actor=actor, source_file_id=_source_file_id(session, subject),
                      subject_type=subject_type, subject_id=subject_id, old=old, new=status,
@@ -154,8 +167,18 @@ def set_status_many(
     return done
 
 
-def _assert_frames_approved(shot: Shot, label: str) -> None:
-    waiting = [f.position for f in shot.frames if f.deleted_at is None and f.review_status not in APPROVED_STATUSES]
+def status_of(session: Session, subject: Frame | Shot) -> str:
+    """A frame's or shot's status as everyone reads it: the stored one, or "changed" for an approved one whose
+    content changed since (`core.approvals`)."""
+    if isinstance(subject, Frame):
+        return approvals.frame_status(session, subject)
+    return approvals.shot_status(session, subject)
+
+
+def _assert_frames_approved(session: Session, shot: Shot, label: str) -> None:
+    live = [f for f in shot.frames if f.deleted_at is None]
+    statuses = approvals.frame_statuses(session, live)
+    waiting = [f.position for f in live if statuses[f.id] not in APPROVED_STATUSES]
     if waiting:
         frames = ", ".join(str(p) for p in waiting)
         raise GateError(f"{label} cannot be approved while frame(s) {frames} are not approved yet")
@@ -170,7 +193,8 @@ def add_comment(session: Session, subject_type: str, subject_id: int, body: str,
     text = body.strip()
     if not text:
         raise ValidationError("A comment cannot be empty")
-    row = Comment(subject_type=subject_type, subject_id=subject_id, author=author or "producer", body=text)
+    row = Comment(subject_type=subject_type, subject_id=subject_id, author=acting_name(author or "producer"),
+                  body=text)
     session.add(row)
     log_activity(session, "review.comment", actor=author, source_file_id=_source_file_id(session, subject),
                  subject_type=subject_type, subject_id=subject_id)
@@ -216,20 +240,24 @@ def current_shots(session: Session, video_id: int) -> list[Shot]:
 def approval_progress(session: Session, video_id: int) -> ApprovalProgress:
     shots = current_shots(session, video_id)
     frames = [f for s in shots for f in s.frames if f.deleted_at is None]
+    statuses = approvals.frame_statuses(session, frames)
     return ApprovalProgress(
         video_id=video_id,
         frames_total=len(frames),
-        frames_by_status=dict(Counter(f.review_status for f in frames)),
+        frames_by_status=dict(Counter(statuses[f.id] for f in frames)),
         shots_total=len(shots),
-        shots_by_status=dict(Counter(s.review_status for s in shots)),
+        shots_by_status=dict(Counter(status_of(session, s) for s in shots)),
     )
 
 
 def frames_with_status(session: Session, video_id: int, statuses: Iterable[str] | None = None) -> list[Frame]:
     """The live frames of a video's current storyboard, in order, optionally only those in `statuses`."""
     wanted = set(statuses) if statuses is not None else None
-    return [f for s in current_shots(session, video_id) for f in s.frames
-            if f.deleted_at is None and (wanted is None or f.review_status in wanted)]
+    frames = [f for s in current_shots(session, video_id) for f in s.frames if f.deleted_at is None]
+    if wanted is None:
+        return frames
+    read = approvals.frame_statuses(session, frames)
+    return [f for f in frames if read[f.id] in wanted]
 
 
 # ---- gates other modules call -------------------------------------------------------------------------------
@@ -253,7 +281,9 @@ def clip_block_reason(session: Session, shot_id: int, *, relax: bool) -> str | N
     shot = session.get(Shot, shot_id)
     if shot is None:
         raise NotFoundError(f"Shot {shot_id} does not exist")
-    frames = [(f.position, f.review_status) for f in shot.frames if f.deleted_at is None]
+    live = [f for f in shot.frames if f.deleted_at is None]
+    statuses = approvals.frame_statuses(session, live)
+    frames = [(f.position, statuses[f.id]) for f in live]
     return clip_gate(shot.position, shot.review_status, frames, relax=relax)
 
 
@@ -268,6 +298,10 @@ def clip_gate(shot_position: int, shot_status: str, frames: Sequence[tuple[int, 
     if not frames:
         return f"Shot {shot_position} has no frames to animate"
     waiting = [str(position) for position, status in frames if status not in APPROVED_STATUSES]
+    changed = [str(position) for position, status in frames if status == CHANGED]
+    if changed and len(changed) == len(waiting):
+        return (f"Shot {shot_position}: frame(s) {', '.join(changed)} changed since they were approved, so they are "
+                f"not approved any more; approve them again to render the clip")
     if waiting:
         return (f"Shot {shot_position}: frame(s) {', '.join(waiting)} are not approved yet; clips are rendered only "
                 f"from approved frames")

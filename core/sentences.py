@@ -229,3 +229,15 @@ def _attach_bare_punctuation(found: Sentences) -> Sentences:
         out.starts.append(pending[1])
         out.ends.append(pending[2])
     return out
+
+
+SUMMARY_WORDS = 12
+_TRAILING_MARKS = " .!?؟؛…،,:;-–—"
+
+
+def summarize(sentence: str, *, words: int = SUMMARY_WORDS) -> str:
+    """A shot's one-line summary: the sentence without its end mark, cut to `words` words with an ellipsis."""
+    parts = sentence.split()
+    if len(parts) > words:
+        return " ".join(parts[:words]).rstrip(_TRAILING_MARKS) + "…"
+    return " ".join(parts).rstrip(_TRAILING_MARKS) or sentence.strip()

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from core.activity import log_activity
@@ -39,9 +39,8 @@ from core.models import Base, Frame, Shot, Storyboard, Video, utcnow
 from core.planner.offline import OfflinePlanner, offline_shots
 from core.planner.types import PlannedShot, ShotPlanReply
 from core.planner.validate import normalized, plan_problems
-from core.sentences import Sentences, locate_sentences
+from core.sentences import Sentences, locate_sentences, summarize
 from core.settings import Settings
-from core.storyboard import summarize
 
 DENSITIES = ("fixed", "paced")
 # The layout rules above; stored with every board they write (old boards keep "1", the copy-the-narration builder).
@@ -224,6 +223,23 @@ def narration_coverage(body: str, narrations: Sequence[str]) -> Coverage:
 # ---- writing ---------------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class PlanToStore:
+    """One video's checked-or-not plan and how it was made, for `store_plans`."""
+
+    video_id: int
+    reply: ShotPlanReply
+    planner: str
+    model: str
+    template_version: str
+    density: str
+    pace_s: float | None
+    input_hash: str
+    note: str = ""
+    shots_requested: int | None = None
+    frames_requested: int | None = None
+
+
 def store_plan(
     session: Session,
     video_id: int,
@@ -244,33 +260,59 @@ def store_plan(
 
     Raises `PlanError` (every problem listed, nothing written) when the plan does not partition the narration,
     leaves the vocabulary or shows one picture twice; `ValidationError` for an unknown density."""
+    return store_plans(session, [PlanToStore(
+        video_id, reply, planner=planner, model=model, template_version=template_version, density=density,
+        pace_s=pace_s, input_hash=input_hash, note=note, shots_requested=shots_requested,
+        frames_requested=frames_requested)], actor=actor)[0]
+
+
+def store_plans(session: Session, plans: Sequence[PlanToStore], *, actor: str = "") -> list[Storyboard]:
+    """Store plans of several videos (each video once), each as its video's new current version, in a constant
+    number of statements: a batch writing the videos that finished meanwhile pays one round of INSERTs, not one
+    per video (on SQLite the single writer's time is the batch's tail). All or nothing: the first plan that fails
+    its checks raises `PlanError` for its video and none is written. Returned in the order given."""
     require("edit")
-    if density not in DENSITIES:
-        raise ValidationError(f"Storyboard density must be one of {', '.join(DENSITIES)} (got {density!r}).")
-    if pace_s is not None and pace_s <= 0:
-        raise ValidationError(f"Seconds per frame must be more than 0 (got {pace_s}).")
-    # Lock the video row (PostgreSQL) so two writers of one video queue up instead of racing for a version.
-    video = session.scalar(select(Video).where(Video.id == video_id).with_for_update())
-    if video is None:
-        raise NotFoundError(f"Video {video_id} does not exist.")
-    located = locate_sentences(video.body)
-    problems = plan_check(reply, len(located.texts))
-    if problems:
-        raise PlanError(problems, video_id=video_id)
-    meta = BoardMeta(planner=planner, model=model, template_version=template_version,
-                     density=density, pace_s=pace_s, input_hash=input_hash, note=note,
-                     shots_requested=shots_requested, frames_requested=frames_requested)
-    rows = board_from_plan(video.body, reply, directions=video.directions or [], scenes=video.scenes or [],
-                           meta=meta, sentences=located)
-    latest = session.scalar(select(func.max(Storyboard.version)).where(Storyboard.video_id == video_id)) or 0
-    clear_current(session, video_id)
-    board_id = insert_boards(session, [(video_id, latest + 1, rows)])[video_id]
-    board = session.get(Storyboard, board_id)
-    assert board is not None
-    log_activity(session, "plan_storyboard", actor=actor, source_file_id=video.source_file_id,
-                 subject_type="video", subject_id=video_id, version=board.version, planner=planner, model=model,
-                 density=density, shots=len(rows.shots), frames=rows.frame_count)
-    return board
+    if not plans:
+        return []
+    for plan in plans:
+        if plan.density not in DENSITIES:
+            raise ValidationError(f"Storyboard density must be one of {', '.join(DENSITIES)} "
+                                  f"(got {plan.density!r}).")
+        if plan.pace_s is not None and plan.pace_s <= 0:
+            raise ValidationError(f"Seconds per frame must be more than 0 (got {plan.pace_s}).")
+    ids = [plan.video_id for plan in plans]
+    if len(set(ids)) != len(ids):
+        raise ValidationError("Each video can take one new plan at a time; the same video was given twice.")
+    # Lock the video rows (PostgreSQL), in id order so two batches never deadlock: two writers of one video queue
+    # up instead of racing for a version number.
+    videos = {v.id: v for v in session.scalars(
+        select(Video).where(Video.id.in_(ids)).order_by(Video.id).with_for_update())}
+    items: list[tuple[int, int, BoardRows]] = []
+    latest = {vid: version for vid, version in session.execute(
+        select(Storyboard.video_id, func.max(Storyboard.version)).where(Storyboard.video_id.in_(ids))
+        .group_by(Storyboard.video_id)).tuples()}
+    for plan in plans:
+        video = videos.get(plan.video_id)
+        if video is None:
+            raise NotFoundError(f"Video {plan.video_id} does not exist.")
+        located = locate_sentences(video.body)
+        problems = plan_check(plan.reply, len(located.texts))
+        if problems:
+            raise PlanError(problems, video_id=plan.video_id)
+        meta = BoardMeta(planner=plan.planner, model=plan.model, template_version=plan.template_version,
+                         density=plan.density, pace_s=plan.pace_s, input_hash=plan.input_hash, note=plan.note,
+                         shots_requested=plan.shots_requested, frames_requested=plan.frames_requested)
+        rows = board_from_plan(video.body, plan.reply, directions=video.directions or [],
+                               scenes=video.scenes or [], meta=meta, sentences=located)
+        items.append((plan.video_id, (latest.get(plan.video_id) or 0) + 1, rows))
+    clear_current(session, *ids)
+    board_ids = insert_boards(session, items)
+    boards = {b.id: b for b in session.scalars(select(Storyboard).where(Storyboard.id.in_(list(board_ids.values()))))}
+    for plan, (_vid, version, rows) in zip(plans, items):
+        log_activity(session, "plan_storyboard", actor=actor, source_file_id=videos[plan.video_id].source_file_id,
+                     subject_type="video", subject_id=plan.video_id, version=version, planner=plan.planner,
+                     model=plan.model, density=plan.density, shots=len(rows.shots), frames=rows.frame_count)
+    return [boards[board_ids[plan.video_id]] for plan in plans]
 
 
 def table_of(model: type[Base]) -> Table:
@@ -308,13 +350,13 @@ def board_notes(session: Session, file_id: int) -> dict[int, str]:
         .where(Video.source_file_id == file_id, Storyboard.is_current.is_(True))).tuples()}
 
 
-def clear_current(session: Session, video_id: int) -> None:
-    """Flip a video's current version off (flushed: the partial unique index allows one current row)."""
-    for old in session.scalars(
-        select(Storyboard).where(Storyboard.video_id == video_id, Storyboard.is_current.is_(True))
-    ):
-        old.is_current = False
-    session.flush()
+def clear_current(session: Session, *video_ids: int) -> None:
+    """Flip the videos' current versions off, at once (the partial unique index allows one current row each).
+    One UPDATE; storyboards this session has loaded see the change (synchronised in Python: plain columns)."""
+    if not video_ids:
+        return
+    session.execute(update(Storyboard).where(Storyboard.video_id.in_(video_ids), Storyboard.is_current.is_(True))
+                    .values(is_current=False).execution_options(synchronize_session="evaluate"))
 
 
 def insert_boards(session: Session, items: Sequence[tuple[int, int, BoardRows]]) -> dict[int, int]:
@@ -372,6 +414,62 @@ def insert_boards(session: Session, items: Sequence[tuple[int, int, BoardRows]])
     if frame_rows:
         insert_plain_rows(session, table_of(Frame), frame_rows)
     return board_of
+
+
+# Columns a frozen copy of a shot keeps (the plan and narration; never takes, reviews or locks).
+_SHOT_COPY = ("summary", "narration_start", "narration_end", "scene", "shot_size", "camera_move", "subject",
+              "action", "location", "on_screen_text", "motion_prompt", "chain_break")
+HAND_EDIT = "hand"  # the `planner` of a version made by editing the board by hand
+
+
+@dataclass(frozen=True)
+class ShotCopy:
+    """A live shot as it stood, with its live frames' (scene text, beat) in order: what a frozen version keeps."""
+
+    values: dict[str, Any]
+    narration_text: str
+    directions: tuple[Any, ...]
+    frames: tuple[tuple[str, str], ...]
+
+
+def copy_of_shot(shot: Shot, frames: Sequence[Frame]) -> ShotCopy:
+    return ShotCopy({c: getattr(shot, c) for c in _SHOT_COPY}, shot.narration_text or "",
+                    tuple(shot.directions or ()), tuple((f.scene_text, f.beat) for f in frames))
+
+
+def version_hand_edit(session: Session, board: Storyboard, before: Sequence[ShotCopy], *, actor: str = "") -> int:
+    """Make a hand edit of the current `board` a storyboard version of its own: `board` (whose rows were just
+    edited in place, so its frames keep their prompts, takes and reviews) takes the next version number, and
+    `before` — its shots and frames as they stood — is stored as the version it was, not current, with the
+    planner, model and note it had. `core.storyboard_diff` then shows the edit like any two versions. The caller
+    holds the video's row lock. Returns the frozen copy's storyboard id."""
+    old_version = board.version
+    latest = session.scalar(select(func.max(Storyboard.version)).where(Storyboard.video_id == board.video_id)) or 0
+    copy = Storyboard(video_id=board.video_id, version=old_version, is_current=False,
+                      shots_requested=board.shots_requested, frames_requested=board.frames_requested,
+                      builder_version=board.builder_version, density=board.density, pace_s=board.pace_s,
+                      planner=board.planner, planner_model=board.planner_model,
+                      template_version=board.template_version, plan_input_hash=board.plan_input_hash,
+                      note=board.note, created_at=board.created_at)
+    # Free the old number first (unique per video); the edited board keeps its plan's input hash, so planning
+    # the same inputs again reuses it (the hand edits stay) instead of paying again.
+    board.version, board.created_at = latest + 1, utcnow()
+    board.planner, board.planner_model, board.template_version = HAND_EDIT, actor or "", ""
+    board.note = f"Edited by hand from version {old_version}."
+    session.flush()
+    session.add(copy)
+    session.flush()
+    insert_plain_rows(session, table_of(Shot), [
+        {"storyboard_id": copy.id, "position": p, **shot.values, "narration": shot.narration_text,
+         "directions": json.dumps(list(shot.directions), ensure_ascii=False), "review_status": "draft",
+         "lock_version": 1} for p, shot in enumerate(before, start=1)])
+    ids = {pos: sid for sid, pos in session.execute(
+        select(Shot.id, Shot.position).where(Shot.storyboard_id == copy.id)).tuples()}
+    insert_plain_rows(session, table_of(Frame), [
+        {"shot_id": ids[p], "position": f, "scene_text": text, "beat": beat, "review_status": "draft",
+         "lock_version": 1}
+        for p, shot in enumerate(before, start=1) for f, (text, beat) in enumerate(shot.frames, start=1)])
+    return copy.id
 
 
 def choose_density(settings: Settings, *, density: str | None = None, shots: int | None = None,

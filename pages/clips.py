@@ -20,7 +20,7 @@ cfg = rt.settings
 video_id, board = require_board(rt)
 
 st.title("Clips")
-st.caption(f"{board.video_title} · {cfg.clip_duration_s} s per shot · "
+st.caption(f"{board.video_title} · each clip as long as its shot's narration (the nearest length the model takes) · "
            + (f"model `{cfg.higgs_video_model}`" if cfg.active_renderer != "offline" else "rendered offline (free)"))
 clip_model_note(rt, video_id)
 live_status(rt, frame_ids=[f.id for f in board.frames], shot_ids=[s.id for s in board.shots],

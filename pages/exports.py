@@ -9,6 +9,7 @@ import streamlit as st
 from core.exports.archive import import_archive
 from core.exports.captions import speaking_rate
 from core.exports.data import export_dir
+from core.exports.files import is_partial
 from core.exports.runner import ExportOptions, run_export
 from core.exports.word import apply_docx_edits
 from studio import auth, state
@@ -97,8 +98,7 @@ if auth.can(rt.settings, "edit"):  # applying a writer's edits changes the story
 
 st.subheader("Files")
 folder = export_dir(rt.data_dir, file_id)
-files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.endswith(".part")) if folder.is_dir() \
-    else []
+files = sorted(p for p in folder.rglob("*") if p.is_file() and not is_partial(p)) if folder.is_dir() else []
 archives = sorted((rt.data_dir / "archives").glob(f"script-{file_id}-*.zip"), reverse=True)[:3]
 if not files and not archives:
     st.caption("Nothing exported yet.")

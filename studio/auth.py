@@ -13,7 +13,15 @@ from collections.abc import Mapping
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from core.authz import LOCAL_PRINCIPAL, Principal, Permission, principal_for, set_principal, set_principal_resolver
+from core.authz import (
+    LOCAL_PRINCIPAL,
+    Permission,
+    Principal,
+    acting_name,
+    principal_for,
+    set_principal,
+    set_principal_resolver,
+)
 from core.settings import Settings
 from studio.widgets import escape_markdown
 
@@ -66,9 +74,9 @@ def can(settings: Settings, permission: Permission) -> bool:
 
 
 def actor_name(settings: Settings) -> str:
-    """The name to sign comments with: the signed-in e-mail, or the configured author name locally."""
-    person = current(settings)
-    return settings.author_name if person.local else person.email
+    """The name to sign comments with: the signed-in e-mail, or the configured author name locally (core's one
+    rule, `core.authz.acting_name`, which core applies again to whatever a page passes)."""
+    return acting_name(settings.author_name)
 
 
 def _resolve_for_ui_thread() -> Principal | None:

@@ -108,7 +108,9 @@ def load_board_cast(rt: Runtime, video_id: int, shot_ids: list[int]) -> BoardCas
 
 def renders_with_references(settings: Settings) -> bool:
     """Whether images rendered now use references (offline cards draw them; Higgs when the model takes them)."""
-    return settings.active_renderer == "offline" or reference_field(settings.higgs_image_model) is not None
+    from core.jobs.planning import capabilities_for
+
+    return capabilities_for(settings, settings.active_renderer, "image").references  # `core.catalog`'s answer
 
 
 def reference_notes(settings: Settings) -> list[tuple[bool, str]]:

@@ -7,9 +7,9 @@ from __future__ import annotations
 import streamlit as st
 
 from core.continuity import chain_links
-from core.higgs.schema import MODEL_SPECS, takes_end_frame
+from core.higgs.schema import MODEL_SPECS
 from core.jobs import request_image
-from core.jobs.planning import live_frames
+from core.jobs.planning import live_frames, takes_end_frame
 from core.library import get_video
 from core.models import SourceFile
 from core.review import current_shots
@@ -30,7 +30,7 @@ def clip_model_note(rt: Runtime, video_id: int) -> None:
     if chained:
         st.caption(f":material/link: Chain shots is on: {chained} shot(s) start on the previous shot's last "
                    "keyframe image (rendered and paid once).")
-    if cfg.active_renderer == "offline" or takes_end_frame(cfg.higgs_video_model):
+    if takes_end_frame(cfg, cfg.active_renderer):  # `core.catalog`'s answer for the configured model
         return
     both = ", ".join(f"`{s.slug}`" for s in MODEL_SPECS.values() if s.kind == "clip" and s.end_field)
     st.warning(f"The clip model `{escape_markdown(cfg.higgs_video_model)}` takes only a start image: each clip "

@@ -12,6 +12,8 @@ from studio.board import FrameView, ShotView
 from studio.thumbnails import show_preview
 from studio.widgets import badge, chip, chip_reason, escape_markdown, show_text
 
+DIRECTION_ICON = ":material/videocam:"  # what is seen
+BEAT_ICON = ":material/record_voice_over:"  # what is said over it
 REVIEW_COLORS = {"draft": "gray", "in_review": "blue", "needs_changes": "orange", "approved": "green",
                  "locked": "violet"}
 
@@ -39,12 +41,19 @@ def thumbnail(frame: FrameView, *, width: int | str = "stretch") -> None:
 
 
 def frame_card(frame: FrameView, *, show_prompt: bool = True) -> None:
-    """Scene text (right-to-left when Arabic), selected prompt, thumbnail, review and render status."""
+    """Review and render status, thumbnail, what the frame shows (its direction) and its beat of the narration
+    (each right-to-left when Arabic), the selected prompt, staleness."""
     with st.container(border=True, key=f"frame-card-{frame.id}"):
         title_line(frame.label, frame.review_status, frame.chip)
         chip_reason(frame.chip, frame.job_error)
         thumbnail(frame)
-        show_text(frame.scene_text, key=f"scene-{frame.id}", placeholder="no scene text")
+        # A keyframe is what is seen (its direction, the scene text) over its own beat of the narration: both on
+        # the card, so a shot's frames read as start, middle and end instead of one caption repeated.
+        show_text(frame.scene_text, key=f"scene-{frame.id}", placeholder="no scene text", icon=DIRECTION_ICON)
+        if frame.beat.strip():
+            show_text(frame.beat, key=f"beat-{frame.id}", icon=BEAT_ICON, caption=True)
+        else:
+            st.caption(f"{BEAT_ICON} *no narration of its own*")
         if show_prompt:
             if frame.prompt:
                 st.caption(prompt_caption(frame.prompt))

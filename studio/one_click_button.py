@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.errors import StudioError
 from core.one_click import approve_and_render, estimate_shot, one_click_refusal
 from core.runtime import Runtime
 from studio import auth, state
@@ -23,7 +24,10 @@ def one_click_button(rt: Runtime, shot: ShotView, *, key: str) -> None:
     cfg = rt.settings
     with rt.sessions() as session:
         refusal = one_click_refusal(session, shot.id)
-        estimate = estimate_shot(session, shot.id, settings=cfg) if refusal is None else None
+        try:
+            estimate = estimate_shot(session, shot.id, settings=cfg) if refusal is None else None
+        except StudioError as err:  # the click would be refused the same way (a locked frame, no renderer)
+            refusal, estimate = str(err), None
     if refusal is not None or estimate is None:
         st.caption(f":material/block: {escape_markdown(refusal or '')}")
         return

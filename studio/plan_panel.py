@@ -18,6 +18,7 @@ from core.planner.batch import admission_for, plan_videos, videos_in_scope
 from core.planner.providers import PLANNERS, default_planner, make_planner
 from core.runtime import Runtime
 from core.storyboard_diff import diff_storyboards
+from core.storyboard_store import HAND_EDIT
 from studio import state
 from studio.actions import ok, perform
 from studio.widgets import badge, escape_markdown, show_error, show_text
@@ -69,9 +70,13 @@ def load_board_plan(rt: Runtime, storyboard_id: int) -> BoardPlan:
 def plan_controls(rt: Runtime, video_id: int, plan: BoardPlan, *, editable: bool) -> None:
     """"Plan with AI" and the script's chain switch (the board's note is drawn by `studio.storyboard_density`)."""
     cfg = rt.settings
-    made_by = "the offline builder" if plan.planner == "offline" else f"{plan.planner} · {plan.planner_model}"
+    if plan.planner == HAND_EDIT:  # a grid save: the version it was edited from is in the note and the diff
+        made_by = "Edited by hand" + (f" ({plan.planner_model})" if plan.planner_model else "")
+    else:
+        made_by = "Planned by " + ("the offline builder" if plan.planner == "offline"
+                                   else f"{plan.planner} · {plan.planner_model}")
     left, right = st.columns([3, 2], vertical_alignment="center")
-    left.caption(f"Planned by {escape_markdown(made_by)}")
+    left.caption(escape_markdown(made_by))
     if not editable:
         return
     with right:

@@ -4,6 +4,8 @@
   approved directly (core's transitions allow it).
 - Previous / Next (shortcuts Left / Right) go through the frames the filter shows; after a verdict the next frame
   still waiting is opened, so a reviewer can go through a video with the keyboard.
+- An approved frame is locked in one click; a locked frame says so (as its badge on the board does) and is
+  unlocked with the reason typed as the comment; a locked shot is unlocked from the overview, with a reason.
 - The overview is one line per shot (its frames as status badges), so twelve frames fit on one screen instead of
   twelve image rows.
 """
@@ -87,8 +89,13 @@ def _focused(rt: Runtime, order: list[tuple[ShotRow, FrameRow]], index: int, *, 
             if not may_review:
                 st.caption("Your role can read the review; verdicts are for reviewers and producers.")
                 return
+            locked = frame.status == "locked"
+            if locked:  # as on the board's card (the badge above), and what it means here
+                st.caption(":material/lock: Locked: its prompt and image cannot change. To change them, unlock it "
+                           "with the reason in the comment.")
             note = st.text_input("Comment", key=f"review-note-{frame.frame_id}",
-                                 placeholder="What needs to change (needed for Needs changes)")
+                                 placeholder="Why it is unlocked (needed to unlock)" if locked else
+                                 "What needs to change (needed for Needs changes)")
             verdicts = st.container(horizontal=True, key="review-verdicts")
             approved = frame.status in review.APPROVED_STATUSES
             if verdicts.button("Approve", key="review-approve", type="primary", icon=":material/check:", shortcut="A",
@@ -100,6 +107,16 @@ def _focused(rt: Runtime, order: list[tuple[ShotRow, FrameRow]], index: int, *, 
                          disabled=frame.status == "locked", help="Send back with the comment above (N key)") and \
                     _move(rt, frame, "needs_changes", actor=actor, note=note):
                 st.session_state[key] = _next_waiting(order, index)
+                st.rerun()
+            if frame.status == "approved" and verdicts.button(
+                    "Lock", key="review-lock", icon=":material/lock:",
+                    help="Lock this frame: its prompt and image cannot change, batches skip it") and \
+                    _move(rt, frame, "locked", actor=actor, note=note):
+                st.rerun()
+            if locked and verdicts.button("Unlock", key="review-unlock", icon=":material/lock_open:",
+                                          disabled=not note.strip(),
+                                          help="Back to Approved, with the comment above as the reason") and \
+                    _move(rt, frame, "approved", actor=actor, note=note):
                 st.rerun()
             if verdicts.button("Comment", key="review-comment", icon=":material/chat:", disabled=not note.strip(),
                                help="Add the comment without changing the status") and ok(perform(
@@ -151,5 +168,14 @@ def _shot_verdict(rt: Runtime, shot: ShotRow, *, actor: str, may_review: bool) -
             rt, lambda s: review.set_status(s, "shot", shot.shot_id, "locked", actor=actor),
             success=f"Shot {shot.position} locked")):
         st.rerun()
+    if shot.status == "locked":
+        with st.popover("Unlock shot", icon=":material/lock_open:", width="stretch",
+                        help="Its clip is locked: unlock it (with a reason) to render another"):
+            reason = st.text_input("Why it is unlocked", key=f"review-unlock-reason-{shot.shot_id}")
+            if st.button("Unlock", key=f"review-unlock-shot-{shot.shot_id}", disabled=not reason.strip()) and ok(
+                    perform(rt, lambda s: review.set_status(s, "shot", shot.shot_id, "approved", actor=actor,
+                                                            comment=reason),
+                            success=f"Shot {shot.position} unlocked")):
+                st.rerun()
     for c in shot.comments[-1:]:
         st.caption(f"{escape_markdown(c.author)}: {escape_markdown(c.body)}")

@@ -113,14 +113,20 @@ def container_key(*parts: object) -> str:
     return _KEY_SAFE.sub("_", "-".join(str(p) for p in parts))
 
 
-def show_text(text: str, *, key: str, placeholder: str = "(empty)") -> None:
-    """Show user or script text, right-to-left in an Arabic font when it is mostly Arabic."""
+def show_text(text: str, *, key: str, placeholder: str = "(empty)", icon: str | None = None,
+              caption: bool = False) -> None:
+    """Show user or script text, right-to-left in an Arabic font when it is mostly Arabic.
+
+    `icon` (a `:material/…:` directive) says what the text is; `caption`: drawn small, as secondary text."""
     body = escape_markdown(text) if text.strip() else f"*{placeholder}*"
+    if icon:
+        body = f"{icon} {body}"
+    draw = st.caption if caption else st.markdown
     if is_mostly_arabic(text):
         with st.container(key=container_key("rtl", key)):
-            st.markdown(body)
+            draw(body)
     else:
-        st.markdown(body)
+        draw(body)
 
 
 def badge(label: str, color: str, icon: str | None = None) -> str:
@@ -215,19 +221,8 @@ def isolate(text: str) -> str:
     return f"\u2068{text}\u2069"
 
 
-# What a producer can do about a rejected upload, by `IngestError.category`.
-INGEST_ADVICE = {
-    "not_docx": "Save the script from Word as a .docx file (not .doc, PDF or Pages) and upload it again.",
-    "corrupt": "Open the file in Word, save it again as .docx, and upload the new copy.",
-    "encrypted": "Remove the password in Word (File → Info → Protect Document), save, and upload again.",
-    "empty": "The file has no content: check that you picked the right script.",
-    "no_text": "No readable text was found: check that the script is typed text, not pictures of pages.",
-    "too_large": "Split the script into smaller files (or remove large pictures) and upload each part.",
-}
-
-
 def show_ingest_error(err: BaseException) -> None:
-    """The rejection in words, what to do next, and the reassurance that nothing was stored."""
+    """The rejection in words and the reassurance that nothing was stored. What to do next is said once, by the
+    error itself (the CLI and the API show the same message), not repeated here."""
     show_error(err)
-    advice = INGEST_ADVICE.get(getattr(err, "category", ""), INGEST_ADVICE["corrupt"])
-    st.caption(f"Nothing was stored. {advice}")
+    st.caption("Nothing was stored.")

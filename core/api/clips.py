@@ -1,8 +1,9 @@
 """Clips from explicit images (`POST /generation/video` without a shot): the thin adapter over the job queue.
 
 `core.jobs.request_clip` renders a shot; an API client may instead name two images (asset ids or URLs) and a
-motion prompt. Such a job is an ordinary clip `Job` with no shot: its images are in `input_asset_ids`, the URLs
-it was asked for in `params`, so the same worker renders it. A URL image is downloaded once (bounded, checked
+motion prompt. Such a job is an ordinary clip `Job` with no shot, asked for through
+`core.jobs.request_explicit_clip` (the role, the approval gate and the budget, as for every clip): its images are
+in `input_asset_ids`, the URLs it was asked for in `params`, so the same worker renders it. A URL image is downloaded once (bounded, checked
 to be an image) into the asset store, with the URL kept as `remote_url` so Higgs can fetch it directly. The
 download goes through `core.netguard`, like every generated-media download: https on allowed hosts, no private
 addresses, redirects checked hop by hop, a size cap.
@@ -10,20 +11,18 @@ addresses, redirects checked hop by hop, a size cap.
 
 from __future__ import annotations
 
-import uuid
-from typing import Any
-
 import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.api.schemas import ClipJobIn
 from core.assets import AssetStore
+from core.authz import require
 from core.errors import NotFoundError, ValidationError
-from core.hashing import sha256_bytes, stable_hash
-from core.jobs import planning
-from core.jobs.queue import _insert_or_existing
-from core.models import JOB_ACTIVE, Asset, Job
+from core.hashing import sha256_bytes
+from core.jobs.queue import quote_explicit_clip, request_explicit_clip
+from core.models import Asset, Job
+from core.money import Quote
 from core.netguard import DownloadError, DownloadPolicy, fetch, guarded_client
 from core.render.media import MediaError, verify_image
 from core.settings import Settings
@@ -33,38 +32,30 @@ USER_AGENT = "CourseVisualStudio-API/1.0"
 
 
 def queue_explicit_clip(
-    session: Session, body: ClipJobIn, *, settings: Settings, client: httpx.Client | None = None
+    session: Session, body: ClipJobIn, *, settings: Settings, client: httpx.Client | None = None, actor: str = "api"
 ) -> Job:
-    """The clip job for these images and prompt: the one in flight with the same inputs, else a new one."""
-    prompt = (body.prompt or "").strip()
+    """The clip job for these images and prompt: fetched (URLs) or looked up (ids), then asked for through
+    `core.jobs.request_explicit_clip`, the same gates as every clip (role, approval, budget)."""
+    require("render")  # before any download: a refused caller makes this API fetch nothing
     start = _image_input(session, body.start_image_id, body.start_image_url, settings=settings, client=client)
     end = None
     if body.end_image_id is not None or body.end_image_url is not None:
         end = _image_input(session, body.end_image_id, body.end_image_url, settings=settings, client=client)
-    provider = planning.resolve_provider(settings, None)
-    model = planning.model_for(settings, provider, "clip")
-    if end is not None and not planning.takes_end_frame(settings, provider):
-        raise ValidationError(f"The video model {model} cannot end on a second image; leave out the end image.")
-    asset_ids = [start.id] + ([end.id] if end is not None else [])
-    params: dict[str, Any] = {
-        "duration": settings.clip_duration_s,
-        "aspect_ratio": settings.aspect_ratio,
-        "start_frame_id": None,
-        "end_frame_id": None,
-        "start_image_url": str(body.start_image_url) if body.start_image_url else None,
-        "end_image_url": str(body.end_image_url) if body.end_image_url else None,
-    }
-    input_hash = stable_hash({"kind": "clip", "explicit": True, "prompt": prompt, "provider": provider,
-                              "model": model, "params": params, "inputs": asset_ids})
-    existing = session.scalar(
-        select(Job).where(Job.input_hash == input_hash, Job.status.in_(JOB_ACTIVE)).order_by(Job.id.desc()).limit(1)
-    )
-    if existing is not None:
-        return existing  # forced or not, a double request never renders (or pays) twice
-    job = Job(kind="clip", shot_id=None, prompt_text=prompt, provider=provider, model=model, params=params,
-              input_hash=input_hash, idempotency_key=uuid.uuid4().hex, forced=body.force, requested_by="api",
-              input_asset_ids=asset_ids, depends_on=[])
-    return _insert_or_existing(session, job)[0]  # a racing twin request gets this same job
+    return request_explicit_clip(session, start=start, end=end, prompt=body.prompt or "", settings=settings,
+                                 file_id=body.file_id, force=body.force, actor=actor)
+
+
+def estimate_explicit_clip(
+    session: Session, body: ClipJobIn, *, settings: Settings, client: httpx.Client | None = None
+) -> Quote:
+    """What `queue_explicit_clip` with this body would queue and cost (`core.jobs.quote_explicit_clip`), its
+    gates answered as the request answers them; the caller rolls back (a fetched URL image is not kept)."""
+    start = _image_input(session, body.start_image_id, body.start_image_url, settings=settings, client=client)
+    end = None
+    if body.end_image_id is not None or body.end_image_url is not None:
+        end = _image_input(session, body.end_image_id, body.end_image_url, settings=settings, client=client)
+    return quote_explicit_clip(session, start=start, end=end, prompt=body.prompt or "", settings=settings,
+                               file_id=body.file_id, force=body.force)
 
 
 def _image_input(session: Session, asset_id: int | None, url: object, *, settings: Settings,

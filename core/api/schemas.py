@@ -153,11 +153,15 @@ class ClipJobIn(_In):
     prompt: str | None = Field(
         default=None, max_length=4000, pattern=NO_NUL, description="Motion prompt (with start/end images)."
     )
+    file_id: Id | None = Field(
+        default=None, description="The script an explicit-image clip is charged to (its budget applies); needed "
+                                  "only when no image belongs to a script.")
     force: bool = False
 
     @model_validator(mode="after")
     def _one_target(self) -> ClipJobIn:
-        explicit = [self.start_image_id, self.start_image_url, self.end_image_id, self.end_image_url, self.prompt]
+        explicit = [self.start_image_id, self.start_image_url, self.end_image_id, self.end_image_url, self.prompt,
+                    self.file_id]
         if self.shot_id is not None:
             if any(v is not None for v in explicit):
                 raise ValueError("give either shot_id alone, or start image + prompt (not both)")
@@ -203,3 +207,23 @@ class JobOut(BaseModel):
     finished_at: datetime | None
     cost_usd: float | None
     assets: list[AssetRef] = Field(description="The takes this job produced.")
+
+
+class EstimateOut(BaseModel):
+    """What the same `POST /generation/…` request would queue and cost, and the budget's answer; nothing queued."""
+
+    images: int = Field(description="New image renders the request would queue (paid).")
+    clips: int = Field(description="New clip renders the request would queue (paid).")
+    usd: float
+    credits: float
+    priced_from: str = Field(description="free | rate card | fallback (a model missing from the rate card).")
+    summary: str
+    unchanged: int = Field(description="Subjects answered by a job already queued or a take reused (not paid).")
+    skipped: dict[str, str] = Field(description="Subject id → why the request would leave it.")
+    admitted: bool = Field(description="Whether the script's budget admits the whole request.")
+    level: str = Field(description="ok | warning | blocked")
+    reason: str
+    budget_usd: float | None
+    spent_usd: float
+    committed_usd: float = Field(description="Already queued before this request.")
+

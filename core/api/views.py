@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from core.api.schemas import (
     AssetRef,
+    EstimateOut,
     FrameOut,
     FreshnessOut,
     JobOut,
@@ -19,6 +20,7 @@ from core.api.schemas import (
 from core.board import Board, BoardFrame, BoardShot, BoardVideo, Freshness, load_script
 from core.errors import NotFoundError
 from core.models import Asset, Job, PromptVersion
+from core.money import Quote
 
 
 def storyboard_out(session: Session, file_id: int) -> StoryboardOut:
@@ -148,3 +150,13 @@ def get_job(session: Session, job_id: int) -> Job:
     if job is None:
         raise NotFoundError(f"There is no job with id {job_id}.")
     return job
+
+
+def estimate_out(quote: Quote) -> EstimateOut:
+    verdict = quote.admission
+    return EstimateOut(images=quote.images, clips=quote.clips, usd=quote.total_usd, credits=quote.credits,
+                       priced_from=quote.source, summary=quote.summary(), unchanged=quote.existing,
+                       skipped={str(k): v for k, v in quote.skipped.items()}, admitted=verdict.admitted,
+                       level=verdict.level, reason=verdict.reason, budget_usd=verdict.budget_usd,
+                       spent_usd=verdict.spent_usd, committed_usd=verdict.committed_usd)
+

@@ -1,7 +1,10 @@
 """`python -m core render images|clip`, `python -m core jobs`, `python -m core worker`.
 
-`render …` only queues jobs (printing them as JSON, with the cost estimate); a worker renders them: the one
-inside the studio, or `python -m core worker [--drain]` (add `--wait` to `render` to drain here and now).
+`render …` only queues jobs (printing them as JSON, with what they cost); a worker renders them: the one inside
+the studio, or `python -m core worker [--drain]` (add `--wait` to `render` to drain here and now).
+`render … --estimate` runs the same request without queuing anything (`core.jobs.quote_*`) and prints what it
+would queue, its price and the budget's answer: the same numbers the request then queues and pays, and the same
+refusal (exit 1) when the budget would not admit it whole.
 """
 
 from __future__ import annotations
@@ -22,16 +25,20 @@ from core.errors import ValidationError
 from core.jobs import (
     RenderBatch,
     Worker,
-    estimate_video,
     job_summary,
     list_jobs,
+    quote_clip,
+    quote_image,
+    quote_video_clips,
+    quote_video_images,
     request_clip,
     request_image,
     request_video_clips,
     request_video_images,
 )
-from core.jobs.planning import estimate_jobs
+from core.jobs.takes import source_file_of
 from core.models import JOB_STATUSES, Job
+from core.money import Quote, quote_jobs
 from core.runtime import Runtime, open_runtime
 
 
@@ -74,17 +81,27 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def _estimate_only(rt: Runtime, args: argparse.Namespace, *, clips: bool) -> int:
-    """The price of what the target is missing, without queuing anything."""
+    """What the same command would queue and cost, without queuing anything; exit 1 when the budget would refuse
+    it (as the command itself would)."""
+    options: dict[str, Any] = {"settings": rt.settings, "provider": args.provider, "force": args.force}
     with rt.sessions() as s:
-        video_id = getattr(args, "video", None)
-        if video_id is not None:
-            est = estimate_video(s, video_id, settings=rt.settings, provider=args.provider, clips=clips)
+        if args.video is not None:
+            quote = (quote_video_clips if clips else quote_video_images)(s, args.video, **options)
+        elif clips:
+            quote = quote_clip(s, args.shot, **options)
         else:
-            est = estimate_jobs(s, settings=rt.settings, images=0 if clips else 1, clips=1 if clips else 0,
-                                provider=args.provider)
-    _print({"estimate": est.summary(), "usd": est.total_usd, "images": est.images, "clips": est.clips,
-            "priced_from": est.source})
-    return 0
+            quote = quote_image(s, args.frame, **options)
+        s.rollback()
+    _print(_quote_json(quote))
+    return 0 if quote.admission.admitted else 1
+
+
+def _quote_json(quote: Quote) -> dict[str, Any]:
+    return {"estimate": quote.summary(), "usd": quote.total_usd, "credits": quote.credits, "images": quote.images,
+            "clips": quote.clips, "priced_from": quote.source, "unchanged": quote.existing,
+            "skipped": {str(k): v for k, v in quote.skipped.items()},
+            "budget": {"admitted": quote.admission.admitted, "level": quote.admission.level,
+                       "reason": quote.admission.reason}}
 
 
 def _render_images(args: argparse.Namespace) -> int:
@@ -92,12 +109,10 @@ def _render_images(args: argparse.Namespace) -> int:
     if args.estimate:
         return _estimate_only(rt, args, clips=False)
     with session_scope(rt.sessions) as s:
-        jobs, skipped = _request(s, rt, args, args.frame, request_image, request_video_images)
-        ids = [j.id for j in jobs]
-        # What will be paid for: the jobs still to run (reused takes and finished jobs cost nothing more).
-        pending = sum(1 for j in jobs if j.status == "pending")
-        estimate = estimate_jobs(s, settings=rt.settings, images=pending, clips=0, provider=args.provider)
-    return _queued(rt, ids, skipped, estimate.summary(), wait=args.wait)
+        batch = _request(s, rt, args, args.frame, request_image, request_video_images)
+        ids = [j.id for j in batch.jobs]
+        summary = _paid(s, batch, frame_id=args.frame, video_id=args.video)
+    return _queued(rt, ids, batch.skipped, summary, wait=args.wait)
 
 
 def _render_clips(args: argparse.Namespace) -> int:
@@ -105,25 +120,33 @@ def _render_clips(args: argparse.Namespace) -> int:
     if args.estimate:
         return _estimate_only(rt, args, clips=True)
     with session_scope(rt.sessions) as s:
-        jobs, skipped = _request(s, rt, args, args.shot, request_clip, request_video_clips)
-        ids = sorted({d for j in jobs for d in (j.depends_on or [])} | {j.id for j in jobs})
-        images = sum(1 for i in ids if (job := s.get(Job, i)) is not None and job.kind == "image"
-                     and job.status == "pending")
-        clips = sum(1 for j in jobs if j.status == "pending")
-        estimate = estimate_jobs(s, settings=rt.settings, images=images, clips=clips, provider=args.provider)
-    return _queued(rt, ids, skipped, estimate.summary(), wait=args.wait)
+        batch = _request(s, rt, args, args.shot, request_clip, request_video_clips)
+        ids = sorted({d for j in batch.jobs for d in (j.depends_on or [])} | {j.id for j in batch.jobs})
+        summary = _paid(s, batch, shot_id=args.shot, video_id=args.video)
+    return _queued(rt, ids, batch.skipped, summary, wait=args.wait)
+
+
+def _paid(s: Session, batch: RenderBatch, *, video_id: int | None, frame_id: int | None = None,
+          shot_id: int | None = None) -> str:
+    """The price of the jobs this request newly queued (in-flight and reused ones cost nothing more), by the same
+    rule its `--estimate` used."""
+    from core.models import Video
+
+    video = s.get(Video, video_id) if video_id is not None else None
+    file_id = video.source_file_id if video is not None else source_file_of(s, frame_id=frame_id, shot_id=shot_id)
+    return quote_jobs(s, file_id, batch.new_jobs).summary()
 
 
 def _request(s: Session, rt: Runtime, args: argparse.Namespace, one_id: int | None,
-             request_one: Callable[..., Job], request_video: Callable[..., RenderBatch]
-             ) -> tuple[list[Job], dict[int, str]]:
+             request_one: Callable[..., Job], request_video: Callable[..., RenderBatch]) -> RenderBatch:
     """The jobs for one frame / shot (`one_id`), else for the whole `--video`, and what was skipped and why."""
     options: dict[str, Any] = {"settings": rt.settings, "provider": args.provider, "force": args.force,
                                "actor": args.actor or rt.settings.author_name}
     if one_id is not None:
-        return [request_one(s, one_id, **options)], {}
-    batch = request_video(s, args.video, **options)
-    return batch.jobs, batch.skipped
+        batch = RenderBatch()
+        batch.jobs.append(request_one(s, one_id, into=batch, **options))
+        return batch
+    return request_video(s, args.video, **options)
 
 
 def _queued(rt: Runtime, ids: list[int], skipped: dict[int, str], estimate: str, *, wait: bool) -> int:

@@ -23,6 +23,7 @@ from sqlalchemy import or_, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
+from core import approvals
 from core.activity import log_activity
 from core.assets import AssetStore
 from core.authz import require
@@ -49,6 +50,7 @@ from core.models import (
     Video,
 )
 from core.storage import check_key
+from core.exports.files import is_partial, writing
 
 ARCHIVE_FORMAT = 1
 # Insert order: every row's parents come before it (the pointer cycles are patched after all rows exist).
@@ -110,7 +112,7 @@ def export_archive(session: Session, file_id: int, *, data_dir: Path, out: Path,
     if include_exports:
         root = export_dir(data_dir, file_id)
         if root.is_dir():
-            for path in sorted(p for p in root.rglob("*") if p.is_file() and not p.name.endswith(".part")):
+            for path in sorted(p for p in root.rglob("*") if p.is_file() and not is_partial(p)):
                 files[f"exports/{path.relative_to(root).as_posix()}"] = path.read_bytes()
     counts = {name: len(v) for name, v in rows.items()}
     manifest = {
@@ -121,9 +123,7 @@ def export_archive(session: Session, file_id: int, *, data_dir: Path, out: Path,
         "rows": counts,
         "files": {name: sha256_bytes(data) for name, data in files.items()},
     }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".part")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+    with writing(out) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1))
         for name, table_rows in rows.items():
             zf.writestr(f"rows/{name}.json", json.dumps(table_rows, ensure_ascii=False, default=_json_default))
@@ -131,7 +131,6 @@ def export_archive(session: Session, file_id: int, *, data_dir: Path, out: Path,
             # Media are already compressed; storing them saves time for nothing lost.
             kind = zipfile.ZIP_STORED if name.startswith("assets/") else zipfile.ZIP_DEFLATED
             zf.writestr(name, data, compress_type=kind)
-    tmp.replace(out)
     return ArchiveSummary(out, counts, len(files), out.stat().st_size)
 
 
@@ -233,6 +232,12 @@ def import_archive(session: Session, archive: Path | bytes, *, data_dir: Path, a
         raise ValidationError("The archive must hold exactly one script")
     archive_checks.check_files(files, rows)  # every stored name content-addressed, every file accounted for
     result = _insert_all(session, rows, actor=actor)
+    # What an archive says was approved is checked, not trusted: rows edited since their approval arrive
+    # "changed since approved" (logged), and approvals from before fingerprints are stamped as they arrive.
+    approvals.note_changes(session, result.id_maps["frames"].values(), actor=actor, cause="archive import")
+    approvals.note_shot_changes(session, result.id_maps["shots"].values(), actor=actor, cause="archive import")
+    approvals.stamp_unrecorded(session, result.id_maps["frames"].values(), result.id_maps["shots"].values(),
+                               actor=actor)
     _write_files(files, rows, Path(data_dir), result.source_file_id, store or AssetStore(data_dir))
     log_activity(session, "archive.import", actor=actor, source_file_id=result.source_file_id,
                  subject_type="source_file", subject_id=result.source_file_id,

@@ -17,6 +17,7 @@ from fpdf import FPDF
 from fpdf.enums import MethodReturnValue
 from PIL import Image
 
+from core.exports.files import writing
 from core.exports.data import CommentRow, FrameRow, ScriptSnapshot, ShotRow, VideoRow
 from core.review import APPROVED_STATUSES, STATUS_LABELS
 
@@ -111,8 +112,8 @@ def render_storyboard_pdf(snapshot: ScriptSnapshot, out: Path) -> Path:
             pdf.para("This video has no storyboard yet.", width=pdf.epw, size=11)
         for shot in video.shots:
             _shot_page(pdf, video, shot)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    pdf.output(str(out))
+    with writing(out) as tmp:
+        pdf.output(str(tmp))
     return out
 
 

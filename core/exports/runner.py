@@ -8,6 +8,8 @@ video, named `v01…`; with `out` they write there (a file for one video, a fold
 
 from __future__ import annotations
 
+import secrets
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from core.assets import AssetStore
 from core.errors import ValidationError
-from core.exports import animatic, captions, pdf, shotlist, timeline, word
+from core.exports import animatic, captions, files, pdf, shotlist, timeline, word
 from core.exports.archive import export_archive
 from core.exports.data import ScriptSnapshot, VideoRow, collect_script, export_dir, script_of_video
 from core.settings import Settings
@@ -83,9 +85,8 @@ def _shot_list(snapshot: ScriptSnapshot, formats: tuple[str, ...], out: Path | N
     paths: list[Path] = []
     for fmt in formats:
         target = out if out is not None and len(formats) == 1 else (out or stem).with_suffix(f".{fmt}")
-        target.parent.mkdir(parents=True, exist_ok=True)
         if fmt == "csv":
-            target.write_bytes(shotlist.shot_list_csv(snapshot, wpm=wpm))
+            files.write_bytes(target, shotlist.shot_list_csv(snapshot, wpm=wpm))
         else:
             shotlist.write_shot_list_xlsx(snapshot, target, wpm=wpm)
         paths.append(target)
@@ -118,9 +119,22 @@ def _write_video(kind: str, ext: str, video: VideoRow, target: Path, wpm: float,
         return animatic.render_animatic(video, target, options=opts).path
     if kind == "captions":
         cues = captions.caption_cues(video, wpm=wpm)
-        text = captions.to_srt(cues) if ext == "srt" else captions.to_vtt(cues)
-        target.write_text(text, encoding="utf-8")
-        return target
+        return files.write_text(target, captions.to_srt(cues) if ext == "srt" else captions.to_vtt(cues))
     if ext == "edl":
-        return timeline.write_edl(video, target, wpm=wpm, fps=options.fps)
-    return timeline.write_otio(video, target, wpm=wpm, fps=options.fps)
+        with files.writing(target) as tmp:  # the timeline writers write in place: they get the temporary name
+            timeline.write_edl(video, tmp, wpm=wpm, fps=options.fps)
+        return target
+    # The .otio refers to its media bundle (`<name>_media/`) by the final name; the bundle is staged under a
+    # temporary name and swapped in with the .otio, so a killed export leaves the last good pair.
+    media = timeline.media_folder(target)
+    staging = media.with_name(f"{media.name}{files.PART}-{secrets.token_hex(4)}")
+    try:
+        with files.writing(target) as tmp:
+            timeline.write_otio(video, tmp, wpm=wpm, fps=options.fps, media_into=staging, media_name=media.name)
+            if media.exists():
+                shutil.rmtree(media)
+            if staging.exists():
+                staging.rename(media)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target

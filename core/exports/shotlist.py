@@ -10,6 +10,7 @@ import io
 from pathlib import Path
 
 from core.exports.data import ScriptSnapshot
+from core.exports.files import writing
 from core.timing import DEFAULT_WPM, shot_length
 
 COLUMNS = ("video", "video title", "shot", "frame", "scene text", "selected prompt", "frame status", "shot status",
@@ -72,6 +73,6 @@ def write_shot_list_xlsx(snapshot: ScriptSnapshot, out: Path, *, wpm: float = DE
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = ws.dimensions
-    out.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(out)
+    with writing(out) as tmp:
+        wb.save(tmp)
     return out

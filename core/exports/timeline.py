@@ -110,15 +110,25 @@ def _caption_track(video: VideoRow, *, wpm: float, fps: int) -> otio.schema.Trac
     return track
 
 
-def write_otio(video: VideoRow, out: Path, *, wpm: float, fps: int = DEFAULT_FPS, bundle: bool = True) -> Path:
-    """Write the .otio; with `bundle`, its media go into `<stem>_media/` beside it, referenced relatively."""
+def media_folder(out: Path) -> Path:
+    """Where the bundle of the .otio at `out` lives: `<stem>_media/` beside it."""
+    return out.with_name(f"{out.stem}_media")
+
+
+def write_otio(video: VideoRow, out: Path, *, wpm: float, fps: int = DEFAULT_FPS, bundle: bool = True,
+               media_into: Path | None = None, media_name: str | None = None) -> Path:
+    """Write the .otio; with `bundle`, its media go into `<stem>_media/` beside it, referenced relatively.
+
+    An export written under a temporary name (`core.exports.files.writing`) gives the bundle's final folder name
+    (`media_name`, what the .otio refers to) and a staging folder to copy into (`media_into`), and moves the
+    staging folder in place with the .otio, so neither a half-written bundle nor a temporary name is left behind."""
     out.parent.mkdir(parents=True, exist_ok=True)
     media_ref: MediaRef = _absolute
     if bundle:
-        folder = out.with_name(f"{out.stem}_media")
+        folder = media_into or media_folder(out)
         if folder.exists():
             shutil.rmtree(folder)  # a re-export replaces the bundle, as it replaces the .otio
-        media_ref = _Bundler(folder)
+        media_ref = _Bundler(folder, name=media_name)
     otio.adapters.write_to_file(build_otio(video, wpm=wpm, fps=fps, media_ref=media_ref), str(out))
     return out
 
@@ -126,8 +136,9 @@ def write_otio(video: VideoRow, out: Path, *, wpm: float, fps: int = DEFAULT_FPS
 class _Bundler:
     """Copies each media file once into the bundle folder and answers its path relative to the .otio."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *, name: str | None = None) -> None:
         self.folder = folder
+        self.name = name or folder.name  # the folder's name beside the .otio once the export is in place
         self.done: dict[Path, str] = {}
 
     def __call__(self, path: Path) -> str:
@@ -140,7 +151,7 @@ class _Bundler:
                 os.link(path, target)  # same disk: no copy
             except OSError:
                 shutil.copy2(path, target)
-        self.done[path] = f"{self.folder.name}/{target.name}"
+        self.done[path] = f"{self.name}/{target.name}"
         return self.done[path]
 
 

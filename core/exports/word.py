@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from core.errors import ValidationError
 from core.exports.data import ScriptSnapshot, collect_script
 from core.exports.pdf import has_arabic
+from core.exports.files import writing
 
 READ_HEADERS = ("Shot · frame", "Frame", "Scene text", "Prompt")  # what a table must start with to be read back
 HEADERS = (*READ_HEADERS, "Directions")
@@ -83,8 +84,8 @@ def write_storyboard_docx(snapshot: ScriptSnapshot, out: Path) -> Path:
                 cells[4].text = "\n".join(shot.directions)
                 for p in cells[4].paragraphs:
                     _rtl_aware(p)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    doc.save(str(out))
+    with writing(out) as tmp:
+        doc.save(str(tmp))
     return out
 
 
@@ -163,5 +164,5 @@ def apply_docx_edits(session: Session, file_id: int, data: bytes, *, data_dir: P
         by_board.setdefault(frame.storyboard_id, []).append(EditSceneText(frame_id, text, expected))
     with session.begin_nested():
         for board_id, edits in by_board.items():
-            apply_grid_edits(session, board_id, edits, actor=actor)
+            apply_grid_edits(session, board_id, edits, actor=actor, cause="Word round trip")
     return sorted(changed)

@@ -15,8 +15,10 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import urljoin, urlsplit
@@ -105,6 +107,7 @@ class HiggsClient:
         self._auth = f"Key {key_id}:{key_secret}"
         # Longest first: "id:secret" before the bare secret, so the id is not left next to a mask.
         self._secrets = (f"{key_id}:{key_secret}", key_secret)
+        self._secret_re = re.compile("|".join(rf"(?<![\w-]){re.escape(x)}(?![\w-])" for x in self._secrets))
         self._backoff_base_s = backoff_base_s
         self._backoff_max_s = backoff_max_s
         self._max_retry_wait_s = max_retry_wait_s
@@ -155,7 +158,9 @@ class HiggsClient:
                                     f"({type(exc).__name__}: {exc}); trying again is safe.",
                                     retryable=True) from exc
         correlation = resp.headers.get("x-correlation-id")
-        text = self._redact(resp.text)  # a gateway may echo the Authorization header into an error body
+        # Parsed as it came: masking the key first rewrote replies themselves (with a short secret "b", every
+        # "object" became "o***ject" and no reply parsed). Only what is shown or logged is masked, below.
+        text = resp.text
         try:
             data: Any = json.loads(text) if text.strip() else {}
         except ValueError:
@@ -170,21 +175,35 @@ class HiggsClient:
                                      "Set HIGGS_BASE_URL to the address the API really answers on.",
                                      status_code=resp.status_code, correlation_id=correlation)
         if resp.status_code >= 400:
-            detail = data.get("detail", data) if isinstance(data, dict) else (text.strip()[:300] or None)
+            # A gateway may echo the Authorization header into an error body, and the detail is shown.
+            detail = self._redact_value(data.get("detail", data) if isinstance(data, dict)
+                                        else (text.strip()[:300] or None))
             raise error_for_response(resp.status_code, detail, resp.headers, action=action,
                                      user_agent=self.user_agent, correlation_id=correlation)
         if data is None:
             kind = resp.headers.get("content-type", "unknown type")
             raise HiggsProtocolError(f"Higgs {action}: the reply ({resp.status_code}, {kind}) is not JSON: "
-                                     f"{text.strip()[:120]!r}. The service or a proxy may be misbehaving.",
+                                     f"{self._redact(text.strip()[:120])!r}. The service or a proxy may be misbehaving.",
                                      retryable=True, status_code=resp.status_code, correlation_id=correlation)
         return data, resp
 
     def _redact(self, text: str) -> str:
-        """`text` with the key secret masked: what a reply says ends up in job errors, pages and logs."""
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
+        """`text` with the key masked: what a reply says ends up in job errors, pages and logs.
+
+        The key is masked where it stands as a token of its own (as an echoed header has it), not inside other
+        words: a short secret such as "b" must not turn "object" into "o***ject" in a message.
+        """
+        return self._secret_re.sub("***", text)
+
+    def _redact_value(self, value: Any) -> Any:
+        """A parsed reply (or part of one) with the key masked in every string, for messages and logs."""
+        if isinstance(value, str):
+            return self._redact(value)
+        if isinstance(value, list):
+            return [self._redact_value(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self._redact_value(v) for k, v in value.items()}
+        return value
 
     def _retry_wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
@@ -229,7 +248,7 @@ class HiggsClient:
         request_id = data.get("request_id") if isinstance(data, dict) else None
         if not isinstance(request_id, str) or not request_id:
             raise HiggsProtocolError(f"Higgs accepted the submit to {slug} but returned no request id: "
-                                     f"{str(data)[:200]}", status_code=resp.status_code,
+                                     f"{self._redact(str(data))[:200]}", status_code=resp.status_code,
                                      correlation_id=resp.headers.get("x-correlation-id"))
         log.info("Higgs submitted %s as request %s (idempotency key %s)", slug, request_id, idempotency_key)
         return Submission(request_id=request_id, status_url=data.get("status_url"),
@@ -241,8 +260,11 @@ class HiggsClient:
         data, _ = self._send_once("GET", url, action=f"status of request {request_id}")
         if not isinstance(data, dict):
             raise HiggsProtocolError(f"Higgs status of request {request_id}: expected an object, got "
-                                     f"{str(data)[:120]!r}.", retryable=True)
-        return parse_status(data, request_id=request_id)
+                                     f"{self._redact(str(data))[:120]!r}.", retryable=True)
+        status = parse_status(data, request_id=request_id)
+        if status.error:  # a failed render's reason becomes the job's error, shown on the page
+            status = replace(status, error=self._redact(status.error))
+        return status
 
     def status(self, request_id: str, *, status_url: str | None = None) -> RemoteStatus:
         """One status read (retried on network errors and 5xx). Follows `status_url` when given."""

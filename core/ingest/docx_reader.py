@@ -30,7 +30,7 @@ from lxml import etree
 from core.errors import IngestError
 from core.ingest.limits import MAX_SCRIPT_CHARS, too_much_text
 from core.ingest.normalize import is_blank
-from core.ingest.package import DocxPackage, open_package, safe_parser
+from core.ingest.package import DocxPackage, open_package, safe_parser, xml_problem
 from core.ingest.validate import check_container
 
 TRANSITIONAL_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -434,8 +434,8 @@ def read_package(package: DocxPackage, *, max_chars: int = MAX_SCRIPT_CHARS) -> 
         parser.close()
     except etree.XMLSyntaxError as err:
         raise IngestError(
-            f"The .docx file is damaged ({package.main_part} is not well-formed XML: {err}). Open it in Word, "
-            "save it again, and upload the new file.",
+            f"The .docx file is damaged ({xml_problem(package.main_part, err)}). Open it in Word, save it again, "
+            "and upload the new file.",
             category="corrupt",
         ) from err
     if root is None:
@@ -459,7 +459,8 @@ def _body_tags(root: etree._Element, main_part: str) -> _Tags:
     ns = tag[1:].split("}", 1)[0] if tag.startswith("{") else None
     if ns not in (TRANSITIONAL_NS, STRICT_NS):
         raise IngestError(
-            f"The main part {main_part} is not a Word document body (namespace {ns!r}).",
+            f"The main part {main_part} is not a Word document body (namespace {ns!r}). Upload the script saved "
+            "from Word as a .docx.",
             category="not_docx",
         )
     return _Tags(ns)

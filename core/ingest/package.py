@@ -66,7 +66,15 @@ class DocxPackage:
         return b"".join(self.document_chunks())
 
 
+def xml_problem(name: str, err: etree.XMLSyntaxError) -> str:
+    """Where a part's XML breaks, in words: the parser's own text ("Premature end of data in tag p") means
+    nothing to a producer and is left to the traceback."""
+    where = f" near line {err.lineno}" if err.lineno else ""
+    return f"{name} is cut short or not valid XML{where}"
+
+
 def _corrupt(detail: str) -> IngestError:
+    # The one message for a damaged package: what is wrong in words and, once, what to do.
     return IngestError(
         f"The .docx file is damaged ({detail}). Open it in Word, save it again, and upload the new file.",
         category="corrupt",
@@ -120,7 +128,7 @@ class _Budget:
                         chunk = stream.read(_CHUNK)
                     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError,
                             ValueError) as err:
-                        raise _corrupt(f"{info.filename} cannot be decompressed: {err}") from err
+                        raise _corrupt(f"{info.filename} cannot be decompressed") from err
                     if not chunk:
                         break
                     total += len(chunk)
@@ -130,7 +138,7 @@ class _Budget:
                         raise self._lying(info.filename, info.file_size)
                     yield chunk
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, ValueError) as err:
-            raise _corrupt(f"{info.filename} cannot be decompressed: {err}") from err
+            raise _corrupt(f"{info.filename} cannot be decompressed") from err
         if total != info.file_size:
             raise _corrupt(f"{info.filename} is shorter than its header says")
         self.remaining -= total
@@ -140,7 +148,7 @@ def _parse_xml(data: bytes, name: str) -> etree._Element:
     try:
         return etree.fromstring(data, safe_parser())
     except etree.XMLSyntaxError as err:
-        raise _corrupt(f"{name} is not well-formed XML: {err}") from err
+        raise _corrupt(xml_problem(name, err)) from err
 
 
 def _relationships(budget: _Budget, members: dict[str, zipfile.ZipInfo], rels_name: str) -> list[tuple[str, str]]:
@@ -188,7 +196,8 @@ def _find_main_part(budget: _Budget, members: dict[str, zipfile.ZipInfo], packag
     main_type = (content_types or {}).get(main.lower(), "")
     if "spreadsheetml" in main_type or "presentationml" in main_type:
         app = "an Excel workbook" if "spreadsheetml" in main_type else "a PowerPoint presentation"
-        raise IngestError(f"This file is {app}, not a Word .docx document.", category="not_docx")
+        raise IngestError(f"This file is {app}, not a Word .docx document. Upload the script saved from Word as a "
+                          ".docx.", category="not_docx")
     if main.lower() not in members:
         if "mimetype" in members:
             raise IngestError(
@@ -198,7 +207,8 @@ def _find_main_part(budget: _Budget, members: dict[str, zipfile.ZipInfo], packag
             )
         if content_types is None:
             raise IngestError(
-                "This is a zip archive but not a Word document: it has no word/document.xml part.",
+                "This is a zip archive but not a Word document: it has no word/document.xml part. Upload the "
+                "script saved from Word as a .docx.",
                 category="not_docx",
             )
         raise _corrupt(f"its main document part {main} is missing")
@@ -210,9 +220,9 @@ def open_package(data: bytes, *, max_uncompressed_bytes: int) -> DocxPackage:
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile as err:
-        raise _corrupt(f"the zip package is truncated or broken: {err}") from err
+        raise _corrupt("the file is cut short or its zip package is broken") from err
     except (OSError, ValueError, EOFError, NotImplementedError, UnicodeDecodeError) as err:
-        raise _corrupt(f"the zip package cannot be read: {err}") from err
+        raise _corrupt("its zip package cannot be read") from err
     # The zip reads from memory (no file handle to close): the main part is inflated later, as it is parsed.
     members = {info.filename.lstrip("/").lower(): info for info in zf.infolist()}
     budget = _Budget(zf, max_uncompressed_bytes)

@@ -1,29 +1,25 @@
-"""What a render is made of: the parameters, labels, motion prompt and input hash of image and clip jobs,
-and the cost estimate of a batch. Reads rows, writes nothing.
+"""What a render is made of: the parameters, labels, motion prompt and input hash of image and clip jobs.
+Reads rows, writes nothing. What a provider and model can do (end frames, durations) is `core.catalog`'s answer;
+what a render costs is `core.money`'s.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import catalog
+from core.catalog import OFFLINE_MODELS, PROVIDERS, Capabilities, Kind
 from core.errors import NotFoundError, ValidationError
 from core.hashing import stable_hash
 from core.models import Asset, Frame, PromptVersion, Shot, Storyboard, StyleBible, Video
-from core.review import current_shots
 from core.settings import Settings
 
-Kind = Literal["image", "clip"]
-PROVIDERS = ("offline", "higgs")
-# The names `core.cost`'s rate card prices offline renders under (at zero).
-OFFLINE_MODELS = {"image": "offline", "clip": "offline-clip"}
-# Last-resort prices for a model the rate card does not list. Deliberately on the high side: an estimate that is
-# too low is the complaint ("one run cost €30 without warning").
-FALLBACK_RATE_USD: dict[str, float] = {"image": 0.10, "clip": 1.00}
+__all__ = ["OFFLINE_MODELS", "PROVIDERS", "Kind"]
 MOTION_PROMPT_LIMIT = 900
 
 
@@ -38,18 +34,18 @@ def resolve_provider(settings: Settings, provider: str | None) -> str:
 
 
 def model_for(settings: Settings, provider: str, kind: Kind) -> str:
-    if provider == "offline":
-        return OFFLINE_MODELS[kind]
-    return settings.higgs_image_model if kind == "image" else settings.higgs_video_model
+    return catalog.model_for(provider, kind, image_model=settings.higgs_image_model,
+                             video_model=settings.higgs_video_model)
+
+
+def capabilities_for(settings: Settings, provider: str, kind: Kind) -> Capabilities:
+    """What the model this provider renders `kind` with can do (`core.catalog`)."""
+    return catalog.capabilities(provider, model_for(settings, provider, kind))
 
 
 def takes_end_frame(settings: Settings, provider: str) -> bool:
-    """Whether clips of this provider can end on a second image (offline crossfades; Higgs depends on the model)."""
-    if provider == "offline":
-        return True
-    from core.higgs.schema import takes_end_frame as model_takes_end
-
-    return model_takes_end(settings.higgs_video_model)
+    """Whether clips of this provider's configured model can end on a second image."""
+    return capabilities_for(settings, provider, "clip").takes_end_frame
 
 
 def live_frames(shot: Shot) -> list[Frame]:
@@ -196,15 +192,8 @@ def _narrated_seconds(shot: Shot, settings: Settings) -> float:
 def clip_duration(shot: Shot, *, settings: Settings, provider: str, model: str) -> int | None:
     """The duration the model accepts that is nearest to the shot's narration length (the configured clip length
     for a shot without narration); None for a model that takes no duration (fixed-length clips)."""
-    from core.higgs.schema import clip_durations, nearest_duration
-
     seconds = _narrated_seconds(shot, settings) or float(settings.clip_duration_s)
-    if provider == "offline":
-        return nearest_duration(seconds, ())
-    allowed = clip_durations(model)
-    if allowed is None:
-        return None
-    return nearest_duration(seconds, allowed)
+    return catalog.capabilities(provider, model).fit_duration(seconds)
 
 
 def _first_sentence(text: str, limit: int = 300) -> str:
@@ -214,73 +203,3 @@ def _first_sentence(text: str, limit: int = 300) -> str:
             text = text[: text.index(stop) + 1]
             break
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-# ---- cost ---------------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class CostEstimate:
-    """The price of a batch before it starts. `source` says where the unit prices came from."""
-
-    images: int
-    clips: int
-    image_usd: float
-    clip_usd: float
-    source: Literal["free", "provider", "rate card"]
-
-    @property
-    def total_usd(self) -> float:
-        return round(self.images * self.image_usd + self.clips * self.clip_usd, 4)
-
-    def summary(self) -> str:
-        if self.source == "free":
-            return f"{self.images} image(s), {self.clips} clip(s): free (offline)"
-        approx = "≈ " if self.source == "rate card" else ""
-        return f"{self.images} image(s), {self.clips} clip(s): {approx}${self.total_usd:.2f}"
-
-
-def estimate_jobs(session: Session, *, settings: Settings, images: int, clips: int,
-                  provider: str | None = None) -> CostEstimate:
-    """count × rate: the rate card of `core.cost`, else a cautious fallback. Offline renders are free."""
-    from core.cost import load_rate_card
-
-    name = provider or settings.active_renderer
-    if name == "offline":
-        return CostEstimate(images, clips, 0.0, 0.0, "free")
-    card = load_rate_card(session)
-    prices: dict[str, float] = {}
-    source: Literal["provider", "rate card"] = "provider"
-    for kind in ("image", "clip"):
-        wanted = images if kind == "image" else clips
-        model = model_for(settings, name, kind)
-        if card.get(model) is None:
-            price = FALLBACK_RATE_USD[kind]
-        else:
-            price = card.price(model, seconds=float(settings.clip_duration_s))[0]
-        if wanted:
-            source = "rate card"
-        prices[kind] = float(price)
-    return CostEstimate(images, clips, prices["image"], prices["clip"], source)
-
-
-def count_missing(session: Session, video_id: int, *, clips: bool = True, settings: Settings | None = None,
-                  provider: str | None = None) -> tuple[int, int]:
-    """(images, clips) a "render all" of this video would newly render. For images: frames with a prompt and no
-    image. For clips (with `settings`): only the frames the clips use — a start-only model never animates middle
-    or end frames, and a chained shot starts on the previous shot's last image — and shots without a clip."""
-    images: set[int] = set()
-    n_clips = 0
-    name = provider or (settings.active_renderer if settings is not None else "offline")
-    for shot in current_shots(session, video_id):
-        frames = live_frames(shot)
-        if clips and settings is not None and frames:
-            ends = clip_ends(session, shot, frames, settings=settings, provider=name)
-            wanted = [ends.start] + ([ends.end] if ends.end is not None else [])
-        else:
-            wanted = frames
-        for frame in wanted:
-            if frame.selected_image_id is None and frame.selected_prompt_id is not None:
-                images.add(frame.id)
-        if clips and frames and shot.selected_clip_id is None:
-            n_clips += 1
-    return len(images), n_clips

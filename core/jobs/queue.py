@@ -1,4 +1,4 @@
-"""Asking for renders: one `Job` row per render, deduplicated, gated, and visible to everyone.
+"""Asking for renders: one `Job` row per render, deduplicated, gated, priced and visible to everyone.
 
 These functions only write rows (in the caller's unit of work); the worker does the rendering. Rules a producer
 can rely on:
@@ -6,7 +6,12 @@ can rely on:
   returns that job, even when forced: a double click never pays twice;
 - a finished render with the same inputs whose take was not discarded is reused, unless forced (re-roll);
 - approved and locked frames / shots that already have a take are not re-rendered unless forced;
-- a clip whose start / end frame has no image yet queues the image first and waits for it.
+- a clip whose start / end frame has no image yet queues the image first and waits for it;
+- every way of asking for a clip (a shot, a video, explicit images) passes the same gates: the role, the approval
+  gate (`ALLOW_UNAPPROVED_CLIPS` relaxes it) and the budget;
+- a request is admitted whole against the script's budget or queues nothing (`core.money.enforce_budget`);
+- an estimate (`quote_*`) runs the very same request functions without writing anything, and prices the jobs
+  they would have queued: the estimate and the request cannot disagree.
 """
 
 from __future__ import annotations
@@ -21,25 +26,39 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core import approvals, money
 from core.activity import log_activity
-from core.authz import require
-from core.errors import ConflictError, GateError, NotFoundError, StudioError
+from core.authz import acting_name, require
+from core.errors import ConflictError, GateError, NotFoundError, StudioError, ValidationError
+from core.hashing import stable_hash
 from core.jobs import planning
 from core.jobs.takes import source_file_of
-from core.review import APPROVED_STATUSES, assert_clip_allowed, current_shots
+from core.review import APPROVED_STATUSES, assert_clip_allowed, clip_gate_relaxed, current_shots
 from core.models import JOB_ACTIVE, Asset, Frame, Job, Shot, Video, utcnow
 from core.prompts.context import load_live_frame
 from core.render.providers import RenderProvider
 from core.settings import Settings
 
 
+class TakeKept(GateError):
+    """An approved frame or shot keeps its take unless the request is forced: not a problem, just nothing to do."""
+
+
 @dataclass
 class RenderBatch:
-    """What a "render all" queued: the jobs (new, in flight or reused) and what it skipped, with why."""
+    """What a request queued (or, `dry`, would queue): the jobs per subject (new, in flight or reused), what it
+    skipped with why, and every new job it added on the way (a clip's missing images included).
+
+    A dry batch writes nothing: new jobs are built but never added to the session (`planned` lets a later subject
+    of the same batch find them, as it would find the rows a real request had inserted)."""
 
     jobs: list[Job] = field(default_factory=list)
     created: int = 0
     skipped: dict[int, str] = field(default_factory=dict)  # frame / shot id -> reason
+    new_jobs: list[Job] = field(default_factory=list)
+    kept: set[int] = field(default_factory=set)  # skipped subjects that are approved with a take (up to date)
+    dry: bool = False
+    planned: dict[str, Job] = field(default_factory=dict)
 
     def collect(self, subject_id: int, request: Callable[[], tuple[Job, bool]]) -> None:
         """Add one frame's / shot's job; a gate or invalid refusal skips that one with its reason, not the batch."""
@@ -49,48 +68,68 @@ class RenderBatch:
             if err.category not in ("gate", "invalid"):
                 raise
             self.skipped[subject_id] = str(err)
+            if isinstance(err, TakeKept):
+                self.kept.add(subject_id)
             return
         self.jobs.append(job)
         self.created += int(created)
 
+    @property
+    def existing(self) -> int:
+        """Subjects answered with a job that already exists (in flight, or a finished take reused)."""
+        return len(self.jobs) - self.created
+
 
 def request_image(session: Session, frame_id: int, *, settings: Settings, provider: str | None = None,
-                  force: bool = False, actor: str = "") -> Job:
-    """The image job for the frame's selected prompt: an in-flight or reusable one, else a new pending one."""
+                  force: bool = False, actor: str = "", into: RenderBatch | None = None) -> Job:
+    """The image job for the frame's selected prompt: an in-flight or reusable one, else a new pending one
+    (refused whole when it would take the script over its budget). `into` collects the new job too."""
     require("render")
-    return _request_image(session, frame_id, settings=settings, provider=provider, force=force, actor=actor)[0]
+    batch = into if into is not None else RenderBatch()
+    before = len(batch.new_jobs)
+    job = _request_image(session, frame_id, settings=settings, provider=provider, force=force, actor=actor,
+                         batch=batch)[0]
+    _enforce(session, batch.new_jobs[before:], batch)
+    return job
 
 
 def _request_image(session: Session, frame_id: int, *, settings: Settings, provider: str | None, force: bool,
-                   actor: str, check_budget: bool = True) -> tuple[Job, bool]:
-    _begin_sqlite(session, immediate=True)
+                   actor: str, batch: RenderBatch) -> tuple[Job, bool]:
+    if not batch.dry:
+        _begin_sqlite(session, immediate=True)
     frame = load_live_frame(session, frame_id)
     prompt = planning.selected_prompt(session, frame)
     name = planning.resolve_provider(settings, provider)
     model = planning.model_for(settings, name, "image")
     params = planning.image_params(session, frame, prompt, settings=settings, provider=name)
     input_hash = planning.image_input_hash(frame.id, prompt, name, model, params)
+    if batch.dry and input_hash in batch.planned:
+        return batch.planned[input_hash], False  # an earlier subject of this batch queues it (a chained start)
 
     def gate() -> None:
         if frame.review_status == "locked":
             raise GateError(f"Frame {frame.position} of shot {frame.shot.position} is locked: its image cannot "
                             "change. Unlock it on the Review page first.")
-        if not force and frame.review_status in APPROVED_STATUSES and frame.selected_image_id is not None:
-            raise GateError(f"Frame {frame.position} of shot {frame.shot.position} is {frame.review_status}; "
+        if (not force and frame.selected_image_id is not None
+                and approvals.frame_status(session, frame) in APPROVED_STATUSES):  # changed since: back in review
+            raise TakeKept(f"Frame {frame.position} of shot {frame.shot.position} is {frame.review_status}; "
                             "re-roll it (force) to render another take anyway")
 
     prior = _prior_job(session, input_hash, force=force, gate=gate)
     if prior is not None:
         return prior, False
+    file_id = source_file_of(session, frame_id=frame.id)
     job = Job(kind="image", frame_id=frame.id, prompt_version_id=prompt.id, prompt_text=prompt.text, provider=name,
               model=model, params=params, input_hash=input_hash, idempotency_key=uuid.uuid4().hex, forced=force,
-              requested_by=actor)
+              requested_by=acting_name(actor), source_file_id=file_id)
+    if batch.dry:
+        batch.planned[input_hash] = job
+        batch.new_jobs.append(job)
+        return job, True
     job, created = _insert_or_existing(session, job)
     if not created:
         return job, False
-    file_id = source_file_of(session, frame_id=frame.id)
-    if check_budget:
-        _enforce_budget(session, settings, file_id)
+    batch.new_jobs.append(job)
     log_activity(session, "render.requested", actor=actor, subject_type="frame", subject_id=frame.id,
                  source_file_id=file_id, job_id=job.id, kind="image",
                  provider=name, model=model, forced=force)
@@ -98,25 +137,32 @@ def _request_image(session: Session, frame_id: int, *, settings: Settings, provi
 
 
 def request_clip(session: Session, shot_id: int, *, settings: Settings, provider: str | None = None,
-                 force: bool = False, actor: str = "") -> Job:
+                 force: bool = False, actor: str = "", into: RenderBatch | None = None) -> Job:
     """The clip job of a shot: start on the first frame's image, end on the last one's when the model can.
 
-    Frames without an image get image jobs first (never forced) and the clip job depends on them.
+    Frames without an image get image jobs first (never forced) and the clip job depends on them; the clip and
+    its images are admitted against the budget together, or none of them is queued.
     """
     require("render")
-    return _request_clip(session, shot_id, settings=settings, provider=provider, force=force, actor=actor)[0]
+    batch = into if into is not None else RenderBatch()
+    before = len(batch.new_jobs)
+    job = _request_clip(session, shot_id, settings=settings, provider=provider, force=force, actor=actor,
+                        batch=batch)[0]
+    _enforce(session, batch.new_jobs[before:], batch)
+    return job
 
 
 def _request_clip(session: Session, shot_id: int, *, settings: Settings, provider: str | None, force: bool,
-                  actor: str, check_budget: bool = True) -> tuple[Job, bool]:
-    _begin_sqlite(session, immediate=True)
+                  actor: str, batch: RenderBatch) -> tuple[Job, bool]:
+    if not batch.dry:
+        _begin_sqlite(session, immediate=True)
     shot = session.get(Shot, shot_id)
     if shot is None or shot.deleted_at is not None:
         raise NotFoundError(f"Shot {shot_id} does not exist")
     frames = planning.live_frames(shot)
     if not frames:
         raise StudioError(f"Shot {shot.position} has no frames to animate", category="invalid")
-    assert_clip_allowed(session, shot.id, relax=settings.allow_unapproved_clips)
+    assert_clip_allowed(session, shot.id, relax=clip_gate_relaxed(settings))
     name = planning.resolve_provider(settings, provider)
     model = planning.model_for(settings, name, "clip")
     plan = planning.clip_ends(session, shot, frames, settings=settings, provider=name)
@@ -130,9 +176,11 @@ def _request_clip(session: Session, shot_id: int, *, settings: Settings, provide
         asset = _usable_image(session, frame)
         if asset is None:
             image_job, _ = _request_image(session, frame.id, settings=settings, provider=name, force=False,
-                                          actor=actor, check_budget=False)  # the clip's own check counts these
-            asset = _job_asset(session, image_job) if image_job.status == "succeeded" else None
+                                          actor=actor, batch=batch)  # admitted with the clip, as one request
+            asset = _job_asset(session, image_job) if image_job.id is not None and \
+                image_job.status == "succeeded" else None
             if asset is None:
+                # A dry run's planned image has no id yet: the clip then cannot match any queued one (it is new).
                 inputs.append(("job", image_job.id))
                 as_queued.append(("job", image_job.id))
                 depends.append(image_job.id)
@@ -164,26 +212,141 @@ def _request_clip(session: Session, shot_id: int, *, settings: Settings, provide
             return waiting, False
 
     def gate() -> None:
-        if not force and shot.review_status in APPROVED_STATUSES and shot.selected_clip_id is not None:
-            raise GateError(f"Shot {shot.position} is {shot.review_status}; re-roll it (force) to render another "
+        if (not force and shot.selected_clip_id is not None
+                and approvals.shot_status(session, shot) in APPROVED_STATUSES):
+            raise TakeKept(f"Shot {shot.position} is {shot.review_status}; re-roll it (force) to render another "
                             "clip anyway")
 
     prior = _prior_job(session, input_hash, force=force, gate=gate)
     if prior is not None:
         return prior, False
+    file_id = source_file_of(session, shot_id=shot.id)
     job = Job(kind="clip", shot_id=shot.id, prompt_text=prompt, provider=name, model=model, params=params,
-              input_hash=input_hash, idempotency_key=uuid.uuid4().hex, forced=force, requested_by=actor,
-              input_asset_ids=asset_ids if not depends else [], depends_on=depends)
+              input_hash=input_hash, idempotency_key=uuid.uuid4().hex, forced=force, requested_by=acting_name(actor),
+              input_asset_ids=asset_ids if not depends else [], depends_on=depends, source_file_id=file_id)
+    if batch.dry:
+        batch.new_jobs.append(job)
+        return job, True
     job, created = _insert_or_existing(session, job)
     if not created:
         return job, False
-    file_id = source_file_of(session, shot_id=shot.id)
-    if check_budget:
-        _enforce_budget(session, settings, file_id)
+    batch.new_jobs.append(job)
     log_activity(session, "render.requested", actor=actor, subject_type="shot", subject_id=shot.id,
                  source_file_id=file_id, job_id=job.id, kind="clip",
                  provider=name, model=model, forced=force, waits_for=depends)
     return job, True
+
+
+def request_explicit_clip(session: Session, *, start: Asset, end: Asset | None, prompt: str, settings: Settings,
+                          file_id: int | None = None, force: bool = False, actor: str = "") -> Job:
+    """A clip from explicit images (the API's `POST /generation/video` without a shot): an ordinary clip job with
+    no shot, its images in `input_asset_ids`. It passes the gates every clip passes: the role, the approval gate
+    (each image must be the selected image of an approved frame, unless `ALLOW_UNAPPROVED_CLIPS`) and the budget
+    of the script it is charged to (the images' script, or `file_id` for images that belong to none)."""
+    require("render")
+    batch = RenderBatch()
+    job = _request_explicit_clip(session, start=start, end=end, prompt=prompt, settings=settings, file_id=file_id,
+                                 force=force, actor=actor, batch=batch)
+    _enforce(session, batch.new_jobs, batch)
+    return job
+
+
+def _request_explicit_clip(session: Session, *, start: Asset, end: Asset | None, prompt: str, settings: Settings,
+                           file_id: int | None, force: bool, actor: str, batch: RenderBatch) -> Job:
+    if not batch.dry:
+        _begin_sqlite(session, immediate=True)
+    prompt = prompt.strip()
+    if not prompt:
+        raise ValidationError("A clip from explicit images needs a motion prompt")
+    images = [start] + ([end] if end is not None else [])
+    reason = explicit_clip_block_reason(session, images, relax=clip_gate_relaxed(settings))
+    if reason is not None:
+        raise GateError(reason)
+    charged = _explicit_clip_script(session, images, file_id)
+    name = planning.resolve_provider(settings, None)
+    model = planning.model_for(settings, name, "clip")
+    caps = planning.capabilities_for(settings, name, "clip")
+    if end is not None and not caps.takes_end_frame:
+        raise ValidationError(f"The video model {model} cannot end on a second image; leave out the end image.")
+    asset_ids = [a.id for a in images]
+    params: dict[str, Any] = {
+        "duration": caps.fit_duration(float(settings.clip_duration_s)) or settings.clip_duration_s,
+        "aspect_ratio": settings.aspect_ratio,
+        "start_frame_id": None,
+        "end_frame_id": None,
+        "start_image_url": start.remote_url if start.provider == "url" else None,
+        "end_image_url": end.remote_url if end is not None and end.provider == "url" else None,
+    }
+    input_hash = stable_hash({"kind": "clip", "explicit": True, "prompt": prompt, "provider": name,
+                                       "model": model, "params": params, "inputs": asset_ids})
+    existing = _in_flight(session, input_hash, kind="clip")
+    if existing is not None:
+        return existing  # forced or not, a double request never renders (or pays) twice
+    job = Job(kind="clip", shot_id=None, prompt_text=prompt, provider=name, model=model, params=params,
+              input_hash=input_hash, idempotency_key=uuid.uuid4().hex, forced=force, requested_by=actor,
+              input_asset_ids=asset_ids, depends_on=[], source_file_id=charged)
+    if batch.dry:
+        batch.new_jobs.append(job)
+        return job
+    job, created = _insert_or_existing(session, job)  # a racing twin request gets this same job
+    if created:
+        batch.new_jobs.append(job)
+        log_activity(session, "render.requested", actor=actor, subject_type="source_file", subject_id=charged,
+                     source_file_id=charged, job_id=job.id, kind="clip", provider=name, model=model, forced=force,
+                     images=asset_ids)
+    return job
+
+
+def explicit_clip_block_reason(session: Session, images: Sequence[Asset], *, relax: bool) -> str | None:
+    """Why a clip may not be rendered from these images, or None: like a shot's clip, only from approved frames —
+    each image the selected image of a frame that is approved (or locked), by asset or by identical bytes (an
+    image fetched from a URL that is an approved keyframe's). `relax` is `clip_gate_relaxed`."""
+    if relax:
+        return None
+    for n, asset in enumerate(images):
+        role = "start" if n == 0 else "end"
+        frame = _keyframe_of(session, asset)
+        if frame is None:
+            return (f"The {role} image (asset {asset.id}) is not the selected image of any frame: clips are "
+                    "rendered only from approved frames (an admin can set ALLOW_UNAPPROVED_CLIPS=1 to allow "
+                    "any image)")
+        if frame.review_status not in APPROVED_STATUSES:
+            return (f"The {role} image is frame {frame.position} of shot {frame.shot.position}, which is not "
+                    "approved yet: clips are rendered only from approved frames")
+    return None
+
+
+def _keyframe_of(session: Session, asset: Asset) -> Frame | None:
+    """The live frame whose selected image this is (the asset itself, or one with the same bytes); an approved
+    one first when several frames show the same picture."""
+    frames = list(session.scalars(
+        select(Frame).join(Asset, Asset.id == Frame.selected_image_id)
+        .where(Asset.sha256 == asset.sha256, Asset.discarded_at.is_(None), Frame.deleted_at.is_(None))
+        .order_by(Frame.id)))
+    frames.sort(key=lambda f: f.review_status not in APPROVED_STATUSES)
+    return frames[0] if frames else None
+
+
+def _explicit_clip_script(session: Session, images: Sequence[Asset], file_id: int | None) -> int:
+    """The script an explicit clip is charged to: its images' (all one script), else `file_id`; one is needed,
+    since every paid render counts against a script's budget."""
+    from core.models import SourceFile
+
+    scripts = {sid for a in images if (frame := _keyframe_of(session, a)) is not None
+               and (sid := source_file_of(session, frame_id=frame.id)) is not None}
+    if len(scripts) > 1:
+        raise ValidationError("The start and end images belong to different scripts; a clip is charged to one")
+    if scripts:
+        (own,) = scripts
+        if file_id is not None and file_id != own:
+            raise ValidationError(f"The images belong to script {own}, not to script {file_id}")
+        return own
+    if file_id is None:
+        raise ValidationError("Say which script this clip is charged to (file_id): its images belong to no "
+                              "script, and every render counts against a script's budget")
+    if session.get(SourceFile, file_id) is None:
+        raise NotFoundError(f"Script {file_id} does not exist")
+    return file_id
 
 
 def _insert_or_existing(session: Session, job: Job) -> tuple[Job, bool]:
@@ -247,64 +410,137 @@ def _prior_job(session: Session, input_hash: str, *, force: bool, gate: Callable
     return None if force else _reusable(session, input_hash)
 
 
-def _enforce_budget(session: Session, settings: Settings, file_id: int | None) -> None:
-    """The hard stop at 100 % of a script's budget, checked in core (not only on the page) after a new job is
-    added: if spent + queued now exceeds the budget, raise, and the caller's transaction queues nothing."""
-    from core import cost  # cost reads jobs; a local import keeps the layers one-way
-
-    if file_id is None:
+def _enforce(session: Session, new_jobs: Sequence[Job], batch: RenderBatch) -> None:
+    """The budget's word on a request's new jobs, all together (`core.money.enforce_budget`); a dry run only
+    prices them (its quote asks the same rule)."""
+    if batch.dry or not new_jobs:
         return
-    status = cost.budget_status(session, file_id, rate_card=cost.load_rate_card(session))
-    if status.budget_usd is None:
-        return
-    if status.spent_usd + status.committed_usd > status.budget_usd + 1e-9:
-        raise GateError(
-            f"Nothing was queued: the ${status.budget_usd:.2f} budget of this script would be exceeded "
-            f"(${status.spent_usd:.2f} spent, ${status.committed_usd:.2f} queued with this request). "
-            "Raise the budget on the Review page or render fewer items.", category="budget")
-
-
-def _enforce_batch_budget(session: Session, settings: Settings, video_id: int, batch: RenderBatch) -> None:
-    """One budget check for a whole batch, after all its jobs are added (not one per job: each check sums every
-    job of the script, so per-job checks made a video batch quadratic)."""
-    if batch.created:
-        video = session.get(Video, video_id)
-        _enforce_budget(session, settings, video.source_file_id if video is not None else None)
+    for file_id in sorted({j.source_file_id for j in new_jobs if j.source_file_id is not None}):
+        money.enforce_budget(session, file_id, [j for j in new_jobs if j.source_file_id == file_id])
 
 
 def request_video_images(session: Session, video_id: int, *, settings: Settings, provider: str | None = None,
                          force: bool = False, actor: str = "") -> RenderBatch:
     """Image jobs for every live frame of the video's current storyboard; frames that cannot render are skipped
-    with the reason (no prompt yet, approved, locked)."""
+    with the reason (no prompt yet, approved, locked). Admitted whole against the budget, or nothing is queued."""
     require("render")
-    batch = RenderBatch()
+    batch = _video_images(session, video_id, settings=settings, provider=provider, force=force, actor=actor,
+                          batch=RenderBatch())
+    _enforce(session, batch.new_jobs, batch)
+    return batch
+
+
+def _video_images(session: Session, video_id: int, *, settings: Settings, provider: str | None, force: bool,
+                  actor: str, batch: RenderBatch) -> RenderBatch:
+    _video(session, video_id)
     provider = planning.resolve_provider(settings, provider)  # a configuration problem stops the whole batch
     for shot in current_shots(session, video_id):
         for frame in planning.live_frames(shot):
             batch.collect(frame.id, partial(_request_image, session, frame.id, settings=settings, provider=provider,
-                                            force=force, actor=actor, check_budget=False))
-    _enforce_batch_budget(session, settings, video_id, batch)
+                                            force=force, actor=actor, batch=batch))
     return batch
 
 
 def request_video_clips(session: Session, video_id: int, *, settings: Settings, provider: str | None = None,
                         force: bool = False, actor: str = "") -> RenderBatch:
-    """One click per video: a clip job per live shot, with the missing images queued before it."""
+    """One click per video: a clip job per live shot, with the missing images queued before it. Admitted whole
+    against the budget, or nothing is queued."""
     require("render")
-    batch = RenderBatch()
-    provider = planning.resolve_provider(settings, provider)
-    for shot in current_shots(session, video_id):
-        batch.collect(shot.id, partial(_request_clip, session, shot.id, settings=settings, provider=provider,
-                                       force=force, actor=actor, check_budget=False))
-    _enforce_batch_budget(session, settings, video_id, batch)
+    batch = _video_clips(session, video_id, settings=settings, provider=provider, force=force, actor=actor,
+                         batch=RenderBatch())
+    _enforce(session, batch.new_jobs, batch)
     return batch
 
 
-def estimate_video(session: Session, video_id: int, *, settings: Settings, provider: str | None = None,
-                   clips: bool = True) -> planning.CostEstimate:
-    """The price of rendering what the video is missing (images, and clips when `clips`)."""
-    images, n_clips = planning.count_missing(session, video_id, clips=clips, settings=settings, provider=provider)
-    return planning.estimate_jobs(session, settings=settings, images=images, clips=n_clips, provider=provider)
+def _video_clips(session: Session, video_id: int, *, settings: Settings, provider: str | None, force: bool,
+                 actor: str, batch: RenderBatch) -> RenderBatch:
+    _video(session, video_id)
+    provider = planning.resolve_provider(settings, provider)
+    for shot in current_shots(session, video_id):
+        batch.collect(shot.id, partial(_request_clip, session, shot.id, settings=settings, provider=provider,
+                                       force=force, actor=actor, batch=batch))
+    return batch
+
+
+def request_shot(session: Session, shot_id: int, *, frame_ids: Sequence[int], settings: Settings,
+                 force: bool = False, actor: str = "", dry: bool = False) -> RenderBatch:
+    """A shot's images (`frame_ids`, never forced), then its clip waiting for them: one request, admitted whole
+    against the budget. `dry` builds the same jobs without writing them (the estimate beside a button)."""
+    if not dry:
+        require("render")
+    batch = RenderBatch(dry=dry)
+    for frame_id in frame_ids:
+        batch.jobs.append(_request_image(session, frame_id, settings=settings, provider=None, force=False,
+                                         actor=actor, batch=batch)[0])
+    batch.jobs.append(_request_clip(session, shot_id, settings=settings, provider=None, force=force, actor=actor,
+                                    batch=batch)[0])
+    _enforce(session, batch.new_jobs, batch)
+    return batch
+
+
+# ---- estimates: the same requests, not written --------------------------------------------------------------
+
+def quote_video_images(session: Session, video_id: int, *, settings: Settings, provider: str | None = None,
+                       force: bool = False) -> money.Quote:
+    """What `request_video_images` with these arguments would queue and what it costs; writes nothing."""
+    batch = _video_images(session, video_id, settings=settings, provider=provider, force=force, actor="",
+                          batch=RenderBatch(dry=True))
+    return _quote(session, _video(session, video_id).source_file_id, batch)
+
+
+def quote_video_clips(session: Session, video_id: int, *, settings: Settings, provider: str | None = None,
+                      force: bool = False) -> money.Quote:
+    """What `request_video_clips` with these arguments would queue (clips and the images they wait for)."""
+    batch = _video_clips(session, video_id, settings=settings, provider=provider, force=force, actor="",
+                         batch=RenderBatch(dry=True))
+    return _quote(session, _video(session, video_id).source_file_id, batch)
+
+
+def quote_image(session: Session, frame_id: int, *, settings: Settings, provider: str | None = None,
+                force: bool = False) -> money.Quote:
+    """What `request_image` would queue for this frame (nothing when the same render is in flight or reused);
+    its refusals (no prompt, locked, approved) are raised as the request would raise them."""
+    batch = RenderBatch(dry=True)
+    batch.jobs.append(_request_image(session, frame_id, settings=settings, provider=provider, force=force, actor="",
+                                     batch=batch)[0])
+    return _quote(session, source_file_of(session, frame_id=frame_id), batch)
+
+
+def quote_clip(session: Session, shot_id: int, *, settings: Settings, provider: str | None = None,
+               force: bool = False) -> money.Quote:
+    """What `request_clip` would queue for this shot: its clip and the images it waits for."""
+    batch = RenderBatch(dry=True)
+    batch.jobs.append(_request_clip(session, shot_id, settings=settings, provider=provider, force=force, actor="",
+                                    batch=batch)[0])
+    return _quote(session, source_file_of(session, shot_id=shot_id), batch)
+
+
+def quote_explicit_clip(session: Session, *, start: Asset, end: Asset | None, prompt: str, settings: Settings,
+                        file_id: int | None = None, force: bool = False) -> money.Quote:
+    """What `request_explicit_clip` would queue, with its gates raised as the request would raise them."""
+    batch = RenderBatch(dry=True)
+    job = _request_explicit_clip(session, start=start, end=end, prompt=prompt, settings=settings, file_id=file_id,
+                                 force=force, actor="", batch=batch)
+    batch.jobs.append(job)
+    return _quote(session, job.source_file_id, batch)
+
+
+def quote_batch(session: Session, file_id: int | None, batch: RenderBatch) -> money.Quote:
+    """The price and the budget's answer for a dry batch's new jobs."""
+    return _quote(session, file_id, batch)
+
+
+def _quote(session: Session, file_id: int | None, batch: RenderBatch) -> money.Quote:
+    existing = sum(1 for j in batch.jobs if j.id is not None)  # a planned job has no id: it is new
+    return money.quote_jobs(session, file_id, batch.new_jobs, existing=existing, skipped=batch.skipped,
+                            kept=batch.kept)
+
+
+def _video(session: Session, video_id: int) -> Video:
+    video = session.get(Video, video_id)
+    if video is None:
+        raise NotFoundError(f"Video {video_id} does not exist")
+    return video
 
 
 def cancel_job(session: Session, job_id: int, *, actor: str = "", settings: Settings | None = None,

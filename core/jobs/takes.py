@@ -1,7 +1,10 @@
 """Takes: every finished render is a new `Asset` row; a frame (or shot) points at the selected one.
 
-The first take of a frame or shot is selected automatically; later takes (re-rolls) wait for the producer's
-choice. Discarding is soft (`discarded_at`), so any take can be brought back.
+A new take becomes the selected one as it arrives, so the board shows what was just rendered (a re-roll the board
+kept hiding behind the old image was the complaint); the previous take stays in Takes, one click to bring back.
+Two exceptions keep the producer's choice: a locked frame or shot never moves, and an image rendered from a prompt
+version that is no longer the frame's selected one (an old request finishing late) only joins the list.
+Discarding is soft (`discarded_at`), so any take can be brought back.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import approvals
 from core.activity import log_activity
 from core.authz import require
 from core.errors import NotFoundError, ValidationError
@@ -27,8 +31,20 @@ def source_file_of(session: Session, *, frame_id: int | None = None, shot_id: in
     return video.source_file_id if video else None
 
 
+def selects_new_take(*, selected_id: int | None, locked: bool, rendered_from: int | None = None,
+                     selected_prompt: int | None = None) -> bool:
+    """Whether a finished take replaces the selected one: always when nothing is selected; never on a locked
+    subject; otherwise when it was rendered from the prompt the frame shows now (`rendered_from` None: a clip)."""
+    if selected_id is None:
+        return True
+    if locked:
+        return False
+    return rendered_from is None or rendered_from == selected_prompt
+
+
 def record_take(session: Session, job: Job, output: RenderOutput, storage_key: str) -> Asset:
-    """Add the asset of a finished job and select it when its frame / shot has no take selected yet."""
+    """Add the asset of a finished job and select it per `selects_new_take`; replacing a selected take is logged
+    under whoever asked for the render."""
     info = output.info
     asset = Asset(
         kind=job.kind, frame_id=job.frame_id, shot_id=job.shot_id, job_id=job.id,
@@ -39,22 +55,38 @@ def record_take(session: Session, job: Job, output: RenderOutput, storage_key: s
     )
     session.add(asset)
     session.flush()
+    replaced: int | None = None
     if job.kind == "image" and job.frame_id is not None:
         frame = session.get(Frame, job.frame_id)
-        if frame is not None and frame.selected_image_id is None:
-            frame.selected_image_id = asset.id
+        if frame is not None and selects_new_take(
+                selected_id=frame.selected_image_id, locked=frame.review_status == "locked",
+                rendered_from=job.prompt_version_id or frame.selected_prompt_id,
+                selected_prompt=frame.selected_prompt_id):
+            replaced, frame.selected_image_id = frame.selected_image_id, asset.id
+            approvals.take_arrived(session, frame, actor=job.requested_by)
     elif job.kind == "clip" and job.shot_id is not None:
         shot = session.get(Shot, job.shot_id)
-        if shot is not None and shot.selected_clip_id is None:
-            shot.selected_clip_id = asset.id
+        if shot is not None and selects_new_take(selected_id=shot.selected_clip_id,
+                                                 locked=shot.review_status == "locked"):
+            replaced, shot.selected_clip_id = shot.selected_clip_id, asset.id
+            approvals.take_arrived(session, shot, actor=job.requested_by)
     elif job.kind == "voice" and job.shot_id is not None:
+        # Narration is not part of what a shot's approval records (its frames and clip), so a new take changes no
+        # approval; a locked shot keeps the audio it has, as it keeps its clip.
         shot = session.get(Shot, job.shot_id)
-        if shot is not None and _voice_take_replaces(session, shot, job):
-            shot.selected_voice_id = asset.id
+        if (shot is not None and selects_new_take(selected_id=shot.selected_voice_id,
+                                                  locked=shot.review_status == "locked")
+                and _voice_take_replaces(session, shot, job)):
+            replaced, shot.selected_voice_id = shot.selected_voice_id, asset.id
     elif (job.params or {}).get("cast_candidate"):  # a cast member's look, generated from its description
         from core.cast_candidates import record_candidate
 
         record_candidate(session, job, asset)
+    if replaced is not None:
+        log_activity(session, "take.selected", actor=job.requested_by,
+                     subject_type="frame" if job.kind == "image" else "shot",
+                     subject_id=job.frame_id or job.shot_id, asset_id=asset.id, previous=replaced, new_take=True,
+                     source_file_id=source_file_of(session, frame_id=job.frame_id, shot_id=job.shot_id))
     return asset
 
 
@@ -111,7 +143,16 @@ def select_take(session: Session, asset_id: int, *, actor: str) -> Asset:
     log_activity(session, "take.selected", actor=actor, subject_type="frame" if asset.kind == "image" else "shot",
                  subject_id=asset.frame_id or asset.shot_id, asset_id=asset.id,
                  source_file_id=source_file_of(session, frame_id=asset.frame_id, shot_id=asset.shot_id))
+    _note(session, asset, actor=actor, cause="take selected")
     return asset
+
+
+def _note(session: Session, asset: Asset, *, actor: str, cause: str) -> None:
+    """Tell the activity log when choosing a take changed what a frame or shot was approved with."""
+    if asset.kind == "image" and asset.frame_id is not None:
+        approvals.note_changes(session, [asset.frame_id], actor=actor, cause=cause)
+    elif asset.shot_id is not None:
+        approvals.note_shot_changes(session, [asset.shot_id], actor=actor, cause=cause)
 
 
 def discard_take(session: Session, asset_id: int, *, actor: str) -> Asset:
@@ -145,6 +186,7 @@ def discard_take(session: Session, asset_id: int, *, actor: str) -> Asset:
     log_activity(session, "take.discarded", actor=actor, subject_type="frame" if asset.kind == "image" else "shot",
                  subject_id=asset.frame_id or asset.shot_id, asset_id=asset.id,
                  source_file_id=source_file_of(session, frame_id=asset.frame_id, shot_id=asset.shot_id))
+    _note(session, asset, actor=actor, cause="take discarded")
     return asset
 
 
@@ -177,6 +219,8 @@ def restore_take(session: Session, asset_id: int, *, actor: str) -> Asset:
     log_activity(session, "take.restored", actor=actor, subject_type="frame" if asset.kind == "image" else "shot",
                  subject_id=asset.frame_id or asset.shot_id, asset_id=asset.id, selected=selected,
                  source_file_id=source_file_of(session, frame_id=asset.frame_id, shot_id=asset.shot_id))
+    if selected:
+        _note(session, asset, actor=actor, cause="take restored")
     session.flush()
     return asset
 

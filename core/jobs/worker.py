@@ -431,7 +431,7 @@ class Worker:
         if spec.kind == "image":  # here, not in the studio on a producer's first view (core/previews.py)
             store_preview(self.store, key, output.data)
         usd, credits = provider.price(spec.kind)
-        # A voice job was priced when it was queued (characters × the rate card); keep that price.
+        # A voice reports no price: its job is priced by the rate card for the characters it spoke (core.money).
         cost = {} if spec.kind == "voice" else {"cost_usd": usd, "cost_credits": credits}
         now = utcnow()
         with self.runtime.sessions() as s:

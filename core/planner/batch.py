@@ -34,6 +34,7 @@ from core.planner.estimate import PlanAdmission, PlanEstimate, admit_plan, estim
 from core.planner.types import Planner, PlanRequest, ShotPlanReply
 from core.prompts.style import find_style_bible, style_data
 from core.sentences import locate_sentences
+from core.storyboard_store import PlanToStore, store_plans
 
 Outcome = Literal["planned", "reused", "fell_back"]
 ProgressFn = Callable[[int, int, int, str], None]
@@ -257,20 +258,23 @@ def _plan_one(inputs: VideoInputs, planner: Planner, slots: threading.Semaphore,
         return _Result(inputs, "fell_back", f"Unexpected error ({type(err).__name__}): {err}")
 
 
-def _store(session: Session, result: _Result, planner: Planner, actor: str) -> None:
+def _to_store(result: _Result, planner: Planner) -> PlanToStore:
+    assert result.reply is not None
+    inputs, req = result.inputs, result.inputs.request
+    return PlanToStore(inputs.video_id, result.reply, planner=planner.name, model=planner.model,
+                       template_version=planner.template_version, density=inputs.density, pace_s=inputs.pace_s,
+                       input_hash=inputs.digest, shots_requested=req.shots, frames_requested=req.frames)
+
+
+def _assign_cast(session: Session, result: _Result, board: Storyboard) -> None:
+    """The cast the plan names, on the new board's shots; names not in the style bible are noted, not assigned."""
     from core.cast import assign_cast
-    from core.storyboard_store import store_plan
 
     assert result.reply is not None
-    inputs, reply = result.inputs, result.reply
-    req = inputs.request
-    board = store_plan(session, inputs.video_id, reply, planner=planner.name, model=planner.model,
-                       template_version=planner.template_version, density=inputs.density, pace_s=inputs.pace_s,
-                       input_hash=inputs.digest, actor=actor, shots_requested=req.shots, frames_requested=req.frames)
-    result.storyboard_id = board.id
+    reply = result.reply
     if not any(shot.cast for shot in reply.shots):
         return
-    known = set(req.cast)
+    known = set(result.inputs.request.cast)
     missing = sorted({n for shot in reply.shots for n in shot.cast if n not in known})
     shots = list(session.scalars(select(Shot.id).where(Shot.storyboard_id == board.id).order_by(Shot.position)))
     for shot_id, planned in zip(shots, reply.shots):
@@ -281,22 +285,26 @@ def _store(session: Session, result: _Result, planner: Planner, actor: str) -> N
         board.note = f"The plan named cast that is not in the style bible (not assigned): {', '.join(missing)}"
 
 
-def _settle(session: Session, result: _Result, planner: Planner, actor: str) -> None:
-    """What a finished video changes on the board: its new plan, the reused version made current again, or the
-    reason it fell back noted on the storyboard it keeps."""
-    if result.outcome == "planned":
-        _store(session, result, planner, actor)
-    elif result.outcome == "reused" and result.storyboard_id is not None:
-        board = session.get(Storyboard, result.storyboard_id)
-        if board is not None and not board.is_current:
-            from core.library import set_current_storyboard
-
-            set_current_storyboard(session, board.id, actor=actor)
-    else:
-        board = _current_board(session, result.video_id)
-        board.note = (f"Not re-planned by {planner.name} ({planner.model}): {result.reason} "
-                      f"This storyboard (version {board.version}) is unchanged.")
+def _settle(session: Session, results: Sequence[_Result], planner: Planner, actor: str) -> None:
+    """What finished videos change on the board: their new plans (stored together, in one round of INSERTs), a
+    reused version made current again, or the reason a video fell back noted on the storyboard it keeps."""
+    planned = [r for r in results if r.outcome == "planned"]
+    boards = store_plans(session, [_to_store(r, planner) for r in planned], actor=actor)
+    for result, board in zip(planned, boards):
         result.storyboard_id = board.id
+        _assign_cast(session, result, board)
+    for result in results:
+        if result.outcome == "reused" and result.storyboard_id is not None:
+            reused = session.get(Storyboard, result.storyboard_id)
+            if reused is not None and not reused.is_current:
+                from core.library import set_current_storyboard
+
+                set_current_storyboard(session, reused.id, actor=actor)
+        elif result.outcome == "fell_back":
+            kept = _current_board(session, result.video_id)
+            kept.note = (f"Not re-planned by {planner.name} ({planner.model}): {result.reason} "
+                         f"This storyboard (version {kept.version}) is unchanged.")
+            result.storyboard_id = kept.id
 
 
 def _write(sessions: sessionmaker[Session], results: list[_Result], planner: Planner, actor: str) -> None:
@@ -304,15 +312,14 @@ def _write(sessions: sessionmaker[Session], results: list[_Result], planner: Pla
     refuses falls back alone (its storyboard as it was, with the reason) and the others are still stored."""
     try:
         with session_scope(sessions) as session:
-            for result in results:
-                _settle(session, result, planner, actor)
+            _settle(session, results, planner, actor)
         return
     except Exception:  # noqa: BLE001 - retried one by one below, where each failure gets its own reason
         pass
     for result in results:
         try:
             with session_scope(sessions) as session:
-                _settle(session, result, planner, actor)
+                _settle(session, [result], planner, actor)
             continue
         except StudioError as err:
             reason = str(err)
@@ -323,7 +330,7 @@ def _write(sessions: sessionmaker[Session], results: list[_Result], planner: Pla
         result.outcome, result.reason, result.reply, result.storyboard_id = "fell_back", reason, None, None
         try:
             with session_scope(sessions) as session:
-                _settle(session, result, planner, actor)
+                _settle(session, [result], planner, actor)
         except StudioError:
             pass
 

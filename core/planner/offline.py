@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from core.board_layout import Density, layout_board
 from core.planner.types import KeyframePlan, PlannedShot, PlanRequest, ShotPlanReply
-from core.storyboard import summarize
+from core.sentences import summarize
 
 OFFLINE_PLANNER_VERSION = "offline-plan-2"
 _SIZES = ("wide", "medium", "close-up")

@@ -20,11 +20,14 @@ import difflib
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core import approvals
 from core.activity import log_activity
-from core.authz import require
-from core.errors import GateError, NotFoundError, ValidationError
+from core.authz import acting_name, require
+from core.db import begin_write
+from core.errors import ConflictError, GateError, NotFoundError, ValidationError
 from core.models import Frame, PromptVersion
 from core.prompts.context import (
     Staleness,
@@ -42,6 +45,9 @@ __all__ = [
 ]
 
 MAX_PROMPT_CHARS = 8000
+# How often a version insert that lost the race for its number (two people saving one frame's prompt at once) is
+# tried again with the next number before the caller is told; each retry re-reads the newest committed number.
+NUMBER_RETRIES = 5
 
 
 def _source_file_id(frame: Frame) -> int:
@@ -56,6 +62,27 @@ def _refuse_if_locked(frame: Frame, action: str) -> None:
 def _next_number(session: Session, frame_id: int) -> int:
     current = session.scalar(select(func.max(PromptVersion.number)).where(PromptVersion.frame_id == frame_id))
     return int(current or 0) + 1
+
+
+def _insert_numbered(session: Session, version: PromptVersion) -> PromptVersion:
+    """Insert `version` under the frame's next free number. Two writers can read the same "next" number; the
+    unique (frame, number) constraint refuses the second insert, which is tried again (in a savepoint, so the
+    caller's transaction goes on) with a fresh number. On SQLite the write lock taken first makes the race
+    impossible; on PostgreSQL the retry resolves it. Still losing after `NUMBER_RETRIES` is a `ConflictError`
+    (the caller keeps the text), never a raw database error."""
+    begin_write(session)
+    for _ in range(NUMBER_RETRIES):
+        version.number = _next_number(session, version.frame_id)
+        try:
+            with session.begin_nested():
+                session.add(version)
+                session.flush()
+            return version
+        except IntegrityError:
+            if version in session:
+                session.expunge(version)
+    raise ConflictError("Someone else saved a prompt for this frame at the same moment, several times over; your "
+                        "text was not saved but is kept — save it again.")
 
 
 def list_versions(session: Session, frame_id: int) -> list[PromptVersion]:
@@ -87,21 +114,23 @@ def add_refined_version(
     force: bool = False,
 ) -> PromptVersion:
     """Store a refiner's answer as the frame's next version and select it per the module's rule."""
+    begin_write(session, immediate=True)
     frame = load_live_frame(session, frame_id)
     previous = session.get(PromptVersion, frame.selected_prompt_id) if frame.selected_prompt_id else None
     version = PromptVersion(
-        frame_id=frame.id, number=_next_number(session, frame.id), text=refined.prompt,
+        frame_id=frame.id, number=0, text=refined.prompt,
         negative_prompt=refined.negative_prompt, shot_size=refined.shot_size[:64], camera=refined.camera[:256],
         lighting=refined.lighting[:256], style_notes=refined.style_notes, origin="refined", provider=provider,
-        model=model, template_version=template_version, input_hash=input_hash, inputs=inputs, author=author,
+        model=model, template_version=template_version, input_hash=input_hash, inputs=inputs,
+        author=acting_name(author),
         based_on_id=previous.id if previous else None,
     )
-    session.add(version)
-    session.flush()
+    _insert_numbered(session, version)
     if previous is None:
         frame.selected_prompt_id = version.id
     elif frame.review_status != "locked" and (force or previous.origin != "manual"):
         frame.selected_prompt_id = version.id
+        approvals.note_changes(session, [frame.id], actor=author, cause="prompt refined")
     return version
 
 
@@ -110,6 +139,7 @@ def add_manual_version(
 ) -> PromptVersion:
     """A producer's hand-written prompt: a new version, selected, based on the one it replaces."""
     require("edit")
+    begin_write(session, immediate=True)
     frame = load_live_frame(session, frame_id)
     _refuse_if_locked(frame, "edit its prompt")
     text = text.strip()
@@ -120,20 +150,20 @@ def add_manual_version(
     previous = session.get(PromptVersion, frame.selected_prompt_id) if frame.selected_prompt_id else None
     req = build_request(session, frame.id)
     version = PromptVersion(
-        frame_id=frame.id, number=_next_number(session, frame.id), text=text,
+        frame_id=frame.id, number=0, text=text,
         negative_prompt=negative_prompt.strip(),
         shot_size=previous.shot_size if previous else "", camera=previous.camera if previous else "",
         lighting=previous.lighting if previous else "", style_notes=previous.style_notes if previous else "",
         origin="manual", provider="manual", model="", template_version="", input_hash=manual_hash(req),
-        inputs=input_snapshot(req, provider="manual", model="", template_version=""), author=author,
+        inputs=input_snapshot(req, provider="manual", model="", template_version=""), author=acting_name(author),
         based_on_id=previous.id if previous else None,
     )
-    session.add(version)
-    session.flush()
+    _insert_numbered(session, version)
     frame.selected_prompt_id = version.id
     log_activity(session, "prompt.edited", actor=author, source_file_id=_source_file_id(frame),
                  subject_type="frame", subject_id=frame.id, version=version.number,
                  based_on=previous.number if previous else None)
+    approvals.note_changes(session, [frame.id], actor=author, cause="prompt edited")
     session.flush()
     return version
 
@@ -153,6 +183,7 @@ def select_version(session: Session, frame_id: int, version_id: int, *, actor: s
     log_activity(session, "prompt.selected", actor=actor, source_file_id=_source_file_id(frame),
                  subject_type="frame", subject_id=frame.id, version=version.number,
                  previous=previous.number if previous else None)
+    approvals.note_changes(session, [frame.id], actor=actor, cause="prompt selected")
     session.flush()
     return version
 

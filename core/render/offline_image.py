@@ -2,7 +2,9 @@
 
 A card is a composition sketch (framing guides, horizon, a figure whose size tells wide / medium / close),
 the frame label, the prompt wrapped beside it and the scene text (shaped Arabic) underneath. Everything
-random is seeded from the prompt, so the same prompt always gives the same PNG bytes.
+random is seeded from the prompt and the take: the same prompt and take always give the same PNG bytes (a retried
+job finds the same card), and another take of the same prompt (a re-roll) draws another composition in the same
+palette, so a re-roll always shows something new.
 """
 
 from __future__ import annotations
@@ -73,13 +75,14 @@ def palette_from_text(text: str, seed: int) -> tuple[Color, Color, Color, Color]
 
 def render_card(*, prompt: str, label: str, shot_size: str = "", scene_text: str = "",
                 palette: str = "", width: int = WIDTH, height: int = HEIGHT,
-                references: Sequence[tuple[str, bytes]] = ()) -> bytes:
+                references: Sequence[tuple[str, bytes]] = (), take: str = "") -> bytes:
     """PNG bytes of the storyboard card for `prompt` (deterministic: same inputs, same bytes). `references` are
     (cast member or set name, image bytes): drawn as thumbnails in the sketch's corner, so the offline studio
-    shows which reference a frame would be rendered with."""
+    shows which reference a frame would be rendered with. `take` (the job's idempotency key) seeds the
+    composition, not the palette: each take of a prompt differs, a retry of one take does not."""
     size = classify_shot_size(shot_size or prompt)
     seed = int(stable_hash(["card", prompt, size])[:12], 16)
-    rng = random.Random(seed)
+    rng = random.Random(int(stable_hash(["card", prompt, size, take])[:12], 16) if take else seed)
     sky, ground, figure, accent = palette_from_text(palette, seed)
 
     img = Image.new("RGB", (WIDTH, HEIGHT), (250, 249, 246))

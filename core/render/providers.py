@@ -145,7 +145,7 @@ class OfflineProvider:
         record = self._record_key(request_id)
         if self.store.storage.exists(record):
             return Submitted(request_id)
-        data, ext = self._render(spec)
+        data, ext = self._render(spec, take=idempotency_key)
         key = self.store.put(data, ext)
         self.store.storage.put(record, json.dumps({"storage_key": key, "kind": spec.kind}).encode())
         return Submitted(request_id)
@@ -174,7 +174,10 @@ class OfflineProvider:
     def deadline_s(self, kind: JobKind) -> float:
         return 300.0
 
-    def _render(self, spec: RenderSpec) -> tuple[bytes, str]:
+    def _render(self, spec: RenderSpec, *, take: str = "") -> tuple[bytes, str]:
+        """The bytes of one render. `take` (the idempotency key) seeds an image card's composition: it belongs to
+        the take, not to the job's input hash, so a re-roll (a new job, a new key) draws a new card while a
+        retried job (the same key, and the request record found before this runs) never renders twice."""
         if spec.kind == "image":
             from core.render.offline_image import render_card
 
@@ -186,7 +189,7 @@ class OfflineProvider:
                     refs.append((str(ref.get("member", "")), self.store.read(key)))
             return render_card(prompt=spec.prompt, label=str(card.get("label", "")),
                                shot_size=str(card.get("shot_size", "")), scene_text=str(card.get("scene_text", "")),
-                               palette=str(card.get("palette", "")), references=refs), "png"
+                               palette=str(card.get("palette", "")), references=refs, take=take), "png"
         from core.render.offline_clip import render_clip
 
         if spec.start is None:

@@ -2,8 +2,8 @@
 
 Synthesis happens at submit (like the offline renderer): the checked, normalised take is stored, then a small
 record `voice_requests/<key>.json` names it. A second submit with the same idempotency key (a retried or resumed
-job) finds the record and never calls the voice again, so it never pays twice. The price is the job's own
-estimate (characters × the rate card, `core.cost.voice_price`), set when it was queued.
+job) finds the record and never calls the voice again, so it never pays twice. A voice reports no price: the job
+is priced by `core.money` for the characters it speaks × the rate card, as its estimate was.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ class VoiceRenderProvider:
         return False  # spoken at submit: never a queued request to cancel
 
     def price(self, kind: JobKind) -> tuple[float | None, float | None]:
-        return None, None  # the job keeps the price it was queued with
+        return None, None  # no reported price: the rate card prices its characters (core.money)
 
     def poll_delays(self) -> Iterator[float]:
         return itertools.repeat(0.0)

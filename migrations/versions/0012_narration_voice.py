@@ -1,7 +1,7 @@
 """narration voice: a shot's selected voice take, and the course's voice in its style bible
 
 Revision ID: 0012
-Revises: 0009 (the integrator rewires the chain at merge)
+Revises: 0011
 Create Date: 2026-12-03 15:50:00
 
 Columns with defaults, so upgrading keeps every row as it was: `shots.selected_voice_id` points at the narration
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 
 revision = '0012'
-down_revision = '0009'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 

@@ -212,6 +212,38 @@ def test_the_right_role_is_let_through_and_the_log_names_the_person(runtime: Run
     assert [actor for action, actor in actors.items() if "budget" in action] == ["ada@studio.test"], actors
 
 
+def test_what_a_signed_in_person_makes_records_them_not_the_local_author_name(runtime: Runtime) -> None:
+    """Prompt versions, jobs and comments (not only the activity log) name the signed-in person, whatever name the
+    page passed (the studio passes the configured author name)."""
+    from core.models import Comment, PromptVersion
+    from core.prompts.types import RefinedPrompt
+
+    ids = _seed(runtime)
+    with runtime.sessions() as session:
+        with acting_as(PRODUCER):
+            manual = versions.add_manual_version(session, ids["frame"], "A hand-written prompt", author="producer")
+            refined = versions.add_refined_version(
+                session, ids["frame"], RefinedPrompt(prompt="A refined prompt", negative_prompt="", shot_size="", camera="",
+                               lighting="", style_notes=""), provider="offline", model="",
+                template_version="t", input_hash="r" * 64, inputs={}, author="producer")
+            job = queue.request_image(session, ids["frame"], settings=runtime.settings, force=True, actor="producer")
+        with acting_as(REVIEWER):
+            review.add_comment(session, "frame", ids["frame"], "Warmer light, please", author="producer")
+            review.set_status(session, "frame", ids["frame"], "needs_changes", actor="producer",
+                              comment="And a wider shot")
+        session.commit()
+        assert session.get(PromptVersion, manual.id).author == "pat@studio.test"
+        assert session.get(PromptVersion, refined.id).author == "pat@studio.test"
+        assert session.get(Job, job.id).requested_by == "pat@studio.test"
+        authors = session.scalars(select(Comment.author).where(
+            Comment.body.in_(["Warmer light, please", "And a wider shot"]))).all()
+        assert authors == ["rita@client.test", "rita@client.test"]
+    with runtime.sessions() as session:  # without sign-in the caller's name stands
+        local = versions.add_manual_version(session, ids["frame"], "Local edit", author="Ed")
+        assert local.author == "Ed"
+        session.rollback()
+
+
 def test_without_sign_in_the_log_keeps_the_callers_name_or_says_local(sqlite_runtime: Runtime) -> None:
     with sqlite_runtime.sessions() as session:
         named = log_activity(session, "test.named", actor="ed")

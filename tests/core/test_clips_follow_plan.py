@@ -17,7 +17,7 @@ from core.continuity import set_chain_break, set_chain_shots
 from core.db import session_scope
 from core.higgs import PollSchedule
 from core.higgs.schema import clip_durations, end_frame_field, nearest_duration
-from core.jobs import Worker, estimate_video, request_clip, request_video_clips
+from core.jobs import Worker, quote_video_clips, request_clip, request_video_clips
 from core.models import Frame, Job, Shot
 from core.render.higgs_provider import HiggsProvider
 from core.render.providers import OfflineProvider
@@ -105,8 +105,9 @@ def test_a_start_only_model_gets_only_the_start_and_middle_or_end_frames_are_not
     rt = _rt(runtime, server, START_ONLY)
     with session_scope(rt.sessions) as s:
         board = make_board(s, shots=1, frames=3)
-        images, clips = estimate_video(s, board.video_id, settings=rt.settings).images, 1
-        assert images == 1  # the estimate prices only the start image
+        quote = quote_video_clips(s, board.video_id, settings=rt.settings)
+        images, clips = quote.images, quote.clips
+        assert (images, clips) == (1, 1)  # the estimate prices only the start image
         clip_id = request_clip(s, board.shot_ids[0], settings=rt.settings).id
         assert len(s.get(Job, clip_id).depends_on) == clips
     _drain(rt)

@@ -1,4 +1,5 @@
-"""Rate card, estimates with the observed re-roll rate, all-or-nothing admission against a budget, spend."""
+"""Rate card, the observed re-roll rate, all-or-nothing admission against a budget, spend (`core.cost`,
+`core.money`)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ import pytest
 
 from sqlalchemy import select
 
-from core import cost, review
+from pydantic import SecretStr
+
+from core import cost, money, review
 from core.activity import recent_activity
 from core.db import session_scope
 from core.errors import GateError, ValidationError
-from core.models import RateOverride
+from core.models import Job, RateOverride
 from core.runtime import Runtime, open_runtime
 from tests.core.review_factory import add_job, make_script
 
@@ -141,21 +144,18 @@ def test_refresh_prices_the_configured_models_per_clip_second(runtime: Runtime) 
         assert cost.load_rate_card(session).require(SOUL).usd == pytest.approx(0.12)
 
 
-def test_estimate_includes_the_observed_reroll_rate(runtime: Runtime) -> None:
+def test_the_observed_reroll_rate_is_a_forecast_not_part_of_the_price(runtime: Runtime) -> None:
     with runtime.sessions() as session:
-        card = cost.load_rate_card(session)
         ids = make_script(session, runtime.data_dir, shots=1, frames=2, clip_shots=0)
-        items = cost.items_for_frames(session, ids.frame_ids, model=SOUL)
-        first = cost.estimate_batch(session, items, rate_card=card, file_id=ids.file_id)
-        assert first.reroll_rate == 0 and first.usd == pytest.approx(2 * 0.094)
+        assert money.observed_reroll_rate(session, kind="image", file_id=ids.file_id) == 0
         # One frame re-rolled twice: 4 charged jobs over 2 frames → 100 % re-roll rate.
         add_job(session, "image", frame_id=ids.frame_ids[0], model=SOUL, cost=0.094)
         add_job(session, "image", frame_id=ids.frame_ids[0], model=SOUL, cost=0.094)
         add_job(session, "image", frame_id=ids.frame_ids[1], model=SOUL, status="failed")  # not charged
-        second = cost.estimate_batch(session, items, rate_card=card, file_id=ids.file_id)
-        assert second.reroll_rate == pytest.approx(1.0)
-        assert second.usd == pytest.approx(4 * 0.094)
-        assert second.base_usd == pytest.approx(2 * 0.094)
+        assert money.observed_reroll_rate(session, kind="image", file_id=ids.file_id) == pytest.approx(1.0)
+        # An estimate prices what would be queued, nothing more: two images are two images' price.
+        pending = [Job(kind="image", provider="higgs", model=SOUL, params={}) for _ in range(2)]
+        assert money.quote_jobs(session, ids.file_id, pending).total_usd == pytest.approx(2 * 0.094)
 
 
 def test_admission_under_warning_and_over_budget(runtime: Runtime) -> None:
@@ -165,15 +165,17 @@ def test_admission_under_warning_and_over_budget(runtime: Runtime) -> None:
         ids = make_script(session, runtime.data_dir, shots=3, frames=1, clip_shots=0, with_images=False)
         # $0 spent so far; every clip is 5 s at $1/s.
         cost.set_budget(session, ids.file_id, 20.0, actor="ed")
-        clips = cost.items_for_shots(session, ids.shot_ids, model=KLING, seconds=5, relax=True)
 
-        under = cost.admit_batch(session, ids.file_id, clips[:2], rate_card=card)  # $10 of $20
+        def clips(n: int) -> list[Job]:
+            return [Job(kind="clip", provider="higgs", model=KLING, params={"duration": 5}) for _ in range(n)]
+
+        under = money.quote_jobs(session, ids.file_id, clips(2)).admission  # $10 of $20
         assert under.admitted and under.level == "ok"
         assert "$10.00 of the $20.00 budget stays free" in under.reason
         add_job(session, "clip", shot_id=ids.shot_ids[0], model=KLING, cost=7.0)  # $7 spent
-        warn = cost.admit_batch(session, ids.file_id, clips[:2], rate_card=card)  # 7 + 10 = 85 %
+        warn = money.quote_jobs(session, ids.file_id, clips(2)).admission  # 7 + 10 = 85 %
         assert warn.admitted and warn.level == "warning" and "85%" in warn.reason
-        over = cost.admit_batch(session, ids.file_id, clips, rate_card=card)  # 7 + 15 > 20
+        over = money.quote_jobs(session, ids.file_id, clips(3)).admission  # 7 + 15 > 20
         assert not over.admitted and over.level == "blocked"
         assert "Nothing was queued" in over.reason and "$13.00" in over.reason
         with pytest.raises(GateError, match="budget"):
@@ -182,24 +184,29 @@ def test_admission_under_warning_and_over_budget(runtime: Runtime) -> None:
         add_job(session, "clip", shot_id=ids.shot_ids[1], model=KLING, status="pending", params={"duration": 5})
         status = cost.budget_status(session, ids.file_id, rate_card=card)
         assert status.committed_usd == pytest.approx(5.0) and status.fraction == pytest.approx(0.6)
-        assert not cost.admit_batch(session, ids.file_id, clips[:2], rate_card=card).admitted
+        assert not money.quote_jobs(session, ids.file_id, clips(2)).admission.admitted
 
 
-def test_one_failing_item_refuses_the_whole_batch(runtime: Runtime) -> None:
+def test_a_gated_item_is_skipped_with_its_reason_and_an_unknown_model_is_not_free(runtime: Runtime) -> None:
+    """Gated shots and frames are left out with why (the studio's "cannot yet"); the rest is priced whole, and a
+    model missing from the rate card is priced at the stated fallback, never at $0."""
+    from core.jobs import quote_video_clips, quote_video_images
+
+    higgs = runtime.settings.model_copy(update={"renderer": "higgs", "hf_key": SecretStr("id:secret"),
+                                                "allow_unapproved_clips": False})
     with runtime.sessions() as session:
-        card = cost.load_rate_card(session)
         ids = make_script(session, runtime.data_dir, shots=2, frames=1, clip_shots=0, with_images=False)
         review.set_status(session, "frame", ids.frame_ids[0], "in_review", actor="ed")
         review.set_status(session, "frame", ids.frame_ids[0], "approved", actor="ed")
-        clips = cost.items_for_shots(session, ids.shot_ids, model=KLING, seconds=5, relax=False)
-        verdict = cost.admit_batch(session, ids.file_id, clips, rate_card=card)
-        assert not verdict.admitted
-        assert "1 of 2 item(s) cannot run" in verdict.reason and "not approved" in verdict.reason
+        verdict = quote_video_clips(session, ids.video_ids[0], settings=higgs)
+        assert verdict.clips == 1 and "not approved" in verdict.skipped[ids.shot_ids[1]]
         review.set_status(session, "frame", ids.frame_ids[0], "locked", actor="ed")
-        images = cost.items_for_frames(session, ids.frame_ids, model=SOUL)
-        assert "locked" in cost.admit_batch(session, ids.file_id, images, rate_card=card).reason
-        unknown = cost.items_for_frames(session, ids.frame_ids[1:], model="retired/model")
-        assert "no price" in cost.admit_batch(session, ids.file_id, unknown, rate_card=card).reason
+        images = quote_video_images(session, ids.video_ids[0], settings=higgs)
+        assert "locked" in images.skipped[ids.frame_ids[0]] and images.images == 1
+        retired = higgs.model_copy(update={"higgs_image_model": "retired/model"})
+        unknown = quote_video_images(session, ids.video_ids[0], settings=retired)
+        assert unknown.total_usd == pytest.approx(money.FALLBACK_USD["image"]) and unknown.source == "fallback"
+        assert "fallback price for retired/model" in unknown.summary()
 
 
 def test_spend_per_video_and_script_and_cost_per_approved_second(runtime: Runtime) -> None:
@@ -224,17 +231,18 @@ def test_spend_per_video_and_script_and_cost_per_approved_second(runtime: Runtim
 
 
 def test_admitting_a_whole_video_uses_the_configured_model(runtime: Runtime) -> None:
+    from core.jobs import quote_video_clips, quote_video_images
     from tests.conftest import make_test_settings
 
-    higgs = make_test_settings(runtime.data_dir, runtime.settings.db_url, renderer="higgs")
+    higgs = make_test_settings(runtime.data_dir, runtime.settings.db_url, renderer="higgs", hf_key="id:secret")
     offline = make_test_settings(runtime.data_dir, runtime.settings.db_url, renderer="offline")
     with runtime.sessions() as session:
         ids = make_script(session, runtime.data_dir, shots=2, frames=2, clip_shots=0, with_images=False,
                           budget_usd=0.2)
-        images = cost.admit_video_batch(session, ids.video_ids[0], kind="image", settings=higgs)
-        assert not images.admitted and images.estimate.base_usd == pytest.approx(4 * 0.094)
-        assert "only $0.20" in images.reason
-        assert cost.admit_video_batch(session, ids.video_ids[0], kind="image", settings=offline).admitted
+        images = quote_video_images(session, ids.video_ids[0], settings=higgs)
+        assert not images.admission.admitted and images.total_usd == pytest.approx(4 * 0.094)
+        assert "only $0.20" in images.admission.reason
+        assert quote_video_images(session, ids.video_ids[0], settings=offline).admission.admitted
         # Clips wait for approval even when free.
-        clips = cost.admit_video_batch(session, ids.video_ids[0], kind="clip", settings=offline)
-        assert not clips.admitted and "not approved" in clips.reason
+        clips = quote_video_clips(session, ids.video_ids[0], settings=offline)
+        assert clips.clips == 0 and all("not approved" in why for why in clips.skipped.values())

@@ -432,3 +432,21 @@ def test_the_key_secret_never_reaches_logs_or_messages(server: FakeHiggsServer,
     assert "Higgs POST" in caplog.text and "correlation" in caplog.text
     assert secret not in caplog.text
     assert all(secret not in e for e in errors)
+
+
+def test_a_short_key_does_not_rewrite_replies_before_they_are_read(caplog: pytest.LogCaptureFixture) -> None:
+    # With the key "a:b" every "b" of a reply used to become "***" before parsing ("object" -> "o***ject"), so
+    # no reply parsed and every job failed. The reply is read as sent; only what is shown or logged is masked.
+    with FakeHiggsServer(latency_s=0.05, key_id="a", key_secret="b") as srv, make_client(srv) as c:
+        with caplog.at_level(logging.DEBUG):
+            sub = _image(c, prompt="a bamboo boat on a bright blue bay")
+            outcome = c.wait(sub.request_id, status_url=sub.status_url, deadline_s=5)
+            assert outcome.kind == "completed", outcome.error
+            data, content_type = c.download(outcome.urls[0], max_bytes=1_000_000)
+            assert content_type == "image/png" and Image.open(io.BytesIO(data)).size == (320, 180)
+            srv.script("submit", Scripted.error(400, "bad body object; sent Authorization: Key a:b"))
+            with pytest.raises(HiggsRejectedError) as err:
+                _image(c, key="key-2")
+    message = str(err.value)
+    assert "object" in message and "Key ***" in message  # the key masked, the words around it left whole
+    assert "a:b" not in message and "a:b" not in caplog.text

@@ -220,3 +220,37 @@ def test_damaged_files_only_ever_raise_ingest_errors(real_docx: Path) -> None:
             assert str(err)
             outcomes.add(err.category)
     assert {"ok", "corrupt", "not_docx"} <= outcomes
+
+
+# What Python's zipfile, zlib and lxml say; none of it means anything to a producer.
+LIBRARY_WORDS = ("File is not a zip file", "Bad magic number", "Error -3", "zlib", "Premature end", "column",
+                 "Bad CRC", "Errno", "invalid", "Truncated", "Opening and ending tag")
+
+
+def test_a_damaged_file_says_what_is_wrong_and_what_to_do_once_in_words(real_docx: Path) -> None:
+    import random
+
+    rng = random.Random(15)
+    data = good_docx()
+    samples = [data[:n] for n in (30, len(data) // 3, len(data) // 2, len(data) - 10)]
+    parts = docx_parts(data)
+    parts["word/document.xml"] = b"<w:document><w:body><w:p>"
+    samples.append(make_zip(parts))
+    for _ in range(60):
+        flipped = bytearray(data)
+        for _ in range(rng.randint(1, 20)):
+            flipped[rng.randrange(len(flipped))] = rng.randrange(256)
+        samples.append(bytes(flipped))
+    seen = 0
+    for sample in samples:
+        try:
+            segment_docx(sample, **LIMITS)
+        except IngestError as err:
+            if err.category != "corrupt":
+                continue
+            seen += 1
+            message = str(err)
+            assert message.startswith("The .docx file is damaged ("), message
+            assert message.count("save it again") == 1 and message.count("upload") == 1, message
+            assert not any(w.lower() in message.lower() for w in LIBRARY_WORDS), message
+    assert seen >= 5

@@ -8,10 +8,10 @@ from sqlalchemy import select
 from core.db import session_scope
 from core.errors import ConflictError, GateError, ValidationError
 from core.jobs import (
+    quote_video_clips,
     Worker,
     cancel_job,
     discard_take,
-    estimate_video,
     list_jobs,
     list_takes,
     request_clip,
@@ -80,8 +80,10 @@ def test_finished_render_is_reused_unless_rerolled(runtime: Runtime) -> None:
         takes = list_takes(s, frame_id=frame_id)
         assert len(takes) == 2
         first_take = next(t for t in takes if t.job_id == first_id)
-        # The first take was selected automatically; the re-roll waits for the producer's choice.
-        assert frame.selected_image_id == first_take.id
+        reroll_take = next(t for t in takes if t.job_id == reroll.id)
+        # The re-roll's take is what the board shows now; the first one stays in Takes, and differs from it.
+        assert frame.selected_image_id == reroll_take.id
+        assert first_take.discarded_at is None and first_take.sha256 != reroll_take.sha256
         # A new prompt version is a different render: not reused.
         add_prompt(s, frame, "A completely different picture of a library")
         fresh = request_image(s, frame_id, settings=runtime.settings, provider="offline")
@@ -145,8 +147,9 @@ def test_render_all_clips_for_a_video(runtime: Runtime) -> None:
     runtime = _short_clips(runtime)
     with session_scope(runtime.sessions) as s:
         board = make_board(s, shots=2, frames=2)
-        estimate = estimate_video(s, board.video_id, settings=runtime.settings, provider="offline")
+        estimate = quote_video_clips(s, board.video_id, settings=runtime.settings, provider="offline")
         assert (estimate.images, estimate.clips, estimate.total_usd) == (4, 2, 0.0)
+        assert s.scalar(select(Job.id)) is None  # the estimate queued nothing
         batch = request_video_clips(s, board.video_id, settings=runtime.settings, provider="offline")
         assert batch.created == 2 and len(batch.jobs) == 2
     _drain(runtime)
@@ -157,12 +160,17 @@ def test_render_all_clips_for_a_video(runtime: Runtime) -> None:
 
 
 def test_higgs_estimate_uses_rate_card_and_needs_a_key(runtime: Runtime) -> None:
+    keyed = runtime.settings.model_copy(update={"hf_key": SecretStr("id:secret")})
     with session_scope(runtime.sessions) as s:
         board = make_board(s, shots=2, frames=2)
+        # Without a key the request is refused, and so is its estimate: the same request, the same answer.
         with pytest.raises(ValidationError, match="HF_KEY"):
             request_video_images(s, board.video_id, settings=runtime.settings, provider="higgs")
-        est = estimate_video(s, board.video_id, settings=runtime.settings, provider="higgs")
+        with pytest.raises(ValidationError, match="HF_KEY"):
+            quote_video_clips(s, board.video_id, settings=runtime.settings, provider="higgs")
+        est = quote_video_clips(s, board.video_id, settings=keyed, provider="higgs")
         assert est.images == 4 and est.clips == 2 and est.total_usd > 0 and "$" in est.summary()
+        assert est.source == "rate card"
 
 
 def test_cancel_pending_and_retry_keeps_history(runtime: Runtime) -> None:
@@ -223,12 +231,12 @@ def test_select_and_discard_takes(runtime: Runtime) -> None:
     with session_scope(runtime.sessions) as s:
         frame = s.get(Frame, frame_id)
         newest, oldest = list_takes(s, frame_id=frame_id)
+        assert frame.selected_image_id == newest.id  # the new prompt's take is shown as it arrives
+        select_take(s, oldest.id, actor="ana")  # the previous one is one click away
         assert frame.selected_image_id == oldest.id
-        select_take(s, newest.id, actor="ana")
+        discard_take(s, oldest.id, actor="ana")
         assert frame.selected_image_id == newest.id
-        discard_take(s, newest.id, actor="ana")
-        assert frame.selected_image_id == oldest.id
-        assert [t.id for t in list_takes(s, frame_id=frame_id)] == [oldest.id]
+        assert [t.id for t in list_takes(s, frame_id=frame_id)] == [newest.id]
         assert len(list_takes(s, frame_id=frame_id, include_discarded=True)) == 2
 
 

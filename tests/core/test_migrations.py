@@ -140,18 +140,37 @@ def _normal(value: Any) -> Any:
 
 # Columns added after 0001, with what an upgraded row holds in them.
 _FALSE = {False}  # 0 from SQLite equals False, so the set matches both backends
+
+
+class _StampedByMigration:
+    """0011: an approved or locked row is stamped with what it shows (so it stays approved, and a later change
+    is seen)."""
+
+    def __init__(self, parts: set[str]) -> None:
+        self.parts = parts
+
+    def __eq__(self, other: object) -> bool:
+        value = json.loads(other) if isinstance(other, str) else other
+        return (isinstance(value, dict) and value.get("by") == "migration 0011"
+                and set(value.get("parts") or {}) == self.parts)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 ADDED_COLUMNS: dict[str, dict[str, Any]] = {
     "shots": {"narration_start": None, "narration_end": None,  # 0003
               # 0006: an old shot has no plan, no directions and no chain break
               "directions": [], "scene": None, "shot_size": "", "camera_move": "", "subject": "", "action": "",
               "location": "", "on_screen_text": "", "motion_prompt": "", "chain_break": _FALSE,
               "shows_nobody": _FALSE,  # 0009
+              "approval": _StampedByMigration({"frames", "clip"}),  # 0011: the fixture's shot is approved
               "selected_voice_id": None},  # 0012: no narration audio yet
     "source_files": {"ingest_overrides": {}, "chain_shots": _FALSE},
     "videos": {"directions": [], "scenes": []},
     "storyboards": {"density": "fixed", "pace_s": None, "planner": "offline", "planner_model": "",
                     "template_version": "", "plan_input_hash": "", "note": ""},
-    "frames": {"beat": ""},
+    "frames": {"beat": "", "approval": _StampedByMigration({"scene_text", "beat", "prompt", "image"})},  # 0011
+    "jobs": {"source_file_id": None},  # 0010: an old job is found through its frame or shot
     # 0012: the course's voice is the studio default, at normal speed, with an empty lexicon
     "style_bibles": {"voice_provider": "", "voice_name": "", "voice_speed": 1.0, "voice_lexicon": {}},
 }
@@ -233,6 +252,11 @@ def test_upgrade_from_previous_head_keeps_every_row_and_the_app_works(fresh_engi
             pytest.approx(0.094 + 5 * 0.2)
         # The ORM follows the migrated cross pointers.
         assert session.get(Frame, 1).selected_image_id == 1 and session.get(Shot, 1).selected_clip_id == 2
+        # Stamped with what they showed, the locked frame and the approved shot still read so.
+        from core import approvals
+
+        assert approvals.frame_status(session, session.get(Frame, 1)) == "locked"
+        assert approvals.shot_status(session, session.get(Shot, 1)) == "approved"
 
 
 def test_downgrade_to_previous_head_keeps_the_other_data(fresh_engine: Engine) -> None:

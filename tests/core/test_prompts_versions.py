@@ -293,3 +293,70 @@ def test_style_bible_default_and_validation(runtime: Runtime) -> None:
         update_style_bible(session, board.file_id, actor="x", aspect_ratio="9:16")
     with session_scope(runtime.sessions) as session:
         assert build_request(session, board.frame_ids[0]).style.aspect_ratio == "9:16"
+
+
+# ---- two people saving a hand-written prompt for one frame at once (issue 13 item 11) ---------------------------
+
+def test_two_people_saving_a_prompt_at_once_both_get_a_version(runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+                                                                ) -> None:
+    """Both read the same next number before either inserts (a barrier holds them there): neither sees a raw
+    database error, both texts are stored under distinct numbers. On SQLite the write lock taken first serialises
+    them (the barrier then times out); on PostgreSQL the loser's insert is retried with the next number."""
+    import threading
+
+    from core.prompts import versions as versions_module
+
+    board = _board(runtime)
+    frame_id = board.frame_ids[0]
+    barrier = threading.Barrier(2, timeout=3)
+    real_next = versions_module._next_number
+    waited: set[int] = set()
+
+    def racing_next(session: object, fid: int) -> int:
+        number = real_next(session, fid)  # type: ignore[arg-type]
+        if threading.get_ident() not in waited:  # only the first read of each writer waits for the other
+            waited.add(threading.get_ident())
+            try:
+                barrier.wait()
+            except threading.BrokenBarrierError:
+                pass
+        return number
+
+    monkeypatch.setattr(versions_module, "_next_number", racing_next)
+    errors: list[BaseException] = []
+    made: list[int] = []
+
+    def save(text: str) -> None:
+        try:
+            with session_scope(runtime.sessions) as session:
+                made.append(add_manual_version(session, frame_id, text, author=text).number)
+        except BaseException as exc:  # noqa: BLE001 - the test reports whatever a writer met
+            errors.append(exc)
+
+    writers = [threading.Thread(target=save, args=(f"Hand-written prompt by writer {i}",)) for i in (1, 2)]
+    for w in writers:
+        w.start()
+    for w in writers:
+        w.join(timeout=60)
+    assert errors == []
+    with session_scope(runtime.sessions) as session:
+        stored = {v.text: v.number for v in list_versions(session, frame_id)}
+    assert {"Hand-written prompt by writer 1", "Hand-written prompt by writer 2"} <= set(stored)
+    assert sorted(made) == sorted({stored["Hand-written prompt by writer 1"], stored["Hand-written prompt by writer 2"]})
+    assert len(set(stored.values())) == len(stored)
+
+
+def test_a_save_that_keeps_losing_the_race_is_a_typed_conflict(runtime: Runtime,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """When every number it tries is taken by the time it inserts, the writer gets a ConflictError that says the
+    text is kept (the page leaves it in the form), not "Something unexpected went wrong"."""
+    from core.errors import ConflictError
+    from core.prompts import versions as versions_module
+
+    board = _board(runtime)
+    frame_id = board.frame_ids[0]
+    _refine(runtime, [frame_id])
+    monkeypatch.setattr(versions_module, "_next_number", lambda session, fid: 1)  # always a taken number
+    with session_scope(runtime.sessions) as session:
+        with pytest.raises(ConflictError, match="kept"):
+            add_manual_version(session, frame_id, "My carefully typed prompt", author="ed")

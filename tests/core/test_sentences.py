@@ -114,3 +114,10 @@ def test_offsets_of_an_arabic_paragraph() -> None:
     found = locate_sentences(text)
     assert [text[a:b] for a, b in zip(found.starts, found.ends)] == found.texts == [
         "مرحبا بكم.", "هل أنتم مستعدون؟", "نعم!"]
+
+
+def test_a_shot_summary_is_its_first_sentence_cut_to_twelve_words_without_the_end_mark() -> None:
+    long = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen."
+    assert sentences.summarize(long) == "one two three four five six seven eight nine ten eleven twelve…"
+    assert sentences.summarize("Short closing line.") == "Short closing line"
+    assert sentences.summarize("هل أنتم مستعدون؟") == "هل أنتم مستعدون"

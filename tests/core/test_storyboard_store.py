@@ -148,3 +148,70 @@ def test_a_stored_plan_leaves_other_videos_and_old_versions_readable(runtime: Ru
         assert not old.is_current and old.builder_version
         assert sum(len(sh.frames) for sh in old.shots) >= 1
         assert len(list_videos(s, 1)) == 1
+
+
+def _ingest_many(runtime: Runtime, n: int) -> list[int]:
+    blocks: list[tuple[str, str]] = []
+    for v in range(1, n + 1):
+        blocks += [("heading", f"Video {v}: Data {v}"), ("para", f"{S1} {S2} {S3} {S4} {S5}")]
+    with runtime.sessions() as s:
+        ids = list(ingest_file(s, make_docx(blocks), "many.docx", settings=runtime.settings).video_ids)
+        s.commit()
+    return ids
+
+
+def _plan_for(video: int) -> ShotPlanReply:
+    return ShotPlanReply(shots=(_shot(1, 2, f"video {video}: the trainer at a whiteboard"),
+                                _shot(3, 5, f"video {video}: a laptop training a model")))
+
+
+def test_plans_of_many_videos_are_stored_together_in_a_constant_number_of_statements(runtime: Runtime) -> None:
+    """A batch stores the videos that finished meanwhile at once: eight boards cost the statements of one (on
+    SQLite the single writer's time after the last reply is the batch's tail)."""
+    from sqlalchemy import event
+
+    from core.storyboard_store import PlanToStore, store_plans
+
+    def count(video_ids: list[int]) -> int:
+        seen = []
+        # The activity log is one row per video (the ORM inserts those one by one on SQLite, cheaply).
+        listener = lambda conn, cur, stmt, *a: seen.append(stmt) if "INTO activity" not in stmt else None  # noqa
+        event.listen(runtime.engine, "before_cursor_execute", listener)
+        try:
+            with runtime.sessions() as s:
+                boards = store_plans(s, [PlanToStore(v, _plan_for(v), planner="openai", model="m",
+                                                     template_version="plan-1", density="fixed", pace_s=None,
+                                                     input_hash=f"{v:064d}") for v in video_ids], actor="t")
+                assert [b.video_id for b in boards] == video_ids and {b.version for b in boards} == {2}
+                s.commit()
+        finally:
+            event.remove(runtime.engine, "before_cursor_execute", listener)
+        return len(seen)
+
+    ids = _ingest_many(runtime, 9)
+    one, eight = count(ids[:1]), count(ids[1:])
+    assert eight == one, (one, eight)
+    with runtime.sessions() as s:
+        for video_id in ids:
+            board = current_storyboard(s, video_id)
+            assert board.version == 2 and board.plan_input_hash == f"{video_id:064d}"
+            shots = list(s.scalars(select(Shot).where(Shot.storyboard_id == board.id).order_by(Shot.position)))
+            assert [sh.narration for sh in shots] == [f"{S1} {S2}", f"{S3} {S4} {S5}"]
+            assert len(list_storyboards(s, video_id)) == 2
+
+
+def test_one_bad_plan_among_many_stores_none(runtime: Runtime) -> None:
+    from core.storyboard_store import PlanToStore, store_plans
+
+    ids = _ingest_many(runtime, 3)
+    bad = ShotPlanReply(shots=(_shot(1, 2, "a whiteboard"), _shot(4, 5, "a laptop")))  # sentence 3 dropped
+    plans = [PlanToStore(v, bad if v == ids[1] else _plan_for(v), planner="openai", model="m",
+                         template_version="plan-1", density="fixed", pace_s=None, input_hash="h" * 64)
+             for v in ids]
+    with runtime.sessions() as s:
+        with pytest.raises(PlanError) as err:
+            store_plans(s, plans)
+        s.rollback()
+    assert err.value.video_id == ids[1] and "3" in str(err.value)
+    with runtime.sessions() as s:
+        assert [current_storyboard(s, v).version for v in ids] == [1, 1, 1]

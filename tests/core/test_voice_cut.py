@@ -17,6 +17,7 @@ from core.exports import captions
 from core.exports.data import VideoRow, collect_script
 from core.exports.runner import ExportOptions, run_export
 from core.exports.shotlist import shot_list_csv
+from core.catalog import OFFLINE_MODELS
 from core.jobs import planning
 from core.jobs.voice import request_voice
 from core.models import Shot
@@ -74,8 +75,9 @@ def test_voiced_shots_take_their_audio_length_everywhere_and_others_stay_estimat
     # The clip length choice follows the audio too (the offline renderer takes whole seconds).
     with sqlite_runtime.sessions() as s:
         shot = s.get(Shot, ids.shot_ids[1])
-        assert planning.clip_duration(shot, settings=sqlite_runtime.settings, provider="offline", model="") == \
-            max(1, int(video.shots[1].voice_duration_s + 0.5))  # type: ignore[operator]
+        chosen = planning.clip_duration(shot, settings=sqlite_runtime.settings, provider="offline",
+                                        model=OFFLINE_MODELS["clip"])
+        assert chosen == max(1, int(video.shots[1].voice_duration_s + 0.5))  # type: ignore[operator]
 
 
 def collect_script_snapshot(rt: Runtime, file_id: int) -> Any:

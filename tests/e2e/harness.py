@@ -11,14 +11,16 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
 from tests.fakes.ports import free_port
+
+T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
@@ -94,6 +96,17 @@ def open_page(pw: Any, url: str) -> tuple[Any, Any]:
 def settled(page: Any) -> None:
     page.wait_for_selector("[data-testid=stApp][data-test-script-state=notRunning]", timeout=30_000)
     page.wait_for_timeout(300)
+
+
+def eventually(read: Callable[[], T], expected: T, timeout_s: float = 60.0) -> T:
+    """`read()` until it returns `expected` (or the timeout passes; the last value is returned for the assert):
+    on a loaded machine a click's rerun can begin after settled() has already seen the idle page."""
+    deadline = time.monotonic() + timeout_s
+    value = read()
+    while value != expected and time.monotonic() < deadline:
+        time.sleep(0.25)
+        value = read()
+    return value
 
 
 def shot(page: Any, name: str) -> None:

@@ -72,6 +72,7 @@ class Clicks:
 
 def _open(page: Any, title: str) -> None:
     page.get_by_test_id("stSidebarNav").get_by_role("link", name=title).click()
+    page.wait_for_url(f"**/{title.lower()}*", timeout=60_000)
     settled(page)
 
 
@@ -171,6 +172,8 @@ def test_upload_to_first_clip_in_five_clicks_then_every_page_at_three_widths(
                 page.wait_for_timeout(400)
                 _snap(page, f"{title.lower()}-{width}")
                 if title in RTL_PAGES:
+                    # a loaded machine may still be drawing the page: wait for its Arabic blocks (not a pass)
+                    page.locator("[class*='st-key-rtl-'] p").first.wait_for(state="visible", timeout=30_000)
                     aligned = _rtl_alignment(page)
                     if not aligned or aligned - {("rtl", "right")}:
                         problems.append(f"{title} at {width}: Arabic blocks {aligned or 'none found'}")

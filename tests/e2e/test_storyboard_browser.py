@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.core.docx_factory import make_docx
-from tests.e2e.harness import open_page, require_chromium, running_studio, settled, shot, studio_env
+from tests.e2e.harness import eventually, open_page, require_chromium, running_studio, settled, shot, studio_env
 
 pytestmark = pytest.mark.e2e
 SENTENCE = "نتعلم في هذا الدرس كيف نقرأ البيانات ونفهمها خطوة بخطوة مع أمثلة كثيرة."
@@ -64,7 +64,8 @@ def test_paced_upload_and_the_storyboard_tabs(studio: tuple[str, Path], tmp_path
         shot(page, "storyboard-upload-paced")
         page.get_by_role("button", name="Ingest script").click()
         settled(page)
-        assert _db(data, "select density, pace_s from storyboards order by id") == [("paced", 10.0)] * 2
+        stored = [("paced", 10.0)] * 2
+        assert eventually(lambda: _db(data, "select density, pace_s from storyboards order by id"), stored) == stored
         assert _db(data, "select count(*) from frames") == [(25,)]
 
         page.get_by_test_id("stSidebarNav").get_by_role("link", name="Storyboard").click()

@@ -40,7 +40,7 @@ from tests.fakes.s3_server import S3Server, running_s3
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS, FRAMES = 20, 10  # 200 frames, one image job each
 WORKERS = 3
-DEADLINE_S = 150.0
+DEADLINE_S = 300.0  # a bound for "never finishes", not a speed target (bench/ measures speed)
 
 pytestmark = pytest.mark.slow
 

@@ -62,11 +62,12 @@ def test_images_render_all_then_gallery_shows_done(open_app: Callable[..., AppTe
         takes = s.scalars(select(Asset).where(Asset.kind == "image").order_by(Asset.id)).all()
         assert len(takes) == 5
         rerolled = s.get(Frame, takes[-1].frame_id)
-        assert rerolled.selected_image_id != takes[-1].id  # a re-roll adds a take; the producer picks
+        assert rerolled.selected_image_id == takes[-1].id  # a re-roll's take is shown as it arrives
+        previous = max(t.id for t in takes[:-1] if t.frame_id == rerolled.id)
     at = _click(at, "Takes (2)")  # the re-rolled frame's takes, drawn when asked for
-    at = _click(at, "Use this take")
+    at = _click(at, "Use this take")  # the previous take, brought back
     with studio_rt.sessions() as s:
-        assert s.get(Frame, rerolled.id).selected_image_id == takes[-1].id
+        assert s.get(Frame, rerolled.id).selected_image_id == previous
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

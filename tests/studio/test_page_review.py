@@ -7,7 +7,7 @@ from collections.abc import Callable
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
-from core.models import Comment, Frame, Shot, Video
+from core.models import Comment, Frame, Shot, Storyboard, Video
 from core.runtime import Runtime
 from tests.studio.conftest import ingest, texts
 
@@ -64,3 +64,46 @@ def test_a_reviewer_goes_through_the_frames_one_click_each(open_app: Callable[..
     with studio_rt.sessions() as s:
         assert sorted(sh.review_status for sh in s.scalars(select(Shot).where(Shot.review_status != "draft"))) \
             == ["approved"]
+
+
+def test_a_locked_frame_says_so_and_is_unlocked_with_a_reason(open_app: Callable[..., AppTest],
+                                                             studio_rt: Runtime) -> None:
+    """Locking and unlocking happen where the studio's errors send the reviewer ("Unlock it on the Review page")."""
+    file_id = ingest(studio_rt, shots=1, frames=2)
+    video_id = _video(studio_rt, file_id)
+    at = open_app("review", script=file_id, video=video_id)
+    assert "1 of 2" in texts(at)
+    at = _click(at, "review-approve")  # frame 1 approved, frame 2 opened
+    at = _click(at, "review-prev")
+    assert at.button(key="review-approve").disabled
+    at = _click(at, "review-lock")
+    assert _statuses(studio_rt, video_id) == ["locked", "draft"]
+    page = texts(at)
+    assert "Locked: its prompt and image cannot change" in page and ":material/lock: locked" in page
+    assert at.button(key="review-changes").disabled and at.button(key="review-unlock").disabled  # no reason yet
+    at.text_input(key=next(k for k in (w.key for w in at.text_input) if k and k.startswith("review-note-"))) \
+        .input("The client wants another angle").run()
+    at = _click(at, "review-unlock")
+    assert _statuses(studio_rt, video_id) == ["approved", "draft"]
+    with studio_rt.sessions() as s:
+        assert [c.body for c in s.scalars(select(Comment))] == ["The client wants another angle"]
+
+
+def test_a_locked_shot_is_unlocked_from_the_overview_with_a_reason(open_app: Callable[..., AppTest],
+                                                                  studio_rt: Runtime) -> None:
+    from core.db import session_scope
+
+    file_id = ingest(studio_rt, shots=1, frames=1)
+    video_id = _video(studio_rt, file_id)
+    with session_scope(studio_rt.sessions) as s:
+        shot = s.scalars(select(Shot).join(Storyboard).where(Storyboard.video_id == video_id)).one()
+        shot.review_status = "locked"
+        for frame in shot.frames:
+            frame.review_status = "approved"
+        shot_id = shot.id
+    at = open_app("review", script=file_id, video=video_id)
+    assert at.button(key=f"review-unlock-shot-{shot_id}").disabled
+    at.text_input(key=f"review-unlock-reason-{shot_id}").input("Re-render with the new logo").run()
+    at = _click(at, f"review-unlock-shot-{shot_id}")
+    with studio_rt.sessions() as s:
+        assert s.get(Shot, shot_id).review_status == "approved"  # type: ignore[union-attr]

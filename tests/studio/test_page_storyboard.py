@@ -132,3 +132,33 @@ def test_editor_save_applies_delta(studio_rt: Runtime) -> None:
         rows = grid_rows(s, board_id)
     assert [r.scene_text for r in rows][1] == "مشهد معدل"
     assert len(rows) == 3
+
+
+def test_each_frame_card_shows_its_own_beat_right_to_left_beside_what_it_shows(
+        open_app: Callable[..., AppTest], studio_rt: Runtime) -> None:
+    """Frames are the shot's keyframes: two frames of one shot carry two different beats of its narration, and
+    each card draws its own (Arabic, in a right-to-left block) under its direction."""
+    file_id = ingest(studio_rt, shots=1, frames=2)
+    video_id = _first_video(studio_rt, file_id)
+    with studio_rt.sessions() as s:
+        frames = s.scalars(select(Frame).join(Frame.shot).join(Storyboard)
+                           .where(Storyboard.video_id == video_id, Storyboard.is_current)
+                           .order_by(Frame.position)).all()
+        beats = {f.id: f.beat for f in frames}
+        shown = {f.id: f.scene_text for f in frames}
+    assert len(beats) == 2 and len(set(beats.values())) == 2 and all(beats.values())
+    at = open_app("storyboard", script=file_id, video=video_id)
+    blocks = {c.key: c for c in at.container if c.key}
+    for frame_id, beat in beats.items():
+        card = texts_of(blocks[f"frame-card-{frame_id}"])
+        own = texts_of(blocks[f"rtl-beat-{frame_id}"]).replace("\\", "")  # markdown escapes
+        assert beat.split()[0] in own and beat.rstrip(".").split()[-1] in own
+        other = next(b for i, b in beats.items() if i != frame_id)
+        assert other.replace(" ", "") not in own.replace(" ", "")
+        assert shown[frame_id].split()[0] in card  # what the frame shows, on the same card
+        assert f"rtl-scene-{frame_id}" in blocks
+
+
+def texts_of(block: object) -> str:
+    """The markdown and captions drawn inside one container of the page."""
+    return "\n".join(str(el.value) for group in ("markdown", "caption") for el in getattr(block, group))
