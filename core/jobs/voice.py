@@ -71,9 +71,13 @@ def course_voice(session: Session, shot: Shot) -> tuple[int | None, VoiceStyle]:
     return file_id, voice_style(find_style_bible(session, file_id) if file_id is not None else None)
 
 
-def plan_voice(session: Session, shot: Shot, *, settings: Settings, provider: str | None = None) -> VoicePlan:
+Course = tuple[int | None, VoiceStyle]  # a script's id and its voice, read once per batch
+
+
+def plan_voice(session: Session, shot: Shot, *, settings: Settings, provider: str | None = None,
+               course: Course | None = None) -> VoicePlan:
     """The voice job a shot would get now; `StudioError` (invalid) when there is nothing to say."""
-    _, style = course_voice(session, shot)
+    _, style = course or course_voice(session, shot)
     narration = " ".join((shot.narration or "").split())
     if not narration:
         raise StudioError(f"Shot {shot.position} has no narration to voice", category="invalid")
@@ -107,10 +111,11 @@ def _live_shot(session: Session, shot_id: int) -> Shot:
 
 
 def _request_voice(session: Session, shot_id: int, *, settings: Settings, provider: str | None, force: bool,
-                   actor: str, check_budget: bool = True) -> tuple[Job, bool]:
+                   actor: str, check_budget: bool = True, course: Course | None = None) -> tuple[Job, bool]:
     _begin_sqlite(session, immediate=True)
     shot = _live_shot(session, shot_id)
-    plan = plan_voice(session, shot, settings=settings, provider=provider)
+    course = course or course_voice(session, shot)
+    plan = plan_voice(session, shot, settings=settings, provider=provider, course=course)
     input_hash = voice_input_hash(plan)
 
     def gate() -> None:
@@ -132,7 +137,7 @@ def _request_voice(session: Session, shot_id: int, *, settings: Settings, provid
     job, created = _insert_or_existing(session, job)
     if not created:
         return job, False
-    file_id = source_file_of(session, shot_id=shot.id)
+    file_id = course[0]
     if check_budget:
         _enforce_budget(session, settings, file_id)
     log_activity(session, "voice.requested", actor=actor, subject_type="shot", subject_id=shot.id,
@@ -162,13 +167,14 @@ def request_voices(session: Session, *, video_id: int | None = None, file_id: in
     whole batch: over budget, nothing is queued."""
     require("render")
     batch = RenderBatch()
+    course: Course | None = None
     for vid in _video_ids(session, video_id=video_id, file_id=file_id):
         for shot in current_shots(session, vid):
+            course = course or course_voice(session, shot)  # one script, one voice: read it once
             batch.collect(shot.id, partial(_request_voice, session, shot.id, settings=settings, provider=provider,
-                                           force=force, actor=actor, check_budget=False))
-    if batch.created:
-        first = batch.jobs[0].shot_id
-        _enforce_budget(session, settings, source_file_of(session, shot_id=first))
+                                           force=force, actor=actor, check_budget=False, course=course))
+    if batch.created and course is not None:
+        _enforce_budget(session, settings, course[0])
     return batch
 
 
@@ -182,9 +188,11 @@ def estimate_voices(session: Session, *, shot_id: int | None = None, video_id: i
     n = chars = 0
     usd = 0.0
     skipped: dict[int, str] = {}
+    course: Course | None = None
     for shot in shots:
+        course = course or course_voice(session, shot)
         try:
-            plan = plan_voice(session, shot, settings=settings, provider=provider)
+            plan = plan_voice(session, shot, settings=settings, provider=provider, course=course)
         except StudioError as err:
             if err.category != "invalid":
                 raise
