@@ -15,6 +15,7 @@ from core.voice.style import MAX_SPEED, MIN_SPEED, update_voice_style, voice_sty
 from studio import auth
 from studio.actions import ok, perform
 from studio.board import BoardView, ShotView
+from studio.live import live_status
 from studio.widgets import escape_markdown, status_chip
 
 OFFLINE_NOTE = "The offline voice (espeak-ng) is robotic: use it for timing, not for publishing."
@@ -51,6 +52,9 @@ def voice_all_panel(rt: Runtime, board: BoardView) -> None:
     text = f"Narration: {fresh} of {len(board.shots)} shots voiced" + (f" · {busy} in progress" if busy else "")
     bar, button = st.columns([3, 1], vertical_alignment="bottom")
     bar.progress(fresh / total, text=text)
+    if busy:  # only while voicing: the live status reruns the page as takes arrive (no polling when idle)
+        with bar:
+            live_status(rt, frame_ids=None, shot_ids=[s.id for s in board.shots], key=f"voice-live-{board.video_id}")
     if not auth.can(rt.settings, "render") or not board.is_current:
         return
     with rt.sessions() as session:

@@ -91,11 +91,14 @@ def course_voice(session: Session, shot: Shot) -> tuple[int | None, VoiceStyle]:
     return file_id, voice_style(find_style_bible(session, file_id) if file_id is not None else None)
 
 
+Course = tuple[int | None, VoiceStyle]  # a script's id and its voice, read once per batch
+
+
 def plan_voice(session: Session, shot: Shot, *, settings: Settings, provider: str | None = None,
-               rate_card: money.RateCard | None = None) -> VoicePlan:
+               rate_card: money.RateCard | None = None, course: Course | None = None) -> VoicePlan:
     """The voice job a shot would get now, priced by `core.money`; `StudioError` (invalid) when there is nothing
     to say."""
-    _, style = course_voice(session, shot)
+    _, style = course or course_voice(session, shot)
     narration = " ".join((shot.narration or "").split())
     if not narration:
         raise StudioError(f"Shot {shot.position} has no narration to voice", category="invalid")
@@ -136,13 +139,15 @@ def _live_shot(session: Session, shot_id: int) -> Shot:
 
 
 def _request_voice(session: Session, shot_id: int, *, settings: Settings, provider: str | None, force: bool,
-                   actor: str, batch: RenderBatch, rate_card: money.RateCard | None = None) -> tuple[Job, bool]:
+                   actor: str, batch: RenderBatch, rate_card: money.RateCard | None = None,
+                   course: Course | None = None) -> tuple[Job, bool]:
     """One shot's voice job; new jobs join `batch.new_jobs` (the caller asks the budget about all of them). A dry
     batch builds the job without writing it (the estimate)."""
     if not batch.dry:
         _begin_sqlite(session, immediate=True)
     shot = _live_shot(session, shot_id)
-    plan = plan_voice(session, shot, settings=settings, provider=provider, rate_card=rate_card)
+    course = course or course_voice(session, shot)
+    plan = plan_voice(session, shot, settings=settings, provider=provider, rate_card=rate_card, course=course)
     input_hash = voice_input_hash(plan)
 
     def gate() -> None:
@@ -157,7 +162,7 @@ def _request_voice(session: Session, shot_id: int, *, settings: Settings, provid
     prior = _prior_job(session, input_hash, force=force, gate=gate)
     if prior is not None:
         return prior, False
-    file_id = source_file_of(session, shot_id=shot.id)
+    file_id = course[0]
     # No cost on the job: a voice reports none, so it is priced by the rate card for `characters` (core.money),
     # like any render without a reported price.
     job = Job(kind="voice", shot_id=shot.id, prompt_text=plan.spoken, provider=worker_provider_name(plan.provider),
@@ -207,10 +212,12 @@ def request_voices(session: Session, *, video_id: int | None = None, file_id: in
 def _voices(session: Session, *, video_id: int | None, file_id: int | None, settings: Settings,
             provider: str | None, force: bool, actor: str, batch: RenderBatch) -> RenderBatch:
     card = money.load_rate_card(session)  # once for the batch, not once per shot
+    course: Course | None = None
     for vid in _video_ids(session, video_id=video_id, file_id=file_id):
         for shot in current_shots(session, vid):
+            course = course or course_voice(session, shot)  # one script, one voice: read it once
             batch.collect(shot.id, partial(_request_voice, session, shot.id, settings=settings, provider=provider,
-                                           force=force, actor=actor, batch=batch, rate_card=card))
+                                           force=force, actor=actor, batch=batch, rate_card=card, course=course))
     return batch
 
 

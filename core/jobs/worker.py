@@ -92,6 +92,7 @@ class Worker:
         self._lock = threading.Lock()
         self._inflight: dict[str, int] = {name: 0 for name in self.providers}
         self._jobs: set[int] = set()  # ids being worked on, for the heartbeat
+        self._quiet_until: dict[str, float] = {}  # provider -> when to ask it again after it had nothing
         self._is_sqlite = is_sqlite(runtime.engine)
         self.last_error: str | None = None  # the newest error the loop survived (shown on the Jobs page)
         self.last_error_at: datetime | None = None
@@ -156,13 +157,22 @@ class Worker:
 
     def _claim_all(self) -> int:
         claimed = 0
+        now = time.monotonic()
         for name in self.providers:
             limit = self.voice_concurrency if name.startswith("voice-") else self.concurrency
             with self._lock:
                 free = limit - self._inflight[name]
-            if free <= 0:
+            # A provider that had nothing to claim is asked again after `idle_s`, not on every wake-up: each
+            # finished voice job (about a second each, eight at a time) woke the loop into a claim query per
+            # provider, and those queries cost more CPU than the voice jobs themselves.
+            if free <= 0 or now < self._quiet_until.get(name, 0.0):
                 continue
-            for job_id in self._claim(name, free):
+            ids = self._claim(name, free)
+            if ids:
+                self._quiet_until.pop(name, None)
+            else:
+                self._quiet_until[name] = now + self.idle_s
+            for job_id in ids:
                 with self._lock:
                     self._inflight[name] += 1
                     self._jobs.add(job_id)

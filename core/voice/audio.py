@@ -42,11 +42,43 @@ class Narration:
 
 def decode(data: bytes) -> Samples:
     """Mono float samples at `SAMPLE_RATE` from WAV / MP3 / AAC / Opus / FLAC bytes; `MediaError` otherwise."""
-    import av
-
     what = sniff(data)
     if what in ("a web page", "a JSON message"):
         raise MediaError(f"The voice answered with {what}, not audio")
+    if what == "a WAV sound":
+        pcm = _pcm_wav(data)
+        if pcm is not None:
+            return pcm
+    return _decode_av(data, what)
+
+
+def _pcm_wav(data: bytes) -> Samples | None:
+    """16-bit PCM WAV (what both voices are asked for, and every stored take) read with numpy: ~50× faster than
+    decoding frame by frame, which mattered when a batch voices a course. None: not plain PCM, decode it fully."""
+    try:
+        with wave.open(io.BytesIO(data), "rb") as w:
+            if w.getsampwidth() != 2 or w.getcomptype() != "NONE":
+                return None
+            channels, rate = w.getnchannels(), w.getframerate()
+            raw = w.readframes(w.getnframes())
+    except (wave.Error, EOFError, ValueError, RuntimeError, OSError):  # let the full decoder say what is wrong
+        return None
+    if not raw or rate <= 0 or channels <= 0:
+        return None
+    pcm = np.frombuffer(raw[: len(raw) // (2 * channels) * 2 * channels], dtype="<i2").astype(np.float32) / 32768
+    mono = pcm.reshape(-1, channels).mean(axis=1) if channels > 1 else pcm
+    if mono.size == 0:
+        return None
+    if rate != SAMPLE_RATE:  # linear interpolation: plenty for speech, and exact in length
+        n = round(mono.size * SAMPLE_RATE / rate)
+        mono = np.interp(np.arange(n) * (rate / SAMPLE_RATE), np.arange(mono.size), mono)
+    out: Samples = mono.astype(np.float32)
+    return out
+
+
+def _decode_av(data: bytes, what: str) -> Samples:
+    import av
+
     chunks: list[Samples] = []
     try:
         with av.open(io.BytesIO(data), mode="r") as container:

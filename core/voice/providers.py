@@ -124,6 +124,9 @@ class OpenAIVoice:
         self.timeout_s = timeout_s
         self._key = api_key
         self._client = openai.OpenAI(api_key=api_key, base_url=self.base_url, timeout=timeout_s, max_retries=0)
+        # The SDK imports its audio resources on first use (under the import lock): pay it here, once, not inside
+        # a batch's simultaneous first requests.
+        _ = self._client.audio.speech
 
     def scrub(self, text: str) -> str:
         return text.replace(self._key, "***") if self._key else text

@@ -131,3 +131,26 @@ def test_timeline_has_the_narration_track_and_caption_markers_in_a_movable_bundl
     edl = (moved / by_ext[".edl"].name).read_text(encoding="ascii").splitlines()
     audio_events = [line for line in edl if line[:3].isdigit() and line.split()[2] == "A"]
     assert [e.split()[1] for e in audio_events] == ["S001A", "S002A"]
+
+
+def test_voiced_shots_keep_their_narration_audio_through_a_project_archive(sqlite_runtime: Runtime,
+                                                                          tmp_path: Path) -> None:
+    from core.exports.archive import export_archive, import_archive
+    from core.runtime import open_runtime
+    from tests.conftest import make_test_settings
+
+    ids, video = _voiced(sqlite_runtime, voice=2)
+    with sqlite_runtime.sessions() as s:
+        path = export_archive(s, ids.file_id, data_dir=sqlite_runtime.data_dir, out=tmp_path / "a.zip").path
+    dst = open_runtime(make_test_settings(tmp_path / "dst" / "data", f"sqlite:///{tmp_path / 'dst.db'}"))
+    try:
+        with dst.sessions() as s:
+            new_id = import_archive(s, path.read_bytes(), data_dir=dst.data_dir, actor="ed").source_file_id
+            s.commit()
+            moved = collect_script(s, new_id, data_dir=dst.data_dir).videos[0]
+    finally:
+        dst.engine.dispose()
+    assert [s.voice_duration_s for s in moved.shots] == [s.voice_duration_s for s in video.shots]
+    for before, after in zip(video.shots[:2], moved.shots):
+        assert after.voice_path is not None and after.voice_path.read_bytes() == before.voice_path.read_bytes()  # type: ignore[union-attr]
+        assert after.voice_freshness.state == "fresh"
