@@ -25,11 +25,15 @@ _PARA = ('<w:p><w:pPr><w:pStyle w:val="Normal"/></w:pPr><w:r><w:rPr><w:b w:val="
          '<w:t xml:space="preserve">يشرح المعلم الفكرة أمام الطلاب في القاعة. </w:t></w:r></w:p>')
 
 
+# Body children the reader never reads (bookmarks): the streaming parser does not report them, so they must be
+# dropped all the same for memory to stay flat.
+_UNREAD = '<w:bookmarkStart w:id="1" w:name="mark"/><w:bookmarkEnd w:id="1"/>'
 _EMPTY = '<w:p><w:pPr><w:pStyle w:val="Normal"/><w:jc w:val="right"/></w:pPr><w:r><w:rPr><w:b/></w:rPr></w:r></w:p>'
 
 
-def build(xml_mb: float, *, markup_only: bool = False) -> bytes:
-    """A valid .docx (made by python-docx) whose body is replaced by `xml_mb` MB of repeated paragraphs."""
+def build(xml_mb: float, *, markup_only: bool = False, unread_only: bool = False) -> bytes:
+    """A valid .docx (made by python-docx) whose body is replaced by `xml_mb` MB of repeated paragraphs
+    (`markup_only`: paragraphs without text; `unread_only`: bookmarks, no paragraph at all)."""
     from tests.core.docx_factory import make_docx
 
     base = make_docx([("heading", "الفيديو الأول"), ("para", "نص")])
@@ -40,7 +44,7 @@ def build(xml_mb: float, *, markup_only: bool = False) -> bytes:
     tail = tail.split("</w:body>", 1)[1]
     header = '<w:p><w:r><w:t>الفيديو الأول: مقدمة</w:t></w:r></w:p>'
     body_bytes = int(xml_mb * 1024 * 1024)
-    para = _EMPTY if markup_only else _PARA
+    para = _UNREAD if unread_only else _EMPTY if markup_only else _PARA
     count = body_bytes // len(para.encode())
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zout:

@@ -103,6 +103,25 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.close()
 
 
+def lock_videos_for_write(session: Session, *video_ids: int) -> None:
+    """Serialise writers of these videos' storyboards (a plan, a rebuild, a grid save) for the rest of the
+    transaction: PostgreSQL locks the videos' rows, in id order (two batches never deadlock); SQLite takes its
+    write lock now (BEGIN IMMEDIATE). pysqlite
+    otherwise opens the transaction only at the first write, so the reads before it (the version numbers, the
+    rows to change) could predate another writer's commit and the insert would collide on a version."""
+    conn = session.connection()
+    if conn.dialect.name == "sqlite":
+        raw = conn.connection.dbapi_connection
+        if raw is not None and not raw.in_transaction:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        return
+    from sqlalchemy import bindparam, text
+
+    if video_ids:
+        conn.execute(text("SELECT id FROM videos WHERE id IN :ids ORDER BY id FOR UPDATE")
+                     .bindparams(bindparam("ids", expanding=True)), {"ids": sorted(set(video_ids))})
+
+
 def alembic_config(url: str) -> Any:
     from alembic.config import Config
 

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from core import approvals
 from core.activity import log_activity
 from core.authz import require
+from core.db import lock_videos_for_write
 from core.errors import ConflictError, GateError, NotFoundError, ValidationError
 from core.models import Frame, Shot, Storyboard, Video, utcnow
 from core.storyboard_store import copy_of_shot, version_hand_edit
@@ -474,9 +475,10 @@ def apply_grid_edits(session: Session, storyboard_id: int, changes: Sequence[Gri
     require("edit")
     found = session.get(Storyboard, storyboard_id)
     if found is not None:
-        # The video's row lock (PostgreSQL), as a plan or a rebuild takes it: two saves, or a save and a plan,
-        # queue up for the version numbers instead of racing; the rows below are read after it.
-        session.scalar(select(Video.id).where(Video.id == found.video_id).with_for_update())
+        # The video's write lock, as a plan or a rebuild takes it: two saves, or a save and a plan, queue up for
+        # the version numbers instead of racing; the rows below are read after it.
+        lock_videos_for_write(session, found.video_id)
+        session.refresh(found)  # its version and currency as the lock holder left them, not as first read
     board = _Board(session, storyboard_id)
     for change in changes:
         board.apply(change)

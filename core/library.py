@@ -7,6 +7,7 @@ as `core.db.session_scope` does on any error).
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -23,7 +24,7 @@ from core.hashing import sha256_bytes
 from core.ingest.limits import check_storyboard_size
 from core.models import Activity, Frame, Shot, SourceFile, Storyboard, StyleBible, Video, utcnow
 from core.settings import Settings
-from core.storage import make_storage
+from core.storage import Storage, make_storage
 from core.board_layout import DEFAULT_WPM, Density
 from core.storyboard_store import (
     choose_density,
@@ -122,42 +123,50 @@ def ingest_file(
 
     stored_name = f"{SOURCES_DIR}/{digest}.docx"
     storage = make_storage(settings)
+    # The original bytes are written (and fsynced: a disk's wait, not the interpreter's) while the rows are
+    # inserted, and the write is awaited before returning, so the caller never commits rows whose file is not
+    # kept. An ingest whose inserts fail waits for the write too (the pool's exit); the copy left is harmless.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="keep-source") as pool:
+        kept = pool.submit(_keep_source, storage, stored_name, data)
+        source = SourceFile(
+            sha256=digest,
+            original_name=_display_name(original_name),
+            stored_name=stored_name,
+            size_bytes=len(data),
+            title=segmentation.title[:_NAME_LIMIT],
+            preface=segmentation.preface,
+            warnings=list(segmentation.warnings),
+        )
+        session.add(source)
+        try:
+            session.flush()
+        except IntegrityError as exc:  # the same bytes were stored by a concurrent upload a moment ago
+            raise ConflictError("This file was just added by someone else; reload the library to see it.") from exc
+        session.add(StyleBible(source_file_id=source.id, **{**DEFAULT_STYLE.model_dump(),
+                                                             "aspect_ratio": settings.aspect_ratio}))
+
+        video_rows = [
+            {"source_file_id": source.id, "position": position, "number": segment.number,
+             "title": segment.title[:_TITLE_LIMIT],
+             "header_text": segment.header_text, "body": segment.body,
+             "directions": json.dumps(_directions_json(segment), ensure_ascii=False),
+             "scenes": json.dumps(_scenes_json(segment), ensure_ascii=False)}
+            for position, segment in enumerate(segmentation.videos, start=1)
+        ]
+        if video_rows:
+            insert_plain_rows(session, table_of(Video), video_rows)
+        video_ids = _video_ids(session, source.id)
+        insert_boards(session, [(vid, 1, rows) for vid, rows in zip(video_ids, boards)])
+        log_activity(session, "ingest", actor=actor, source_file_id=source.id, subject_type="file",
+                     subject_id=source.id, videos=len(video_ids), shots=chosen.shots, frames=chosen.frames,
+                     density=chosen.kind, pace_s=chosen.pace_s, warnings=len(segmentation.warnings))
+        kept.result()
+    return IngestResult(source.id, True, list(segmentation.warnings), video_ids)
+
+
+def _keep_source(storage: Storage, stored_name: str, data: bytes) -> None:
     if not storage.exists(stored_name):  # content-addressed: a copy already there has these very bytes
         storage.put(stored_name, data)
-
-    source = SourceFile(
-        sha256=digest,
-        original_name=_display_name(original_name),
-        stored_name=stored_name,
-        size_bytes=len(data),
-        title=segmentation.title[:_NAME_LIMIT],
-        preface=segmentation.preface,
-        warnings=list(segmentation.warnings),
-    )
-    session.add(source)
-    try:
-        session.flush()
-    except IntegrityError as exc:  # the same bytes were stored by a concurrent upload a moment ago
-        raise ConflictError("This file was just added by someone else; reload the library to see it.") from exc
-    session.add(StyleBible(source_file_id=source.id, **{**DEFAULT_STYLE.model_dump(),
-                                                         "aspect_ratio": settings.aspect_ratio}))
-
-    video_rows = [
-        {"source_file_id": source.id, "position": position, "number": segment.number,
-         "title": segment.title[:_TITLE_LIMIT],
-         "header_text": segment.header_text, "body": segment.body,
-         "directions": json.dumps(_directions_json(segment), ensure_ascii=False),
-         "scenes": json.dumps(_scenes_json(segment), ensure_ascii=False)}
-        for position, segment in enumerate(segmentation.videos, start=1)
-    ]
-    if video_rows:
-        insert_plain_rows(session, table_of(Video), video_rows)
-    video_ids = _video_ids(session, source.id)
-    insert_boards(session, [(vid, 1, rows) for vid, rows in zip(video_ids, boards)])
-    log_activity(session, "ingest", actor=actor, source_file_id=source.id, subject_type="file",
-                 subject_id=source.id, videos=len(video_ids), shots=chosen.shots, frames=chosen.frames,
-                 density=chosen.kind, pace_s=chosen.pace_s, warnings=len(segmentation.warnings))
-    return IngestResult(source.id, True, list(segmentation.warnings), video_ids)
 
 
 def source_path(settings: Settings, source: SourceFile) -> Path:

@@ -175,6 +175,31 @@ def status_of(session: Session, subject: Frame | Shot) -> str:
     return approvals.shot_status(session, subject)
 
 
+def set_video_status(
+    session: Session,
+    video_id: int,
+    status: str,
+    *,
+    actor: str,
+    comment: str | None = None,
+) -> list[Transition]:
+    """Review a whole video at once: every live frame of its current storyboard, then every live shot, moves to
+    `status` (those already there stay as they are), all or nothing — the first refusal moves none and its
+    `GateError` says which frame or shot and why."""
+    require("review")
+    shots = current_shots(session, video_id)
+    if not shots:
+        raise GateError(f"Video {video_id} has no storyboard to review")
+    frames = [f.id for s in shots for f in s.frames if f.deleted_at is None]
+    done: list[Transition] = []
+    with session.begin_nested():
+        for frame_id in frames:
+            done.append(set_status(session, "frame", frame_id, status, actor=actor, comment=comment))
+        for shot in shots:
+            done.append(set_status(session, "shot", shot.id, status, actor=actor, comment=comment))
+    return [t for t in done if t.old != t.new or t.comment_id is not None]
+
+
 def _assert_frames_approved(session: Session, shot: Shot, label: str) -> None:
     live = [f for f in shot.frames if f.deleted_at is None]
     statuses = approvals.frame_statuses(session, live)

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 from core.activity import log_activity
 from core.authz import require
 from core.board_layout import Density, Layout, layout_board
+from core.db import lock_videos_for_write
 from core.errors import NotFoundError, PlanError, ValidationError
 from core.models import Base, Frame, Shot, Storyboard, Video, utcnow
 from core.planner.offline import OfflinePlanner, offline_shots
@@ -283,10 +284,10 @@ def store_plans(session: Session, plans: Sequence[PlanToStore], *, actor: str = 
     ids = [plan.video_id for plan in plans]
     if len(set(ids)) != len(ids):
         raise ValidationError("Each video can take one new plan at a time; the same video was given twice.")
-    # Lock the video rows (PostgreSQL), in id order so two batches never deadlock: two writers of one video queue
-    # up instead of racing for a version number.
-    videos = {v.id: v for v in session.scalars(
-        select(Video).where(Video.id.in_(ids)).order_by(Video.id).with_for_update())}
+    # Lock the video rows (PostgreSQL; SQLite's write lock), in id order so two batches never deadlock: two writers
+    # of one video queue up instead of racing for a version number.
+    lock_videos_for_write(session, *ids)
+    videos = {v.id: v for v in session.scalars(select(Video).where(Video.id.in_(ids)))}
     items: list[tuple[int, int, BoardRows]] = []
     latest = {vid: version for vid, version in session.execute(
         select(Storyboard.video_id, func.max(Storyboard.version)).where(Storyboard.video_id.in_(ids))
@@ -529,7 +530,8 @@ def preview_layout(body: str, density: Density, *, scenes: Sequence[dict[str, An
 def rebuild_board(session: Session, video_id: int, density: Density, *, actor: str = "") -> Storyboard:
     """Cut the video again with the offline builder: a new current version; the old versions stay reachable."""
     require("edit")
-    video = session.scalar(select(Video).where(Video.id == video_id).with_for_update())
+    lock_videos_for_write(session, video_id)
+    video = session.get(Video, video_id)
     if video is None:
         raise NotFoundError(f"Video {video_id} does not exist.")
     rows = offline_board(video.body, density, directions=video.directions or [], scenes=video.scenes or [])

@@ -10,8 +10,9 @@ from core.exports.archive import import_archive
 from core.exports.captions import speaking_rate
 from core.exports.data import export_dir
 from core.exports.files import is_partial
-from core.exports.runner import ExportOptions, run_export
+from core.exports.runner import ExportOptions
 from core.exports.word import apply_docx_edits
+from core.jobs.exports import export_jobs
 from studio import auth, state
 from studio.actions import ok, perform
 from studio.context import get_runtime
@@ -69,19 +70,42 @@ if kind in ("animatic", "captions", "timeline"):
     width, height = (int(x) for x in size.split("x"))
     options = ExportOptions(wpm=float(wpm), subtitles=bool(subtitles), width=width, height=height)
 
+jobs = export_jobs(rt)
 if st.button(f"Export {KINDS[kind][0]}", type="primary", icon=":material/file_download:"):
-    with st.spinner("Writing files…"):
-        paths = perform(rt, lambda s: run_export(s, kind, settings=rt.settings, file_id=file_id,
-                                                 video_id=state.video_id() if only_video else None,
-                                                 options=options))
-    if ok(paths):
-        st.success(f"Wrote {len(paths)} file(s)")  # type: ignore[arg-type]
+    # A job: a whole script's PDF or animatic takes a while, and the page stays usable while it is written.
+    submitted = perform(rt, lambda s: jobs.submit(kind, file_id=file_id,
+                                                  video_id=state.video_id() if only_video else None,
+                                                  options=options, requested_by=rt.settings.author_name))
+    if ok(submitted):
+        st.session_state["export-job"] = submitted.id  # type: ignore[union-attr]
 
 
 def offer(path: Path, key: str) -> None:
     # A callable: the bytes are read only when the button is clicked, not on every rerun.
     st.download_button(path.name, data=path.read_bytes, file_name=path.name,
                        mime=MIME.get(path.suffix, "application/octet-stream"), key=key, icon=":material/download:")
+
+
+@st.fragment(run_every=1.0)
+def export_progress() -> None:
+    """The latest export of this script: a progress bar while it runs, its files to download when ready."""
+    job = next(iter(jobs.for_script(file_id)), None)  # type: ignore[arg-type]
+    if job is None:
+        return
+    label = KINDS.get(job.kind, (job.kind, ""))[0]
+    if job.status == "waiting":
+        st.progress(0.0, text=f"{label}: waiting ({jobs.ahead_of(job.id)} export(s) before it)")
+    elif job.status == "running":
+        st.progress(job.fraction, text=f"{label}: {job.message} ({job.fraction:.0%})")
+    elif job.status == "failed":
+        st.error(f"{label} failed: {job.error}", icon=":material/error:")
+    else:
+        st.success(f"{label} ready: wrote {len(job.paths)} file(s)", icon=":material/task_alt:")
+        for i, path in enumerate(p for p in job.paths if p.is_file()):
+            offer(path, f"job-{job.id}-{i}")
+
+
+export_progress()
 
 
 if auth.can(rt.settings, "edit"):  # applying a writer's edits changes the storyboard

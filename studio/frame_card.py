@@ -15,13 +15,14 @@ from studio.widgets import badge, chip, chip_reason, escape_markdown, show_text
 DIRECTION_ICON = ":material/videocam:"  # what is seen
 BEAT_ICON = ":material/record_voice_over:"  # what is said over it
 REVIEW_COLORS = {"draft": "gray", "in_review": "blue", "needs_changes": "orange", "approved": "green",
-                 "locked": "violet"}
+                 "locked": "violet", "changed": "red"}
 
 
 def review_md(status: str) -> str:
-    """A review status as a badge in markdown."""
-    return badge(status.replace("_", " "), REVIEW_COLORS.get(status, "gray"),
-                 ":material/lock:" if status == "locked" else None)
+    """A review status as a badge in markdown ("changed": approved once, changed since — core.approvals)."""
+    text = "changed since approved" if status == "changed" else status.replace("_", " ")
+    icon = ":material/lock:" if status == "locked" else (":material/history:" if status == "changed" else None)
+    return badge(text, REVIEW_COLORS.get(status, "gray"), icon)
 
 
 def title_line(label: str, review_status: str, render_status: str | None = None) -> None:

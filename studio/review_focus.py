@@ -23,7 +23,7 @@ from studio.frame_card import review_md
 from studio.thumbnails import show_preview
 from studio.widgets import escape_markdown, relative_time, show_text
 
-WAITING = ("draft", "in_review", "needs_changes")
+WAITING = ("draft", "in_review", "needs_changes", "changed")  # "changed": approved once, changed since
 
 
 def _cursor_key(video_id: int) -> str:

@@ -11,7 +11,7 @@ from fastapi.openapi.utils import get_openapi
 from core.api.auth import BearerAuthMiddleware
 from core.api.errors import install_error_handlers
 from core.api.limits import BodyLimitMiddleware
-from core.api.routes import assets, files, generation, jobs, prompts
+from core.api.routes import assets, files, generation, jobs, prompts, review
 from core.runtime import Runtime
 
 API_VERSION = "1.0.0"
@@ -42,6 +42,7 @@ def create_app(
     app.include_router(generation.router)
     app.include_router(jobs.router)
     app.include_router(assets.router)
+    app.include_router(review.router)
     app.add_middleware(
         BodyLimitMiddleware,
         upload_paths=frozenset({files.EXTRACT_PATH}),

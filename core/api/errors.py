@@ -58,6 +58,8 @@ def status_for(err: StudioError) -> int:
         return _INGEST_STATUS.get(err.category, 422)
     if isinstance(err, NotFoundError):
         return 404
+    if isinstance(err, GateError) and err.category == "forbidden":
+        return 403  # the role may not do this (core.authz), whatever the state
     if isinstance(err, (ConflictError, GateError)):
         return 409
     if isinstance(err, ValidationError):
@@ -142,6 +144,7 @@ COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
 def errors_doc(*statuses: int, **descriptions: str) -> dict[int | str, dict[str, Any]]:
     """COMMON_ERRORS plus `statuses` (e.g. 409, 415) for one operation."""
     extra = {
+        403: "The acting role may not do this (core.authz).",
         409: "Conflict with the current state (locked or approved items, edits in flight).",
         415: "The upload is not a Word (.docx) file.",
         502: "An external provider failed.",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
 
@@ -227,3 +227,38 @@ class EstimateOut(BaseModel):
     spent_usd: float
     committed_usd: float = Field(description="Already queued before this request.")
 
+
+# ---- review ---------------------------------------------------------------------------------------
+
+
+ReviewStatus = Literal["draft", "in_review", "needs_changes", "approved", "locked"]
+
+
+class ReviewIn(_In):
+    status: ReviewStatus = Field(description="draft → in_review → approved → locked, or needs_changes (with a "
+                                             "comment); unlocking (locked → approved) needs a comment too.")
+    comment: str | None = Field(default=None, max_length=4000, pattern=NO_NUL,
+                                description="Joins the subject's review thread.")
+    actor: str | None = Field(default=None, max_length=128, pattern=NO_NUL,
+                              description='The name the activity log and comments record (default "api").')
+
+
+class TransitionOut(BaseModel):
+    subject_type: str = Field(description="frame | shot")
+    subject_id: int
+    from_status: str = Field(description='What it read before ("changed": approved once, changed since).')
+    to_status: str
+    comment_id: int | None = None
+
+
+class ReviewOut(TransitionOut):
+    review_status: str = Field(description="What it reads now, as the storyboard shows it.")
+
+
+class VideoReviewOut(BaseModel):
+    video_id: int
+    moved: list[TransitionOut] = Field(description="Every frame and shot that moved (or got the comment).")
+    frames_total: int
+    frames_approved: int
+    shots_total: int
+    shots_approved: int

@@ -13,7 +13,7 @@ encoded shot by shot as the pictures are, so memory stays flat here too (one sho
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -56,8 +56,9 @@ class AnimaticResult:
     voiced_shots: int = 0
 
 
-def render_animatic(video: VideoRow, out: Path, *, options: AnimaticOptions = AnimaticOptions()) -> AnimaticResult:
-    """Encode the animatic of `video` to `out` (MP4)."""
+def render_animatic(video: VideoRow, out: Path, *, options: AnimaticOptions = AnimaticOptions(),
+                    progress: Callable[[int, int], None] | None = None) -> AnimaticResult:
+    """Encode the animatic of `video` to `out` (MP4). `progress(done, total)` follows the shots encoded."""
     if options.width % 2 or options.height % 2 or options.width < 16 or options.height < 16:
         raise ValidationError("The animatic size must be even and at least 16×16 pixels")
     if not video.shots:
@@ -79,7 +80,8 @@ def render_animatic(video: VideoRow, out: Path, *, options: AnimaticOptions = An
         if voiced:
             narration = _NarrationTrack(container)
         spoken: set[int] = set()
-        for event in video_cut(video, wpm=options.wpm):
+        events = video_cut(video, wpm=options.wpm)
+        for done, event in enumerate(events, 1):
             if narration is not None and event.shot.shot_id not in spoken:
                 spoken.add(event.shot.shot_id)
                 narration.add_shot(event.shot.voice_path, timings[event.shot.shot_id])
@@ -91,6 +93,8 @@ def render_animatic(video: VideoRow, out: Path, *, options: AnimaticOptions = An
                 for packet in stream.encode(frame):
                     container.mux(packet)
                 total += 1
+            if progress is not None:
+                progress(done, len(events))
         for packet in stream.encode():
             container.mux(packet)
         if narration is not None:

@@ -10,6 +10,8 @@ holds other scripts, on SQLite or PostgreSQL alike.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import io
 import json
 import zipfile
@@ -87,7 +89,8 @@ class ImportResult:
 # ---- export -------------------------------------------------------------------------------------------------
 
 def export_archive(session: Session, file_id: int, *, data_dir: Path, out: Path,
-                   include_exports: bool = True, store: AssetStore | None = None) -> ArchiveSummary:
+                   include_exports: bool = True, store: AssetStore | None = None,
+                   progress: Callable[[int, int], None] | None = None) -> ArchiveSummary:
     """One script as a zip: its rows, source, takes and (optionally) its exports. Stored bytes come from `store`
     (default: the data dir's own files); exports are always this process's local folder."""
     rows = _collect_rows(session, file_id)
@@ -101,7 +104,10 @@ def export_archive(session: Session, file_id: int, *, data_dir: Path, out: Path,
         files[f"source/{PurePosixPath(stored).name}"] = store.storage.get(stored)
     except (NotFoundError, ValidationError):
         pass  # the source file is gone (or its name is not a script's): the rows still travel
-    for asset in rows["assets"] + rows["cast_images"]:
+    stored_rows = rows["assets"] + rows["cast_images"]
+    for done, asset in enumerate(stored_rows, 1):  # reading the takes is the long part (object storage)
+        if progress is not None:
+            progress(done, len(stored_rows))
         key = str(asset["storage_key"])
         try:
             files[key] = store.read(key)

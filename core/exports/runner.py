@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,9 +41,16 @@ class ExportOptions:
     fps: int = 25
 
 
+Progress = Callable[[float, str], None]  # (fraction done 0..1, what is being written), for a progress bar
+
+
+def _quiet(fraction: float, message: str) -> None:
+    return None
+
+
 def run_export(session: Session, kind: str, *, settings: Settings, file_id: int | None = None,
                video_id: int | None = None, out: Path | None = None,
-               options: ExportOptions = ExportOptions()) -> list[Path]:
+               options: ExportOptions = ExportOptions(), progress: Progress = _quiet) -> list[Path]:
     if kind not in EXPORT_KINDS:
         raise ValidationError(f"Unknown export {kind!r}; choose one of: {', '.join(EXPORT_KINDS)}")
     if file_id is None:
@@ -55,18 +63,22 @@ def run_export(session: Session, kind: str, *, settings: Settings, file_id: int 
     if kind == "archive":
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         target = out or data_dir / "archives" / f"script-{file_id}-{stamp}.zip"
-        return [export_archive(session, file_id, data_dir=data_dir, out=target, store=store).path]
+        return [export_archive(session, file_id, data_dir=data_dir, out=target, store=store,
+                               progress=lambda done, total: progress(done / total, f"Packing take {done} of {total}")
+                               ).path]
     snapshot = collect_script(session, file_id, data_dir=data_dir, video_id=video_id, store=store)
     base = export_dir(data_dir, file_id)
     wpm = options.wpm or captions.speaking_rate(settings)
     suffix = f"-{snapshot.videos[0].slug}" if video_id is not None and snapshot.videos else ""
     if kind == "pdf":
-        return [pdf.render_storyboard_pdf(snapshot, out or base / f"storyboard{suffix}.pdf")]
+        return [pdf.render_storyboard_pdf(snapshot, out or base / f"storyboard{suffix}.pdf",
+                                          progress=lambda done, total: progress(done / total,
+                                                                                f"Shot page {done} of {total}"))]
     if kind == "docx":
         return [word.write_storyboard_docx(snapshot, out or base / f"storyboard{suffix}.docx")]
     if kind == "shotlist":
         return _shot_list(snapshot, formats, out, base / f"shotlist{suffix}", wpm)
-    return _per_video(snapshot, kind, formats, out, base, wpm, options)
+    return _per_video(snapshot, kind, formats, out, base, wpm, options, progress)
 
 
 def _formats(kind: str, wanted: tuple[str, ...], out: Path | None) -> tuple[str, ...]:
@@ -94,29 +106,34 @@ def _shot_list(snapshot: ScriptSnapshot, formats: tuple[str, ...], out: Path | N
 
 
 def _per_video(snapshot: ScriptSnapshot, kind: str, formats: tuple[str, ...], out: Path | None, base: Path,
-               wpm: float, options: ExportOptions) -> list[Path]:
+               wpm: float, options: ExportOptions, progress: Progress = _quiet) -> list[Path]:
     videos = [v for v in snapshot.videos if v.shots]
     if not videos:
         raise ValidationError("No video of this script has a storyboard yet; there is nothing to export")
     exts = formats or ("mp4",)
     single = out is not None and len(videos) == 1 and out.suffix != ""
     paths: list[Path] = []
-    for video in videos:
-        for ext in exts:
-            if single and out is not None:
-                target = out if len(exts) == 1 else out.with_suffix(f".{ext}")
-            else:
-                target = (out or base) / f"{video.slug}.{ext}"
-            paths.append(_write_video(kind, ext, video, target, wpm, options))
+    steps = len(videos) * len(exts)
+    for n, (video, ext) in enumerate((v, e) for v in videos for e in exts):
+        def step(done: int, total: int, n: int = n, video: VideoRow = video) -> None:
+            progress((n + done / max(1, total)) / steps, f"Video {video.number}: shot {done} of {total}")
+
+        if single and out is not None:
+            target = out if len(exts) == 1 else out.with_suffix(f".{ext}")
+        else:
+            target = (out or base) / f"{video.slug}.{ext}"
+        paths.append(_write_video(kind, ext, video, target, wpm, options, step))
+        progress((n + 1) / steps, f"Video {video.number} written")
     return paths
 
 
-def _write_video(kind: str, ext: str, video: VideoRow, target: Path, wpm: float, options: ExportOptions) -> Path:
+def _write_video(kind: str, ext: str, video: VideoRow, target: Path, wpm: float, options: ExportOptions,
+                 step: Callable[[int, int], None] | None = None) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     if kind == "animatic":
         opts = animatic.AnimaticOptions(width=options.width, height=options.height, fps=options.fps, wpm=wpm,
                                         subtitles=options.subtitles)
-        return animatic.render_animatic(video, target, options=opts).path
+        return animatic.render_animatic(video, target, options=opts, progress=step).path
     if kind == "captions":
         cues = captions.caption_cues(video, wpm=wpm)
         return files.write_text(target, captions.to_srt(cues) if ext == "srt" else captions.to_vtt(cues))

@@ -128,6 +128,8 @@ class _Tags:
         self.text_box_hosts = frozenset((w + "drawing", w + "pict", w + "object", _MC + "AlternateContent"))
         self.math = frozenset(f"{{{m}}}{n}" for m in _MATH_NS for n in ("oMath", "oMathPara"))
         self.math_text = frozenset(f"{{{m}}}t" for m in _MATH_NS)
+        # What the streaming parser reports (`read_package`): the body, and what `_Walker.block` reads.
+        self.streamed = (self.body, self.p, self.tbl, self.sdt, self.altChunk, _MC_ALTERNATE, *self.block_containers)
 
 
 def _is_on(el: etree._Element | None, tags: _Tags) -> bool:
@@ -140,7 +142,23 @@ def _outline_level(el: etree._Element, tags: _Tags) -> int | None:
     return int(val) + 1 if val.isdigit() and int(val) < 9 else None
 
 
-_TABLE_STYLE = re.compile(rb'<w:style\b[^>]*\bw:type="table"[^>]*(?<!/)>.*?</w:style>', re.S)
+_STYLE_OPEN = b"<w:style "
+_STYLE_CLOSE = b"</w:style>"
+
+
+def _without_table_styles(styles_xml: bytes) -> bytes:
+    """The styles part without its table styles (`<w:style w:type="table" …>…</w:style>`), cut with byte
+    searches: a regular expression over the part cost as much as parsing what it left."""
+    pieces = styles_xml.split(_STYLE_OPEN)
+    kept = [pieces[0]]
+    for piece in pieces[1:]:
+        head = piece[:piece.find(b">") + 1]
+        close = piece.find(_STYLE_CLOSE) if b'w:type="table"' in head and not head.endswith(b"/>") else -1
+        if close >= 0:
+            kept.append(piece[close + len(_STYLE_CLOSE):])
+        else:
+            kept.append(_STYLE_OPEN + piece)
+    return b"".join(kept)
 
 
 def _read_styles(styles_xml: bytes | None, tags: _Tags) -> tuple[dict[str, _Style], _Style | None]:
@@ -148,7 +166,7 @@ def _read_styles(styles_xml: bytes | None, tags: _Tags) -> tuple[dict[str, _Styl
     if not styles_xml:
         return {}, None
     # Table styles (most of Word's styles part, by size) never style a paragraph or run: left out before parsing.
-    styles_xml = _TABLE_STYLE.sub(b"", styles_xml)
+    styles_xml = _without_table_styles(styles_xml)
     try:
         root = etree.fromstring(styles_xml, safe_parser())
     except etree.XMLSyntaxError:
@@ -400,37 +418,55 @@ def _clean(text: str) -> str:
     return "\n".join(line.strip() for line in text.split("\n") if not is_blank(line))
 
 
+_SNIFF_BYTES = 16 * 1024  # the root element's start tag is in the first bytes of any real document part
+
+
 def read_package(package: DocxPackage, *, max_chars: int = MAX_SCRIPT_CHARS) -> DocxContent:
     """Blocks and title from an already opened package.
 
     The main part is parsed as it is inflated (lxml's pull parser, fed chunk by chunk) and each child of the body
     is walked as soon as it is complete, then dropped: neither the XML nor its tree is ever held whole, so memory
-    stays at about one block whatever the document's size, and reading stops at the first cap passed.
+    stays at about one block (plus one inflated chunk) whatever the document's size, and reading stops at the
+    first cap passed.
+
+    The parser reports only the elements the walk starts from (the body and the block-level tags, by name): an
+    event for every run, property and text element cost as much as the walk itself. Body children it does not
+    report (bookmarks, section properties, …) are dropped with the next reported one, and after every chunk.
     """
-    parser = etree.XMLPullParser(events=("start", "end"), resolve_entities=False, no_network=True, load_dtd=False,
-                                 remove_comments=True, remove_pis=True)
-    root: etree._Element | None = None
-    body: etree._Element | None = None
-    walker: _Walker | None = None
-    tags: _Tags | None = None
+    chunks = package.document_chunks()
     blocks: list[Block] = []
+    walker: _Walker | None = None
     try:
-        for chunk in package.document_chunks():
+        first = next(chunks, b"")
+        root_tag = _root_tag(first)
+        if root_tag is None:
+            what = "has no document element at its start" if first.strip() else "is empty"
+            raise IngestError(f"The .docx file is damaged ({package.main_part} {what}). Open it in Word, save "
+                              "it again, and upload the new file.", category="corrupt")
+        tags = _body_tags(root_tag, package.main_part)
+        styles, default_style = _read_styles(package.styles_xml, tags)
+        walker = _Walker(tags, styles, default_style, max_chars=max_chars)
+        parser = etree.XMLPullParser(events=("start", "end"), tag=tags.streamed, resolve_entities=False,
+                                     no_network=True, load_dtd=False, remove_comments=True, remove_pis=True)
+        body: etree._Element | None = None
+        body_tag = tags.body
+        chunk = first
+        while chunk:
             parser.feed(chunk)
             for event, el in parser.read_events():
                 if event == "start":
-                    if root is None:
-                        root = el
-                        tags = _body_tags(el, package.main_part)
-                        styles, default_style = _read_styles(package.styles_xml, tags)
-                        walker = _Walker(tags, styles, default_style, max_chars=max_chars)
-                    elif body is None and tags is not None and el.tag == tags.body and el.getparent() is root:
-                        body = el
-                elif body is not None and walker is not None and el.getparent() is body:
+                    if body is None and el.tag == body_tag:
+                        parent = el.getparent()
+                        if parent is not None and parent.getparent() is None:  # the root's own body
+                            body = el
+                elif body is not None and el.getparent() is body:
                     walker.block(el, blocks)
                     el.clear()
                     while el.getprevious() is not None:
                         del body[0]
+            if body is not None:
+                del body[:-1]  # complete children were walked (or are not read); the last may be still open
+            chunk = next(chunks, b"")
         parser.close()
     except etree.XMLSyntaxError as err:
         raise IngestError(
@@ -438,11 +474,8 @@ def read_package(package: DocxPackage, *, max_chars: int = MAX_SCRIPT_CHARS) -> 
             "and upload the new file.",
             category="corrupt",
         ) from err
-    if root is None:
-        raise IngestError(f"The .docx file is damaged ({package.main_part} is empty). Open it in Word, save it "
-                          "again, and upload the new file.", category="corrupt")
     warnings: list[str] = []
-    if walker is not None and walker.embedded_chunks:
+    if walker.embedded_chunks:
         warnings.append(
             f"{walker.embedded_chunks} embedded part(s) of the document (imported HTML or another file, "
             "'altChunk') could not be read. Open the script in Word and save it again to convert them."
@@ -450,8 +483,18 @@ def read_package(package: DocxPackage, *, max_chars: int = MAX_SCRIPT_CHARS) -> 
     return DocxContent(title=_core_title(package.core_xml), blocks=blocks, warnings=warnings)
 
 
-def _body_tags(root: etree._Element, main_part: str) -> _Tags:
-    tag = str(root.tag)
+def _root_tag(first_chunk: bytes) -> str | None:
+    """The tag of the part's root element, read from the start of its first chunk (None when it has none there)."""
+    sniffer = etree.XMLPullParser(events=("start",), resolve_entities=False, no_network=True, load_dtd=False,
+                                  remove_comments=True, remove_pis=True)
+    for at in range(0, len(first_chunk), _SNIFF_BYTES):
+        sniffer.feed(first_chunk[at:at + _SNIFF_BYTES])
+        for _, el in sniffer.read_events():
+            return str(el.tag)
+    return None
+
+
+def _body_tags(tag: str, main_part: str) -> _Tags:
     if not tag.startswith("{") and ":" in tag:  # a prefix never declared: the parser reports it only later
         raise IngestError(f"The .docx file is damaged ({main_part} is not well-formed XML: the namespace prefix of "
                           f"{tag!r} is not declared). Open it in Word, save it again, and upload the new file.",

@@ -5,7 +5,7 @@ what a render costs is `core.money`'s.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,11 +60,6 @@ def video_of_shot(session: Session, shot: Shot) -> Video:
     return video
 
 
-def frame_label(session: Session, frame: Frame) -> str:
-    video = video_of_shot(session, frame.shot)
-    return f"Video {video.number} · Shot {frame.shot.position} · Frame {frame.position}"
-
-
 def selected_prompt(session: Session, frame: Frame) -> PromptVersion:
     prompt = session.get(PromptVersion, frame.selected_prompt_id) if frame.selected_prompt_id else None
     if prompt is None:
@@ -73,18 +68,32 @@ def selected_prompt(session: Session, frame: Frame) -> PromptVersion:
     return prompt
 
 
+Lookups = dict[tuple[str, int], Any]
+
+
+def memo(lookups: Lookups | None, key: tuple[str, int], make: Callable[[], Any]) -> Any:
+    """`make()` once per key in a batch (`lookups`), so a video's frames do not each reload their shot's cast,
+    video and style bible (and the rows stay referenced, so the session's identity map keeps them)."""
+    if lookups is None:
+        return make()
+    if key not in lookups:
+        lookups[key] = make()
+    return lookups[key]
+
+
 def image_params(session: Session, frame: Frame, prompt: PromptVersion, *, settings: Settings,
-                 provider: str) -> dict[str, Any]:
+                 provider: str, lookups: Lookups | None = None) -> dict[str, Any]:
     """Everything besides the prompt that shapes the image. Offline cards also draw the label and scene text."""
     params: dict[str, Any] = {"aspect_ratio": settings.aspect_ratio, "negative_prompt": prompt.negative_prompt}
-    refs = reference_params(session, frame.shot)
+    refs = memo(lookups, ("refs", frame.shot_id), lambda: reference_params(session, frame.shot))
     if refs:  # only when there are any, so frames without a cast keep their hashes
         params["references"] = refs
     if provider == "offline":
-        video = video_of_shot(session, frame.shot)
-        bible = session.scalar(select(StyleBible).where(StyleBible.source_file_id == video.source_file_id))
+        video: Video = memo(lookups, ("video", frame.shot.storyboard_id), lambda: video_of_shot(session, frame.shot))
+        bible = memo(lookups, ("bible", video.source_file_id), lambda: session.scalar(
+            select(StyleBible).where(StyleBible.source_file_id == video.source_file_id)))
         params["card"] = {
-            "label": frame_label(session, frame),
+            "label": f"Video {video.number} · Shot {frame.shot.position} · Frame {frame.position}",
             "shot_size": prompt.shot_size,
             "scene_text": frame.scene_text,
             "palette": bible.palette if bible else "",

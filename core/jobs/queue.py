@@ -59,6 +59,7 @@ class RenderBatch:
     kept: set[int] = field(default_factory=set)  # skipped subjects that are approved with a take (up to date)
     dry: bool = False
     planned: dict[str, Job] = field(default_factory=dict)
+    lookups: planning.Lookups = field(default_factory=dict)  # per-shot rows a batch reads once
 
     def collect(self, subject_id: int, request: Callable[[], tuple[Job, bool]]) -> None:
         """Add one frame's / shot's job; a gate or invalid refusal skips that one with its reason, not the batch."""
@@ -101,7 +102,7 @@ def _request_image(session: Session, frame_id: int, *, settings: Settings, provi
     prompt = planning.selected_prompt(session, frame)
     name = planning.resolve_provider(settings, provider)
     model = planning.model_for(settings, name, "image")
-    params = planning.image_params(session, frame, prompt, settings=settings, provider=name)
+    params = planning.image_params(session, frame, prompt, settings=settings, provider=name, lookups=batch.lookups)
     input_hash = planning.image_input_hash(frame.id, prompt, name, model, params)
     if batch.dry and input_hash in batch.planned:
         return batch.planned[input_hash], False  # an earlier subject of this batch queues it (a chained start)
@@ -118,7 +119,8 @@ def _request_image(session: Session, frame_id: int, *, settings: Settings, provi
     prior = _prior_job(session, input_hash, force=force, gate=gate)
     if prior is not None:
         return prior, False
-    file_id = source_file_of(session, frame_id=frame.id)
+    file_id = planning.memo(batch.lookups, ("file", frame.shot_id),
+                            lambda: source_file_of(session, shot_id=frame.shot_id))
     job = Job(kind="image", frame_id=frame.id, prompt_version_id=prompt.id, prompt_text=prompt.text, provider=name,
               model=model, params=params, input_hash=input_hash, idempotency_key=uuid.uuid4().hex, forced=force,
               requested_by=acting_name(actor), source_file_id=file_id)
@@ -199,7 +201,7 @@ def _request_clip(session: Session, shot_id: int, *, settings: Settings, provide
         params["camera_move"] = shot.camera_move
     if plan.chained_from is not None:
         params["chained_from_shot"] = plan.chained_from.id
-    refs = planning.reference_params(session, shot)
+    refs = planning.memo(batch.lookups, ("refs", shot.id), lambda: planning.reference_params(session, shot))
     if refs:
         params["references"] = refs
     input_hash = planning.clip_input_hash(shot.id, prompt, name, model, params, inputs)
@@ -220,7 +222,7 @@ def _request_clip(session: Session, shot_id: int, *, settings: Settings, provide
     prior = _prior_job(session, input_hash, force=force, gate=gate)
     if prior is not None:
         return prior, False
-    file_id = source_file_of(session, shot_id=shot.id)
+    file_id = planning.memo(batch.lookups, ("file", shot.id), lambda: source_file_of(session, shot_id=shot.id))
     job = Job(kind="clip", shot_id=shot.id, prompt_text=prompt, provider=name, model=model, params=params,
               input_hash=input_hash, idempotency_key=uuid.uuid4().hex, forced=force, requested_by=acting_name(actor),
               input_asset_ids=asset_ids if not depends else [], depends_on=depends, source_file_id=file_id)
@@ -310,9 +312,11 @@ def explicit_clip_block_reason(session: Session, images: Sequence[Asset], *, rel
             return (f"The {role} image (asset {asset.id}) is not the selected image of any frame: clips are "
                     "rendered only from approved frames (an admin can set ALLOW_UNAPPROVED_CLIPS=1 to allow "
                     "any image)")
-        if frame.review_status not in APPROVED_STATUSES:
-            return (f"The {role} image is frame {frame.position} of shot {frame.shot.position}, which is not "
-                    "approved yet: clips are rendered only from approved frames")
+        status = approvals.frame_status(session, frame)
+        if status not in APPROVED_STATUSES:
+            why = "changed since it was approved" if status == approvals.CHANGED else "not approved yet"
+            return (f"The {role} image is frame {frame.position} of shot {frame.shot.position}, which is {why}: "
+                    "clips are rendered only from approved frames")
     return None
 
 

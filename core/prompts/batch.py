@@ -23,6 +23,7 @@ from typing import Any, Callable, Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from core import approvals
 from core.activity import log_activity
 from core.authz import require
 from core.db import session_scope
@@ -125,7 +126,7 @@ def _prepare(sessions: sessionmaker[Session], frame_id: int, refiner: Refiner,
         lineage = load_lineage(session, frame_id)  # raises NotFoundError for a missing or deleted frame
         frame = lineage.frame
         req = request_for(session, lineage)
-        if frame.review_status in APPROVED_STATUSES and not force:
+        if not force and approvals.frame_status(session, frame) in APPROVED_STATUSES:  # changed since: in review
             return _Result(frame_id, "skipped", source_file_id=req.source_file_id), None, ""
         digest = request_hash(req, refiner)
         if not force:

@@ -16,11 +16,9 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from PIL import Image
-from sqlalchemy import update
 
 from core.api import create_app
 from core.jobs import Worker
-from core.models import Frame
 from core.runtime import Runtime
 from tests.api.conftest import DOCX_TYPE, arabic_script
 from tests.fakes.ports import free_port
@@ -91,9 +89,9 @@ def test_extract_prompts_images_video(live_url: str, flow_runtime: Runtime) -> N
         assert png.content.startswith(b"\x89PNG\r\n\x1a\n")
         assert Image.open(io.BytesIO(png.content)).size == (1280, 720)
 
-        # An approved frame with a take is not re-rendered unless forced.
-        with flow_runtime.sessions.begin() as session:
-            session.execute(update(Frame).where(Frame.id == shot["frames"][0]["id"]).values(review_status="approved"))
+        # An approved frame with a take is not re-rendered unless forced (approved through the API's review action).
+        approved = http.post(f"/frames/{shot['frames'][0]['id']}/review", json={"status": "approved"})
+        assert approved.status_code == 200 and approved.json()["review_status"] == "approved"
         gated = http.post("/generation/images", json={"frame_id": shot["frames"][0]["id"]})
         assert gated.status_code == 409 and gated.json()["category"] == "gate"
         reroll = http.post("/generation/images", json={"frame_id": shot["frames"][0]["id"], "force": True})
@@ -102,8 +100,8 @@ def test_extract_prompts_images_video(live_url: str, flow_runtime: Runtime) -> N
         # Clips are rendered only from approved frames: the shot's second frame is still a draft.
         clip_gated = http.post("/generation/video", json={"shot_id": shot["id"]})
         assert clip_gated.status_code == 409 and "not approved" in clip_gated.json()["detail"]
-        with flow_runtime.sessions.begin() as session:
-            session.execute(update(Frame).where(Frame.shot_id == shot["id"]).values(review_status="approved"))
+        second = http.post(f"/frames/{shot['frames'][1]['id']}/review", json={"status": "approved"})
+        assert second.status_code == 200, second.text
         clip_job = http.post("/generation/video", json={"shot_id": shot["id"]})
         assert clip_job.status_code == 202
         assert len(clip_job.json()["depends_on"]) == 1  # the first frame has its image; the last is queued
@@ -113,8 +111,17 @@ def test_extract_prompts_images_video(live_url: str, flow_runtime: Runtime) -> N
         board = http.get(f"/files/{script['file_id']}/storyboard").json()
         assert board["videos"][0]["shots"][0]["selected_clip_id"] == clip["id"]
 
-        # Explicit inputs: a URL (this server's own asset URL) to start, an asset id to end.
+        # The forced re-roll's take is the one the board shows now; the first take is only in Takes, so a clip
+        # from it is not a clip of an approved keyframe.
+        first_image = board["videos"][0]["shots"][0]["frames"][0]["selected_image_id"]
+        assert first_image == _finished(http, reroll.json())["assets"][0]["id"] != image["id"]
         last_image = board["videos"][0]["shots"][0]["frames"][1]["selected_image_id"]
+        old_take = http.post("/generation/video", json={
+            "start_image_url": f"{live_url}{image['url']}", "end_image_id": last_image, "prompt": "Old take"})
+        assert old_take.status_code == 409 and old_take.json()["category"] == "gate", old_take.text
+        image = {"url": f"/assets/{first_image}"}
+
+        # Explicit inputs: a URL (this server's own asset URL) to start, an asset id to end.
         explicit = http.post("/generation/video", json={
             "start_image_url": f"{live_url}{image['url']}", "end_image_id": last_image,
             "prompt": "Slow push-in across the solar panels",

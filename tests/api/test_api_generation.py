@@ -117,3 +117,36 @@ def test_asset_whose_file_is_gone_is_a_clear_404(client: TestClient, runtime: Ru
     gone = client.get(f"/assets/{asset_id}")
     assert gone.status_code == 404 and gone.json()["category"] == "missing"
     assert client.get("/assets/987654").json()["category"] == "not_found"
+
+
+def test_parallel_requests_for_one_render_get_one_job_back(client: TestClient, runtime: Runtime) -> None:
+    """Issue 13 item 2 over the API: parallel `POST /generation/images` for one frame (a double click, two tabs, a
+    retrying script) and parallel clip requests for one shot each make one job; every caller gets that job."""
+    from sqlalchemy import select
+
+    from core.models import Job
+    from tests.core.test_queue_guarantees import _race
+
+    script = _script_with_prompts(client)
+    shot = script["videos"][0]["shots"][0]
+    frame_id = shot["frames"][0]["id"]
+
+    def image() -> int:
+        resp = client.post("/generation/images", json={"frame_id": frame_id})
+        assert resp.status_code == 202, resp.text
+        return int(resp.json()["id"])
+
+    def clip() -> int:
+        resp = client.post("/generation/video", json={"shot_id": shot["id"]})
+        assert resp.status_code == 202, resp.text
+        return int(resp.json()["id"])
+
+    images = set(_race(10, image))
+    clips = set(_race(10, clip))
+    with runtime.sessions() as s:
+        jobs = list(s.scalars(select(Job)))
+    image_jobs = [j for j in jobs if j.kind == "image"]
+    assert len(images) == 1 and len(clips) == 1
+    assert len([j for j in jobs if j.kind == "clip"]) == 1 and {j.id for j in jobs if j.kind == "clip"} == clips
+    assert len({j.frame_id for j in image_jobs}) == len(image_jobs)  # one image job per frame, none twice
+    assert images <= {j.id for j in image_jobs}

@@ -55,7 +55,7 @@ def test_openapi_contract(seeded_app: FastAPI) -> None:
     # run here: positive (schema-valid) and negative (schema-breaking) requests alike.
     schema = schemathesis.openapi.from_asgi("/openapi.json", seeded_app)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 9  # the two generation estimates included
+    assert len(operations) == 12  # 7 + the two generation estimates + the review actions of frames, shots, videos
     for operation in operations:
         for mode in GenerationMode:
             strategy = operation.as_strategy(generation_mode=mode)

@@ -42,7 +42,7 @@ def test_pdf_has_a_cover_and_a_page_per_shot_with_arabic_text(script) -> None:
     first_shot = reader.pages[1].extract_text()
     # Shaped Arabic extracts back in reading order: the words of the scene text, in the writer's order.
     assert ARABIC_SCENE in first_shot
-    assert "Shot 1 of 2" in first_shot and "Prompt: A teacher at a whiteboard, v1 s1 f1" in first_shot
+    assert "Shot 1 of 2" in first_shot and "Prompt\nA teacher at a whiteboard, v1 s1 f1" in first_shot
     assert "Needs changes" in first_shot and "Make the board green" in first_shot
     assert "client" in first_shot and "الإضاءة جميلة" in first_shot  # the comment thread
     assert len(reader.pages[1].images) == 2  # both frames' images are on the page

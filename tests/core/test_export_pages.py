@@ -63,6 +63,58 @@ def test_exports_page_writes_and_lists_a_pdf(page) -> None:
     at = open_page("exports")
     at.radio(key="export-kind").set_value("shotlist").run()
     at.button[0].click().run()
-    assert not at.exception and [s.value for s in at.success] == ["Wrote 2 file(s)"]
+    assert not at.exception
+    at = _until_ready(at)
+    assert [s.value for s in at.success] == ["Shot list (CSV + XLSX) ready: wrote 2 file(s)"]
     assert (export_dir(rt.data_dir, ids.file_id) / "shotlist.csv").is_file()
     assert any("shotlist.xlsx" in str(m.value) for m in at.markdown)
+    assert {b.label for b in at.get("download_button")} >= {"shotlist.csv", "shotlist.xlsx"}
+
+
+def _until_ready(at: AppTest, timeout_s: float = 60.0) -> AppTest:
+    """Rerun the page (as its one-second refresh does) until the export job has finished."""
+    import time
+
+    end = time.monotonic() + timeout_s
+    while not at.success and not at.error and time.monotonic() < end:
+        time.sleep(0.2)
+        at.run()
+    return at
+
+
+def test_a_pdf_export_runs_as_a_job_with_a_progress_bar_then_a_download(page, monkeypatch) -> None:
+    # The PDF is slowed down so the page is seen while it is written: a progress bar, not a bare spinner.
+    import threading
+
+    from core.exports import pdf
+
+    rt, ids, open_page = page
+    release = threading.Event()
+    real = pdf.render_storyboard_pdf
+
+    def slow(snapshot, out, progress=None):
+        def held(done, total):
+            if progress is not None:
+                progress(done, total)
+            release.wait(30)
+
+        return real(snapshot, out, progress=held)
+
+    monkeypatch.setattr(pdf, "render_storyboard_pdf", slow)
+    at = open_page("exports")
+    at.radio(key="export-kind").set_value("pdf").run()
+    at.button[0].click().run()
+    import time
+
+    for _ in range(100):  # the job reaches its first shot page
+        if at.get("progress") and "Shot page" in str(at.get("progress")[0].proto.text):
+            break
+        time.sleep(0.1)
+        at.run()
+    bars = at.get("progress")
+    assert bars and "PDF storyboard: Shot page 1 of 1" in bars[0].proto.text
+    assert not at.success
+    release.set()
+    at = _until_ready(at)
+    assert [s.value for s in at.success] == ["PDF storyboard ready: wrote 1 file(s)"]
+    assert [b.label for b in at.get("download_button")][0] == "storyboard.pdf"

@@ -123,3 +123,33 @@ def test_planning_the_same_inputs_again_keeps_the_hand_edits(runtime: Runtime) -
         plan.plan_input_hash = board.plan_input_hash
     with session_scope(runtime.sessions) as s:
         assert load_inputs(s, [video_id], OfflinePlanner())[0].reusable_id == board_id
+
+
+def test_two_saves_at_once_make_two_versions_without_an_error(runtime: Runtime) -> None:
+    """Two producers saving different frames of one board at the same moment: both saves land, each is a version
+    (the video's row lock orders them; the second reads the version the first left)."""
+    import threading
+
+    video_id, board_id = _planned(runtime)
+    with session_scope(runtime.sessions) as s:
+        rows = grid_rows(s, board_id)
+    barrier, errors = threading.Barrier(2), []
+
+    def save(index: int, text: str) -> None:
+        try:
+            barrier.wait(10)
+            with session_scope(runtime.sessions) as s:
+                apply_editor_delta(s, board_id, rows, {"edited_rows": {index: {COL_TEXT: text}}})
+        except Exception as err:  # noqa: BLE001 - collected for the assertion
+            errors.append(err)
+
+    threads = [threading.Thread(target=save, args=(i, f"edited {i}")) for i in (0, 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not errors, errors
+    with session_scope(runtime.sessions) as s:
+        assert [b.version for b in list_storyboards(s, video_id)] == [1, 2, 3, 4]
+        texts = {r.scene_text for r in grid_rows(s, board_id)}
+        assert {"edited 0", "edited 2"} <= texts

@@ -107,3 +107,28 @@ def test_a_locked_shot_is_unlocked_from_the_overview_with_a_reason(open_app: Cal
     at = _click(at, f"review-unlock-shot-{shot_id}")
     with studio_rt.sessions() as s:
         assert s.get(Shot, shot_id).review_status == "approved"  # type: ignore[union-attr]
+
+
+def test_a_frame_changed_after_approval_says_so_and_is_approved_again_in_one_click(
+        open_app: Callable[..., AppTest], studio_rt: Runtime) -> None:
+    from core.grid import EditSceneText, apply_grid_edits
+
+    file_id = ingest(studio_rt, shots=1, frames=2)
+    video_id = _video(studio_rt, file_id)
+    at = open_app("review", script=file_id, video=video_id)
+    at = _click(at, "review-approve")
+    at = _click(at, "review-approve")
+    assert _statuses(studio_rt, video_id) == ["approved", "approved"]
+    with studio_rt.sessions() as s:  # someone edits the first frame's scene text on the board
+        frame = s.scalars(select(Frame).join(Shot).where(Shot.storyboard.has(video_id=video_id))
+                          .order_by(Frame.position)).first()
+        apply_grid_edits(s, frame.shot.storyboard_id, [EditSceneText(frame.id, "A new scene", frame.lock_version)],
+                         actor="ed")
+        s.commit()
+    at = open_app("review", script=file_id, video=video_id)
+    assert "changed since approved" in texts(at)  # the focused frame is the changed one, waiting again
+    at = _click(at, "review-approve")
+    with studio_rt.sessions() as s:
+        frame = s.get(Frame, frame.id)
+        assert frame.approval["parts"] and frame.review_status == "approved"
+    assert "changed since approved" not in texts(at)
