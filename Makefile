@@ -24,4 +24,5 @@ bench:
 	PYTHONPATH=. .venv/bin/python bench/ingest.py
 	PYTHONPATH=. .venv/bin/python bench/prompts.py
 	PYTHONPATH=. .venv/bin/python bench/render.py
+	PYTHONPATH=. .venv/bin/python bench/voice.py
 	PYTHONPATH=. .venv/bin/python bench/load.py

@@ -10,6 +10,8 @@ newest image job), the review state, and three staleness answers computed by one
   from the selected prompt while that prompt is stale. `missing` when no image is selected.
 - **clip** — stale when the clip started (or ended) on an image that is no longer the selected image of the
   shot's first (or last) live frame, or when one of those images is stale. `missing` when no clip is selected.
+- **voice** — stale when the selected narration audio was spoken from another narration, voice, speed or
+  lexicon than today's (`core.voice.style.voice_hash`). `missing` when the shot has no audio.
 
 The review state is the one everyone reads (`core.approvals`): an approved or locked frame or shot whose content is
 no longer what was approved reads `review_status == "changed"` (Changed since approved), with what changed in
@@ -52,6 +54,7 @@ from core.models import (
 )
 from core.prompts.context import BoardOrder, BoardSlot, StoredPrompt, part_label, request_in_board, stored_staleness
 from core.prompts.style import style_data
+from core.voice.style import VoiceStyle, voice_hash, voice_style
 from core.approvals import APPROVED, CHANGED, effective_status, frame_parts, shot_parts
 from core.approvals import changes as approval_changes
 from core.review import clip_gate
@@ -153,6 +156,11 @@ class BoardShot:
     cast: tuple[str, ...]  # names of the cast members and sets the shot shows
     cast_is_default: bool  # True when nobody chose: the course's presenter
     comments: tuple[Note, ...] = ()
+    voice_id: int | None = None  # the selected narration audio take (core.voice)
+    voice_key: str | None = None
+    voice_duration_s: float | None = None  # once set, the shot's length everywhere (core.exports.timing)
+    voice_job: JobState | None = None
+    voice_freshness: Freshness = MISSING
     approval_changes: tuple[str, ...] = ()  # what changed since it was approved (review_status "changed")
 
     def clip_block_reason(self, *, relax: bool) -> str | None:
@@ -332,12 +340,14 @@ def _grid_statement() -> Any:
     shot and frame, with the selected prompt's stored hashes, the selected image and clip, the clip's source
     images, the newest image and clip jobs, and the shot's chosen cast."""
     board_ids: Any = bindparam("board_ids", expanding=True)
-    image_asset, clip_asset = aliased(Asset), aliased(Asset)
+    image_asset, clip_asset, voice_asset = aliased(Asset), aliased(Asset), aliased(Asset)
     image_job, clip_job, clip_source = aliased(Job), aliased(Job), aliased(Job)
+    voice_job, voice_source = aliased(Job), aliased(Job)
     board_shots = select(Shot.id).where(Shot.storyboard_id.in_(board_ids))
     board_frames = select(Frame.id).join(Shot, Shot.id == Frame.shot_id).where(Shot.storyboard_id.in_(board_ids))
     last_image = _newest_job_per(Job.frame_id, "image", board_frames)
     last_clip = _newest_job_per(Job.shot_id, "clip", board_shots)
+    last_voice = _newest_job_per(Job.shot_id, "voice", board_shots)
     chosen_cast = (
         select(func.aggregate_strings(cast(CastMember.id, String) + ":" + CastMember.name, _CAST_SEP))
         .select_from(ShotCast).join(CastMember, CastMember.id == ShotCast.member_id)
@@ -355,6 +365,10 @@ def _grid_statement() -> Any:
             clip_job.id.label("clip_job_id"), clip_job.status.label("clip_job_status"),
             clip_job.error.label("clip_job_error"), clip_job.error_category.label("clip_job_category"),
             chosen_cast.label("cast"),
+            Shot.selected_voice_id, voice_asset.storage_key.label("voice_key"),
+            voice_asset.duration_s.label("voice_duration_s"), voice_source.params.label("voice_params"),
+            voice_job.id.label("voice_job_id"), voice_job.status.label("voice_job_status"),
+            voice_job.error.label("voice_job_error"), voice_job.error_category.label("voice_job_category"),
             Frame.id.label("frame_id"), Frame.position.label("frame_position"), Frame.scene_text, Frame.beat,
             Frame.lock_version.label("frame_lock_version"), Frame.review_status.label("frame_review_status"),
             Frame.approval.label("frame_approval"), PromptVersion.negative_prompt.label("prompt_negative"),
@@ -379,6 +393,10 @@ def _grid_statement() -> Any:
         .outerjoin(clip_source, clip_source.id == clip_asset.job_id)
         .outerjoin(last_clip, last_clip.c.owner == Shot.id)
         .outerjoin(clip_job, clip_job.id == last_clip.c.job_id)
+        .outerjoin(voice_asset, voice_asset.id == Shot.selected_voice_id)
+        .outerjoin(voice_source, voice_source.id == voice_asset.job_id)
+        .outerjoin(last_voice, last_voice.c.owner == Shot.id)
+        .outerjoin(voice_job, voice_job.id == last_voice.c.job_id)
         .where(Shot.storyboard_id.in_(board_ids), Shot.deleted_at.is_(None))
         .order_by(Shot.storyboard_id, Shot.position, Shot.id, Frame.position, Frame.id)
     )
@@ -443,6 +461,7 @@ def _shots(rows: list[Row[Any]], *, source: SourceFile, bible: StyleBible | None
            presenter: str | None, notes: Mapping[tuple[str, int], tuple[Note, ...]]) -> tuple[BoardShot, ...]:
     order = BoardOrder([BoardSlot(r.frame_id, r.shot_id, r.scene_text or "") for r in rows if r.frame_id is not None])
     style = style_data(bible)
+    voice = voice_style(bible)
     shots: list[BoardShot] = []
     for _, group in groupby(rows, key=lambda r: r.shot_id):
         shot_rows = list(group)
@@ -471,6 +490,10 @@ def _shots(rows: list[Row[Any]], *, source: SourceFile, bible: StyleBible | None
             clip_key=first.clip_key, clip_duration_s=first.clip_duration_s, clip_job=_job(first, "clip"),
             clip_freshness=clip_freshness(first.selected_clip_id, first.clip_inputs, frames),
             cast=names, cast_is_default=default, comments=notes.get(("shot", first.shot_id), ()),
+            voice_id=first.selected_voice_id, voice_key=first.voice_key, voice_duration_s=first.voice_duration_s,
+            voice_job=_job(first, "voice"),
+            voice_freshness=voice_freshness(first.selected_voice_id, first.voice_params, first.narration or "",
+                                            voice),
         ))
     return tuple(shots)
 
@@ -557,3 +580,15 @@ def clip_freshness(clip_id: int | None, inputs: object, frames: Sequence[BoardFr
         elif frame.image_freshness.stale:
             reasons.append(f"the {role} frame's image is stale")
     return Freshness("stale", tuple(reasons)) if reasons else FRESH
+
+
+def voice_freshness(voice_id: int | None, params: object, narration: str, style: VoiceStyle) -> Freshness:
+    """Stale when the audio was spoken from another narration, voice, speed or lexicon than today's."""
+    if voice_id is None:
+        return MISSING
+    spoken_from = params.get("voice_hash") if isinstance(params, dict) else None
+    if spoken_from is None:
+        return FRESH  # audio made outside a voice job (an import): taken as is
+    if spoken_from != voice_hash(narration, style):
+        return Freshness("stale", ("the narration or the course's voice changed since it was voiced",))
+    return FRESH

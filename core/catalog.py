@@ -2,7 +2,8 @@
 
 A render's shape depends on the model: which images it takes (a start image only, or a start and an end frame),
 which durations it accepts (a list, any whole second, or none at all for fixed-length clips), whether it takes
-cast and set reference images, and what its price is counted in (per image, or per second of clip). For Higgs
+cast and set reference images, and what its price is counted in (per image, per second of clip, or — for a
+voice — per character of spoken text). For Higgs
 models the answers come from `core.higgs.schema` (the model's published input schema when given, else the spec
 table, else a guess from the slug's shape); the offline renderer's answers are fixed here. Nobody else switches on
 provider or model names to decide these things.
@@ -14,8 +15,12 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 Kind = Literal["image", "clip"]
-PriceUnit = Literal["image", "clip_second"]
+PriceUnit = Literal["image", "clip_second", "character"]
+PRICE_UNITS: tuple[PriceUnit, ...] = ("image", "clip_second", "character")
 PROVIDERS = ("offline", "higgs")
+# Voice jobs (core.voice) carry "voice-<provider>" in `Job.provider`; the offline voice, like the offline renderer,
+# is free. A voice is priced per character of spoken text (after the lexicon), as OpenAI prices text-to-speech.
+OFFLINE_PROVIDERS = ("offline", "voice-offline")
 # The names the offline renderer's renders are priced under (at zero) on the rate card.
 OFFLINE_MODELS: dict[str, str] = {"image": "offline", "clip": "offline-clip"}
 # The offline renderer accepts any whole second in this range (it crossfades stills).
@@ -91,9 +96,16 @@ def model_for(provider: str, kind: Kind, *, image_model: str, video_model: str) 
     return image_model if kind == "image" else video_model
 
 
-def price_unit(provider: str, model: str, kind: Kind | None = None) -> PriceUnit:
-    """What a model's price counts: images, or seconds of clip. `kind` (the job's) wins when known: a job
-    knows what it rendered even when its model's name gives no hint."""
+def is_offline(provider: str) -> bool:
+    """Whether renders of `provider` cost nothing (the offline renderer and the offline voice)."""
+    return provider in OFFLINE_PROVIDERS
+
+
+def price_unit(provider: str, model: str, kind: str | None = None) -> PriceUnit:
+    """What a model's price counts: images, seconds of clip, or characters spoken. `kind` (the job's) wins when
+    known: a job knows what it rendered even when its model's name gives no hint."""
+    if kind == "voice":
+        return "character"
     if kind is not None:
         return "image" if kind == "image" else "clip_second"
     return capabilities(provider, model).price_unit

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.activity import log_activity
 from core.authz import require
+from core.catalog import PRICE_UNITS
 from core.catalog import PriceUnit as Unit
 from core.db import session_scope
 from core.errors import NotFoundError, ValidationError
@@ -63,8 +64,8 @@ def set_rate(session: Session, model: str, *, unit: Unit, credits: float, usd: f
         raise ValidationError("A rate needs a model name")
     if len(model) > 128:
         raise ValidationError("A model name is at most 128 characters")
-    if unit not in ("image", "clip_second"):
-        raise ValidationError("A rate is per image or per clip second")
+    if unit not in PRICE_UNITS:
+        raise ValidationError("A rate is per image, per clip second or per character spoken (a voice)")
     if credits < 0 or usd < 0:
         raise ValidationError("Prices cannot be negative")
     rate = Rate(model, unit, float(credits), float(usd), source)
@@ -119,7 +120,7 @@ def import_legacy_rate_card(sessions: sessionmaker[Session], data_dir: Path, *,
                 except (KeyError, TypeError, ValueError):
                     skipped.append(str(model))
                     continue
-                if (unit not in ("image", "clip_second") or credits < 0 or usd < 0 or len(model) > 128
+                if (unit not in PRICE_UNITS or credits < 0 or usd < 0 or len(model) > 128
                         or session.get(RateOverride, model) is not None):
                     skipped.append(str(model))
                     continue

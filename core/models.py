@@ -96,6 +96,12 @@ class StyleBible(Base):
     setting: Mapped[str] = mapped_column(Text, default="")
     aspect_ratio: Mapped[str] = mapped_column(String(16), default="16:9")
     negative_prompt: Mapped[str] = mapped_column(Text, default="")
+    # The course's narration voice (migration 0012, core.voice.style): one voice, speed and pronunciation lexicon
+    # for every video. Kept out of the visual fields' hash, so changing the voice never makes prompts stale.
+    voice_provider: Mapped[str] = mapped_column(String(16), default="", server_default="")  # "" = studio default
+    voice_name: Mapped[str] = mapped_column(String(64), default="", server_default="")  # "" = provider default
+    voice_speed: Mapped[float] = mapped_column(Float, default=1.0, server_default=text("1.0"))
+    voice_lexicon: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")  # written -> spoken
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     source_file: Mapped[SourceFile] = relationship(back_populates="style_bible")
@@ -181,6 +187,10 @@ class Shot(Base):
         ForeignKey("assets.id", use_alter=True, name="fk_shots_selected_clip_id_assets")
     )
     lock_version: Mapped[int] = mapped_column(Integer, default=1)  # bumped on edits; checked on save
+    # The narration audio take the cut uses (migration 0012, core.voice): its length times the shot.
+    selected_voice_id: Mapped[int | None] = mapped_column(
+        ForeignKey("assets.id", use_alter=True, name="fk_shots_selected_voice_id_assets")
+    )
     directions: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
     scene: Mapped[int | None] = mapped_column(Integer)
     shot_size: Mapped[str] = mapped_column(String(32), default="", server_default="")
@@ -273,7 +283,7 @@ class Asset(Timestamped, Base):
     __tablename__ = "assets"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16))  # "image" | "clip"
+    kind: Mapped[str] = mapped_column(String(16))  # "image" | "clip" | "voice" (narration audio)
     frame_id: Mapped[int | None] = mapped_column(ForeignKey("frames.id"), index=True)
     shot_id: Mapped[int | None] = mapped_column(ForeignKey("shots.id"), index=True)
     job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"), index=True)
@@ -303,7 +313,7 @@ class Job(Timestamped, Base):
     __tablename__ = "jobs"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16))  # "image" | "clip"
+    kind: Mapped[str] = mapped_column(String(16))  # "image" | "clip" | "voice"
     frame_id: Mapped[int | None] = mapped_column(ForeignKey("frames.id"), index=True)
     shot_id: Mapped[int | None] = mapped_column(ForeignKey("shots.id"), index=True)
     # The script the render is charged to (`core.money`): set on every new job, so renders of no frame or shot
@@ -378,7 +388,7 @@ class RateOverride(Base):
     __tablename__ = "rate_overrides"
 
     model: Mapped[str] = mapped_column(String(128), primary_key=True)
-    unit: Mapped[str] = mapped_column(String(16))  # "image" | "clip_second"
+    unit: Mapped[str] = mapped_column(String(16))  # "image" | "clip_second" | "character" (a voice)
     credits: Mapped[float] = mapped_column(Float)
     usd: Mapped[float] = mapped_column(Float)
     source: Mapped[str] = mapped_column(String(16), default="edited")  # "edited" | "api" | "imported"

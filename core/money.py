@@ -4,9 +4,12 @@ same answer everywhere.
 
 Rules a producer can rely on:
 - a render's price is the rate card's (`DEFAULT_RATES` in code, overlaid with the `rate_overrides` table) for its
-  model, per image or per second of clip (`core.catalog` says which); offline renders are free;
+  model, per image, per second of clip or per character of narration spoken (`core.catalog` says which);
+  offline renders and the offline voice are free;
 - a model missing from the rate card is never free by accident: it is priced at the stated `FALLBACK_USD`
   (deliberately on the high side) and every estimate says "fallback price" until an admin prices it;
+- a voice job is priced for the characters it speaks (the narration after the lexicon, `Job.params["characters"]`),
+  through the same estimate and admission as images and clips;
 - a clip is priced for the duration it is actually sent with (the accepted length nearest to the shot's
   narration, see `core.jobs.planning.clip_duration`), a fixed-length model for its one length;
 - an estimate prices exactly what the same request would queue: the queue's request functions run without
@@ -27,7 +30,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from core import catalog
-from core.catalog import FIXED_CLIP_SECONDS, PriceUnit
+from core.catalog import FIXED_CLIP_SECONDS, PRICE_UNITS, PriceUnit
 from core.errors import GateError, NotFoundError
 from core.models import JOB_ACTIVE, Asset, Frame, Job, RateOverride, Shot, SourceFile, Storyboard, Video
 
@@ -37,7 +40,7 @@ PriceSource = Literal["free", "rate card", "fallback", "reported"]
 
 @dataclass(frozen=True)
 class Rate:
-    """The price of one image, or of one second of clip, on a model."""
+    """The price of one image, one second of clip, or one character spoken, on a model."""
 
     model: str
     unit: PriceUnit
@@ -59,13 +62,29 @@ DEFAULT_RATES: dict[str, Rate] = {
         # The offline renderer costs nothing; listed so offline renders are priced (at zero) like any other.
         Rate("offline", "image", 0.0, 0.0),
         Rate("offline-clip", "clip_second", 0.0, 0.0),
+        # Voices, per character spoken: OpenAI's text-to-speech prices per million characters
+        # (gpt-4o-mini-tts: "about $0.015 a minute" at ~1,250 characters a minute ≈ $12 per million).
+        Rate("gpt-4o-mini-tts", "character", 0.0, 12.0 / 1_000_000),
+        Rate("tts-1", "character", 0.0, 15.0 / 1_000_000),
+        Rate("tts-1-hd", "character", 0.0, 30.0 / 1_000_000),
+        Rate("espeak-ng", "character", 0.0, 0.0),  # the offline voice
     )
 }
 
 # What a model missing from the rate card is priced at, per unit: on the high side on purpose (an estimate that is
-# too low is the complaint: "one run cost €30 without warning"). $0.20 a second is $1.00 for a 5 s clip.
-FALLBACK_USD: dict[PriceUnit, float] = {"image": 0.10, "clip_second": 0.20}
-FALLBACK_CREDITS: dict[PriceUnit, float] = {"image": 1.6, "clip_second": 3.2}
+# too low is the complaint: "one run cost €30 without warning"). $0.20 a second is $1.00 for a 5 s clip; a voice at
+# $60 per million characters is twice the dearest OpenAI voice.
+FALLBACK_USD: dict[PriceUnit, float] = {"image": 0.10, "clip_second": 0.20, "character": 60.0 / 1_000_000}
+FALLBACK_CREDITS: dict[PriceUnit, float] = {"image": 1.6, "clip_second": 3.2, "character": 0.0}
+
+
+def _quantity(unit: PriceUnit, *, seconds: float = 0.0, characters: int = 0) -> float:
+    """How many of `unit` one render buys: 1 image, its clip seconds, or its characters spoken."""
+    if unit == "clip_second":
+        return seconds
+    if unit == "character":
+        return float(max(0, characters))
+    return 1.0
 
 
 @dataclass(frozen=True)
@@ -83,10 +102,10 @@ class RateCard:
             raise ValidationError(f"No price for model {model!r} on the rate card; add it in Settings → Rate card")
         return rate
 
-    def price(self, model: str, *, seconds: float = 0.0) -> tuple[float, float]:
-        """(usd, credits) of one image, or of one clip of `seconds`, for a model on the card."""
+    def price(self, model: str, *, seconds: float = 0.0, characters: int = 0) -> tuple[float, float]:
+        """(usd, credits) of one image, one clip of `seconds`, or `characters` spoken, for a model on the card."""
         rate = self.require(model)
-        qty = seconds if rate.unit == "clip_second" else 1.0
+        qty = _quantity(rate.unit, seconds=seconds, characters=characters)
         return rate.usd * qty, rate.credits * qty
 
 
@@ -94,9 +113,9 @@ def load_rate_card(session: Session) -> RateCard:
     """The defaults overlaid with the `rate_overrides` table (shared by every process on the database)."""
     rates = dict(DEFAULT_RATES)
     for row in session.scalars(select(RateOverride)):
-        if row.unit not in ("image", "clip_second"):
+        if row.unit not in PRICE_UNITS:
             continue  # a hand-broken row falls back to the default rather than breaking every page
-        rates[row.model] = Rate(model=row.model, unit=row.unit,  # type: ignore[arg-type]
+        rates[row.model] = Rate(model=row.model, unit=row.unit,
                                 credits=float(row.credits), usd=float(row.usd), source=row.source)
     return RateCard(rates)
 
@@ -109,26 +128,30 @@ class Price:
     credits: float
     source: PriceSource
     seconds: float = 0.0  # the clip seconds priced (0 for an image)
+    characters: int = 0  # the characters spoken priced (a voice job)
 
 
-def price_render(card: RateCard, *, provider: str, kind: str, model: str, duration: float | None = None) -> Price:
+def price_render(card: RateCard, *, provider: str, kind: str, model: str, duration: float | None = None,
+                 characters: int = 0) -> Price:
     """What one render costs: the rate card's price for its model, else the stated fallback (never $0 by
     accident). A clip is priced for the `duration` it is sent with (`core.catalog`: a fixed-length model for
-    its one length)."""
-    caps = catalog.capabilities(provider, model)
+    its one length); a voice for the `characters` it speaks."""
     seconds = 0.0
     if kind == "clip":  # a clip job whose slug gives no hint of a video model is still billed for its length
+        caps = catalog.capabilities(provider, model)
         seconds = caps.billed_seconds(duration) if caps.kind == "clip" else float(duration or FIXED_CLIP_SECONDS)
+    characters = max(0, characters) if kind == "voice" else 0
+    offline = catalog.is_offline(provider)
     rate = card.get(model)
     if rate is not None:
-        qty = seconds if rate.unit == "clip_second" else 1.0
+        qty = _quantity(rate.unit, seconds=seconds, characters=characters)
         usd, credits = rate.usd * qty, rate.credits * qty
-        return Price(usd, credits, "free" if usd == 0 and provider == "offline" else "rate card", seconds)
-    if provider == "offline":
-        return Price(0.0, 0.0, "free", seconds)
-    unit = catalog.price_unit(provider, model, "clip" if kind == "clip" else "image")
-    qty = seconds if unit == "clip_second" else 1.0
-    return Price(FALLBACK_USD[unit] * qty, FALLBACK_CREDITS[unit] * qty, "fallback", seconds)
+        return Price(usd, credits, "free" if usd == 0 and offline else "rate card", seconds, characters)
+    if offline:
+        return Price(0.0, 0.0, "free", seconds, characters)
+    unit = catalog.price_unit(provider, model, kind if kind in ("clip", "voice") else "image")
+    qty = _quantity(unit, seconds=seconds, characters=characters)
+    return Price(FALLBACK_USD[unit] * qty, FALLBACK_CREDITS[unit] * qty, "fallback", seconds, characters)
 
 
 def job_duration(job: Job) -> float | None:
@@ -140,15 +163,25 @@ def job_duration(job: Job) -> float | None:
         return None
 
 
+def job_characters(job: Job) -> int:
+    """The characters a voice job speaks (stored when it is queued: the narration after the lexicon)."""
+    value = (job.params or {}).get("characters")
+    try:
+        return int(value) if value is not None else len(job.prompt_text or "")
+    except (TypeError, ValueError):
+        return len(job.prompt_text or "")
+
+
 def price_job(job: Job, card: RateCard, *, clip_seconds: float | None = None) -> Price:
     """What a job costs: the provider's reported figures when it has them, else `price_render` of its model for
-    the clip length it rendered (`clip_seconds`, the asset's) or was sent with."""
+    the clip length it rendered (`clip_seconds`, the asset's) or was sent with, or the characters it speaks."""
     if job.cost_usd is not None:
         return Price(job.cost_usd, job.cost_credits or 0.0, "reported")
     price = price_render(card, provider=job.provider, kind=job.kind, model=job.model,
-                         duration=clip_seconds or job_duration(job))
+                         duration=clip_seconds or job_duration(job),
+                         characters=job_characters(job) if job.kind == "voice" else 0)
     if job.cost_credits is not None:
-        return Price(price.usd, job.cost_credits, price.source, price.seconds)
+        return Price(price.usd, job.cost_credits, price.source, price.seconds, price.characters)
     return price
 
 
@@ -323,7 +356,7 @@ def enforce_budget(session: Session, file_id: int | None, new_jobs: Sequence[Job
 class QuotedJob:
     """One render a request would queue (and pay for)."""
 
-    kind: Literal["image", "clip"]
+    kind: Literal["image", "clip", "voice"]
     provider: str
     model: str
     frame_id: int | None
@@ -352,6 +385,15 @@ class Quote:
         return sum(1 for j in self.jobs if j.kind == "clip")
 
     @property
+    def voices(self) -> int:
+        return sum(1 for j in self.jobs if j.kind == "voice")
+
+    @property
+    def characters(self) -> int:
+        """The characters the voice jobs would speak (what they are priced for)."""
+        return sum(j.price.characters for j in self.jobs if j.kind == "voice")
+
+    @property
     def total_usd(self) -> float:
         return round(sum(j.price.usd for j in self.jobs), 4)
 
@@ -375,7 +417,9 @@ class Quote:
         """"free (offline)", "≈ $1.20", or "≈ $1.20 (fallback price for x/y: not on the rate card …)". "≈": the
         rate card is what we expect to be billed; the provider's bill decides (`Job.cost_usd`)."""
         if self.source == "free":
-            return "free (offline)" if not self.jobs or all(j.provider == "offline" for j in self.jobs) else "free"
+            if self.jobs and all(j.provider == "voice-offline" for j in self.jobs):
+                return "free (offline voice)"
+            return "free (offline)" if all(catalog.is_offline(j.provider) for j in self.jobs) else "free"
         text = f"≈ ${self.total_usd:.2f}"
         if self.source == "fallback":
             text += (f" (fallback price for {', '.join(self.fallback_models)}: not on the rate card; an admin "
@@ -383,7 +427,10 @@ class Quote:
         return text
 
     def summary(self) -> str:
-        return f"{self.images} image(s), {self.clips} clip(s): {self.cost_text()}"
+        if self.voices and not self.images and not self.clips:
+            return f"{self.voices} shot(s) to voice, {self.characters} characters: {self.cost_text()}"
+        voices = f", {self.voices} voice(s)" if self.voices else ""
+        return f"{self.images} image(s), {self.clips} clip(s){voices}: {self.cost_text()}"
 
 
 def quote_jobs(session: Session, file_id: int | None, jobs: Iterable[Job], *, existing: int = 0,
@@ -391,8 +438,8 @@ def quote_jobs(session: Session, file_id: int | None, jobs: Iterable[Job], *, ex
                rate_card: RateCard | None = None) -> Quote:
     """Price `jobs` (not yet queued) one by one and ask the budget about the whole of them."""
     card = rate_card or load_rate_card(session)
-    quoted = tuple(QuotedJob("clip" if j.kind == "clip" else "image", j.provider, j.model, j.frame_id, j.shot_id,
-                             price_job(j, card)) for j in jobs)
+    quoted = tuple(QuotedJob(j.kind if j.kind in ("clip", "voice") else "image",  # type: ignore[arg-type]
+                             j.provider, j.model, j.frame_id, j.shot_id, price_job(j, card)) for j in jobs)
     usd = sum(q.price.usd for q in quoted)
     admission = admit(session, file_id, usd, items=len(quoted), rate_card=card) if usd > 0 else \
         verdict(request_usd=0.0, budget_usd=None, spent_usd=0.0, committed_usd=0.0, items=len(quoted))

@@ -152,30 +152,40 @@ class JsonChat:
 
     # ---- errors -------------------------------------------------------------------------------------------
     def translate(self, err: openai.APIError) -> ProviderError:
-        host = urlsplit(self.base_url).netloc or self.base_url
-        if isinstance(err, openai.APITimeoutError):
-            return ProviderError(f"The OpenAI server at {host} did not answer within {self.timeout_s:g} s",
-                                 category="timeout", retryable=True)
-        if isinstance(err, openai.APIConnectionError):
-            return ProviderError(f"Could not reach the OpenAI server at {host}", category="unreachable",
-                                 retryable=True)
-        if isinstance(err, openai.APIStatusError):
-            return self._status_error(err)
-        return ProviderError(f"OpenAI request failed: {self.scrub(str(err))}", category="provider")
+        return translate_error(err, base_url=self.base_url, model=self.model, timeout_s=self.timeout_s,
+                               scrub=self.scrub)
 
-    def _status_error(self, err: openai.APIStatusError) -> ProviderError:
-        status = err.status_code
-        detail = self.scrub(str(err.message))[:300]
-        if status == 429:
-            return ProviderError(f"OpenAI rate limit reached (429): {detail}", category="rate_limited",
-                                 retryable=True, retry_after=parse_retry_after(err.response.headers))
-        if status >= 500 or status == 408:
-            return ProviderError(f"The OpenAI server failed ({status}): {detail}", category="provider",
-                                 retryable=True, retry_after=parse_retry_after(err.response.headers))
-        if status == 401:
-            return ProviderError("The OpenAI API key was rejected (401); check OPENAI_API_KEY", category="auth")
-        if status == 403:
-            return ProviderError(f"OpenAI refused access (403): {detail}", category="auth")
-        if status == 404:
-            return ProviderError(f"Model {self.model!r} was not found at {self.base_url} (404)", category="config")
-        return ProviderError(f"OpenAI rejected the request ({status}): {detail}", category="provider")
+
+def translate_error(err: openai.APIError, *, base_url: str, model: str, timeout_s: float,
+                    scrub: Callable[[str], str]) -> ProviderError:
+    """An SDK error as a producer-readable `ProviderError` (retryable where a retry may help, with the server's
+    Retry-After); shared by the chat client and the voice (`core.voice.providers`)."""
+    host = urlsplit(base_url).netloc or base_url
+    if isinstance(err, openai.APITimeoutError):
+        return ProviderError(f"The OpenAI server at {host} did not answer within {timeout_s:g} s",
+                             category="timeout", retryable=True)
+    if isinstance(err, openai.APIConnectionError):
+        return ProviderError(f"Could not reach the OpenAI server at {host}", category="unreachable",
+                             retryable=True)
+    if isinstance(err, openai.APIStatusError):
+        return _status_error(err, base_url=base_url, model=model, scrub=scrub)
+    return ProviderError(f"OpenAI request failed: {scrub(str(err))}", category="provider")
+
+
+def _status_error(err: openai.APIStatusError, *, base_url: str, model: str,
+                  scrub: Callable[[str], str]) -> ProviderError:
+    status = err.status_code
+    detail = scrub(str(err.message))[:300]
+    if status == 429:
+        return ProviderError(f"OpenAI rate limit reached (429): {detail}", category="rate_limited",
+                             retryable=True, retry_after=parse_retry_after(err.response.headers))
+    if status >= 500 or status == 408:
+        return ProviderError(f"The OpenAI server failed ({status}): {detail}", category="provider",
+                             retryable=True, retry_after=parse_retry_after(err.response.headers))
+    if status == 401:
+        return ProviderError("The OpenAI API key was rejected (401); check OPENAI_API_KEY", category="auth")
+    if status == 403:
+        return ProviderError(f"OpenAI refused access (403): {detail}", category="auth")
+    if status == 404:
+        return ProviderError(f"Model {model!r} was not found at {base_url} (404)", category="config")
+    return ProviderError(f"OpenAI rejected the request ({status}): {detail}", category="provider")

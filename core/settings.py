@@ -49,6 +49,12 @@ class Settings(BaseModel):
     refine_concurrency: int = Field(default=4, ge=1, le=64)
     refine_max_attempts: int = Field(default=4, ge=1, le=10)
 
+    # Voice-over (core.voice): the default voice provider of a course whose style bible names none.
+    voice_provider: str | None = None  # "openai" | "offline"; default: openai when a key is set
+    openai_tts_model: str = "gpt-4o-mini-tts"
+    openai_tts_voice: str = "alloy"
+    voice_concurrency: int = Field(default=8, ge=1, le=64)  # voice jobs at once per worker
+
     # Generation (Higgs / Kling)
     renderer: str | None = None  # "higgs" | "offline"; default: higgs when a key is set
     hf_key: SecretStr | None = None  # "id:secret"

@@ -21,9 +21,12 @@ KINDS = {
     "pdf": ("PDF storyboard", ("For client sign-off: a cover page, then a page per shot with frames, scene "
                                "text, prompt, status and comments.")),
     "shotlist": ("Shot list (CSV + XLSX)", "One row per frame: scene text, prompt, status, image and clip files."),
-    "animatic": ("Animatic MP4", "Clips in order, stills with a slow push-in, paced by the narration."),
+    "animatic": ("Narrated cut / animatic MP4", ("Clips in order, stills with a slow push-in, timed to the narration "
+                                                 "audio with its voice track where shots are voiced (else paced by "
+                                                 "the words, silent).")),
     "captions": ("Captions (SRT + WebVTT)", "The narration timed on the animatic's pace."),
-    "timeline": ("Editor timeline (OTIO + EDL)", "For Resolve, Premiere or Final Cut, referencing the clips."),
+    "timeline": ("Editor timeline (OTIO + EDL)", ("For Resolve, Premiere or Final Cut: pictures, the narration "
+                                                  "audio and caption markers, with its media in a folder beside it.")),
     "docx": ("Word storyboard", "The script with a table per video: thumbnail, scene text, prompt."),
     "archive": ("Project archive (zip)", "Everything about this script, importable into another studio."),
 }
@@ -59,7 +62,8 @@ only_video = st.toggle("Only the video chosen in the sidebar", value=False,
 options = ExportOptions()
 if kind in ("animatic", "captions", "timeline"):
     wpm = st.slider("Speaking rate (words per minute)", 80, 220, int(speaking_rate(rt.settings)),
-                    help="Sets each shot's length from its narration; the animatic, captions and timeline agree.")
+                    help="Sets the length of shots without narration audio; a voiced shot lasts as long as its "
+                         "audio. The animatic, captions and timeline agree.")
     subtitles = kind == "animatic" and st.checkbox("Burn subtitles into the animatic", value=False)
     size = (st.selectbox("Animatic size", ["1280x720", "854x480", "640x360"]) if kind == "animatic"
             else "1280x720")

@@ -22,6 +22,7 @@ from studio.prompt_panels import (
     style_bible_form,
 )
 from studio.sidebar import require_video
+from studio.voice_panel import voice_style_form
 from studio.widgets import escape_markdown, isolate, relative_time, show_text
 
 rt = get_runtime()
@@ -39,6 +40,8 @@ with st.container(border=True):
     refine_all_panel(rt, board, state.script_id() or 0)
 with st.expander("Style bible: the look of every video of this script", icon=":material/palette:"):
     style_bible_form(rt, state.script_id() or 0)
+with st.expander("Voice: how every video of this script sounds", icon=":material/record_voice_over:"):
+    voice_style_form(rt, state.script_id() or 0)
 
 frames = {f.id: f for f in board.frames}
 wanted = st.session_state.get(state.PROMPT_FRAME)

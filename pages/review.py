@@ -89,9 +89,10 @@ with budget_tab:
             st.error(escape_markdown(str(err)))
     with st.form("rate-form"):
         model = st.text_input("Model", value=rt.settings.higgs_video_model)
-        unit = st.radio("Priced per", ["image", "clip_second"], horizontal=True)
+        unit = st.radio("Priced per", ["image", "clip_second", "character"], horizontal=True,
+                        help="character: a voice, per character spoken (0.000012 is $12 per million)")
         credits = st.number_input("Credits", min_value=0.0, step=0.1)
-        usd = st.number_input("USD", min_value=0.0, step=0.01, format="%.4f")
+        usd = st.number_input("USD", min_value=0.0, step=0.01, format="%.6f")
         if st.form_submit_button("Save rate", disabled=not may_admin):
             try:
                 with session_scope(rt.sessions) as session:

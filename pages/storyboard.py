@@ -18,6 +18,7 @@ from studio.one_click_button import one_click_button
 from studio.review_actions import approve_shot
 from studio.sidebar import require_video
 from studio.storyboard_density import draw_corrections, draw_coverage, draw_note, draw_rebuild
+from studio.voice_panel import narration_player, voice_all_panel
 
 REVIEW_FILTER = "review-filter"
 kept_filter = REVIEW_FILTER in st.session_state
@@ -74,6 +75,7 @@ if tab_board.open:
             approval = approval_progress(session, video_id)
         bar, pick = st.columns([2, 3], vertical_alignment="bottom")
         bar.progress(approval.fraction, text=f"Review: {approval.summary()}")
+        voice_all_panel(rt, board)
         shown = set(pick.pills("Show frames", list(STATUS_LABELS), format_func=STATUS_LABELS.__getitem__,
                                selection_mode="multi", key=REVIEW_FILTER,
                                default=None if kept_filter else list(STATUS_LABELS)))
@@ -85,6 +87,7 @@ if tab_board.open:
                 cols = st.columns([2] + [3] * max(len(shot.frames), 1), gap="small")
                 with cols[0]:
                     narration(shot)
+                    narration_player(rt, shot, key=f"voice-{shot.id}")
                     shot_plan_line(rt, plan.shots.get(shot.id), chain_on=plan.chain_shots,
                                    editable=board.is_current and can_edit)
                     shot_chips(rt, cast, shot.id, can_edit=can_edit and board.is_current)

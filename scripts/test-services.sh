@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# What the test suite needs besides Python packages: PostgreSQL reachable, Debian's Chromium for the browser test.
+# What the test suite needs besides Python packages: PostgreSQL reachable, Debian's Chromium for the browser test,
+# Debian's espeak-ng for the offline voice (core.voice).
 set -uo pipefail
 if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
   if command -v pg_ctlcluster >/dev/null 2>&1; then
@@ -10,5 +11,9 @@ fi
 if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) >/dev/null 2>&1 \
     || echo "warning: could not install chromium; browser tests will fail" >&2
+fi
+if ! command -v espeak-ng >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng) >/dev/null 2>&1 \
+    || echo "warning: could not install espeak-ng; the offline voice and its tests will fail" >&2
 fi
 exit 0

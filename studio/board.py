@@ -72,6 +72,18 @@ class ShotView:
     cast: tuple[str, ...] = ()
     clip_freshness: Freshness = core_board.MISSING
     comments: tuple[Note, ...] = ()
+    voice_id: int | None = None  # the selected narration audio take
+    voice_path: Path | None = None
+    voice_duration_s: float | None = None
+    voice_freshness: Freshness = core_board.MISSING
+    voice_job_status: str | None = None
+    voice_job_error: str | None = None
+
+    @property
+    def voice_chip(self) -> str:
+        if self.voice_job_status in ("pending", "submitted", "running", "failed"):
+            return self.voice_job_status
+        return "succeeded" if self.voice_id else "none"
 
     @property
     def chip(self) -> str:
@@ -129,7 +141,10 @@ def _shot_view(shot: core_board.BoardShot, store: AssetStore) -> ShotView:
         frames=tuple(_frame_view(f, shot.position, store) for f in shot.frames), clip_id=shot.clip_id,
         clip_path=_path(store, shot.clip_key), job_status=job.status if job else None,
         job_error=job.error if job else None, directions=shot.directions, cast=shot.cast,
-        clip_freshness=shot.clip_freshness, comments=shot.comments,
+        clip_freshness=shot.clip_freshness, comments=shot.comments, voice_id=shot.voice_id,
+        voice_path=_path(store, shot.voice_key), voice_duration_s=shot.voice_duration_s,
+        voice_freshness=shot.voice_freshness, voice_job_status=shot.voice_job.status if shot.voice_job else None,
+        voice_job_error=shot.voice_job.error if shot.voice_job else None,
     )
 
 

@@ -12,6 +12,7 @@ from studio.actions import ok, perform
 from studio.board import ShotView
 from studio.frame_card import thumbnail, title_line
 from studio.one_click_button import one_click_button
+from studio.voice_panel import narration_player
 from studio.widgets import escape_markdown, relative_time, show_text, status_chip
 
 
@@ -57,6 +58,7 @@ def shot_row(rt: Runtime, shot: ShotView) -> None:
             else:
                 st.caption(":material/movie: no frames to animate")
             show_text(shot.narration, key=f"clip-narration-{shot.id}")
+            narration_player(rt, shot, key=f"clip-voice-{shot.id}")  # its length is the clip's length
         with side:
             if shot.clip_path is not None and shot.frames:
                 ends(shot)

@@ -29,6 +29,7 @@ COMMAND_MODULES = {
     "serve": "serve_cmd",
     "migrate": "migrate_cmd",
     "cast": "cast_cmds",
+    "voice": "voice_cmds",
 }
 
 

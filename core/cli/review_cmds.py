@@ -7,7 +7,7 @@
     review progress --video ID                                        approval counts of the current storyboard
     budget show --file ID                                             budget, spent, queued, level (JSON)
     budget set --file ID --usd AMOUNT|none
-    rates show | rates set MODEL --unit image|clip_second --credits N --usd N | rates reset MODEL
+    rates show | rates set MODEL --unit image|clip_second|character --credits N --usd N | rates reset MODEL
 
 The actor is --actor, else the AUTHOR_NAME setting. All honour DATABASE_URL and STUDIO_DATA_DIR.
 """
@@ -61,7 +61,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     rsub.add_parser("show").set_defaults(handler=_rates_show)
     rset = rsub.add_parser("set")
     rset.add_argument("model")
-    rset.add_argument("--unit", required=True, choices=("image", "clip_second"))
+    rset.add_argument("--unit", required=True, choices=("image", "clip_second", "character"))
     rset.add_argument("--credits", type=float, required=True)
     rset.add_argument("--usd", type=float, required=True)
     rset.add_argument("--actor")

@@ -1,9 +1,14 @@
-"""The animatic: one H.264 MP4 per video that plays the cut (`core.exports.cut`) at the narration's pace.
+"""The animatic — the narrated cut once shots are voiced: one H.264 MP4 per video that plays the cut
+(`core.exports.cut`) at the narration's pace.
 
 Clips play at their own speed; stills get a slow push-in so a still shot does not look frozen; a shot with no
 image shows a title card. Subtitles (the caption cues) can be burned in; they are off by default because the
 captions are also delivered as SRT / WebVTT. Frames are generated one at a time and streamed into the encoder,
 so memory stays flat however long the video is.
+
+When any shot has narration audio, the file carries the narration track (AAC): each voiced shot's audio, sample-
+exact on the shot's time (the audio sets that time, `core.timing`), silence under shots not voiced yet. Audio is
+encoded shot by shot as the pictures are, so memory stays flat here too (one shot's audio at a time).
 """
 
 from __future__ import annotations
@@ -14,13 +19,17 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import av.container
+import numpy as np
+import numpy.typing as npt
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from core.errors import ValidationError
+from core.errors import StudioError, ValidationError
 from core.exports.captions import DEFAULT_WPM, Cue, caption_cues
 from core.exports.cut import CutEvent, video_cut
 from core.exports.data import VideoRow
 from core.exports.pdf import has_arabic
+from core.exports.captions import ShotTiming, shot_timings
 
 FONTS = Path(__file__).resolve().parent.parent / "fonts"
 BACKGROUND = (18, 18, 24)
@@ -43,6 +52,8 @@ class AnimaticResult:
     frames: int
     width: int
     height: int
+    audio_s: float | None = None  # the narration track's length; None for a silent animatic
+    voiced_shots: int = 0
 
 
 def render_animatic(video: VideoRow, out: Path, *, options: AnimaticOptions = AnimaticOptions(),
@@ -58,13 +69,22 @@ def render_animatic(video: VideoRow, out: Path, *, options: AnimaticOptions = An
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".part")
     total = 0
+    voiced = sum(1 for shot in video.shots if shot.voice_path is not None)
+    narration: _NarrationTrack | None = None
+    timings = {t.shot_id: t for t in shot_timings(video.shots, wpm=options.wpm)}
     with av.open(str(tmp), mode="w", format="mp4") as container:
         stream = container.add_stream("libx264", rate=options.fps, options={"preset": "veryfast", "crf": "23"})
         stream.width, stream.height = size
         stream.pix_fmt = "yuv420p"
         stream.time_base = Fraction(1, options.fps)
+        if voiced:
+            narration = _NarrationTrack(container)
+        spoken: set[int] = set()
         events = video_cut(video, wpm=options.wpm)
         for done, event in enumerate(events, 1):
+            if narration is not None and event.shot.shot_id not in spoken:
+                spoken.add(event.shot.shot_id)
+                narration.add_shot(event.shot.voice_path, timings[event.shot.shot_id])
             first, last = round(event.start * options.fps), round(event.end * options.fps)
             for frame in _event_frames(event, last - first, size, options):
                 if captions is not None:
@@ -77,8 +97,68 @@ def render_animatic(video: VideoRow, out: Path, *, options: AnimaticOptions = An
                 progress(done, len(events))
         for packet in stream.encode():
             container.mux(packet)
+        if narration is not None:
+            narration.close()
     tmp.replace(out)
-    return AnimaticResult(out, total / options.fps, total, options.width, options.height)
+    return AnimaticResult(out, total / options.fps, total, options.width, options.height,
+                          narration.seconds if narration is not None else None, voiced)
+
+
+class _NarrationTrack:
+    """The AAC narration stream: shots' audio appended in order, each padded with silence (or trimmed) to its
+    exact sample count on the timeline, so the sound never drifts from the pictures."""
+
+    def __init__(self, container: av.container.OutputContainer) -> None:
+        from core.voice.audio import SAMPLE_RATE
+
+        self.rate = SAMPLE_RATE
+        self.container = container
+        self.stream = container.add_stream("aac", rate=self.rate, layout="mono")
+        self.stream.bit_rate = 96_000
+        self.frame_size = 1024  # AAC's frame; only the very last frame may be shorter
+        self.pending = np.zeros(0, np.float32)
+        self.written = 0  # samples placed on the timeline so far
+        self.pts = 0
+
+    @property
+    def seconds(self) -> float:
+        return self.written / self.rate
+
+    def add_shot(self, voice: Path | None, timing: ShotTiming) -> None:
+        from core.voice.audio import decode
+
+        want = round(timing.end * self.rate) - self.written
+        if want <= 0:
+            return
+        samples = np.zeros(want, np.float32)
+        if voice is not None:
+            try:
+                spoken = decode(voice.read_bytes())[:want]
+                samples[: spoken.size] = spoken
+            except (OSError, StudioError):
+                pass  # unreadable audio becomes silence for its time, never a failed cut
+        self.written += want
+        self.pending = np.concatenate([self.pending, samples])
+        while self.pending.size >= self.frame_size:
+            self._encode(self.pending[: self.frame_size])
+            self.pending = self.pending[self.frame_size:]
+
+    def _encode(self, chunk: npt.NDArray[np.float32] | None) -> None:
+        frame = None
+        if chunk is not None:
+            frame = av.AudioFrame.from_ndarray(chunk.reshape(1, -1), format="fltp", layout="mono")
+            frame.sample_rate = self.rate
+            frame.pts = self.pts
+            frame.time_base = Fraction(1, self.rate)
+            self.pts += chunk.size
+        for packet in self.stream.encode(frame):
+            self.container.mux(packet)
+
+    def close(self) -> None:
+        if self.pending.size:
+            self._encode(self.pending)
+            self.pending = np.zeros(0, np.float32)
+        self._encode(None)
 
 
 def _to_frame(image: Image.Image, size: tuple[int, int]) -> av.VideoFrame:

@@ -295,7 +295,7 @@ def _insert_all(session: Session, rows: dict[str, list[dict[str, Any]]], *, acto
         "shot_cast": {"shot_id": "shots", "member_id": "cast_members"},
     }
     # Filled in once every row exists: pointers that form cycles or point forward.
-    deferred = {"shots": {"selected_clip_id": "assets"},
+    deferred = {"shots": {"selected_clip_id": "assets", "selected_voice_id": "assets"},
                 "frames": {"selected_prompt_id": "prompt_versions", "selected_image_id": "assets"},
                 "prompt_versions": {"based_on_id": "prompt_versions"}}
     created: dict[str, list[tuple[Any, dict[str, Any]]]] = {}

@@ -1,8 +1,9 @@
-"""Captions (SRT and WebVTT) from the narration, and the timing rule the animatic and the timeline share.
+"""Captions (SRT and WebVTT) from the narration, and the shot timings the animatic and the timeline share.
 
-The timing rule: a shot lasts as long as its narration takes to speak at a speaking rate in words per minute
-(never less than `MIN_SHOT_S`, so a silent shot is still seen). Within a shot, each sentence gets a share of
-the time proportional to its words; a sentence too long for two caption lines is cut into several cues.
+A shot's length is `core.timing.shot_length`: its narration audio's length once it is voiced, else the
+words-per-minute estimate (marked `estimated`). Within a shot, each sentence gets a share of the time
+proportional to its length — characters in a voiced shot (speech time follows the letters said), words in an
+estimated one (as the estimate counts them); a sentence too long for two caption lines is cut into several cues.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from dataclasses import dataclass
 
 from core.exports.data import ShotRow, VideoRow
 from core.sentences import split_sentences
-
-DEFAULT_WPM = 130.0  # a measured narration pace for Arabic and English course voice-over
-MIN_SHOT_S = 2.0
+from core.timing import DEFAULT_WPM as DEFAULT_WPM
+from core.timing import MIN_SHOT_S as MIN_SHOT_S
+from core.timing import estimated_seconds, shot_length
 MAX_LINE_CHARS = 42  # two lines of this at most per cue, the usual subtitle guideline
 MIN_CUE_S = 1.0  # shorter than this a caption cannot be read before it goes
 RLE, PDF = "\u202b", "\u202c"  # right-to-left embedding and its end (Unicode bidi controls)
@@ -35,6 +36,7 @@ class ShotTiming:
     shot_id: int
     start: float
     end: float
+    estimated: bool = True  # False when the shot's narration audio sets its length
 
     @property
     def duration(self) -> float:
@@ -52,16 +54,16 @@ def word_count(text: str) -> int:
 
 
 def narration_seconds(text: str, *, wpm: float, min_seconds: float = MIN_SHOT_S) -> float:
-    return max(min_seconds, word_count(text) * 60.0 / wpm)
+    return estimated_seconds(text, wpm=wpm, min_seconds=min_seconds)
 
 
 def shot_timings(shots: Sequence[ShotRow], *, wpm: float, min_seconds: float = MIN_SHOT_S) -> list[ShotTiming]:
     out: list[ShotTiming] = []
     t = 0.0
     for shot in shots:
-        d = narration_seconds(shot.narration, wpm=wpm, min_seconds=min_seconds)
-        out.append(ShotTiming(shot.shot_id, round(t, 3), round(t + d, 3)))
-        t += d
+        length = shot_length(shot.narration, voice_s=shot.voice_duration_s, wpm=wpm, min_seconds=min_seconds)
+        out.append(ShotTiming(shot.shot_id, round(t, 3), round(t + length.seconds, 3), length.estimated))
+        t += length.seconds
     return out
 
 
@@ -73,8 +75,12 @@ def caption_cues(video: VideoRow, *, wpm: float, min_seconds: float = MIN_SHOT_S
     timings = shot_timings(video.shots, wpm=wpm, min_seconds=min_seconds)
     for shot, timing in zip(video.shots, timings):
         pieces = [c for s in split_sentences(shot.narration) for c in _chunks(s)]
+        # Within a voiced shot a sentence lasts about as long as its letters take to say; an estimated shot keeps
+        # the words-per-minute split.
+        voiced = not timing.estimated
+        weights = [max(1, len(p) if voiced else word_count(p)) for p in pieces]
         t = timing.start
-        for piece, share in zip(pieces, _shares([max(1, word_count(p)) for p in pieces], timing.duration)):
+        for piece, share in zip(pieces, _shares(weights, timing.duration)):
             cues.append(Cue(round(t, 3), round(t + share, 3), piece))
             t += share
     return _at_least(_merge_repeats(cues), MIN_CUE_S, end=timings[-1].end if timings else 0.0)

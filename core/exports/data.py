@@ -51,6 +51,9 @@ class ShotRow:
     directions: tuple[str, ...] = ()  # what is seen or done in the edit: shown in its own column, never spoken
     cast: tuple[str, ...] = ()
     clip_freshness: Freshness = Freshness("missing")
+    voice_path: Path | None = None  # the selected narration audio on disk (core.voice)
+    voice_duration_s: float | None = None  # its length: the shot's length (core.timing.shot_length)
+    voice_freshness: Freshness = Freshness("missing")
 
     def clip_block_reason(self, *, relax: bool) -> str | None:
         """Why a clip may not be rendered for this shot (the render queue's rule, `core.review.clip_gate`)."""
@@ -120,7 +123,9 @@ def _shot_row(shot: BoardShot, storyboard_id: int, store: AssetStore) -> ShotRow
                    status=shot.review_status, frames=tuple(_frame_row(f, storyboard_id, store) for f in shot.frames),
                    clip_path=_file(store, shot.clip_key), clip_duration_s=shot.clip_duration_s,
                    comments=shot.comments, directions=shot.directions, cast=shot.cast,
-                   clip_freshness=shot.clip_freshness)
+                   clip_freshness=shot.clip_freshness, voice_path=_file(store, shot.voice_key),
+                   voice_duration_s=shot.voice_duration_s if shot.voice_key else None,
+                   voice_freshness=shot.voice_freshness)
 
 
 def _frame_row(frame: BoardFrame, storyboard_id: int, store: AssetStore) -> FrameRow:

@@ -8,6 +8,8 @@ video, named `v01…`; with `out` they write there (a file for one video, a fold
 
 from __future__ import annotations
 
+import secrets
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -75,7 +77,7 @@ def run_export(session: Session, kind: str, *, settings: Settings, file_id: int 
     if kind == "docx":
         return [word.write_storyboard_docx(snapshot, out or base / f"storyboard{suffix}.docx")]
     if kind == "shotlist":
-        return _shot_list(snapshot, formats, out, base / f"shotlist{suffix}")
+        return _shot_list(snapshot, formats, out, base / f"shotlist{suffix}", wpm)
     return _per_video(snapshot, kind, formats, out, base, wpm, options, progress)
 
 
@@ -90,14 +92,15 @@ def _formats(kind: str, wanted: tuple[str, ...], out: Path | None) -> tuple[str,
     return chosen
 
 
-def _shot_list(snapshot: ScriptSnapshot, formats: tuple[str, ...], out: Path | None, stem: Path) -> list[Path]:
+def _shot_list(snapshot: ScriptSnapshot, formats: tuple[str, ...], out: Path | None, stem: Path,
+               wpm: float) -> list[Path]:
     paths: list[Path] = []
     for fmt in formats:
         target = out if out is not None and len(formats) == 1 else (out or stem).with_suffix(f".{fmt}")
         if fmt == "csv":
-            files.write_bytes(target, shotlist.shot_list_csv(snapshot))
+            files.write_bytes(target, shotlist.shot_list_csv(snapshot, wpm=wpm))
         else:
-            shotlist.write_shot_list_xlsx(snapshot, target)
+            shotlist.write_shot_list_xlsx(snapshot, target, wpm=wpm)
         paths.append(target)
     return paths
 
@@ -134,9 +137,21 @@ def _write_video(kind: str, ext: str, video: VideoRow, target: Path, wpm: float,
     if kind == "captions":
         cues = captions.caption_cues(video, wpm=wpm)
         return files.write_text(target, captions.to_srt(cues) if ext == "srt" else captions.to_vtt(cues))
-    with files.writing(target) as tmp:  # the timeline writers write in place: they get the temporary name
-        if ext == "edl":
+    if ext == "edl":
+        with files.writing(target) as tmp:  # the timeline writers write in place: they get the temporary name
             timeline.write_edl(video, tmp, wpm=wpm, fps=options.fps)
-        else:
-            timeline.write_otio(video, tmp, wpm=wpm, fps=options.fps)
+        return target
+    # The .otio refers to its media bundle (`<name>_media/`) by the final name; the bundle is staged under a
+    # temporary name and swapped in with the .otio, so a killed export leaves the last good pair.
+    media = timeline.media_folder(target)
+    staging = media.with_name(f"{media.name}{files.PART}-{secrets.token_hex(4)}")
+    try:
+        with files.writing(target) as tmp:
+            timeline.write_otio(video, tmp, wpm=wpm, fps=options.fps, media_into=staging, media_name=media.name)
+            if media.exists():
+                shutil.rmtree(media)
+            if staging.exists():
+                staging.rename(media)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return target

@@ -1,23 +1,40 @@
 """Editor timelines per video: OpenTimelineIO (.otio, for Resolve / Premiere via plug-in / Final Cut via
 converters) and a CMX 3600 EDL (read by every editor), both on the animatic's timing rule.
 
-The events are the animatic's cut (`core.exports.cut`): clips, stills and gaps, in the same order and length. Media are referenced by absolute
-`file://` URLs into the studio's data folder; an editor relinks by file name when the media move.
+The events are the animatic's cut (`core.exports.cut`): clips, stills and gaps, in the same order and length, on
+track V1; the narration audio of voiced shots on track A1 (gaps under shots not voiced yet); the caption cues on a
+"Captions" track of markers. `write_otio` bundles by default: the media are copied (hard-linked where possible)
+into a `<name>_media/` folder beside the .otio and referenced by relative paths, so the folder opens on another
+machine; `bundle=False` references the studio's files by absolute `file://` URLs. The EDL lists the picture
+events, then the audio events (channel A).
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import opentimelineio as otio
 
+from core.exports.captions import caption_cues, shot_timings
 from core.exports.cut import video_cut
 from core.exports.data import VideoRow
 
 DEFAULT_FPS = 25
 
 
-def build_otio(video: VideoRow, *, wpm: float, fps: int = DEFAULT_FPS) -> otio.schema.Timeline:
+MediaRef = Callable[[Path], str]
+
+
+def _absolute(path: Path) -> str:
+    return path.resolve().as_uri()
+
+
+def build_otio(video: VideoRow, *, wpm: float, fps: int = DEFAULT_FPS,
+               media_ref: MediaRef = _absolute) -> otio.schema.Timeline:
+    """The timeline; `media_ref` turns a media file into the URL written in the .otio."""
     timeline = otio.schema.Timeline(name=f"{video.number}. {video.title}")
     track = otio.schema.Track(name="V1", kind=otio.schema.TrackKind.Video)
     timeline.tracks.append(track)
@@ -39,19 +56,103 @@ def build_otio(video: VideoRow, *, wpm: float, fps: int = DEFAULT_FPS) -> otio.s
         available = None
         if ev.kind == "clip" and ev.shot.clip_duration_s:
             available = otio.opentime.TimeRange(rt(0), rt(ev.shot.clip_duration_s))
-        ref = otio.schema.ExternalReference(target_url=ev.media.resolve().as_uri(), available_range=available)
+        ref = otio.schema.ExternalReference(target_url=media_ref(ev.media), available_range=available)
         clip = otio.schema.Clip(name=f"Shot {ev.shot.position} {ev.kind}", media_reference=ref,
                                 source_range=source, metadata=meta)
         clip.markers.append(otio.schema.Marker(name=ev.shot.narration[:200],
                                                marked_range=otio.opentime.TimeRange(rt(0), rt(0))))
         track.append(clip)
+    if any(shot.voice_path is not None for shot in video.shots):
+        timeline.tracks.append(_narration_track(video, wpm=wpm, fps=fps, media_ref=media_ref))
+    timeline.tracks.append(_caption_track(video, wpm=wpm, fps=fps))
     return timeline
 
 
-def write_otio(video: VideoRow, out: Path, *, wpm: float, fps: int = DEFAULT_FPS) -> Path:
+def _narration_track(video: VideoRow, *, wpm: float, fps: int, media_ref: MediaRef) -> otio.schema.Track:
+    """A1: each voiced shot's narration audio on the shot's time; a gap under a shot not voiced yet."""
+    track = otio.schema.Track(name="A1 Narration", kind=otio.schema.TrackKind.Audio)
+    for shot, timing in zip(video.shots, shot_timings(video.shots, wpm=wpm)):
+        frames = _frames(timing.end, fps) - _frames(timing.start, fps)
+        if frames <= 0:
+            continue
+        source = otio.opentime.TimeRange(otio.opentime.RationalTime(0, fps), otio.opentime.RationalTime(frames, fps))
+        meta = {"course_visual_studio": {"shot_id": shot.shot_id, "shot": shot.position, "kind": "narration",
+                                         "estimated": timing.estimated}}
+        if shot.voice_path is None:
+            track.append(otio.schema.Gap(source_range=source, metadata=meta))
+            continue
+        available = otio.opentime.TimeRange(otio.opentime.RationalTime(0, fps),
+                                            otio.opentime.RationalTime.from_seconds(shot.voice_duration_s or 0, fps))
+        ref = otio.schema.ExternalReference(target_url=media_ref(shot.voice_path), available_range=available)
+        track.append(otio.schema.Clip(name=f"Shot {shot.position} narration", media_reference=ref,
+                                      source_range=source, metadata=meta))
+    return track
+
+
+def _caption_track(video: VideoRow, *, wpm: float, fps: int) -> otio.schema.Track:
+    """The caption cues as markers (name = the cue's text) on a track of gaps, one gap per cue."""
+    track = otio.schema.Track(name="Captions", kind=otio.schema.TrackKind.Video)
+    at = 0
+    for cue in caption_cues(video, wpm=wpm):
+        start, end = _frames(cue.start, fps), _frames(cue.end, fps)
+        if start > at:
+            track.append(otio.schema.Gap(source_range=otio.opentime.TimeRange(
+                otio.opentime.RationalTime(0, fps), otio.opentime.RationalTime(start - at, fps))))
+        if end <= start:
+            continue
+        length = otio.opentime.RationalTime(end - start, fps)
+        gap = otio.schema.Gap(source_range=otio.opentime.TimeRange(otio.opentime.RationalTime(0, fps), length),
+                              metadata={"course_visual_studio": {"caption": cue.text}})
+        gap.markers.append(otio.schema.Marker(name=cue.text, marked_range=otio.opentime.TimeRange(
+            otio.opentime.RationalTime(0, fps), length), color=otio.schema.MarkerColor.YELLOW))
+        track.append(gap)
+        at = end
+    return track
+
+
+def media_folder(out: Path) -> Path:
+    """Where the bundle of the .otio at `out` lives: `<stem>_media/` beside it."""
+    return out.with_name(f"{out.stem}_media")
+
+
+def write_otio(video: VideoRow, out: Path, *, wpm: float, fps: int = DEFAULT_FPS, bundle: bool = True,
+               media_into: Path | None = None, media_name: str | None = None) -> Path:
+    """Write the .otio; with `bundle`, its media go into `<stem>_media/` beside it, referenced relatively.
+
+    An export written under a temporary name (`core.exports.files.writing`) gives the bundle's final folder name
+    (`media_name`, what the .otio refers to) and a staging folder to copy into (`media_into`), and moves the
+    staging folder in place with the .otio, so neither a half-written bundle nor a temporary name is left behind."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    otio.adapters.write_to_file(build_otio(video, wpm=wpm, fps=fps), str(out))
+    media_ref: MediaRef = _absolute
+    if bundle:
+        folder = media_into or media_folder(out)
+        if folder.exists():
+            shutil.rmtree(folder)  # a re-export replaces the bundle, as it replaces the .otio
+        media_ref = _Bundler(folder, name=media_name)
+    otio.adapters.write_to_file(build_otio(video, wpm=wpm, fps=fps, media_ref=media_ref), str(out))
     return out
+
+
+class _Bundler:
+    """Copies each media file once into the bundle folder and answers its path relative to the .otio."""
+
+    def __init__(self, folder: Path, *, name: str | None = None) -> None:
+        self.folder = folder
+        self.name = name or folder.name  # the folder's name beside the .otio once the export is in place
+        self.done: dict[Path, str] = {}
+
+    def __call__(self, path: Path) -> str:
+        if path in self.done:
+            return self.done[path]
+        self.folder.mkdir(parents=True, exist_ok=True)
+        target = self.folder / path.name  # content-addressed names: two files never share one
+        if not target.exists():
+            try:
+                os.link(path, target)  # same disk: no copy
+            except OSError:
+                shutil.copy2(path, target)
+        self.done[path] = f"{self.name}/{target.name}"
+        return self.done[path]
 
 
 def _frames(seconds: float, fps: int) -> int:
@@ -84,6 +185,19 @@ def build_edl(video: VideoRow, *, wpm: float, fps: int = DEFAULT_FPS) -> str:
             lines.append(f"* FROM CLIP NAME: {ev.media.name}")
             lines.append(f"* SOURCE FILE: {ev.media.resolve()}")
         lines.append(f"* COMMENT: SHOT {ev.shot.position} {ev.kind.upper()} {ev.shot.status.upper()}")
+        lines.append("")
+    for shot, timing in zip(video.shots, shot_timings(video.shots, wpm=wpm)):
+        first, last = _frames(timing.start, fps), _frames(timing.end, fps)
+        if shot.voice_path is None or last <= first:
+            continue
+        n += 1
+        reel = f"S{shot.position:03d}A"
+        src_out = _tc(last - first, fps)
+        lines.append(f"{n:03d}  {reel:<8} A     C        {_tc(0, fps)} {src_out} {_tc(first, fps, hour=1)} "
+                     f"{_tc(last, fps, hour=1)}")
+        lines.append(f"* FROM CLIP NAME: {shot.voice_path.name}")
+        lines.append(f"* SOURCE FILE: {shot.voice_path.resolve()}")
+        lines.append(f"* COMMENT: SHOT {shot.position} NARRATION")
         lines.append("")
     return "\n".join(lines)
 

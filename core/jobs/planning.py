@@ -16,7 +16,7 @@ from core import catalog
 from core.catalog import OFFLINE_MODELS, PROVIDERS, Capabilities, Kind
 from core.errors import NotFoundError, ValidationError
 from core.hashing import stable_hash
-from core.models import Frame, PromptVersion, Shot, Storyboard, StyleBible, Video
+from core.models import Asset, Frame, PromptVersion, Shot, Storyboard, StyleBible, Video
 from core.settings import Settings
 
 __all__ = ["OFFLINE_MODELS", "PROVIDERS", "Kind"]
@@ -179,14 +179,29 @@ def clip_ends(session: Session, shot: Shot, frames: Sequence[Frame], *, settings
 
 
 def narration_seconds(text: str, settings: Settings) -> float:
-    """How long the narration takes to say at the speaking rate (`SPEAKING_RATE_WPM`)."""
-    return len(text.split()) * 60.0 / settings.speaking_rate_wpm
+    """How long the narration takes to say at the speaking rate (`SPEAKING_RATE_WPM`), with no audio yet."""
+    from core.timing import estimated_seconds
+
+    return estimated_seconds(text, wpm=settings.speaking_rate_wpm, min_seconds=0.0)
+
+
+def _narrated_seconds(shot: Shot, settings: Settings) -> float:
+    """The shot's length on the one timing rule (`core.timing.shot_length`): its narration audio's once voiced;
+    else the words-per-minute estimate (0 for a shot with nothing to say, so the clip length setting applies)."""
+    from sqlalchemy.orm import object_session
+
+    from core.timing import shot_length
+
+    session = object_session(shot)
+    voice = session.get(Asset, shot.selected_voice_id) if session is not None and shot.selected_voice_id else None
+    return shot_length(shot.narration or "", voice_s=voice.duration_s if voice is not None else None,
+                       wpm=settings.speaking_rate_wpm, min_seconds=0.0).seconds
 
 
 def clip_duration(shot: Shot, *, settings: Settings, provider: str, model: str) -> int | None:
     """The duration the model accepts that is nearest to the shot's narration length (the configured clip length
     for a shot without narration); None for a model that takes no duration (fixed-length clips)."""
-    seconds = narration_seconds(shot.narration or "", settings) or float(settings.clip_duration_s)
+    seconds = _narrated_seconds(shot, settings) or float(settings.clip_duration_s)
     return catalog.capabilities(provider, model).fit_duration(seconds)
 
 

@@ -70,6 +70,14 @@ def record_take(session: Session, job: Job, output: RenderOutput, storage_key: s
                                                  locked=shot.review_status == "locked"):
             replaced, shot.selected_clip_id = shot.selected_clip_id, asset.id
             approvals.take_arrived(session, shot, actor=job.requested_by)
+    elif job.kind == "voice" and job.shot_id is not None:
+        # Narration is not part of what a shot's approval records (its frames and clip), so a new take changes no
+        # approval; a locked shot keeps the audio it has, as it keeps its clip.
+        shot = session.get(Shot, job.shot_id)
+        if (shot is not None and selects_new_take(selected_id=shot.selected_voice_id,
+                                                  locked=shot.review_status == "locked")
+                and _voice_take_replaces(session, shot, job)):
+            replaced, shot.selected_voice_id = shot.selected_voice_id, asset.id
     elif (job.params or {}).get("cast_candidate"):  # a cast member's look, generated from its description
         from core.cast_candidates import record_candidate
 
@@ -82,14 +90,26 @@ def record_take(session: Session, job: Job, output: RenderOutput, storage_key: s
     return asset
 
 
+def _voice_take_replaces(session: Session, shot: Shot, job: Job) -> bool:
+    """A new narration take is selected when the shot has none, or when the selected one was spoken from other
+    inputs (narration, voice, speed, lexicon): the cut must not keep saying the old words. A re-voice of the same
+    inputs (a second take) waits for the producer's choice, as image re-rolls do."""
+    if shot.selected_voice_id is None:
+        return True
+    current = session.get(Asset, shot.selected_voice_id)
+    made_by = session.get(Job, current.job_id) if current is not None and current.job_id is not None else None
+    old_hash = (made_by.params or {}).get("voice_hash") if made_by is not None else None
+    return current is None or current.discarded_at is not None or old_hash != (job.params or {}).get("voice_hash")
+
+
 def list_takes(session: Session, *, frame_id: int | None = None, shot_id: int | None = None,
-               include_discarded: bool = False) -> list[Asset]:
-    """The takes of a frame (images) or a shot (clips), newest first."""
+               include_discarded: bool = False, kind: str = "clip") -> list[Asset]:
+    """The takes of a frame (images) or a shot (clips, or narration audio with `kind="voice"`), newest first."""
     if (frame_id is None) == (shot_id is None):
         raise ValidationError("Give a frame or a shot")
     stmt = select(Asset).order_by(Asset.id.desc())
     stmt = stmt.where(Asset.frame_id == frame_id, Asset.kind == "image") if frame_id is not None else \
-        stmt.where(Asset.shot_id == shot_id, Asset.kind == "clip")
+        stmt.where(Asset.shot_id == shot_id, Asset.kind == kind)
     if not include_discarded:
         stmt = stmt.where(Asset.discarded_at.is_(None))
     return list(session.scalars(stmt))
@@ -113,6 +133,11 @@ def select_take(session: Session, asset_id: int, *, actor: str) -> Asset:
         assert shot is not None
         assert_shot_editable(shot)
         shot.selected_clip_id = asset.id
+    elif asset.kind == "voice" and asset.shot_id is not None:
+        shot = session.get(Shot, asset.shot_id)
+        assert shot is not None
+        assert_shot_editable(shot)
+        shot.selected_voice_id = asset.id
     else:
         raise ValidationError(f"Take {asset_id} belongs to no frame or shot")
     log_activity(session, "take.selected", actor=actor, subject_type="frame" if asset.kind == "image" else "shot",
@@ -151,6 +176,13 @@ def discard_take(session: Session, asset_id: int, *, actor: str) -> Asset:
             session.flush()
             rest = list_takes(session, shot_id=shot.id)
             shot.selected_clip_id = rest[0].id if rest else None
+    elif asset.kind == "voice" and asset.shot_id is not None:
+        shot = session.get(Shot, asset.shot_id)
+        if shot is not None and shot.selected_voice_id == asset.id:
+            assert_shot_editable(shot)
+            session.flush()
+            rest = list_takes(session, shot_id=shot.id, kind="voice")
+            shot.selected_voice_id = rest[0].id if rest else None
     log_activity(session, "take.discarded", actor=actor, subject_type="frame" if asset.kind == "image" else "shot",
                  subject_id=asset.frame_id or asset.shot_id, asset_id=asset.id,
                  source_file_id=source_file_of(session, frame_id=asset.frame_id, shot_id=asset.shot_id))
@@ -179,6 +211,11 @@ def restore_take(session: Session, asset_id: int, *, actor: str) -> Asset:
         if shot is not None and shot.selected_clip_id is None:
             assert_shot_editable(shot)
             shot.selected_clip_id, selected = asset.id, True
+    elif asset.kind == "voice" and asset.shot_id is not None:
+        shot = session.get(Shot, asset.shot_id)
+        if shot is not None and shot.selected_voice_id is None:
+            assert_shot_editable(shot)
+            shot.selected_voice_id, selected = asset.id, True
     log_activity(session, "take.restored", actor=actor, subject_type="frame" if asset.kind == "image" else "shot",
                  subject_id=asset.frame_id or asset.shot_id, asset_id=asset.id, selected=selected,
                  source_file_id=source_file_of(session, frame_id=asset.frame_id, shot_id=asset.shot_id))

@@ -45,7 +45,7 @@ from core.jobs import planning
 from core.jobs.takes import record_take, source_file_of
 from core.models import JOB_ACTIVE, Asset, Frame, Job, utcnow
 from core.previews import store_preview
-from core.render.providers import InputImage, RemoteResult, RenderProvider, RenderSpec, make_providers
+from core.render.providers import InputImage, JobKind, RemoteResult, RenderProvider, RenderSpec, make_providers
 from core.runtime import Runtime
 
 log = logging.getLogger("core.jobs.worker")
@@ -77,6 +77,8 @@ class Worker:
         self.providers: dict[str, RenderProvider] = dict(providers or make_providers(self.settings, self.store))
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.concurrency = concurrency or self.settings.render_concurrency
+        # Voices answer in about a second, renders in minutes: voice providers get their own limit.
+        self.voice_concurrency = concurrency or self.settings.voice_concurrency
         self.max_attempts = max_attempts
         self.backoff_s = backoff_s
         self.backoff_max_s = backoff_max_s
@@ -90,6 +92,7 @@ class Worker:
         self._lock = threading.Lock()
         self._inflight: dict[str, int] = {name: 0 for name in self.providers}
         self._jobs: set[int] = set()  # ids being worked on, for the heartbeat
+        self._quiet_until: dict[str, float] = {}  # provider -> when to ask it again after it had nothing
         self._is_sqlite = is_sqlite(runtime.engine)
         self.last_error: str | None = None  # the newest error the loop survived (shown on the Jobs page)
         self.last_error_at: datetime | None = None
@@ -154,12 +157,22 @@ class Worker:
 
     def _claim_all(self) -> int:
         claimed = 0
+        now = time.monotonic()
         for name in self.providers:
+            limit = self.voice_concurrency if name.startswith("voice-") else self.concurrency
             with self._lock:
-                free = self.concurrency - self._inflight[name]
-            if free <= 0:
+                free = limit - self._inflight[name]
+            # A provider that had nothing to claim is asked again after `idle_s`, not on every wake-up: each
+            # finished voice job (about a second each, eight at a time) woke the loop into a claim query per
+            # provider, and those queries cost more CPU than the voice jobs themselves.
+            if free <= 0 or now < self._quiet_until.get(name, 0.0):
                 continue
-            for job_id in self._claim(name, free):
+            ids = self._claim(name, free)
+            if ids:
+                self._quiet_until.pop(name, None)
+            else:
+                self._quiet_until[name] = now + self.idle_s
+            for job_id in ids:
                 with self._lock:
                     self._inflight[name] += 1
                     self._jobs.add(job_id)
@@ -305,7 +318,8 @@ class Worker:
                 start, end = self._clip_inputs(s, job)
             params = dict(job.params or {})
             negative = str(params.get("negative_prompt") or "")
-            spec = RenderSpec(job_id=job.id, kind="clip" if job.kind == "clip" else "image", model=job.model,
+            kind: JobKind = "clip" if job.kind == "clip" else "voice" if job.kind == "voice" else "image"
+            spec = RenderSpec(job_id=job.id, kind=kind, model=job.model,
                               prompt=job.prompt_text, negative_prompt=negative, params=params, start=start, end=end,
                               input_urls=dict(params.get("_remote", {}).get("inputs", {})))
             snapshot = {"attempts": job.attempts, "started_at": job.started_at,
@@ -427,6 +441,8 @@ class Worker:
         if spec.kind == "image":  # here, not in the studio on a producer's first view (core/previews.py)
             store_preview(self.store, key, output.data)
         usd, credits = provider.price(spec.kind)
+        # A voice reports no price: its job is priced by the rate card for the characters it spoke (core.money).
+        cost = {} if spec.kind == "voice" else {"cost_usd": usd, "cost_credits": credits}
         now = utcnow()
         with self.runtime.sessions() as s:
             job = s.get(Job, job_id)
@@ -435,7 +451,7 @@ class Worker:
             asset = record_take(s, job, output, key)
             done = s.execute(update(Job).where(*self._mine(job_id)).values(
                 status="succeeded", finished_at=now, error=None, error_category=None, lease_owner=None,
-                lease_expires_at=None, not_before=None, cost_usd=usd, cost_credits=credits))
+                lease_expires_at=None, not_before=None, **cost))
             if done.rowcount != 1:  # type: ignore[attr-defined]
                 s.rollback()
                 raise _LeaseLost()

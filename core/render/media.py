@@ -12,7 +12,7 @@ from typing import Literal
 
 from core.errors import ProviderError
 
-MediaKind = Literal["image", "clip"]
+MediaKind = Literal["image", "clip", "voice"]
 
 _IMAGE_FORMATS = {"PNG": ("image/png", "png"), "JPEG": ("image/jpeg", "jpg"), "WEBP": ("image/webp", "webp")}
 
@@ -40,15 +40,19 @@ def verify_media(data: bytes, *, kind: MediaKind, max_bytes: int) -> MediaInfo:
     """Verify `data` is an image (`kind="image"`) or an MP4 video (`kind="clip"`) no larger than `max_bytes`."""
     if kind == "image":
         return verify_image(data, max_bytes=max_bytes)
+    if kind == "voice":
+        from core.voice.audio import verify_audio
+
+        return verify_audio(data, max_bytes=max_bytes)
     return verify_video(data, max_bytes=max_bytes)
 
 
 def verify_image(data: bytes, *, max_bytes: int) -> MediaInfo:
     """A PNG, JPEG or WebP whose pixels decode completely."""
-    _check_size(data, max_bytes, "image")
+    check_size(data, max_bytes, "image")
     from PIL import Image, UnidentifiedImageError
 
-    what = _sniff(data)
+    what = sniff(data)
     try:
         with Image.open(io.BytesIO(data)) as probe:
             fmt = probe.format or ""
@@ -70,10 +74,10 @@ def verify_image(data: bytes, *, max_bytes: int) -> MediaInfo:
 
 def verify_video(data: bytes, *, max_bytes: int) -> MediaInfo:
     """An MP4 with a video stream that decodes from its first to its last packet."""
-    _check_size(data, max_bytes, "video")
+    check_size(data, max_bytes, "video")
     import av
 
-    what = _sniff(data)
+    what = sniff(data)
     if what != "an MP4 video":
         raise MediaError(f"The download is not an MP4 video (it looks like {what})")
     try:
@@ -108,7 +112,7 @@ def _duration_s(container: object, stream: object, decoded: int, fps: float | No
     return round(decoded / fps, 3) if fps else 0.0
 
 
-def _check_size(data: bytes, max_bytes: int, what: str) -> None:
+def check_size(data: bytes, max_bytes: int, what: str) -> None:
     if len(data) == 0:
         raise MediaError(f"The {what} download is empty")
     if len(data) > max_bytes:
@@ -117,7 +121,7 @@ def _check_size(data: bytes, max_bytes: int, what: str) -> None:
         )
 
 
-def _sniff(data: bytes) -> str:
+def sniff(data: bytes) -> str:
     """A producer-readable guess at what some bytes are, for error messages."""
     head = data[:512].lstrip().lower()
     if head.startswith((b"<!doctype html", b"<html")) or b"<html" in head:
@@ -132,4 +136,8 @@ def _sniff(data: bytes) -> str:
         return "a WebP image"
     if data[4:8] == b"ftyp":
         return "an MP4 video"
+    if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
+        return "a WAV sound"
+    if data[:3] == b"ID3" or data[:2] in (b"\xff\xfb", b"\xff\xf3", b"\xff\xf2"):
+        return "an MP3 sound"
     return "unknown data"

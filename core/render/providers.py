@@ -20,7 +20,7 @@ from core.errors import NotFoundError, ProviderError, ValidationError
 from core.render.media import MediaInfo, verify_media
 from core.settings import Settings
 
-JobKind = Literal["image", "clip"]
+JobKind = Literal["image", "clip", "voice"]
 RemoteState = Literal["queued", "running", "completed", "failed", "nsfw", "canceled"]
 STORE_SCHEME = "store:"  # an input or output that lives in our own asset store
 REQUESTS_PREFIX = "offline_requests"  # the offline provider's request records, in the asset store's storage
@@ -264,6 +264,11 @@ def make_provider(name: str, settings: Settings, store: AssetStore | None = None
 
 
 def make_providers(settings: Settings, store: AssetStore | None = None) -> dict[str, RenderProvider]:
-    """Every provider a worker serves: offline always, Higgs (or a stand-in that explains why not)."""
+    """Every provider a worker serves: offline always, Higgs (or a stand-in that explains why not), and the
+    voices (`core.voice.render`: voice jobs run in the same queue)."""
+    from core.voice.render import make_voice_providers
+
     store = store or AssetStore.from_settings(settings)
-    return {name: make_provider(name, settings, store) for name in ("offline", "higgs")}
+    providers: dict[str, RenderProvider] = {name: make_provider(name, settings, store) for name in ("offline", "higgs")}
+    providers.update(make_voice_providers(settings, store))
+    return providers

@@ -75,13 +75,16 @@ def test_an_export_killed_mid_write_leaves_the_last_good_file(sqlite_runtime: Ru
     with rt.sessions() as session:
         [good] = run_export(session, kind, settings=rt.settings, file_id=ids.file_id, options=options)
     before = good.read_bytes()
+    bundle = good.with_name(f"{good.stem}_media")  # a timeline's media travel with it, under the final name
+    bundled = sorted(p.name for p in bundle.rglob("*")) if bundle.exists() else []
     with monkeypatch.context() as m:
         _patch_writer(m, kind, fmt)
         with rt.sessions() as session, pytest.raises(Killed):
             run_export(session, kind, settings=rt.settings, file_id=ids.file_id, options=options)
     assert good.read_bytes() == before  # whole, and still the last good export
-    left = [p for p in good.parent.rglob("*") if p.is_file() and p != good]
+    left = [p for p in good.parent.rglob("*") if p.is_file() and p != good and bundle not in p.parents]
     assert all(is_partial(p) for p in left), left
+    assert (sorted(p.name for p in bundle.rglob("*")) if bundle.exists() else []) == bundled  # the good bundle stays
 
 
 def test_a_sigkill_while_writing_a_pdf_leaves_no_file_under_its_name(tmp_path: Path) -> None:

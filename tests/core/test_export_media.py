@@ -108,8 +108,11 @@ def test_otio_and_edl_reference_the_clips(video) -> None:
     first = clips[0]
     assert first.metadata["course_visual_studio"]["shot"] == 1
     assert first.metadata["course_visual_studio"]["kind"] == "clip"
-    clip_file = Path(first.media_reference.target_url.removeprefix("file://"))
-    assert clip_file == v.shots[0].clip_path and clip_file.is_file()
+    # Bundled: the media sit in a folder beside the .otio, referenced relatively (opens on another machine).
+    url = first.media_reference.target_url
+    assert not url.startswith(("file:", "/")) and url.startswith(f"{by_ext['.otio'].stem}_media/")
+    clip_file = by_ext[".otio"].parent / url
+    assert clip_file.read_bytes() == v.shots[0].clip_path.read_bytes()
     assert {c.metadata["course_visual_studio"]["kind"] for c in clips[1:]} == {"still"}
 
     edl = by_ext[".edl"].read_text(encoding="ascii").splitlines()

@@ -163,13 +163,16 @@ ADDED_COLUMNS: dict[str, dict[str, Any]] = {
               "directions": [], "scene": None, "shot_size": "", "camera_move": "", "subject": "", "action": "",
               "location": "", "on_screen_text": "", "motion_prompt": "", "chain_break": _FALSE,
               "shows_nobody": _FALSE,  # 0009
-              "approval": _StampedByMigration({"frames", "clip"})},  # 0011: the fixture's shot is approved
+              "approval": _StampedByMigration({"frames", "clip"}),  # 0011: the fixture's shot is approved
+              "selected_voice_id": None},  # 0012: no narration audio yet
     "source_files": {"ingest_overrides": {}, "chain_shots": _FALSE},
     "videos": {"directions": [], "scenes": []},
     "storyboards": {"density": "fixed", "pace_s": None, "planner": "offline", "planner_model": "",
                     "template_version": "", "plan_input_hash": "", "note": ""},
     "frames": {"beat": "", "approval": _StampedByMigration({"scene_text", "beat", "prompt", "image"})},  # 0011
     "jobs": {"source_file_id": None},  # 0010: an old job is found through its frame or shot
+    # 0012: the course's voice is the studio default, at normal speed, with an empty lexicon
+    "style_bibles": {"voice_provider": "", "voice_name": "", "voice_speed": 1.0, "voice_lexicon": {}},
 }
 
 

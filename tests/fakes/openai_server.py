@@ -17,6 +17,12 @@ partitions the narration into about the shots asked for; scripted ``plan_drop`` 
 move outside the vocabulary) and ``plan_truncated`` (the JSON cut off, `finish_reason: length`) break it;
 ``malformed`` sends plan JSON cut off without saying so.
 
+`POST /v1/audio/speech` (text-to-speech) answers with real audio: a 16-bit 24 kHz mono WAV whose length grows
+with the text (`SPEECH_CHARS_PER_S` characters a second, divided by the requested speed) — a tone with syllable-
+like pulses, so it decodes, is not silent and has the length a voice would give. Scripted ``malformed`` sends
+bytes that are not audio, ``silent`` a WAV of zeros; ``rate_limit`` / ``server_error`` / ``slow`` /
+``unauthorized`` work as for chat.
+
 Every request is recorded (path, headers, JSON body) so tests can check what the client sent.
 
 Standalone: ``python tests/fakes/openai_server.py --port 8001 [--latency 0.2] [--reject-json-schema]``.
@@ -38,6 +44,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterator
 
 REPLY_KINDS = ("ok", "rate_limit", "server_error", "slow", "malformed", "invalid", "refusal", "unauthorized",
+               "silent",  # speech: a WAV of digital silence
                # shot plans (requests whose user message carries the numbered narration)
                "plan_drop", "plan_repeat", "plan_reorder", "plan_bad_move", "plan_truncated")
 
@@ -195,6 +202,41 @@ def _error(message: str, *, kind: str, param: str | None = None) -> dict[str, An
     return {"error": {"message": message, "type": kind, "param": param, "code": None}}
 
 
+SPEECH_PATHS = ("/v1/audio/speech", "/audio/speech")
+SPEECH_CHARS_PER_S = 15.0
+SPEECH_RATE = 24_000
+
+
+def speech_seconds(text: str, speed: float = 1.0) -> float:
+    """How long the fake voice takes to say `text`: what a test expects a take (and a narrated cut) to last."""
+    return round(max(0.4, len(text) / SPEECH_CHARS_PER_S / max(0.25, speed)), 3)
+
+
+def speech_wav(text: str, *, speed: float = 1.0, silent: bool = False) -> bytes:
+    """A WAV "saying" `text`: a 180 Hz tone pulsed four times a second (syllables), 0.1 s of silence at each end."""
+    import io
+    import wave
+
+    import numpy as np
+
+    n = int(speech_seconds(text, speed) * SPEECH_RATE)
+    edge = int(0.1 * SPEECH_RATE)
+    t = np.arange(n) / SPEECH_RATE
+    wave_ = 9000 * (0.55 + 0.45 * np.sin(2 * np.pi * 4 * t)) * np.sin(2 * np.pi * 180 * t)
+    wave_[:edge] = 0
+    wave_[n - edge:] = 0
+    if silent:
+        wave_[:] = 0
+    frames = wave_.astype("<i2").tobytes()
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(SPEECH_RATE)
+        w.writeframes(frames)
+    return buf.getvalue()
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: "_Server"
     protocol_version = "HTTP/1.1"
@@ -207,10 +249,13 @@ class _Handler(BaseHTTPRequestHandler):
         # Without TCP_NODELAY, Nagle + delayed ACK add ~40 ms to every keep-alive reply (skews the benchmark).
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    def _send(self, status: int, payload: dict[str, Any] | str, headers: dict[str, str] | None = None) -> None:
-        raw = payload if isinstance(payload, str) else json.dumps(payload)
-        data = raw.encode("utf-8")
-        lines = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}", "Content-Type: application/json",
+    def _send(self, status: int, payload: dict[str, Any] | str | bytes, headers: dict[str, str] | None = None,
+              content_type: str = "application/json") -> None:
+        if isinstance(payload, bytes):
+            data = payload
+        else:
+            data = (payload if isinstance(payload, str) else json.dumps(payload)).encode("utf-8")
+        lines = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}", f"Content-Type: {content_type}",
                  f"Content-Length: {len(data)}", *(f"{k}: {v}" for k, v in (headers or {}).items())]
         try:
             # Head and body in one write (one TCP segment for small replies).
@@ -227,7 +272,7 @@ class _Handler(BaseHTTPRequestHandler):
         except json.JSONDecodeError:
             self._send(400, _error("request body is not JSON", kind="invalid_request_error"))
             return
-        if self.path.rstrip("/") not in ("/v1/chat/completions", "/chat/completions"):
+        if self.path.rstrip("/") not in ("/v1/chat/completions", "/chat/completions", *SPEECH_PATHS):
             self._send(404, _error(f"no route {self.path}", kind="not_found"))
             return
         with state.lock:
@@ -242,10 +287,35 @@ class _Handler(BaseHTTPRequestHandler):
             state.in_flight += 1
             state.max_in_flight = max(state.max_in_flight, state.in_flight)
         try:
-            self._answer(body, reply, record, latency, reject_schema)
+            if self.path.rstrip("/") in SPEECH_PATHS:
+                self._speech(body, reply, latency)
+            else:
+                self._answer(body, reply, record, latency, reject_schema)
         finally:
             with state.lock:
                 state.in_flight -= 1
+
+    def _speech(self, body: dict[str, Any], reply: Reply, latency: float) -> None:
+        time.sleep(latency + reply.delay)
+        text = body.get("input")
+        if not isinstance(text, str) or not text.strip() or not body.get("model") or not body.get("voice"):
+            self._send(400, _error("input, model and voice are required", kind="invalid_request_error"))
+        elif reply.kind == "rate_limit":
+            headers: dict[str, str] = {}
+            if reply.retry_after is not None:
+                headers["Retry-After"] = reply.retry_after
+            if reply.retry_after_ms is not None:
+                headers["retry-after-ms"] = str(reply.retry_after_ms)
+            self._send(429, _error("Rate limit reached, slow down", kind="rate_limit_error"), headers)
+        elif reply.kind == "unauthorized":
+            self._send(401, _error("Incorrect API key provided.", kind="invalid_request_error"))
+        elif reply.kind == "server_error":
+            self._send(500, _error("The server had an error while processing your request", kind="server_error"))
+        elif reply.kind == "malformed":
+            self._send(200, b"RIFF\x10\x00\x00\x00WAVEnot really audio", content_type="audio/wav")
+        else:
+            speed = float(body.get("speed") or 1.0)
+            self._send(200, speech_wav(text, speed=speed, silent=reply.kind == "silent"), content_type="audio/wav")
 
     def _answer(self, body: dict[str, Any], reply: Reply, record: RecordedRequest, latency: float,
                 reject_schema: bool) -> None:

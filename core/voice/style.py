@@ -1,0 +1,91 @@
+"""The course's voice, kept in its style bible so every video of a course sounds the same.
+
+Four fields of the `style_bibles` row (migration 0012): the voice provider ("" = the studio's default), the voice
+name ("" = the provider's default), the speed (1 = normal) and the pronunciation lexicon. They are not part of the
+visual style's hash (`core.prompts.style`): a new voice must not make every image prompt stale. They are part of
+the narration's staleness hash (`voice_hash`): a new voice, speed or lexicon makes a shot's audio stale.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from core.activity import log_activity
+from core.authz import require
+from core.errors import ValidationError
+from core.models import StyleBible
+from core.voice.lexicon import validate_lexicon
+
+VOICE_PROVIDERS = ("openai", "offline")
+MIN_SPEED, MAX_SPEED = 0.5, 2.0
+VOICE_HASH_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class VoiceStyle:
+    provider: str = ""  # "" = the studio's default (settings.voice_provider, else openai with a key, else offline)
+    voice: str = ""  # "" = the provider's default voice
+    speed: float = 1.0
+    lexicon: Mapping[str, str] = field(default_factory=dict)
+
+
+DEFAULT_VOICE_STYLE = VoiceStyle()
+
+
+def voice_style(row: StyleBible | None) -> VoiceStyle:
+    """The course's voice (the default when the script has no style bible yet)."""
+    if row is None:
+        return DEFAULT_VOICE_STYLE
+    lexicon = row.voice_lexicon if isinstance(row.voice_lexicon, dict) else {}
+    return VoiceStyle(provider=row.voice_provider or "", voice=row.voice_name or "",
+                      speed=float(row.voice_speed or 1.0),
+                      lexicon={str(k): str(v) for k, v in lexicon.items()})
+
+
+def voice_hash(narration: str, style: VoiceStyle) -> str:
+    """What a shot's narration audio is made from: the narration and the course's voice, speed and lexicon.
+    A take whose stored hash differs from today's is stale."""
+    payload = {"v": VOICE_HASH_VERSION, "narration": " ".join(narration.split()), "provider": style.provider,
+               "voice": style.voice, "speed": round(style.speed, 3), "lexicon": sorted(style.lexicon.items())}
+    return hashlib.sha256(json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+
+
+def update_voice_style(session: Session, file_id: int, *, actor: str = "", provider: str | None = None,
+                       voice: str | None = None, speed: float | None = None,
+                       lexicon: Mapping[str, str] | None = None) -> VoiceStyle:
+    """Change the course's voice; bad values raise `ValidationError` (nothing is changed then)."""
+    require("edit")
+    from core.prompts.style import get_style_bible
+
+    changes: dict[str, Any] = {}
+    if provider is not None:
+        provider = provider.strip().lower()
+        if provider not in ("", *VOICE_PROVIDERS):
+            raise ValidationError(f"Unknown voice provider {provider!r}; choose one of: {', '.join(VOICE_PROVIDERS)}")
+        changes["voice_provider"] = provider
+    if voice is not None:
+        voice = voice.strip()
+        if len(voice) > 64 or any(not (ch.isalnum() or ch in "-_+.") for ch in voice):
+            raise ValidationError("A voice name is at most 64 letters, digits, '-', '_', '+' or '.'")
+        changes["voice_name"] = voice
+    if speed is not None:
+        if not MIN_SPEED <= float(speed) <= MAX_SPEED:
+            raise ValidationError(f"The voice speed must be between {MIN_SPEED} and {MAX_SPEED} (1 = normal)")
+        changes["voice_speed"] = float(speed)
+    if lexicon is not None:
+        changes["voice_lexicon"] = validate_lexicon(lexicon)
+    row = get_style_bible(session, file_id)
+    changed = [k for k, v in changes.items() if getattr(row, k) != v]
+    for name in changed:
+        setattr(row, name, changes[name])
+    if changed:
+        log_activity(session, "voice_style.updated", actor=actor, source_file_id=file_id,
+                     subject_type="source_file", subject_id=file_id, fields=changed)
+        session.flush()
+    return voice_style(row)
