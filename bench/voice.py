@@ -14,18 +14,15 @@ from __future__ import annotations
 
 import argparse
 import math
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
+from bench.prompts import fake_server
 from core.db import session_scope
 from core.jobs import Worker
 from core.jobs.voice import request_voices
@@ -35,28 +32,10 @@ from core.runtime import open_runtime
 from core.settings import load_settings
 from tests.core.jobs_factory import make_board
 
-SERVER = Path(__file__).resolve().parent.parent / "tests" / "fakes" / "openai_server.py"
 
 SENTENCES = ("نتعلم اليوم كيف نرتب البيانات في جدول واحد.", "ثم نرسم منها شكلاً بيانياً واضحاً في Excel.",
              "ونراجع في الختام ما تعلمناه معاً خطوة بخطوة.")
 TARGET = 1.15
-
-
-@contextmanager
-def fake_server(latency: float) -> Iterator[str]:
-    """The fake OpenAI server in its own process, like a real remote provider: its CPU is not ours."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, str(SERVER), "--port", str(port), "--latency", str(latency)],
-                            stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        proc.stdout.readline()  # "fake OpenAI server on …" once it is listening
-        yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def main(argv: list[str] | None = None) -> int:
