@@ -5,6 +5,7 @@ nothing (`core.money`, the rule the studio and the CLI use)."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from sqlalchemy.orm import Session
 
 from core.api.clips import estimate_explicit_clip, queue_explicit_clip
 from core.api.deps import RuntimeDep, SessionDep
@@ -24,14 +25,7 @@ def queue_image(body: ImageJobIn, session: SessionDep, runtime: RuntimeDep) -> J
     """Queue an image for a frame's selected prompt (`frame_id`), or for one prompt version (`prompt_id`,
     which becomes the frame's selected prompt). Asking again while that render is in flight returns the same
     job; poll `GET /jobs/{id}`."""
-    frame_id = body.frame_id
-    if body.prompt_id is not None:
-        version = session.get(PromptVersion, body.prompt_id)
-        if version is None:
-            raise NotFoundError(f"There is no prompt version with id {body.prompt_id}.")
-        frame_id = version.frame_id
-        select_version(session, frame_id, version.id, actor="api")
-    assert frame_id is not None  # the body validator guarantees one of the two
+    frame_id = _target_frame(session, body)
     job = request_image(session, frame_id, settings=runtime.settings, force=body.force, actor="api")
     session.commit()
     return job_out(session, job)
@@ -54,14 +48,7 @@ def queue_clip(body: ClipJobIn, request: Request, session: SessionDep, runtime: 
 def estimate_image(body: ImageJobIn, session: SessionDep, runtime: RuntimeDep) -> EstimateOut:
     """What `POST /generation/images` with this body would queue and cost, and whether the script's budget
     admits it. Queues nothing; a refusal the request would give (locked, no prompt) is given here too."""
-    frame_id = body.frame_id
-    if body.prompt_id is not None:
-        version = session.get(PromptVersion, body.prompt_id)
-        if version is None:
-            raise NotFoundError(f"There is no prompt version with id {body.prompt_id}.")
-        frame_id = version.frame_id
-        select_version(session, frame_id, version.id, actor="api")  # as the request would; rolled back below
-    assert frame_id is not None  # the body validator guarantees one of the two
+    frame_id = _target_frame(session, body)  # selects the version as the request would; rolled back below
     quote = quote_image(session, frame_id, settings=runtime.settings, force=body.force)
     session.rollback()
     return estimate_out(quote)
@@ -79,3 +66,15 @@ def estimate_clip(body: ClipJobIn, request: Request, session: SessionDep, runtim
     session.rollback()
     return estimate_out(quote)
 
+
+def _target_frame(session: Session, body: ImageJobIn) -> int:
+    """The frame an image request is for: `frame_id`, or the frame of `prompt_id`, which becomes that frame's
+    selected prompt."""
+    if body.prompt_id is None:
+        assert body.frame_id is not None  # the body validator guarantees one of the two
+        return body.frame_id
+    version = session.get(PromptVersion, body.prompt_id)
+    if version is None:
+        raise NotFoundError(f"There is no prompt version with id {body.prompt_id}.")
+    select_version(session, version.frame_id, version.id, actor="api")
+    return version.frame_id
