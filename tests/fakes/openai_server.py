@@ -295,12 +295,9 @@ class _Handler(BaseHTTPRequestHandler):
             with state.lock:
                 state.in_flight -= 1
 
-    def _speech(self, body: dict[str, Any], reply: Reply, latency: float) -> None:
-        time.sleep(latency + reply.delay)
-        text = body.get("input")
-        if not isinstance(text, str) or not text.strip() or not body.get("model") or not body.get("voice"):
-            self._send(400, _error("input, model and voice are required", kind="invalid_request_error"))
-        elif reply.kind == "rate_limit":
+    def _sent_failure(self, reply: Reply) -> bool:
+        """Send the scripted 429 / 401 / 500 a chat or speech request meets; False when the reply is another kind."""
+        if reply.kind == "rate_limit":
             headers: dict[str, str] = {}
             if reply.retry_after is not None:
                 headers["Retry-After"] = reply.retry_after
@@ -311,6 +308,17 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(401, _error("Incorrect API key provided.", kind="invalid_request_error"))
         elif reply.kind == "server_error":
             self._send(500, _error("The server had an error while processing your request", kind="server_error"))
+        else:
+            return False
+        return True
+
+    def _speech(self, body: dict[str, Any], reply: Reply, latency: float) -> None:
+        time.sleep(latency + reply.delay)
+        text = body.get("input")
+        if not isinstance(text, str) or not text.strip() or not body.get("model") or not body.get("voice"):
+            self._send(400, _error("input, model and voice are required", kind="invalid_request_error"))
+        elif self._sent_failure(reply):
+            pass
         elif reply.kind == "malformed":
             self._send(200, b"RIFF\x10\x00\x00\x00WAVEnot really audio", content_type="audio/wav")
         else:
@@ -327,17 +335,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(400, _error("response_format json_schema is not supported by this server",
                                    kind="invalid_request_error", param="response_format"))
             return
-        if reply.kind == "rate_limit":
-            headers: dict[str, str] = {}
-            if reply.retry_after is not None:
-                headers["Retry-After"] = reply.retry_after
-            if reply.retry_after_ms is not None:
-                headers["retry-after-ms"] = str(reply.retry_after_ms)
-            self._send(429, _error("Rate limit reached, slow down", kind="rate_limit_error"), headers)
-        elif reply.kind == "unauthorized":
-            self._send(401, _error("Incorrect API key provided.", kind="invalid_request_error"))
-        elif reply.kind == "server_error":
-            self._send(500, _error("The server had an error while processing your request", kind="server_error"))
+        if self._sent_failure(reply):
+            pass
         elif plan_sentences(body) is not None and reply.kind not in ("refusal", "unauthorized"):
             kind = "ok" if reply.kind == "slow" else reply.kind
             full = json.dumps(plan_reply(body, kind), ensure_ascii=False)
