@@ -109,6 +109,23 @@ def eventually(read: Callable[[], T], expected: T, timeout_s: float = 60.0) -> T
     return value
 
 
+def ingest_upload(page: Any, script: Path, data: Path, *, videos: int) -> None:
+    """Upload `script` on the Library page and wait until its `videos` are stored: the upload preview already says
+    "N videos" before anything is stored, and settled() alone can see the page before the ingest's rerun."""
+    import sqlite3
+
+    page.locator("input[type=file]").set_input_files(str(script))
+    page.get_by_role("button", name="Ingest script").click()
+    settled(page)
+
+    def stored() -> int:
+        with sqlite3.connect(data / "studio.db") as conn:
+            return int(conn.execute("select count(*) from videos").fetchone()[0])
+
+    assert eventually(stored, videos) == videos
+    settled(page)
+
+
 def shot(page: Any, name: str) -> None:
     """A screenshot of what the page shows now, kept under test-artifacts/screenshots/."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

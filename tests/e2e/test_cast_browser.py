@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 from core.assets import AssetStore
-from tests.e2e.harness import open_page, require_chromium, running_studio, settled, shot, studio_env
+from tests.e2e.harness import ingest_upload, open_page, require_chromium, running_studio, settled, shot, studio_env
 from tests.studio.conftest import arabic_docx
 
 pytestmark = pytest.mark.e2e
@@ -66,9 +66,7 @@ def test_a_presenter_with_an_uploaded_photo_is_on_the_board_and_in_the_renders(
     set_photo = _photo(tmp_path / "studio-set.jpg", (20, 60, 200))
     with sync_playwright() as pw:
         browser, page = open_page(pw, url)
-        page.locator("input[type=file]").set_input_files(str(script))
-        page.get_by_role("button", name="Ingest script").click()
-        settled(page)
+        ingest_upload(page, script, data, videos=2)
 
         # Storyboard: define the presenter, with her photo, in the style bible's cast
         _open(page, "Storyboard")

@@ -18,6 +18,7 @@ import pytest
 from tests.e2e.harness import (
     ARTIFACTS,
     eventually,
+    ingest_upload,
     ROOT,
     open_page,
     require_chromium,
@@ -81,9 +82,7 @@ def test_studio_end_to_end(studio: tuple[str, Path], tmp_path: Path) -> None:
         browser, page = open_page(pw, url)
 
         # Library: upload the Arabic script
-        page.locator("input[type=file]").set_input_files(str(script))
-        page.get_by_role("button", name="Ingest script").click()
-        settled(page)
+        ingest_upload(page, script, data, videos=2)
         expect(page.get_by_text("2 videos", exact=False).first).to_be_visible()
         assert _db(data, "select count(*) from videos") == [(2,)]
         shot(page, "library")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import open_page, require_chromium, running_studio, settled, shot, studio_env
+from tests.e2e.harness import ingest_upload, open_page, require_chromium, running_studio, settled, shot, studio_env
 from tests.studio.conftest import arabic_docx
 
 pytestmark = pytest.mark.e2e
@@ -36,9 +36,7 @@ def test_voice_a_shot_and_play_it(studio: tuple[str, Path], tmp_path: Path) -> N
     script.write_bytes(arabic_docx())
     with sync_playwright() as pw:
         browser, page = open_page(pw, url)
-        page.locator("input[type=file]").set_input_files(str(script))
-        page.get_by_role("button", name="Ingest script").click()
-        settled(page)
+        ingest_upload(page, script, data, videos=2)
         page.get_by_test_id("stSidebarNav").get_by_role("link", name="Storyboard").click()
         settled(page)
         expect(page.get_by_text("Narration: 0 of 2 shots voiced")).to_be_visible()
