@@ -15,18 +15,19 @@ What "Approve and render clip" promises a producer (the Clips page and the board
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
 from core.authz import current_principal
-from core.errors import GateError, NotFoundError
-from core.jobs import planning
+from core.errors import GateError, NotFoundError, StudioError
+from core.jobs import planning, prefetch
 from core.jobs.queue import quote_batch, request_shot
 from core.jobs.takes import source_file_of
 from core.models import Frame, Shot
 from core.money import Quote
-from core.review import APPROVED_STATUSES, CHANGED, set_status, status_of
+from core.review import APPROVED_STATUSES, CHANGED, current_shots, set_status, status_of
 from core.settings import Settings
 
 
@@ -104,14 +105,38 @@ def one_click_refusal(session: Session, shot_id: int) -> str | None:
     return None
 
 
-def estimate_shot(session: Session, shot_id: int, *, settings: Settings) -> Quote:
+def estimate_shot(session: Session, shot_id: int, *, settings: Settings,
+                  lookups: planning.Lookups | None = None) -> Quote:
     """The price of one click: what `approve_and_render` would queue (the shot's frames that have no image, and
-    its clip), asked as the click asks it once the shot is approved; writes nothing."""
+    its clip), asked as the click asks it once the shot is approved; writes nothing. `lookups`: rows read once
+    for many shots (`offers`)."""
     shot = _live_shot(session, shot_id)
     approved = settings.model_copy(update={"allow_unapproved_clips": True})  # the click approves before it asks
     batch = request_shot(session, shot.id, frame_ids=[f.id for f in _frames_needing_images(shot)],
-                         settings=approved, force=shot.selected_clip_id is not None, dry=True)
-    return quote_batch(session, source_file_of(session, shot_id=shot.id), batch)
+                         settings=approved, force=shot.selected_clip_id is not None, dry=True, lookups=lookups)
+    file_id = planning.memo(lookups, ("file", shot.id), lambda: source_file_of(session, shot_id=shot.id))
+    return quote_batch(session, file_id, batch)
+
+
+def offers(session: Session, video_id: int, shot_ids: Sequence[int], *, settings: Settings) -> dict[int, Quote | str]:
+    """What each of these shots' button offers the acting person: the click's price, or in words why they may not
+    click (`one_click_refusal`, or the request's own refusal: a locked frame, no renderer). A page drawing a button
+    per shot asks once: the shots' rows are read together (`core.jobs.prefetch`)."""
+    wanted = set(shot_ids)
+    shots = [s for s in current_shots(session, video_id) if s.id in wanted]
+    lookups: planning.Lookups = {}
+    prefetch.warm(session, shots, lookups, jobs=True)
+    out: dict[int, Quote | str] = {}
+    for shot in shots:
+        refusal = one_click_refusal(session, shot.id)
+        if refusal is not None:
+            out[shot.id] = refusal
+            continue
+        try:
+            out[shot.id] = estimate_shot(session, shot.id, settings=settings, lookups=lookups)
+        except StudioError as err:  # the click would be refused the same way
+            out[shot.id] = str(err)
+    return out
 
 
 def approve_and_render(session: Session, shot_id: int, *, settings: Settings, actor: str) -> OneClickResult:

@@ -6,13 +6,15 @@ import streamlit as st
 
 from core.batch_check import check_video_clips
 from core.jobs import request_video_clips
+from core.review import clip_gate_relaxed
 from studio import auth, state
 from studio.actions import ok, perform
 from studio.clip_plan import clip_model_note
 from studio.batch_summary import batch_toast, draw_batch_check
-from studio.clip_row import shot_row
+from studio.clip_row import offers_one_click, shot_row
 from studio.context import get_runtime
 from studio.live import live_status
+from studio.one_click_button import one_click_offers
 from studio.sidebar import require_board
 
 rt = get_runtime()
@@ -48,5 +50,7 @@ else:
         st.session_state[confirm_key] = False
         st.rerun()
 
+relax = clip_gate_relaxed(cfg)
+offered = one_click_offers(rt, video_id, [s.id for s in board.shots if offers_one_click(s, relax=relax)])
 for shot in board.shots:
-    shot_row(rt, shot)
+    shot_row(rt, shot, offered.get(shot.id))

@@ -14,7 +14,7 @@ from studio.context import get_runtime
 from studio.frame_card import frame_card, narration
 from studio.grid_editor import draw_grid_editor, has_unsaved_edits
 from studio.plan_panel import draw_version_diff, load_board_plan, plan_controls, shot_plan_line
-from studio.one_click_button import one_click_button
+from studio.one_click_button import one_click_button, one_click_offers
 from studio.review_actions import approve_shot
 from studio.sidebar import require_video
 from studio.storyboard_density import draw_corrections, draw_coverage, draw_note, draw_rebuild
@@ -79,6 +79,8 @@ if tab_board.open:
         shown = set(pick.pills("Show frames", list(STATUS_LABELS), format_func=STATUS_LABELS.__getitem__,
                                selection_mode="multi", key=REVIEW_FILTER,
                                default=None if kept_filter else list(STATUS_LABELS)))
+        offered = one_click_offers(rt, video_id, [
+            s.id for s in board.shots if may_review and not s.clip_id and s.review_status != "locked"])
         for shot in board.shots:
             frames_shown = [f for f in shot.frames if f.review_status in shown]
             if not frames_shown:
@@ -97,8 +99,8 @@ if tab_board.open:
                     ) and ok(perform(rt, lambda s, sid=shot.id: approve_shot(s, sid, actor=cfg.author_name),
                                      success=f"Shot {shot.position} approved.")):
                         st.rerun()
-                    if may_review and not shot.clip_id and shot.review_status != "locked":
-                        one_click_button(rt, shot, key=f"board-one-click-{shot.id}")
+                    if shot.id in offered:
+                        one_click_button(rt, shot, offered[shot.id], key=f"board-one-click-{shot.id}")
                 for col, frame in zip(cols[1:], frames_shown):
                     with col:
                         frame_card(frame)

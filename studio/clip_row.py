@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.jobs import list_takes, request_clip, select_take
+from core.money import Quote
 from core.review import clip_gate_relaxed
 from core.runtime import Runtime
 from studio import auth
@@ -42,9 +43,15 @@ def clip_takes(rt: Runtime, shot: ShotView) -> None:
         st.rerun()
 
 
-def shot_row(rt: Runtime, shot: ShotView) -> None:
+def offers_one_click(shot: ShotView, *, relax: bool) -> bool:
+    """Whether the row offers "Approve and render clip": the clip is blocked only by review, not by a lock."""
+    return shot.review_status != "locked" and shot.clip_block_reason(relax=relax) is not None
+
+
+def shot_row(rt: Runtime, shot: ShotView, offer: Quote | str | None = None) -> None:
     """The player large on the left (or, before there is a clip, the start and end images it will move between);
-    the start and end images, status and buttons on the right. Below 1000 px wide, one column."""
+    the start and end images, status and buttons on the right. Below 1000 px wide, one column. `offer`: the
+    shot's one-click price or refusal (`one_click_offers`), when `offers_one_click`."""
     cfg = rt.settings
     with st.container(border=True, key=f"clip-row-{shot.id}"):
         title_line(f"Shot {shot.position} · {len(shot.frames)} frame(s)", shot.review_status)
@@ -70,7 +77,7 @@ def shot_row(rt: Runtime, shot: ShotView) -> None:
                 st.caption(f"{missing} image(s) will be rendered first.")
             if blocked and shot.review_status != "locked":  # not approved yet: approve and render in one click
                 st.caption(f":material/pending: {blocked}.")
-                one_click_button(rt, shot, key=f"one-click-{shot.id}")
+                one_click_button(rt, shot, offer, key=f"one-click-{shot.id}")
             elif blocked:
                 st.caption(f":material/block: {escape_markdown(blocked)}.")
             label = "Re-render clip" if shot.clip_id else "Render clip"

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.errors import StudioError
-from core.one_click import approve_and_render, estimate_shot, one_click_refusal
+from core.money import Quote
+from core.one_click import approve_and_render, offers
 from core.runtime import Runtime
 from studio import auth, state
 from studio.actions import ok, perform
@@ -19,18 +19,22 @@ from studio.widgets import escape_markdown
 LABEL = "Approve and render clip"
 
 
-def one_click_button(rt: Runtime, shot: ShotView, *, key: str) -> None:
-    """The button and its estimate, or (for a person who may not use it) why not, as a caption."""
-    cfg = rt.settings
+def one_click_offers(rt: Runtime, video_id: int, shot_ids: list[int]) -> dict[int, Quote | str]:
+    """Each shot's price or refusal, asked once per page run for all its buttons (`core.one_click.offers`)."""
+    if not shot_ids:
+        return {}
     with rt.sessions() as session:
-        refusal = one_click_refusal(session, shot.id)
-        try:
-            estimate = estimate_shot(session, shot.id, settings=cfg) if refusal is None else None
-        except StudioError as err:  # the click would be refused the same way (a locked frame, no renderer)
-            refusal, estimate = str(err), None
-    if refusal is not None or estimate is None:
-        st.caption(f":material/block: {escape_markdown(refusal or '')}")
+        return offers(session, video_id, shot_ids, settings=rt.settings)
+
+
+def one_click_button(rt: Runtime, shot: ShotView, offer: Quote | str | None, *, key: str) -> None:
+    """The button and its estimate, or (for a person who may not use it) why not, as a caption. `offer` is the
+    shot's entry of `one_click_offers`."""
+    cfg = rt.settings
+    if not isinstance(offer, Quote):
+        st.caption(f":material/block: {escape_markdown(offer or '')}")
         return
+    estimate = offer
     busy = shot.chip in ("pending", "submitted", "running")
     clicked = st.button(LABEL, key=key, type="primary", icon=":material/task_alt:", disabled=busy, width="stretch",
                         help="Approves this shot's frames in your name, renders its missing images, then its clip.")

@@ -164,12 +164,12 @@ class ClipEnds:
 
 
 def clip_ends(session: Session, shot: Shot, frames: Sequence[Frame], *, settings: Settings,
-              provider: str) -> ClipEnds:
+              provider: str, lookups: Lookups | None = None) -> ClipEnds:
     """Start on the shot's first keyframe — or, with "chain shots" on, on the previous shot's last one — and end on
     its last keyframe whenever the model takes an end frame (`takes_end_frame`)."""
     from core.continuity import chained_from
 
-    before = chained_from(session, shot)
+    before: Shot | None = memo(lookups, ("chained", shot.id), lambda: chained_from(session, shot))
     before_frames = live_frames(before) if before is not None else []
     start = before_frames[-1] if before_frames else frames[0]
     chained = before if before_frames else None

@@ -31,7 +31,7 @@ from core.activity import log_activity
 from core.authz import acting_name, require
 from core.errors import ConflictError, GateError, NotFoundError, StudioError, ValidationError
 from core.hashing import stable_hash
-from core.jobs import planning
+from core.jobs import planning, prefetch
 from core.jobs.takes import source_file_of
 from core.review import APPROVED_STATUSES, assert_clip_allowed, clip_gate_relaxed, current_shots
 from core.models import JOB_ACTIVE, Asset, Frame, Job, Shot, Video, utcnow
@@ -116,7 +116,7 @@ def _request_image(session: Session, frame_id: int, *, settings: Settings, provi
             raise TakeKept(f"Frame {frame.position} of shot {frame.shot.position} is {frame.review_status}; "
                             "re-roll it (force) to render another take anyway")
 
-    prior = _prior_job(session, input_hash, force=force, gate=gate)
+    prior = _prior_job(session, input_hash, force=force, gate=gate, index=_index(batch))
     if prior is not None:
         return prior, False
     file_id = planning.memo(batch.lookups, ("file", frame.shot_id),
@@ -167,7 +167,7 @@ def _request_clip(session: Session, shot_id: int, *, settings: Settings, provide
     assert_clip_allowed(session, shot.id, relax=clip_gate_relaxed(settings))
     name = planning.resolve_provider(settings, provider)
     model = planning.model_for(settings, name, "clip")
-    plan = planning.clip_ends(session, shot, frames, settings=settings, provider=name)
+    plan = planning.clip_ends(session, shot, frames, settings=settings, provider=name, lookups=batch.lookups)
     ends = [plan.start] + ([plan.end] if plan.end is not None else [])
 
     inputs: list[tuple[str, int]] = []
@@ -209,7 +209,7 @@ def _request_clip(session: Session, shot_id: int, *, settings: Settings, provide
         # A clip asked for before these images were rendered names them by their jobs until a worker picks it up:
         # it is this very render, still in flight (a second tab must not queue and pay for it again).
         waiting = _in_flight(session, planning.clip_input_hash(shot.id, prompt, name, model, params, as_queued),
-                             kind="clip")
+                             kind="clip", index=_index(batch))
         if waiting is not None:
             return waiting, False
 
@@ -219,7 +219,7 @@ def _request_clip(session: Session, shot_id: int, *, settings: Settings, provide
             raise TakeKept(f"Shot {shot.position} is {shot.review_status}; re-roll it (force) to render another "
                             "clip anyway")
 
-    prior = _prior_job(session, input_hash, force=force, gate=gate)
+    prior = _prior_job(session, input_hash, force=force, gate=gate, index=_index(batch))
     if prior is not None:
         return prior, False
     file_id = planning.memo(batch.lookups, ("file", shot.id), lambda: source_file_of(session, shot_id=shot.id))
@@ -404,14 +404,23 @@ def _begin_sqlite(session: Session, *, immediate: bool = False) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def _prior_job(session: Session, input_hash: str, *, force: bool, gate: Callable[[], None]) -> Job | None:
+def _prior_job(session: Session, input_hash: str, *, force: bool, gate: Callable[[], None],
+               index: prefetch.JobIndex | None = None) -> Job | None:
     """The job to return instead of a new one: the same render in flight (even when forced: a double click never
-    pays twice), else — after the review gate — a finished one to reuse unless forced (a re-roll)."""
-    existing = _in_flight(session, input_hash)
+    pays twice), else — after the review gate — a finished one to reuse unless forced (a re-roll). `index`: a dry
+    batch's jobs, read once (`core.jobs.prefetch`)."""
+    existing = _in_flight(session, input_hash, index=index)
     if existing is not None:
         return existing
     gate()
-    return None if force else _reusable(session, input_hash)
+    if force:
+        return None
+    return index.finished(input_hash) if index is not None else _reusable(session, input_hash)
+
+
+def _index(batch: RenderBatch) -> prefetch.JobIndex | None:
+    """The jobs a dry batch read once; a real request always asks the database (under its write lock)."""
+    return prefetch.job_index(batch.lookups) if batch.dry else None
 
 
 def _enforce(session: Session, new_jobs: Sequence[Job], batch: RenderBatch) -> None:
@@ -438,7 +447,10 @@ def _video_images(session: Session, video_id: int, *, settings: Settings, provid
                   actor: str, batch: RenderBatch) -> RenderBatch:
     _video(session, video_id)
     provider = planning.resolve_provider(settings, provider)  # a configuration problem stops the whole batch
-    for shot in current_shots(session, video_id):
+    shots = current_shots(session, video_id)
+    if batch.dry:
+        prefetch.warm(session, shots, batch.lookups, jobs=True)
+    for shot in shots:
         for frame in planning.live_frames(shot):
             batch.collect(frame.id, partial(_request_image, session, frame.id, settings=settings, provider=provider,
                                             force=force, actor=actor, batch=batch))
@@ -460,19 +472,24 @@ def _video_clips(session: Session, video_id: int, *, settings: Settings, provide
                  actor: str, batch: RenderBatch) -> RenderBatch:
     _video(session, video_id)
     provider = planning.resolve_provider(settings, provider)
-    for shot in current_shots(session, video_id):
+    shots = current_shots(session, video_id)
+    if batch.dry:
+        prefetch.warm(session, shots, batch.lookups, jobs=True)
+    for shot in shots:
         batch.collect(shot.id, partial(_request_clip, session, shot.id, settings=settings, provider=provider,
                                        force=force, actor=actor, batch=batch))
     return batch
 
 
 def request_shot(session: Session, shot_id: int, *, frame_ids: Sequence[int], settings: Settings,
-                 force: bool = False, actor: str = "", dry: bool = False) -> RenderBatch:
+                 force: bool = False, actor: str = "", dry: bool = False,
+                 lookups: planning.Lookups | None = None) -> RenderBatch:
     """A shot's images (`frame_ids`, never forced), then its clip waiting for them: one request, admitted whole
-    against the budget. `dry` builds the same jobs without writing them (the estimate beside a button)."""
+    against the budget. `dry` builds the same jobs without writing them (the estimate beside a button); a dry
+    request may share `lookups` that `core.jobs.prefetch.warm` read for many shots."""
     if not dry:
         require("render")
-    batch = RenderBatch(dry=dry)
+    batch = RenderBatch(dry=dry, lookups=lookups if dry and lookups is not None else {})
     for frame_id in frame_ids:
         batch.jobs.append(_request_image(session, frame_id, settings=settings, provider=None, force=False,
                                          actor=actor, batch=batch)[0])
@@ -689,7 +706,10 @@ def _job(session: Session, job_id: int) -> Job:
     return job
 
 
-def _in_flight(session: Session, input_hash: str, *, kind: str | None = None) -> Job | None:
+def _in_flight(session: Session, input_hash: str, *, kind: str | None = None,
+               index: prefetch.JobIndex | None = None) -> Job | None:
+    if index is not None:
+        return index.in_flight(input_hash, kind)
     stmt = select(Job).where(Job.input_hash == input_hash, Job.status.in_(JOB_ACTIVE))
     if kind is not None:
         stmt = stmt.where(Job.kind == kind)

@@ -24,7 +24,8 @@ from core import approvals, money
 from core.activity import log_activity
 from core.authz import acting_name, require
 from core.errors import GateError, NotFoundError, StudioError, ValidationError
-from core.jobs.queue import RenderBatch, TakeKept, _begin_sqlite, _enforce, _insert_or_existing, _prior_job
+from core.jobs import prefetch
+from core.jobs.queue import RenderBatch, TakeKept, _begin_sqlite, _enforce, _index, _insert_or_existing, _prior_job
 from core.jobs.takes import source_file_of
 from core.models import Job, Shot, Video
 from core.prompts.style import find_style_bible
@@ -159,7 +160,7 @@ def _request_voice(session: Session, shot_id: int, *, settings: Settings, provid
             raise TakeKept(f"Shot {shot.position} is {shot.review_status} and has narration audio; re-voice it "
                             "(force) to record another take anyway")
 
-    prior = _prior_job(session, input_hash, force=force, gate=gate)
+    prior = _prior_job(session, input_hash, force=force, gate=gate, index=_index(batch))
     if prior is not None:
         return prior, False
     file_id = course[0]
@@ -214,7 +215,10 @@ def _voices(session: Session, *, video_id: int | None, file_id: int | None, sett
     card = money.load_rate_card(session)  # once for the batch, not once per shot
     course: Course | None = None
     for vid in _video_ids(session, video_id=video_id, file_id=file_id):
-        for shot in current_shots(session, vid):
+        shots = current_shots(session, vid)
+        if batch.dry:
+            prefetch.warm(session, shots, batch.lookups, jobs=True)
+        for shot in shots:
             course = course or course_voice(session, shot)  # one script, one voice: read it once
             batch.collect(shot.id, partial(_request_voice, session, shot.id, settings=settings, provider=provider,
                                            force=force, actor=actor, batch=batch, rate_card=card, course=course))

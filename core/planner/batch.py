@@ -239,18 +239,40 @@ class _Result:
         return self.inputs.video_id
 
 
-def _plan_one(inputs: VideoInputs, planner: Planner, slots: threading.Semaphore, fatal: list[str]) -> _Result:
-    """The planner call for one video, with no database session open."""
+class _Slots:
+    """At most `concurrency` requests in flight, held around each request only (the planner's `gate`); once a
+    fatal error was seen (a bad key, a wrong setting), a request waiting for a slot is not sent."""
+
+    def __init__(self, concurrency: int) -> None:
+        self._free = threading.Semaphore(max(1, concurrency))
+        self.fatal: list[str] = []
+
+    def __enter__(self) -> None:
+        self._free.acquire()
+        if self.fatal:
+            self._free.release()
+            raise ProviderError(f"Not sent: {self.fatal[0]}", category="not_sent")
+
+    def __exit__(self, *exc: object) -> None:
+        self._free.release()
+
+    def note(self, err: ProviderError) -> None:
+        if err.category in FATAL_CATEGORIES and not self.fatal:
+            self.fatal.append(str(err))
+
+
+def _plan_one(inputs: VideoInputs, planner: Planner, slots: _Slots) -> _Result:
+    """The planner call for one video, with no database session open. While one video's request waits for the
+    provider, the next video's message is built and the previous reply checked, outside the slots: a slot goes
+    to the next request the moment a reply is in."""
+    if slots.fatal:
+        return _Result(inputs, "fell_back", f"Not sent: {slots.fatal[0]}")
     try:
-        with slots:  # at most `concurrency` planner calls in flight
-            if fatal:
-                return _Result(inputs, "fell_back", f"Not sent: {fatal[0]}")
-            try:
-                reply = planner.plan(inputs.request)
-            except ProviderError as err:
-                if err.category in FATAL_CATEGORIES and not fatal:
-                    fatal.append(str(err))
-                raise
+        try:
+            reply = planner.plan(inputs.request, gate=slots)
+        except ProviderError as err:
+            slots.note(err)
+            raise
         return _Result(inputs, "planned", reply=reply)
     except StudioError as err:
         return _Result(inputs, "fell_back", str(err))
@@ -371,19 +393,20 @@ def plan_videos(
             finished.put(_Result(item, "fell_back", "the video has no narration to plan"))
         else:
             to_send.append(item)
-    slots = threading.Semaphore(max(1, concurrency))
-    fatal: list[str] = []
+    slots = _Slots(concurrency)
 
     def run(item: VideoInputs) -> None:
         try:
-            result = _plan_one(item, planner, slots, fatal)
+            result = _plan_one(item, planner, slots)
         except BaseException as err:  # never leave the collecting loop waiting for a video
             result = _Result(item, "fell_back", f"Unexpected error ({type(err).__name__}): {err}")
         finished.put(result)
 
     total = len(inputs)
     done = 0
-    with ThreadPoolExecutor(max_workers=max(1, min(len(to_send), max(1, concurrency))),
+    # More threads than slots: each waits for a slot with its message built, and checks its reply after giving
+    # the slot back. The requests in flight stay bounded by `slots`.
+    with ThreadPoolExecutor(max_workers=max(1, min(len(to_send), 2 * max(1, concurrency))),
                             thread_name_prefix="plan") as pool:
         for item in to_send:
             pool.submit(run, item)

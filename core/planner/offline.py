@@ -11,7 +11,9 @@ board always had. No two keyframes of a video get the same description (a repeat
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import Any
 
 from core.board_layout import Density, layout_board
 from core.planner.types import KeyframePlan, PlannedShot, PlanRequest, ShotPlanReply
@@ -27,7 +29,7 @@ class OfflinePlanner:
     model = "offline"
     template_version = OFFLINE_PLANNER_VERSION
 
-    def plan(self, req: PlanRequest) -> ShotPlanReply:
+    def plan(self, req: PlanRequest, *, gate: AbstractContextManager[Any] | None = None) -> ShotPlanReply:
         density = Density(kind=req.density, shots=req.shots, frames=req.frames, pace_s=req.pace_s, wpm=req.wpm)
         return offline_plan(req.sentences, density, scene_starts=req.scene_starts,
                             directions=list(zip(req.direction_at, req.directions)), location=req.style.setting)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import threading
+from contextlib import AbstractContextManager, nullcontext
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -143,9 +144,9 @@ class OpenAIPlanner:
         self._chat.close()
 
     # ---- public ---------------------------------------------------------------------------------------------
-    def plan(self, req: PlanRequest) -> ShotPlanReply:
+    def plan(self, req: PlanRequest, *, gate: AbstractContextManager[Any] | None = None) -> ShotPlanReply:
         """A plan that passes `plan_problems` (sizes and moves spelled as the vocabulary spells them), or a
-        `ProviderError` saying why there is none."""
+        `ProviderError` saying why there is none. `gate` is held around each HTTP request only."""
         n = len(req.sentences)
         if n == 0:
             raise ProviderError("The video has no narration to plan", category="invalid_plan")
@@ -155,7 +156,7 @@ class OpenAIPlanner:
         ]
         problems: list[str] = []
         for asked in range(REASK_LIMIT + 1):
-            content, reply, problems = self._ask(messages, n)
+            content, reply, problems = self._ask(messages, n, gate or nullcontext())
             if reply is not None and not problems:
                 return normalized(reply)
             if asked < REASK_LIMIT:
@@ -166,13 +167,14 @@ class OpenAIPlanner:
                             category="invalid_plan")
 
     # ---- one question (retried per the policy) ----------------------------------------------------------------
-    def _ask(self, messages: list[ChatCompletionMessageParam],
-             n: int) -> tuple[str, ShotPlanReply | None, list[str]]:
-        return self._read(self._chat.with_retries(self._attempt, messages), n)
+    def _ask(self, messages: list[ChatCompletionMessageParam], n: int,
+             gate: AbstractContextManager[Any]) -> tuple[str, ShotPlanReply | None, list[str]]:
+        return self._read(self._chat.with_retries(self._attempt, messages, gate), n)
 
-    def _attempt(self, messages: list[ChatCompletionMessageParam]) -> ChatCompletion:
-        completion = self._chat.complete(messages, structured_format=STRUCTURED_FORMAT,
-                                         json_format=JSON_MODE_FORMAT)
+    def _attempt(self, messages: list[ChatCompletionMessageParam], gate: AbstractContextManager[Any]) -> ChatCompletion:
+        with gate:
+            completion = self._chat.complete(messages, structured_format=STRUCTURED_FORMAT,
+                                             json_format=JSON_MODE_FORMAT)
         usage = completion.usage
         with self._lock:
             self.usage["requests"] += 1

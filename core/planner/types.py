@@ -6,7 +6,8 @@ as a producer (and a model) reads them in the numbered narration.
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from contextlib import AbstractContextManager
+from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -76,10 +77,12 @@ class ShotPlanReply(BaseModel):
 
 @runtime_checkable
 class Planner(Protocol):
-    """A provider of shot plans. `plan` may be slow (network); it never touches the database."""
+    """A provider of shot plans. `plan` may be slow (network); it never touches the database. `gate`, when given,
+    is held around each request in flight and only then (a batch's concurrency limit): building the message,
+    reading the reply and waiting between retries happen outside it."""
 
     name: str
     model: str
     template_version: str
 
-    def plan(self, req: PlanRequest) -> ShotPlanReply: ...
+    def plan(self, req: PlanRequest, *, gate: AbstractContextManager[Any] | None = None) -> ShotPlanReply: ...

@@ -206,7 +206,7 @@ def test_a_plan_the_store_refuses_falls_back_whole(runtime: Runtime) -> None:
     before = _board_state(runtime, video_id)
 
     class Twice(OfflinePlanner):
-        def plan(self, req):  # type: ignore[no-untyped-def]
+        def plan(self, req, *, gate=None):  # type: ignore[no-untyped-def]
             same = (KeyframePlan(description="the same picture"),)
             return ShotPlanReply(shots=(
                 PlannedShot(first_sentence=1, last_sentence=3, shot_size="wide", camera_move="static", keyframes=same),
