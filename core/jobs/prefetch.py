@@ -49,15 +49,16 @@ def job_index(lookups: planning.Lookups) -> JobIndex | None:
     return found if isinstance(found, JobIndex) else None
 
 
-def warm(session: Session, shots: Sequence[Shot], lookups: planning.Lookups, *, jobs: bool) -> None:
+def warm(session: Session, shots: Sequence[Shot], lookups: planning.Lookups, *, jobs: bool,
+         frames: bool = True) -> None:
     """Read for these shots what their requests would read one by one; `jobs` also indexes the jobs already there
-    (dry runs only, see the module's note)."""
+    (dry runs only, see the module's note). Without `frames`, only what shot-level requests (voices) read."""
     live = [s for s in shots if s.deleted_at is None]
     if not live:
         return
-    frames = [f for s in live for f in planning.live_frames(s)]
-    prompt_ids = {f.selected_prompt_id for f in frames if f.selected_prompt_id}
-    asset_ids = {f.selected_image_id for f in frames if f.selected_image_id}
+    keyframes = [f for s in live for f in planning.live_frames(s)] if frames else []
+    prompt_ids = {f.selected_prompt_id for f in keyframes if f.selected_prompt_id}
+    asset_ids = {f.selected_image_id for f in keyframes if f.selected_image_id}
     asset_ids |= {i for s in live for i in (s.selected_clip_id, s.selected_voice_id) if i}
     # The identity map holds rows weakly: keep them referenced for as long as the batch lives.
     kept: list[object] = list(lookups.get(_KEPT_KEY, []))
@@ -68,7 +69,7 @@ def warm(session: Session, shots: Sequence[Shot], lookups: planning.Lookups, *, 
     lookups[_KEPT_KEY] = kept
     _warm_boards(session, live, lookups)
     if jobs:
-        lookups[JOBS_KEY] = _index(session, [f.id for f in frames], [s.id for s in live])
+        lookups[JOBS_KEY] = _index(session, [f.id for f in keyframes], [s.id for s in live])
 
 
 def _warm_boards(session: Session, shots: Sequence[Shot], lookups: planning.Lookups) -> None:

@@ -217,7 +217,7 @@ def _voices(session: Session, *, video_id: int | None, file_id: int | None, sett
     for vid in _video_ids(session, video_id=video_id, file_id=file_id):
         shots = current_shots(session, vid)
         if batch.dry:
-            prefetch.warm(session, shots, batch.lookups, jobs=True)
+            prefetch.warm(session, shots, batch.lookups, jobs=True, frames=False)
         for shot in shots:
             course = course or course_voice(session, shot)  # one script, one voice: read it once
             batch.collect(shot.id, partial(_request_voice, session, shot.id, settings=settings, provider=provider,
