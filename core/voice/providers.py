@@ -18,25 +18,29 @@ import shutil
 import subprocess
 from typing import Protocol
 
+import numpy as np
+
 from core.errors import ProviderError, ValidationError
 from core.settings import Settings
+from core.voice.chunks import speech_chunks
 from core.voice.style import VOICE_PROVIDERS, VoiceStyle
 
 OPENAI_VOICES = ("alloy", "ash", "ballad", "coral", "echo", "fable", "nova", "onyx", "sage", "shimmer", "verse")
 OFFLINE_VOICES = ("auto", "ar", "en-us", "en-gb")
-OPENAI_MAX_CHARS = 4096  # the speech endpoint's input limit
+OPENAI_MAX_CHARS = 4096  # the speech endpoint's input limit: longer narration is asked in pieces
 ESPEAK_BASE_WPM = 160  # espeak-ng's words a minute at speed 1 (its own default, 175, sounds hurried in Arabic)
 _ARABIC = re.compile(r"[\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF\uFB50-\uFDFF\uFE70-\uFEFF]")
 
 
 class Voice(Protocol):
-    """Speaks text. `synthesize` raises `ProviderError` (`retryable` when trying again may help)."""
+    """Speaks text. `synthesize` raises `ProviderError` (`retryable` when trying again may help);
+    `idempotency_key` names the job's request, for a provider that can answer a repeated one without charging."""
 
     name: str
     model: str
     default_voice: str
 
-    def synthesize(self, text: str, *, voice: str, speed: float) -> bytes: ...
+    def synthesize(self, text: str, *, voice: str, speed: float, idempotency_key: str | None = None) -> bytes: ...
 
 
 def worker_provider_name(voice_provider: str) -> str:
@@ -84,7 +88,7 @@ class EspeakVoice:
         self.executable = executable
         self.timeout_s = timeout_s
 
-    def synthesize(self, text: str, *, voice: str, speed: float) -> bytes:
+    def synthesize(self, text: str, *, voice: str, speed: float, idempotency_key: str | None = None) -> bytes:
         exe = self.executable or shutil.which("espeak-ng")
         if exe is None:
             raise ProviderError("The offline voice needs espeak-ng, which is not installed here: run "
@@ -131,17 +135,31 @@ class OpenAIVoice:
     def scrub(self, text: str) -> str:
         return text.replace(self._key, "***") if self._key else text
 
-    def synthesize(self, text: str, *, voice: str, speed: float) -> bytes:
+    def synthesize(self, text: str, *, voice: str, speed: float, idempotency_key: str | None = None) -> bytes:
+        """The narration as WAV. Longer than the endpoint takes (`OPENAI_MAX_CHARS`), it is asked in pieces cut at
+        sentence ends (`core.voice.chunks`) and the pieces' audio joined in order: one take, as if said at once.
+        Each request carries `Idempotency-Key` (the job's key, and the piece's number)."""
+        pieces = speech_chunks(text, OPENAI_MAX_CHARS)
+        if not pieces:
+            raise ValidationError("There is no narration to voice")
+        if len(pieces) == 1:
+            return self._speak(pieces[0], voice=voice, speed=speed, key=idempotency_key)
+        from core.voice.audio import decode, to_wav
+
+        return to_wav(np.concatenate([
+            decode(self._speak(piece, voice=voice, speed=speed,
+                               key=f"{idempotency_key}-{n}" if idempotency_key else None))
+            for n, piece in enumerate(pieces, start=1)]))
+
+    def _speak(self, text: str, *, voice: str, speed: float, key: str | None) -> bytes:
         import openai
 
         from core.openai_chat import translate_error
 
-        if len(text) > OPENAI_MAX_CHARS:
-            raise ValidationError(f"The narration is {len(text)} characters; the OpenAI voice takes at most "
-                                  f"{OPENAI_MAX_CHARS}. Split the shot.")
         try:
-            reply = self._client.audio.speech.create(model=self.model, voice=voice or self.default_voice,
-                                                     input=text, speed=speed, response_format="wav")
+            reply = self._client.audio.speech.create(
+                model=self.model, voice=voice or self.default_voice, input=text, speed=speed, response_format="wav",
+                extra_headers={"Idempotency-Key": key} if key else None)
             return reply.read()
         except openai.APIError as err:
             raise translate_error(err, base_url=self.base_url, model=self.model, timeout_s=self.timeout_s,

@@ -50,7 +50,8 @@ class VoiceRenderProvider:
         if self.voice is None:
             raise ProviderError(self.unavailable or "This voice is not available here", category="config")
         speed = float(spec.params.get("speed") or 1.0)
-        raw = self.voice.synthesize(spec.prompt, voice=str(spec.params.get("voice") or ""), speed=speed)
+        raw = self.voice.synthesize(spec.prompt, voice=str(spec.params.get("voice") or ""), speed=speed,
+                                    idempotency_key=idempotency_key)
         take = prepare(raw, characters=len(spec.prompt), speed=speed, max_bytes=self.max_bytes)
         key = self.store.put(take.wav, "wav")
         self.store.storage.put(record, json.dumps({"storage_key": key, "duration_s": take.duration_s}).encode())

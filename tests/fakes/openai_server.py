@@ -204,6 +204,7 @@ def _error(message: str, *, kind: str, param: str | None = None) -> dict[str, An
 
 SPEECH_PATHS = ("/v1/audio/speech", "/audio/speech")
 SPEECH_CHARS_PER_S = 15.0
+SPEECH_MAX_CHARS = 4096
 SPEECH_RATE = 24_000
 
 
@@ -317,6 +318,9 @@ class _Handler(BaseHTTPRequestHandler):
         text = body.get("input")
         if not isinstance(text, str) or not text.strip() or not body.get("model") or not body.get("voice"):
             self._send(400, _error("input, model and voice are required", kind="invalid_request_error"))
+        elif len(text) > SPEECH_MAX_CHARS:  # as the real endpoint refuses it
+            self._send(400, _error(f"input is longer than {SPEECH_MAX_CHARS} characters",
+                                   kind="invalid_request_error"))
         elif self._sent_failure(reply):
             pass
         elif reply.kind == "malformed":
