@@ -2,7 +2,7 @@
 
 Every exporter writes to a temporary name beside the target and renames it when the file is complete: a kill, a
 crash or a full disk mid-write leaves at most a `*.part*` file (never listed, never archived, and removed by a
-later export of the same file once an hour old), not a corrupt PDF or spreadsheet under the name a producer would send. The rename is atomic on one
+later export of the same file once an hour old; so are a media bundle's staged folders), not a corrupt PDF or spreadsheet under the name a producer would send. The rename is atomic on one
 filesystem, and the temporary file is in the target's own folder, so it always is.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -52,6 +53,18 @@ def _sweep(out: Path) -> None:
         try:
             if old.stat().st_mtime < cutoff:
                 old.unlink()
+        except OSError:
+            continue  # another export removed it first
+
+
+def sweep_staging(folder: Path) -> None:
+    """Remove half-written copies of `folder` (`<name>.part-*`, staged by an export that was killed) once they are
+    an hour old; a younger one may belong to an export still running."""
+    cutoff = time.time() - STALE_S
+    for old in folder.parent.glob(f"{folder.name}{PART}-*"):
+        try:
+            if old.is_dir() and old.stat().st_mtime < cutoff:
+                shutil.rmtree(old)
         except OSError:
             continue  # another export removed it first
 

@@ -144,6 +144,7 @@ def _write_video(kind: str, ext: str, video: VideoRow, target: Path, wpm: float,
     # The .otio refers to its media bundle (`<name>_media/`) by the final name; the bundle is staged under a
     # temporary name and swapped in with the .otio, so a killed export leaves the last good pair.
     media = timeline.media_folder(target)
+    files.sweep_staging(media)
     staging = media.with_name(f"{media.name}{files.PART}-{secrets.token_hex(4)}")
     try:
         with files.writing(target) as tmp:

@@ -132,3 +132,27 @@ def test_writing_nothing_is_an_error_not_an_empty_deliverable(tmp_path: Path) ->
     with pytest.raises(FileNotFoundError), writing(tmp_path / "x.pdf"):
         pass
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_timeline_export_sweeps_media_folders_left_by_a_killed_one(sqlite_runtime: Runtime) -> None:
+    """A SIGKILL between staging a timeline's media and swapping them in leaves `<name>_media.part-*`: the next
+    export of that timeline removes it once it is an hour old (a younger one may be an export still running)."""
+    from core.exports.runner import ExportOptions
+
+    rt = sqlite_runtime
+    with rt.sessions() as session:
+        ids = make_script(session, rt.data_dir, shots=2, frames=2, clip_shots=1)
+        session.commit()
+    options = ExportOptions(formats=("otio",))
+    with rt.sessions() as session:
+        [good] = run_export(session, "timeline", settings=rt.settings, file_id=ids.file_id, options=options)
+    stale = good.with_name(f"{good.stem}_media{files.PART}-dead")
+    fresh = good.with_name(f"{good.stem}_media{files.PART}-beef")
+    for folder in (stale, fresh):
+        (folder / "clips").mkdir(parents=True)
+        (folder / "clips" / "half.mp4").write_bytes(b"half a clip")
+    os.utime(stale, (1_000_000, 1_000_000))
+    with rt.sessions() as session:
+        run_export(session, "timeline", settings=rt.settings, file_id=ids.file_id, options=options)
+    assert not stale.exists() and fresh.exists()
+    assert good.with_name(f"{good.stem}_media").is_dir()
