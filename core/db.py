@@ -103,22 +103,31 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.close()
 
 
+def begin_sqlite(session: Session, *, immediate: bool = False) -> bool:
+    """Open SQLite's transaction now (`immediate`: with its write lock) rather than at the first write, as pysqlite
+    would: reads before that write could predate another writer's commit, and a SAVEPOINT before it would be a
+    transaction of its own. True on SQLite (whether or not a transaction was already open); a no-op elsewhere."""
+    conn = session.connection()
+    if conn.dialect.name != "sqlite":
+        return False
+    raw = conn.connection.dbapi_connection
+    if raw is not None and not raw.in_transaction:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    return True
+
+
 def lock_videos_for_write(session: Session, *video_ids: int) -> None:
     """Serialise writers of these videos' storyboards (a plan, a rebuild, a grid save) for the rest of the
     transaction: PostgreSQL locks the videos' rows, in id order (two batches never deadlock); SQLite takes its
     write lock now (BEGIN IMMEDIATE). pysqlite
     otherwise opens the transaction only at the first write, so the reads before it (the version numbers, the
     rows to change) could predate another writer's commit and the insert would collide on a version."""
-    conn = session.connection()
-    if conn.dialect.name == "sqlite":
-        raw = conn.connection.dbapi_connection
-        if raw is not None and not raw.in_transaction:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+    if begin_sqlite(session, immediate=True):
         return
     from sqlalchemy import bindparam, text
 
     if video_ids:
-        conn.execute(text("SELECT id FROM videos WHERE id IN :ids ORDER BY id FOR UPDATE")
+        session.connection().execute(text("SELECT id FROM videos WHERE id IN :ids ORDER BY id FOR UPDATE")
                      .bindparams(bindparam("ids", expanding=True)), {"ids": sorted(set(video_ids))})
 
 

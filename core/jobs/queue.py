@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from core import approvals, money
 from core.activity import log_activity
 from core.authz import acting_name, require
+from core.db import begin_sqlite
 from core.errors import ConflictError, GateError, NotFoundError, StudioError, ValidationError
 from core.hashing import stable_hash
 from core.jobs import planning, prefetch
@@ -392,16 +393,11 @@ class _AlreadyRendered(Exception):
 
 
 def _begin_sqlite(session: Session, *, immediate: bool = False) -> None:
-    """pysqlite opens its transaction only at the first write: a SAVEPOINT before that would be a transaction of
-    its own, committed on release (and a later refusal, e.g. the budget's, could not roll the job back). Open the
-    real transaction first. `immediate` takes SQLite's write lock at once, so the in-flight and reuse checks that
-    follow read what every other writer committed (a deferred transaction would read an older snapshot, then wait
-    for the lock and insert a second job for a render that finished meanwhile)."""
-    conn = session.connection()
-    if conn.dialect.name == "sqlite":
-        raw = conn.connection.dbapi_connection
-        if raw is not None and not raw.in_transaction:
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    """The real transaction first (`core.db.begin_sqlite`): a later refusal (the budget's) must roll the job back,
+    and `immediate` takes SQLite's write lock at once, so the in-flight and reuse checks that follow read what
+    every other writer committed (a deferred transaction would read an older snapshot, then wait for the lock and
+    insert a second job for a render that finished meanwhile)."""
+    begin_sqlite(session, immediate=immediate)
 
 
 def _prior_job(session: Session, input_hash: str, *, force: bool, gate: Callable[[], None],
