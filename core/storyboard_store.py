@@ -490,6 +490,17 @@ def choose_density(settings: Settings, *, density: str | None = None, shots: int
 # ---- the offline board ------------------------------------------------------------------------------------------
 
 
+def place_marks(starts: Sequence[int], directions: Sequence[dict[str, Any]],
+                scenes: Sequence[dict[str, Any]]) -> tuple[list[int], list[tuple[int, str]]]:
+    """Where the script's marks stand among the sentences starting at `starts` (0-based): the sentence each scene
+    opens with, and for each direction (in order, its text stripped) the sentence it is shown with. One rule for
+    the offline board and for what a planner is told."""
+    scene_starts = [bisect_left(starts, int(m.get("at", 0))) for m in scenes if isinstance(m, dict)]
+    placed = [(max(0, bisect_right(starts, int(d.get("at", 0))) - 1), str(d.get("text", "")).strip())
+              for d in directions if isinstance(d, dict)]
+    return scene_starts, placed
+
+
 def offline_board(body: str, density: Density, *, directions: Sequence[dict[str, Any]] = (),
                   scenes: Sequence[dict[str, Any]] = (), location: str = "",
                   sentences: Sentences | None = None) -> BoardRows:
@@ -507,9 +518,8 @@ def offline_board(body: str, density: Density, *, directions: Sequence[dict[str,
             ShotRow(summary="", span=(0, 0), directions=tuple(t for t in texts if t), scene=None,
                     frames=(FrameRow(scene_text=shown, beat=""),)),))
     starts = located.starts
-    scene_starts = [bisect_left(starts, int(m.get("at", 0))) for m in scenes]
-    at = [max(0, bisect_right(starts, int(d.get("at", 0))) - 1) for d in directions]
-    cut, note = offline_shots(located.texts, density, scene_starts=scene_starts, directions=list(zip(at, texts)))
+    scene_starts, placed = place_marks(starts, directions, scenes)
+    cut, note = offline_shots(located.texts, density, scene_starts=scene_starts, directions=placed)
     owned, scene_of = _place(located, [shot.first for shot in cut], directions, scenes)
     ends, summaries = located.ends, [shot.subject for shot in cut]
     return BoardRows(meta=replace(meta, note=note), shots=tuple(

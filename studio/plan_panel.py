@@ -111,7 +111,8 @@ def _plan_popover(rt: Runtime, video_id: int, file_id: int) -> None:
                 with session_scope(rt.sessions) as session:
                     ids = videos_in_scope(session, video_id=video_id) if scope == "video" else \
                         videos_in_scope(session, file_id=file_id)
-                    est, verdict = admission_for(session, ids, planner, force=force)
+                    est, verdict = admission_for(session, ids, planner, force=force,
+                                                 wpm=rt.settings.speaking_rate_wpm)
             except Exception as err:  # noqa: BLE001 - shown in words
                 show_error(err)
                 return
@@ -143,7 +144,7 @@ def _run_plan(rt: Runtime, video_id: int, file_id: int, scope: str, provider: st
             ids = videos_in_scope(session, video_id=video_id) if scope == "video" else \
                 videos_in_scope(session, file_id=file_id)
         summary = plan_videos(rt.sessions, ids, planner, concurrency=cfg.refine_concurrency, force=force,
-                              progress=progress, actor=cfg.author_name)
+                              progress=progress, actor=cfg.author_name, wpm=cfg.speaking_rate_wpm)
     except Exception as err:  # noqa: BLE001 - shown in words
         show_error(err)
         return

@@ -30,7 +30,8 @@ def _plan(args: argparse.Namespace) -> int:
         with session_scope(runtime.sessions) as session:
             ids = videos_in_scope(session, file_id=args.file, video_id=args.video)
             if args.estimate:
-                est, verdict = admission_for(session, ids, planner, force=args.force)
+                est, verdict = admission_for(session, ids, planner, force=args.force,
+                                             wpm=settings.speaking_rate_wpm)
                 _print_json({"provider": planner.name, "model": planner.model, "estimate": est.to_json(),
                              "admitted": verdict.admitted, "level": verdict.level, "message": verdict.reason})
                 return 0
@@ -42,7 +43,7 @@ def _plan(args: argparse.Namespace) -> int:
 
         summary = plan_videos(runtime.sessions, ids, planner, concurrency=args.concurrency or
                               settings.refine_concurrency, force=args.force, progress=progress,
-                              actor=settings.author_name)
+                              actor=settings.author_name, wpm=settings.speaking_rate_wpm)
         _print_json(summary.to_json())
         return 1 if summary.fell_back else 0
     finally:

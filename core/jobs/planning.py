@@ -17,6 +17,7 @@ from core.catalog import OFFLINE_MODELS, PROVIDERS, Capabilities, Kind
 from core.errors import NotFoundError, ValidationError
 from core.hashing import stable_hash
 from core.models import Asset, Frame, PromptVersion, Shot, Storyboard, StyleBible, Video
+from core.prompts.keyframe import drawable
 from core.settings import Settings
 
 __all__ = ["OFFLINE_MODELS", "PROVIDERS", "Kind"]
@@ -135,19 +136,20 @@ DEFAULT_MOVE = "Slow, steady push-in"
 
 def motion_prompt(session: Session, shot: Shot, frames: Sequence[Frame]) -> str:
     """The clip's prompt: the shot's planned camera move and motion (a calm push-in when it has no plan), from the
-    first frame's picture towards the last one's."""
+    picture of `frames[0]` (the clip's start image) towards that of `frames[-1]`; only English text is quoted."""
     texts = []
     for frame in (frames[0], frames[-1]) if len(frames) > 1 else frames[:1]:
         pv = session.get(PromptVersion, frame.selected_prompt_id) if frame.selected_prompt_id else None
-        texts.append(_first_sentence(pv.text if pv else frame.scene_text))
+        texts.append(_first_sentence(drawable(pv.text if pv else frame.scene_text)))
     move = CAMERA_PHRASES.get(shot.camera_move.strip().lower(), DEFAULT_MOVE) if shot.camera_move else DEFAULT_MOVE
     parts = [f"{move}; subtle natural motion, consistent characters, lighting and set."]
-    if shot.motion_prompt.strip():
-        parts.append(f"Motion: {_first_sentence(shot.motion_prompt)}")
-    if shot.summary.strip():
-        parts.append(f"Shot: {_first_sentence(shot.summary)}")
-    parts.append(f"Opens on: {texts[0]}")
-    if len(texts) > 1 and texts[1] != texts[0]:
+    # Only what reads as English goes in: quoted Arabic invites lettering in the picture (as in image prompts).
+    for label, text in (("Motion", shot.motion_prompt), ("Shot", shot.summary)):
+        if drawable(text):
+            parts.append(f"{label}: {_first_sentence(drawable(text))}")
+    if texts[0]:
+        parts.append(f"Opens on: {texts[0]}")
+    if len(texts) > 1 and texts[1] and texts[1] != texts[0]:
         parts.append(f"Ends on: {texts[1]}")
     parts.append("No on-screen text.")
     prompt = " ".join(parts)

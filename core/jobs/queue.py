@@ -192,7 +192,9 @@ def _request_clip(session: Session, shot_id: int, *, settings: Settings, provide
         as_queued.append(("job", asset.job_id) if asset.job_id is not None else ("asset", asset.id))
         asset_ids.append(asset.id)
 
-    prompt = planning.motion_prompt(session, shot, frames)
+    # From the picture the clip really starts on (a chained shot: the previous shot's last) to the shot's last.
+    prompt = planning.motion_prompt(session, shot, [plan.start, *([frames[-1]] if frames[-1] is not plan.start
+                                                                   else [])])
     params: dict[str, Any] = {"duration": settings.clip_duration_s, "aspect_ratio": settings.aspect_ratio,
                               "start_frame_id": ends[0].id, "end_frame_id": ends[1].id if len(ends) > 1 else None}
     duration = planning.clip_duration(shot, settings=settings, provider=name, model=model)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.activity import log_activity
 from core.authz import require
+from core.board_layout import DEFAULT_WPM
 from core.db import session_scope
 from core.errors import GateError, NotFoundError, ProviderError, StudioError, ValidationError
 from core.hashing import stable_hash
@@ -34,7 +34,7 @@ from core.planner.estimate import PlanAdmission, PlanEstimate, admit_plan, estim
 from core.planner.types import Planner, PlanRequest, ShotPlanReply
 from core.prompts.style import find_style_bible, style_data
 from core.sentences import locate_sentences
-from core.storyboard_store import PlanToStore, store_plans
+from core.storyboard_store import PlanToStore, place_marks, store_plans
 
 Outcome = Literal["planned", "reused", "fell_back"]
 ProgressFn = Callable[[int, int, int, str], None]
@@ -99,11 +99,6 @@ def _current_board(session: Session, video_id: int) -> Storyboard:
     return board
 
 
-def _at_sentence(starts: list[int], at: int) -> int:
-    """The 1-based number of the sentence standing at offset `at` of the body (the next one when between)."""
-    return max(1, min(len(starts), bisect_right(starts, at - 1) + 1)) if starts else 1
-
-
 @dataclass(frozen=True)
 class VideoInputs:
     """One video as the batch plans it: the request, its input hash, and what the current board keeps."""
@@ -118,7 +113,7 @@ class VideoInputs:
 
 
 def load_inputs(session: Session, video_ids: Sequence[int], planner: Planner, *,
-                force: bool = False) -> list[VideoInputs]:
+                force: bool = False, wpm: float = DEFAULT_WPM) -> list[VideoInputs]:
     """The planner's inputs for every video, in a constant number of queries (a batch reads them once, for the
     estimate and for sending): its numbered narration, the script's directions and scene marks (each placed at
     its sentence), the style bible, the cast, the video's title and its neighbours', the current board's counts
@@ -149,20 +144,21 @@ def load_inputs(session: Session, video_ids: Sequence[int], planner: Planner, *,
     for vid in ids:
         video, board = videos[vid], boards[vid]
         located = locate_sentences(video.body)
-        starts = located.starts
         f = video.source_file_id
-        directions = tuple(
-            f"(at sentence {_at_sentence(starts, int(d.get('at', 0)))}) {str(d.get('text', '')).strip()}"
-            for d in video.directions or [] if isinstance(d, dict) and str(d.get("text", "")).strip())
-        scenes = tuple(f"a new scene starts at sentence {_at_sentence(starts, int(m.get('at', 0)))}"
-                       + (f": {m.get('title')}" if m.get("title") else "")
-                       for m in video.scenes or [] if isinstance(m, dict))
+        scene_starts, placed = place_marks(located.starts, video.directions or [], video.scenes or [])
+        placed = [(at, text) for at, text in placed if text]
+        titled = [m for m in video.scenes or [] if isinstance(m, dict)]
+        scenes = tuple(f"a new scene starts at sentence {at + 1}" + (f": {m.get('title')}" if m.get("title") else "")
+                       for at, m in zip(scene_starts, titled))
+        paced = board.density == "paced" and board.pace_s is not None
         out.append((vid, PlanRequest(
             sentences=tuple(located.texts), video_title=video.title, course_title=courses.get(f, ""),
             previous_video_title=titles.get((f, video.position - 1), ""),
             next_video_title=titles.get((f, video.position + 1), ""),
-            directions=directions, scenes=scenes, cast=tuple(cast.get(f, ())), style=styles[f],
+            directions=tuple(text for _at, text in placed), direction_at=tuple(at for at, _text in placed),
+            scenes=scenes, scene_starts=tuple(scene_starts), cast=tuple(cast.get(f, ())), style=styles[f],
             shots=max(1, board.shots_requested), frames=max(1, min(3, board.frames_requested)),
+            density="paced" if paced else "fixed", pace_s=board.pace_s if paced else None, wpm=wpm,
         ), board))
     digests = {vid: plan_input_hash(req, planner) for vid, req, _board in out}
     reusable: dict[int, int] = {}
@@ -206,9 +202,10 @@ def _estimate(inputs: Sequence[VideoInputs], planner: Planner) -> PlanEstimate:
                              system_prompt=load_plan_template(planner.template_version), reused=reused)
 
 
-def estimate_plan(session: Session, video_ids: Iterable[int], planner: Planner, *, force: bool = False) -> PlanEstimate:
+def estimate_plan(session: Session, video_ids: Iterable[int], planner: Planner, *, force: bool = False,
+                  wpm: float = DEFAULT_WPM) -> PlanEstimate:
     """Tokens × rate of planning these videos now; videos whose plan would be reused cost nothing."""
-    return _estimate(load_inputs(session, list(video_ids), planner, force=force), planner)
+    return _estimate(load_inputs(session, list(video_ids), planner, force=force, wpm=wpm), planner)
 
 
 def _admit(session: Session, inputs: Sequence[VideoInputs], planner: Planner) -> tuple[PlanEstimate, PlanAdmission]:
@@ -218,10 +215,11 @@ def _admit(session: Session, inputs: Sequence[VideoInputs], planner: Planner) ->
     return est, admit_plan(session, inputs[0].source_file_id, est)
 
 
-def admission_for(session: Session, video_ids: list[int], planner: Planner, *,
-                  force: bool = False) -> tuple[PlanEstimate, PlanAdmission]:
-    """The estimate and the budget's verdict for planning `video_ids` (all of one script)."""
-    return _admit(session, load_inputs(session, video_ids, planner, force=force), planner)
+def admission_for(session: Session, video_ids: list[int], planner: Planner, *, force: bool = False,
+                  wpm: float = DEFAULT_WPM) -> tuple[PlanEstimate, PlanAdmission]:
+    """The estimate and the budget's verdict for planning `video_ids` (all of one script); `wpm` paces a paced
+    board's offline plan (the settings' speaking rate)."""
+    return _admit(session, load_inputs(session, video_ids, planner, force=force, wpm=wpm), planner)
 
 
 # ---- the batch ----------------------------------------------------------------------------------------------------
@@ -367,6 +365,7 @@ def plan_videos(
     progress: ProgressFn | None = None,
     actor: str = "",
     check_budget: bool = True,
+    wpm: float = DEFAULT_WPM,
 ) -> PlanSummary:
     """Plan videos of one script with at most `concurrency` planner calls in flight; `progress(done, total,
     video_id, outcome)` is called on the calling thread as each video finishes. The estimate is checked against
@@ -375,7 +374,7 @@ def plan_videos(
     summary = PlanSummary(provider=planner.name, model=planner.model)
     started = time.perf_counter()
     with session_scope(sessions) as session:
-        inputs = load_inputs(session, list(video_ids), planner, force=force)
+        inputs = load_inputs(session, list(video_ids), planner, force=force, wpm=wpm)
         if not inputs:
             return summary
         source = session.get(SourceFile, inputs[0].source_file_id)

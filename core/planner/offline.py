@@ -17,6 +17,7 @@ from typing import Any
 
 from core.board_layout import Density, layout_board
 from core.planner.types import KeyframePlan, PlannedShot, PlanRequest, ShotPlanReply
+from core.prompts.keyframe import drawable
 from core.sentences import summarize
 
 OFFLINE_PLANNER_VERSION = "offline-plan-2"
@@ -69,7 +70,8 @@ def offline_shots(sentences: Sequence[str], density: Density, *, scene_starts: S
         shots.append(OfflineShot(
             first=frames[0][0], last=frames[-1][1], shot_size=_SIZES[number % 3],
             camera_move="push in" if first else "static", subject=subject,
-            motion_prompt=f"{'Slow push in' if first else 'Static camera'} on {subject}", keyframes=tuple(keys)))
+            motion_prompt=f"{'Slow push in' if first else 'Static camera'} on {drawable(subject)}"
+            if drawable(subject) else "", keyframes=tuple(keys)))
     return shots, layout.note
 
 

@@ -80,6 +80,11 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def _placed(req: PlanRequest, n: int) -> str:
+    """"(at sentence 3) " for the n-th direction, numbered as the narration is (1-based)."""
+    return f"(at sentence {req.direction_at[n] + 1}) " if n < len(req.direction_at) else ""
+
+
 def build_plan_message(req: PlanRequest) -> str:
     """The video's facts as labelled lines, the narration numbered `[1] …` (the fake server parses these)."""
     style = req.style
@@ -100,7 +105,7 @@ def build_plan_message(req: PlanRequest) -> str:
         f"Setting: {style.setting}",
         f"Aspect ratio: {style.aspect_ratio}",
         "Visual directions:",
-        *([f"- {_one_line(d)}" for d in req.directions] or ["(none)"]),
+        *([f"- {_placed(req, n)}{_one_line(d)}" for n, d in enumerate(req.directions)] or ["(none)"]),
         "Scene marks:",
         *([f"- {_one_line(s)}" for s in req.scenes] or ["(none)"]),
         f"Narration ({len(req.sentences)} sentences):",

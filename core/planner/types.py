@@ -28,7 +28,7 @@ class PlanRequest(BaseModel):
     course_title: str = ""
     previous_video_title: str = ""
     next_video_title: str = ""
-    directions: tuple[str, ...] = ()  # the script's visual directions and scene marks, in order
+    directions: tuple[str, ...] = ()  # the script's visual directions, in order (their texts)
     style: StyleBibleData = Field(default_factory=StyleBibleData)
     scenes: tuple[str, ...] = ()  # scene marks: "before sentence 4: Scene 2 — The lab"
     cast: tuple[str, ...] = ()  # names of the course's cast and sets a shot may show
@@ -36,7 +36,7 @@ class PlanRequest(BaseModel):
     frames: int = Field(default=3, ge=1, le=3)  # keyframes per shot: start (, middle) (, end)
     # Where things stand in the narration (0-based sentence indices), for planners that respect them.
     scene_starts: tuple[int, ...] = ()  # sentences that open a scene
-    direction_at: tuple[int, ...] = ()  # for each of `directions`, the sentence it stands before
+    direction_at: tuple[int, ...] = ()  # for each of `directions`, the sentence it is shown with
     density: str = "fixed"  # "fixed" (about shots × frames) | "paced" (one frame per pace_s seconds)
     pace_s: float | None = Field(default=None, gt=0)
     wpm: float = Field(default=130.0, gt=0)  # the speaking rate that paces a "paced" board

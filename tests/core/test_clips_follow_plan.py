@@ -145,3 +145,27 @@ def test_chained_shots_share_one_image_and_one_charge(runtime: Runtime, server: 
     image_charges = [r for r in server.requests if r.slug == IMAGE and r.charged]
     assert len(image_charges) == 5 and server.charged_requests == 8
     assert max(server.charges_by_key().values()) == 1
+
+
+def test_a_clip_prompt_describes_its_real_start_and_quotes_no_arabic(runtime: Runtime) -> None:
+    """A chained clip opens on the previous shot's last keyframe, so its prompt says so; the shot's Arabic summary
+    and an Arabic motion line are left out of the English prompt (they invite lettering in the picture)."""
+    from core.jobs.planning import motion_prompt
+
+    with session_scope(runtime.sessions) as s:
+        board = make_board(s, shots=2, frames=2)
+        set_chain_shots(s, board.file_id, True, actor="tester")
+        for shot_id in board.shot_ids:
+            shot = s.get(Shot, shot_id)
+            shot.summary = "المعلم يشرح فكرة الدرس أمام السبورة."
+            shot.motion_prompt = "حركة بطيئة نحو السبورة"
+            shot.camera_move = "pan left"
+        [clip] = request_video_clips(s, board.video_id, settings=runtime.settings).jobs[1:]
+        assert clip.params["start_frame_id"] == board.frames[0][1]
+        prompt = clip.prompt_text
+        assert "Slow pan left" in prompt
+        assert "shot 1 frame 2" in prompt.split("Opens on:")[1].split("Ends on:")[0]  # shot 1's last keyframe
+        assert "shot 2 frame 2" in prompt.split("Ends on:")[1]
+        assert not any("\u0600" <= ch <= "\u06ff" for ch in prompt), prompt
+        shot = s.get(Shot, board.shot_ids[0])
+        assert "Motion:" not in motion_prompt(s, shot, list(shot.frames))

@@ -261,3 +261,39 @@ def test_cli_plans_a_script_and_prints_planned_reused_and_fallbacks(tmp_path: Pa
     assert (again["reused"], again["planned"]) == (1, 1)
     offline = _cli(["plan", "--video", "1", "--provider", "offline"], db_url=db_url, data_dir=data_dir)
     assert offline.returncode == 0 and json.loads(offline.stdout)["planned"] == 1
+
+
+def _board_shape(session, video_id: int) -> list[tuple[str, tuple[str, ...], str, str]]:  # type: ignore[no-untyped-def]
+    board = current_storyboard(session, video_id)
+    shots = session.scalars(select(Shot).where(Shot.storyboard_id == board.id, Shot.deleted_at.is_(None))
+                            .order_by(Shot.position))
+    return [(s.narration or "", tuple(f.scene_text for f in s.frames if f.deleted_at is None), s.shot_size,
+             s.camera_move) for s in shots]
+
+
+def test_planning_offline_gives_the_board_the_script_was_built_with(runtime: Runtime) -> None:
+    """"Plan" with the offline planner (what a studio without a key plans with) is the deterministic builder: a
+    paced board with visual directions and a scene mark is planned into the very same shots and keyframes — not
+    into a fixed 4 × 3 board that drops the directions and runs a shot across the scene change."""
+    data = make_docx([
+        ("heading", "الفيديو الأول: مقدمة"), ("para", "[Visual: a lab bench]"),
+        ("para", "مرحبا بكم في الدورة. هذه هي الجملة الثانية من الدرس."),
+        ("para", "[Visual: a microscope close-up]"),
+        ("para", "الجملة الثالثة هنا عن الخلية. والرابعة عن الغشاء."),
+        ("para", "المشهد الثاني: المختبر"),
+        ("para", "الخامسة عن النواة. السادسة عن الطاقة. السابعة [لقطة قريبة للشاشة] الثامنة والأخيرة."),
+    ])
+    with session_scope(runtime.sessions) as s:
+        [video_id] = ingest_file(s, data, "paced.docx", settings=runtime.settings, density="paced", pace_s=3,
+                                 frames=3).video_ids
+    with runtime.sessions() as s:
+        built = _board_shape(s, video_id)
+        req = plan_request_for(s, video_id)
+    assert req.density == "paced" and req.pace_s == 3 and req.direction_at and req.scene_starts
+    summary = plan_videos(runtime.sessions, [video_id], OfflinePlanner(), wpm=runtime.settings.speaking_rate_wpm)
+    assert summary.planned == 1, summary.reasons
+    with runtime.sessions() as s:
+        assert current_storyboard(s, video_id).density == "paced"
+        assert _board_shape(s, video_id) == built
+        frames = [t for _n, texts, _s, _m in built for t in texts]
+    assert any("microscope" in t for t in frames)  # the script's directions are keyframes
