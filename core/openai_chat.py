@@ -7,7 +7,9 @@ anything a reply carries before it reaches a message.
 
 from __future__ import annotations
 
+import json
 import random
+import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -63,6 +65,17 @@ def parse_retry_after(headers: Mapping[str, str], *, now: datetime | None = None
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
     return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
+
+
+_FENCE = re.compile(r"^```[A-Za-z0-9_-]*\s*\n?(.*?)\n?```$", re.DOTALL)
+
+
+def json_content(content: str) -> Any:
+    """A reply's JSON (`json.JSONDecodeError` when there is none). Servers in JSON mode — and models that ignore
+    it — often wrap the object in a Markdown code fence (```json … ```): that wrapper is not part of the answer."""
+    text = content.strip()
+    fenced = _FENCE.match(text)
+    return json.loads(fenced.group(1) if fenced else text)
 
 
 def _rejects_structured_output(err: openai.BadRequestError) -> bool:

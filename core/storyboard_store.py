@@ -98,9 +98,9 @@ class BoardRows:
 # ---- pure: plan → rows ----------------------------------------------------------------------------------------
 
 
-def plan_check(reply: ShotPlanReply, sentence_count: int) -> list[str]:
+def plan_check(reply: ShotPlanReply, sentence_count: int, *, max_keyframes: int | None = None) -> list[str]:
     """Every reason `reply` cannot be stored as a board (empty when it can)."""
-    problems = plan_problems(reply, sentence_count)
+    problems = plan_problems(reply, sentence_count, max_keyframes=max_keyframes)
     seen: dict[str, tuple[int, int]] = {}
     for s, shot in enumerate(reply.shots, start=1):
         for k, key in enumerate(shot.keyframes, start=1):

@@ -25,9 +25,9 @@ from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
 from core.errors import ProviderError
 from core.planner.types import CAMERA_MOVES, SHOT_SIZES, PlanRequest, ShotPlanReply
 from core.planner.validate import normalized
-from core.openai_chat import JsonChat, RetryPolicy
+from core.openai_chat import JsonChat, RetryPolicy, json_content
 
-PLAN_TEMPLATE_VERSION = "plan-1"
+PLAN_TEMPLATE_VERSION = "plan-2"  # plan-2: the answer's JSON shape spelled out (servers in JSON mode)
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 REASK_LIMIT = 1  # an invalid plan is asked again this many times, with its problems listed
 
@@ -161,7 +161,7 @@ class OpenAIPlanner:
         ]
         problems: list[str] = []
         for asked in range(REASK_LIMIT + 1):
-            content, reply, problems = self._ask(messages, n, gate or nullcontext())
+            content, reply, problems = self._ask(messages, n, req.frames, gate or nullcontext())
             if reply is not None and not problems:
                 return normalized(reply)
             if asked < REASK_LIMIT:
@@ -172,9 +172,9 @@ class OpenAIPlanner:
                             category="invalid_plan")
 
     # ---- one question (retried per the policy) ----------------------------------------------------------------
-    def _ask(self, messages: list[ChatCompletionMessageParam], n: int,
+    def _ask(self, messages: list[ChatCompletionMessageParam], n: int, frames: int,
              gate: AbstractContextManager[Any]) -> tuple[str, ShotPlanReply | None, list[str]]:
-        return self._read(self._chat.with_retries(self._attempt, messages, gate), n)
+        return self._read(self._chat.with_retries(self._attempt, messages, gate), n, frames)
 
     def _attempt(self, messages: list[ChatCompletionMessageParam], gate: AbstractContextManager[Any]) -> ChatCompletion:
         with gate:
@@ -188,7 +188,7 @@ class OpenAIPlanner:
                 self.usage["completion_tokens"] += usage.completion_tokens
         return completion
 
-    def _read(self, completion: ChatCompletion, n: int) -> tuple[str, ShotPlanReply | None, list[str]]:
+    def _read(self, completion: ChatCompletion, n: int, frames: int) -> tuple[str, ShotPlanReply | None, list[str]]:
         """(raw content, the plan if readable, its problems). A refusal is final: raised, not re-asked."""
         if not completion.choices:
             return "", None, ["the reply had no answer"]
@@ -203,7 +203,7 @@ class OpenAIPlanner:
         if not content:
             return "", None, ["the reply was empty"]
         try:
-            data = json.loads(content)
+            data = json_content(content)
         except json.JSONDecodeError as err:
             return content, None, [f"the reply is not valid JSON ({err.msg} at character {err.pos})"]
         try:
@@ -213,4 +213,4 @@ class OpenAIPlanner:
             return content, None, [f"the reply does not fit the plan format (problem with: {', '.join(where)})"]
         from core.storyboard_store import plan_check  # the store's own checks: a re-ask can fix what it refuses
 
-        return content, reply, plan_check(reply, n)
+        return content, reply, plan_check(reply, n, max_keyframes=frames)

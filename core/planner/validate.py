@@ -2,7 +2,7 @@
 
 Rules: at least one shot; the shots' sentence ranges, in the order given, cover sentences 1..n exactly once each
 (no sentence dropped, repeated or moved out of order); every shot size and camera move is in the fixed vocabulary;
-every shot has at least one keyframe description. An empty narration is planned by nobody (the offline board stays).
+every shot has at least one keyframe description, and no more keyframes than were asked for. An empty narration is planned by nobody (the offline board stays).
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ def normalize_term(value: str) -> str:
     return text if text in SHOT_SIZES else text.replace("-", " ").replace("close up", "close-up")
 
 
-def plan_problems(reply: ShotPlanReply, sentence_count: int) -> list[str]:
-    """Every reason the plan cannot be stored, in reading order; empty when it is valid."""
+def plan_problems(reply: ShotPlanReply, sentence_count: int, *, max_keyframes: int | None = None) -> list[str]:
+    """Every reason the plan cannot be stored, in reading order; empty when it is valid. `max_keyframes`: the
+    keyframes a shot may have (what the producer asked for: each is rendered, and paid for)."""
     problems: list[str] = []
     if sentence_count == 0:
         return ["the video has no narration to plan"]
@@ -42,6 +43,9 @@ def plan_problems(reply: ShotPlanReply, sentence_count: int) -> list[str]:
             problems.append(f"shot {number}: camera move {shot.camera_move!r} is not one of: {', '.join(CAMERA_MOVES)}")
         if not any(k.description.strip() for k in shot.keyframes):
             problems.append(f"shot {number}: no keyframe description")
+        elif max_keyframes is not None and len(shot.keyframes) > max_keyframes:
+            problems.append(f"shot {number}: {len(shot.keyframes)} keyframes, but at most {max_keyframes} were asked "
+                            "for (start, middle, end)")
     if expected <= sentence_count:
         rest = f"{expected}" if expected == sentence_count else f"{expected}-{sentence_count}"
         problems.append(f"sentence(s) {rest} are in no shot")

@@ -17,7 +17,7 @@ import pydantic
 from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
 
 from core.errors import ProviderError
-from core.openai_chat import DEFAULT_BASE_URL, JsonChat, RetryPolicy, parse_retry_after
+from core.openai_chat import DEFAULT_BASE_URL, JsonChat, RetryPolicy, json_content, parse_retry_after
 
 __all__ = ["DEFAULT_BASE_URL", "OpenAIRefiner", "RetryPolicy", "parse_retry_after"]  # the last three: old homes
 from core.prompts.template import SYSTEM_TEMPLATE_VERSION, load_system_template
@@ -139,7 +139,7 @@ class OpenAIRefiner:
         if not content:
             raise ProviderError("The model returned an empty reply", category="invalid_reply")
         try:
-            data = json.loads(content)
+            data = json_content(content)
         except json.JSONDecodeError:
             raise ProviderError(f"The model's reply is not valid JSON: {self._chat.scrub(content[:120])!r}",
                                 category="invalid_reply") from None

@@ -97,7 +97,7 @@ def test_a_valid_ai_plan_is_stored_as_a_new_version_with_its_cast(runtime: Runti
     assert summary.storyboards == {video_id: board_id}
     with session_scope(runtime.sessions) as s:
         board = s.get(Storyboard, board_id)
-        assert (board.planner, board.planner_model, board.template_version) == ("openai", "gpt-4o-mini", "plan-1")
+        assert (board.planner, board.planner_model, board.template_version) == ("openai", "gpt-4o-mini", "plan-2")
         assert len(board.plan_input_hash) == 64
         shots = list(s.scalars(select(Shot).where(Shot.storyboard_id == board_id).order_by(Shot.position)))
         assert all(sh.camera_move and sh.shot_size and sh.motion_prompt for sh in shots)

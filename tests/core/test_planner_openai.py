@@ -56,7 +56,7 @@ def test_a_valid_plan_covers_every_sentence_with_known_sizes_and_moves(openai_se
 
 
 @pytest.mark.parametrize("kind", ["plan_drop", "plan_repeat", "plan_reorder", "plan_bad_move", "plan_truncated",
-                                  "malformed", "invalid"])
+                                  "malformed", "invalid", "plan_extra_keyframes"])
 def test_a_bad_plan_is_asked_again_once_with_its_problems_and_the_fixed_plan_is_used(
         openai_server: FakeOpenAIServer, kind: str) -> None:
     openai_server.script(kind)
@@ -71,7 +71,7 @@ def test_a_bad_plan_is_asked_again_once_with_its_problems_and_the_fixed_plan_is_
     assert "cannot be used" in reask and "sentences 1 to 6" in reask
     expected = {"plan_drop": "dropped", "plan_repeat": "repeat", "plan_reorder": "repeat or go back",
                 "plan_bad_move": "'dolly zoom'", "plan_truncated": "cut off", "malformed": "not valid JSON",
-                "invalid": "does not fit the plan format"}[kind]
+                "invalid": "does not fit the plan format", "plan_extra_keyframes": "6 keyframes, but at most 3"}[kind]
     assert expected in reask
 
 
@@ -117,6 +117,19 @@ def test_a_server_without_structured_output_is_asked_in_json_mode(openai_server:
     assert [r.body["response_format"]["type"] for r in openai_server.requests] == ["json_schema", "json_object"]
     planner.plan(REQ)
     assert openai_server.requests[-1].body["response_format"]["type"] == "json_object"  # remembered
+
+
+def test_a_json_mode_server_is_told_the_shape_and_a_fenced_answer_is_read(openai_server: FakeOpenAIServer) -> None:
+    """A server that only does JSON mode gets no schema in the request: the prompt itself spells out the answer's
+    shape; and a reply wrapped in a ```json code fence (usual for such servers) is read, not re-asked."""
+    openai_server.set_reject_json_schema(True)
+    openai_server.script(Reply("ok"), Reply("fenced"))
+    plan = planner_for(openai_server).plan(REQ)
+    assert plan_problems(plan, len(SENTENCES)) == []
+    asked = [r for r in openai_server.requests if r.body["response_format"]["type"] == "json_object"]
+    assert len(asked) == 1 and asked[0].answered_with == "fenced"  # read as it came: no re-ask
+    system = asked[0].body["messages"][0]["content"]
+    assert '{"shots": [{"first_sentence": 1' in system and '"keyframes": [{"description"' in system
 
 
 def test_the_key_never_appears_in_an_error(openai_server: FakeOpenAIServer) -> None:

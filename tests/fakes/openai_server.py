@@ -45,8 +45,10 @@ from typing import Any, Iterator
 
 REPLY_KINDS = ("ok", "rate_limit", "server_error", "slow", "malformed", "invalid", "refusal", "unauthorized",
                "silent",  # speech: a WAV of digital silence
+               "fenced",  # the JSON answer wrapped in a Markdown code fence, as chatty JSON-mode servers send it
                # shot plans (requests whose user message carries the numbered narration)
-               "plan_drop", "plan_repeat", "plan_reorder", "plan_bad_move", "plan_truncated")
+               "plan_drop", "plan_repeat", "plan_reorder", "plan_bad_move", "plan_truncated",
+               "plan_extra_keyframes")
 
 
 @dataclass(frozen=True)
@@ -154,6 +156,8 @@ def plan_reply(body: dict[str, Any], kind: str = "ok") -> dict[str, Any]:
         ranges = [ranges[1], ranges[0], *ranges[2:]]
     digest = int(hashlib.sha256(user.encode("utf-8")).hexdigest()[:8], 16)
     roles = ("start", "middle", "end")[:max(1, min(3, frames))]
+    if kind == "plan_extra_keyframes":  # more pictures than were asked for (each would be rendered and paid)
+        roles = ("start", "early", "middle", "late", "end", "after")
     shots = []
     for i, (a, b) in enumerate(ranges):
         gist = " ".join(sentences[a - 1].split()[:6]) if 0 < a <= n else "the topic"
@@ -342,7 +346,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self._sent_failure(reply):
             pass
         elif plan_sentences(body) is not None and reply.kind not in ("refusal", "unauthorized"):
-            kind = "ok" if reply.kind == "slow" else reply.kind
+            kind = "ok" if reply.kind in ("slow", "fenced") else reply.kind
             full = json.dumps(plan_reply(body, kind), ensure_ascii=False)
             if kind == "invalid":  # JSON, but not a plan
                 self._send(200, _completion(body, content=json.dumps({"plan": "four shots"})))
@@ -350,7 +354,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(200, _completion(body, content=full[: len(full) // 2],
                                             finish_reason="length" if kind == "plan_truncated" else "stop"))
             else:
-                self._send(200, _completion(body, content=full))
+                self._send(200, _completion(body, content=_fenced(full) if reply.kind == "fenced" else full))
         elif reply.kind == "malformed":
             self._send(200, _completion(body, content='{"prompt": "a wide shot of'))
         elif reply.kind == "invalid":
@@ -358,7 +362,12 @@ class _Handler(BaseHTTPRequestHandler):
         elif reply.kind == "refusal":
             self._send(200, _completion(body, content=None, refusal="I can't help with that request."))
         else:
-            self._send(200, _completion(body, content=json.dumps(structured_reply(body), ensure_ascii=False)))
+            answer = json.dumps(structured_reply(body), ensure_ascii=False)
+            self._send(200, _completion(body, content=_fenced(answer) if reply.kind == "fenced" else answer))
+
+
+def _fenced(answer: str) -> str:
+    return f"```json\n{answer}\n```"
 
 
 class _Server(ThreadingHTTPServer):
