@@ -349,9 +349,13 @@ class _Board:
                 session.add(shot.new)
             elif (shot.row.position, shot.row.summary, shot.row.shot_size, shot.row.camera_move) != (
                     position, shot.summary, shot.shot_size, shot.camera_move):
-                _guarded_update(session, Shot, shot.row.id, shot.seen_version, shot.label,
-                                {"position": position, "summary": shot.summary, "shot_size": shot.shot_size,
-                                 "camera_move": shot.camera_move})
+                values = {"position": position, "summary": shot.summary, "shot_size": shot.shot_size,
+                          "camera_move": shot.camera_move}
+                if shot.camera_move != shot.row.camera_move:
+                    # The planned motion line describes the move it was planned with ("Pan left on …"): kept, it
+                    # would contradict the move chosen by hand in the clip's prompt.
+                    values["motion_prompt"] = ""
+                _guarded_update(session, Shot, shot.row.id, shot.seen_version, shot.label, values)
                 shots_changed.append(shot.row.id)
         for shot in self.removed_shots:
             assert shot.row is not None

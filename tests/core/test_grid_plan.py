@@ -58,3 +58,25 @@ def test_a_stale_move_edit_is_a_conflict(runtime: Runtime) -> None:
         apply_editor_delta(s, board.storyboard_id, rows, {"edited_rows": {0: {COL_MOVE: "orbit"}}})
     with pytest.raises(ConflictError), session_scope(runtime.sessions) as s:
         apply_editor_delta(s, board.storyboard_id, rows, {"edited_rows": {1: {COL_MOVE: "tracking"}}})
+
+
+def test_a_move_changed_by_hand_drops_the_motion_line_planned_for_the_old_one(runtime: Runtime) -> None:
+    """The clip's prompt must not say "Slow pan left … Motion: Push in on the presenter": the motion line was
+    planned with the old move; a size change alone keeps it."""
+    from core.jobs.planning import motion_prompt
+
+    with session_scope(runtime.sessions) as s:
+        board = make_board(s)
+        for shot_id in board.shot_ids:
+            s.get(Shot, shot_id).motion_prompt = "Push in on the presenter as the diagram fills in"
+        rows = grid_rows(s, board.storyboard_id)
+    first_rows = {r.shot_id: i for i, r in reversed(list(enumerate(rows)))}
+    with session_scope(runtime.sessions) as s:
+        apply_editor_delta(s, board.storyboard_id, rows, {"edited_rows": {
+            first_rows[board.shot_ids[0]]: {COL_MOVE: "pan left"},
+            first_rows[board.shot_ids[1]]: {COL_SIZE: "close-up"}}})
+    with runtime.sessions() as s:
+        moved, resized = s.get(Shot, board.shot_ids[0]), s.get(Shot, board.shot_ids[1])
+        prompt = motion_prompt(s, moved, list(moved.frames))
+        assert prompt.startswith("Slow pan left") and "Push in" not in prompt
+        assert resized.motion_prompt.startswith("Push in on the presenter")
