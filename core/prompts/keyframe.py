@@ -36,7 +36,16 @@ def keyframe_fields(frame: Any, shot: Any) -> dict[str, Any]:
     }
 
 
+# A direction's own label ("[Visual: …]", "(On screen: …)", "B-roll: …"): the script's markup, not the picture.
+_LABELLED = re.compile(r"^[\[(]\s*(?:visual|picture|image|on[ -]screen|b[ -]?roll|shot|camera|graphic)s?\s*:\s*(.*?)\s*[\])]?$"
+                       r"|^(?:visual|picture|image|on[ -]screen|b[ -]?roll|graphic)s?\s*:\s*(.*)$", re.IGNORECASE)
+
+
 def drawable(text: str) -> str:
-    """`text` when it can go into an English prompt as it is; '' when it is (or holds) Arabic."""
+    """`text` when it can go into an English prompt as it is (a direction without its "[Visual: …]" label); ''
+    when it is (or holds) Arabic."""
     text = " ".join(text.split())
-    return "" if has_arabic(text) else text
+    if has_arabic(text):
+        return ""
+    labelled = _LABELLED.match(text)
+    return (labelled.group(1) or labelled.group(2) or "").strip() if labelled else text

@@ -21,7 +21,7 @@ from core.hashing import stable_hash
 from core.prompts.keyframe import drawable, has_arabic  # noqa: F401 - has_arabic is part of this module's API
 from core.prompts.types import RefinedPrompt, RefineRequest
 
-OFFLINE_TEMPLATE_VERSION = "offline-2"
+OFFLINE_TEMPLATE_VERSION = "offline-3"  # 3: directions without their "[Visual: …]" label, subjects by frame role
 NO_TEXT_NEGATIVE = "text, lettering, captions, subtitles, signs with words, logos, watermark"
 
 _MAX_SUBJECT_WORDS = 40
@@ -73,9 +73,19 @@ def _subject(req: RefineRequest) -> str:
     if not pieces:
         pieces = [p.rstrip(".") for p in (drawable(req.shot_summary), drawable(req.video_title)) if p][:1]
     if not pieces:
-        who = drawable(req.style.characters).rstrip(".") or "the course presenter"
-        return f"{_clip_words(who, 20)} explaining the lesson's idea with a clear visual aid"
+        who = _clip_words(drawable(req.style.characters).rstrip(".") or "the course presenter", 20)
+        return _NOTHING_IN_ENGLISH.get(req.frame_role, _NOTHING_IN_ENGLISH["single"]).format(who=who)
     return _clip_words("; ".join(pieces))
+
+
+# What a keyframe with nothing in English shows, by its place in the shot: the shot still moves from an
+# introduction to the detail, instead of every frame of a video reading the same.
+_NOTHING_IN_ENGLISH = {
+    "first": "{who} introducing the lesson's idea, a clear visual aid beside them",
+    "middle": "{who} explaining the idea step by step, pointing at a clear visual aid",
+    "last": "the detail of the visual aid that {who} explains, hands pointing at it",
+    "single": "{who} explaining the lesson's idea with a clear visual aid",
+}
 
 
 # The planner's shot sizes, mapped onto the framing table's rows.

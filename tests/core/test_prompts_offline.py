@@ -65,7 +65,7 @@ def test_the_keyframe_and_the_shot_plan_are_drawn() -> None:
     assert result.prompt.startswith("Close-up shot of A cell membrane seen through a microscope")
     assert result.shot_size == "close-up" and "push in" in result.camera and "push in shot" in result.prompt
     assert "Setting: a university biology lab." in result.prompt
-    assert "Script direction: [Visual: microscope on a lab bench]" in result.prompt
+    assert "Script direction: microscope on a lab bench." in result.prompt  # without the script's "[Visual: …]"
     assert not has_arabic(result.prompt)
 
 
@@ -109,3 +109,15 @@ def test_empty_scene_falls_back_to_an_english_shot_summary_else_the_presenter() 
     assert english.prompt.startswith("Medium shot of The teacher greets the class.")
     arabic = OfflineRefiner().refine(_req(1, 1, "   "))  # the summary is Arabic: never quoted in
     assert not has_arabic(arabic.prompt) and BIBLE.characters in arabic.prompt
+
+
+def test_an_arabic_only_shot_still_reads_as_a_shot_not_three_copies() -> None:
+    """With nothing in English yet (an offline board of an Arabic script), a shot's start, middle and end frames
+    still describe different pictures."""
+    from core.prompts.offline import OfflineRefiner
+    from core.prompts.types import RefineRequest
+
+    prompts = {OfflineRefiner().refine(RefineRequest(
+        scene_text="المعلم يشرح الدرس", video_title="الدرس الأول", shot_position=1, frame_position=n,
+        frame_count=3)).prompt.split(".")[0] for n in (1, 2, 3)}
+    assert len(prompts) == 3
