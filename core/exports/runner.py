@@ -4,6 +4,9 @@
 `out`, files go to `<data dir>/exports/script-<id>/` under stable names (re-exporting replaces them), and the
 project archive goes to `<data dir>/archives/`. Per-video kinds (animatic, captions, timeline) make one file per
 video, named `v01…`; with `out` they write there (a file for one video, a folder for several).
+
+The timeline is written as `otio` (with its `<name>_media/` folder beside it) and `edl` by default; `otioz` is the
+same timeline, its EDL and its media in one file, for handing over (the Exports page offers that one).
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ from core.settings import Settings
 ExportKind = Literal["pdf", "shotlist", "animatic", "captions", "timeline", "docx", "archive"]
 EXPORT_KINDS: tuple[str, ...] = ("pdf", "shotlist", "animatic", "captions", "timeline", "docx", "archive")
 FORMATS: dict[str, tuple[str, ...]] = {"shotlist": ("csv", "xlsx"), "captions": ("srt", "vtt"),
-                                       "timeline": ("otio", "edl")}
+                                       "timeline": ("otio", "edl", "otioz")}
+DEFAULT_FORMATS: dict[str, tuple[str, ...]] = {"timeline": ("otio", "edl")}  # else: all of FORMATS
 
 
 @dataclass(frozen=True)
@@ -85,7 +89,7 @@ def _formats(kind: str, wanted: tuple[str, ...], out: Path | None) -> tuple[str,
     allowed = FORMATS.get(kind, ())
     if out is not None and out.suffix.lstrip(".").lower() in allowed and not wanted:
         return (out.suffix.lstrip(".").lower(),)
-    chosen = wanted or allowed
+    chosen = wanted or DEFAULT_FORMATS.get(kind, allowed)
     bad = [f for f in chosen if f not in allowed]
     if bad and allowed:
         raise ValidationError(f"{kind} can be written as {', '.join(allowed)}, not {', '.join(bad)}")
@@ -122,13 +126,13 @@ def _per_video(snapshot: ScriptSnapshot, kind: str, formats: tuple[str, ...], ou
             target = out if len(exts) == 1 else out.with_suffix(f".{ext}")
         else:
             target = (out or base) / f"{video.slug}.{ext}"
-        paths.append(_write_video(kind, ext, video, target, wpm, options, step))
+        paths.append(_write_video(kind, ext, video, target, wpm, options, step, beside_otio="otio" in exts))
         progress((n + 1) / steps, f"Video {video.number} written")
     return paths
 
 
 def _write_video(kind: str, ext: str, video: VideoRow, target: Path, wpm: float, options: ExportOptions,
-                 step: Callable[[int, int], None] | None = None) -> Path:
+                 step: Callable[[int, int], None] | None = None, *, beside_otio: bool = False) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     if kind == "animatic":
         opts = animatic.AnimaticOptions(width=options.width, height=options.height, fps=options.fps, wpm=wpm,
@@ -138,8 +142,14 @@ def _write_video(kind: str, ext: str, video: VideoRow, target: Path, wpm: float,
         cues = captions.caption_cues(video, wpm=wpm)
         return files.write_text(target, captions.to_srt(cues) if ext == "srt" else captions.to_vtt(cues))
     if ext == "edl":
+        # Beside the .otio, the EDL is part of its bundle: it names the copies in `<name>_media/`, not the store.
+        media_name = timeline.media_folder(target).name if beside_otio else None
         with files.writing(target) as tmp:  # the timeline writers write in place: they get the temporary name
-            timeline.write_edl(video, tmp, wpm=wpm, fps=options.fps)
+            timeline.write_edl(video, tmp, wpm=wpm, fps=options.fps, media_name=media_name)
+        return target
+    if ext == "otioz":
+        with files.writing(target) as tmp:
+            timeline.write_otioz(video, tmp, wpm=wpm, fps=options.fps, edl_name=f"{target.stem}.edl")
         return target
     # The .otio refers to its media bundle (`<name>_media/`) by the final name; the bundle is staged under a
     # temporary name and swapped in with the .otio, so a killed export leaves the last good pair.
