@@ -5,6 +5,7 @@
         Prints the written paths, one a line. Without --out, files go under <data dir>/exports/script-<ID>/.
         A timeline is .otio (media folder beside it) and .edl by default; `--format otioz` writes it as one file
         to hand over (the .otio, the EDL and the media in an OpenTimelineIO zip bundle).
+        Warnings (such as narration audio out of date in the cut) go to stderr as `warning: …` lines.
     import-archive PATH [--actor NAME]
         Recreates an archived script under new ids; prints "imported as script N" and the row counts.
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import sys
 from pathlib import Path
 
 from core.db import session_scope
@@ -58,6 +60,8 @@ def _export(args: argparse.Namespace) -> int:
                                video_id=args.video, out=args.out, options=options)
     finally:
         runtime.engine.dispose()
+    for warning in paths.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     for path in paths:
         print(path)
     return 0

@@ -124,6 +124,14 @@ def test_otio_and_edl_reference_the_clips(video) -> None:
     assert f"* FROM CLIP NAME: {clip_file.name}" in edl
 
 
+def _narration_edited(rt: Runtime, shot_id: int) -> None:
+    from core.models import Shot
+
+    with rt.sessions() as session:
+        session.get(Shot, shot_id).narration_text = "New words the old audio never said."
+        session.commit()
+
+
 def test_the_timeline_is_one_otioz_file_that_opens_anywhere_with_every_medium_inside(runtime: Runtime,
                                                                                     tmp_path: Path) -> None:
     """What a producer downloads from the browser: one file; an editor elsewhere opens it and nothing is offline."""
@@ -136,7 +144,7 @@ def test_the_timeline_is_one_otioz_file_that_opens_anywhere_with_every_medium_in
     with runtime.sessions() as session:
         result = run_export(session, "timeline", settings=runtime.settings, file_id=ids.file_id,
                             options=ExportOptions(wpm=WPM, fps=25, formats=("otioz",)))
-    assert [p.name for p in result] == ["v01.otioz"]
+    assert [p.name for p in result] == ["v01.otioz"] and result.warnings == ()
     moved = tmp_path / "editor" / "lesson.otioz"  # another machine: only this one file travels
     moved.parent.mkdir()
     result[0].rename(moved)
@@ -212,3 +220,45 @@ def test_narration_clips_never_run_past_their_audio(tmp_path: Path) -> None:
     audio_events = [line.split() for line in edl if line[:3].isdigit() and line.split()[2] == "A"]
     assert [e[5] for e in audio_events] == ["00:00:02:02", "00:00:04:12"]  # source out: 52 and 112 frames
     assert audio_events[1][6:] == ["01:00:02:02", "01:00:06:14"]  # record in + 112 frames, not + 113
+
+
+def test_exports_say_which_shots_play_narration_audio_that_is_out_of_date(runtime: Runtime, tmp_path: Path,
+                                                                         monkeypatch, capsys) -> None:
+    from core.cli import main as cli_main
+    from core.jobs.exports import ExportJobs
+    from tests.core.voice_factory import voiced_script
+
+    ids, v = voiced_script(runtime, voice=2)
+    small = ExportOptions(wpm=WPM, width=160, height=90, fps=10)
+    with runtime.sessions() as session:
+        assert run_export(session, "timeline", settings=runtime.settings, file_id=ids.file_id,
+                          options=small).warnings == ()
+    _narration_edited(runtime, ids.shot_ids[1])
+    for kind in ("timeline", "animatic", "captions"):
+        with runtime.sessions() as session:
+            result = run_export(session, kind, settings=runtime.settings, file_id=ids.file_id, options=small)
+        [warning] = result.warnings
+        assert warning.startswith("Video 1: the narration audio of shot 2 is out of date") and "shot 1" not in warning
+    # Still used (better than silence): both narration clips stay on the timeline.
+    otio_file = next(p for p in run_export_paths(runtime, ids.file_id, small) if p.suffix == ".otio")
+    tl = otio.adapters.read_from_file(str(otio_file))  # kept in a name: its tracks live only as long as it does
+    audio = next(t for t in tl.tracks if t.kind == otio.schema.TrackKind.Audio)
+    assert len([c for c in audio if isinstance(c, otio.schema.Clip)]) == 2
+    # The job the Exports page shows carries it…
+    jobs = ExportJobs(runtime)
+    done = jobs.wait(jobs.submit("timeline", file_id=ids.file_id, options=small).id, timeout_s=120)
+    jobs.shutdown()
+    assert done.status == "done" and len(done.warnings) == 1 and "shot 2" in done.warnings[0]
+    # …and so does the CLI, on stderr, with the paths still alone on stdout.
+    monkeypatch.setenv("STUDIO_DATA_DIR", str(runtime.data_dir))
+    monkeypatch.setenv("DATABASE_URL", runtime.settings.db_url)
+    out = tmp_path / "cli.otioz"
+    assert cli_main(["export", "timeline", "--file", str(ids.file_id), "--out", str(out), "--wpm", str(WPM)]) == 0
+    printed = capsys.readouterr()
+    assert printed.out.split() == [str(out)] and out.is_file()
+    assert printed.err.startswith("warning: Video 1: the narration audio of shot 2 is out of date")
+
+
+def run_export_paths(rt: Runtime, file_id: int, options: ExportOptions) -> list[Path]:
+    with rt.sessions() as session:
+        return run_export(session, "timeline", settings=rt.settings, file_id=file_id, options=options)
