@@ -11,6 +11,7 @@ from core.exports.captions import speaking_rate
 from core.exports.data import export_dir
 from core.exports.files import is_partial
 from core.exports.runner import ExportOptions
+from core.exports.timeline import is_bundled_media
 from core.exports.word import apply_docx_edits
 from core.jobs.exports import export_jobs
 from studio import auth, state
@@ -25,12 +26,15 @@ KINDS = {
                                                  "audio with its voice track where shots are voiced (else paced by "
                                                  "the words, silent).")),
     "captions": ("Captions (SRT + WebVTT)", "The narration timed on the animatic's pace."),
-    "timeline": ("Editor timeline (OTIO + EDL)", ("For Resolve, Premiere or Final Cut: pictures, the narration "
-                                                  "audio and caption markers, with its media in a folder beside it.")),
+    "timeline": ("Editor timeline (OTIO bundle)", ("For Resolve, Premiere or Final Cut: pictures, the narration "
+                                                   "audio and caption markers in one .otioz file per video (a zip of "
+                                                   "the .otio, an EDL and the media at relative paths), to open on "
+                                                   "another machine.")),
     "docx": ("Word storyboard", "The script with a table per video: thumbnail, scene text, prompt."),
     "archive": ("Project archive (zip)", "Everything about this script, importable into another studio."),
 }
 MIME = {".pdf": "application/pdf", ".csv": "text/csv", ".mp4": "video/mp4", ".zip": "application/zip",
+        ".otioz": "application/zip",
         ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
 
@@ -68,7 +72,8 @@ if kind in ("animatic", "captions", "timeline"):
     size = (st.selectbox("Animatic size", ["1280x720", "854x480", "640x360"]) if kind == "animatic"
             else "1280x720")
     width, height = (int(x) for x in size.split("x"))
-    options = ExportOptions(wpm=float(wpm), subtitles=bool(subtitles), width=width, height=height)
+    options = ExportOptions(wpm=float(wpm), subtitles=bool(subtitles), width=width, height=height,
+                            formats=("otioz",) if kind == "timeline" else ())  # a browser hands over one file
 
 jobs = export_jobs(rt)
 if st.button(f"Export {KINDS[kind][0]}", type="primary", icon=":material/file_download:"):
@@ -81,7 +86,8 @@ if st.button(f"Export {KINDS[kind][0]}", type="primary", icon=":material/file_do
 
 
 def offer(path: Path, key: str) -> None:
-    # A callable: the bytes are read only when the button is clicked, not on every rerun.
+    # A callable: the bytes are read only when the button is clicked, not on every rerun. Streamlit then holds the
+    # whole file in memory to serve it (st.download_button reads a file object whole too: it cannot stream).
     st.download_button(path.name, data=path.read_bytes, file_name=path.name,
                        mime=MIME.get(path.suffix, "application/octet-stream"), key=key, icon=":material/download:")
 
@@ -101,6 +107,8 @@ def export_progress() -> None:
         st.error(f"{label} failed: {job.error}", icon=":material/error:")
     else:
         st.success(f"{label} ready: wrote {len(job.paths)} file(s)", icon=":material/task_alt:")
+        for warning in job.warnings:
+            st.warning(warning, icon=":material/warning:")
         for i, path in enumerate(p for p in job.paths if p.is_file()):
             offer(path, f"job-{job.id}-{i}")
 
@@ -122,7 +130,8 @@ if auth.can(rt.settings, "edit"):  # applying a writer's edits changes the story
 
 st.subheader("Files")
 folder = export_dir(rt.data_dir, file_id)
-files = sorted(p for p in folder.rglob("*") if p.is_file() and not is_partial(p)) if folder.is_dir() else []
+files = sorted(p for p in folder.rglob("*") if p.is_file() and not is_partial(p) and not is_bundled_media(p)
+               ) if folder.is_dir() else []
 archives = sorted((rt.data_dir / "archives").glob(f"script-{file_id}-*.zip"), reverse=True)[:3]
 if not files and not archives:
     st.caption("Nothing exported yet.")

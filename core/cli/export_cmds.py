@@ -1,8 +1,11 @@
 """`python -m core export KIND --file ID [--video ID] [--out PATH]` and `python -m core import-archive PATH`.
 
     export pdf|shotlist|animatic|captions|timeline|docx|archive --file ID [--video ID] [--out PATH]
-        [--format csv|xlsx|srt|vtt|otio|edl ...] [--wpm N] [--subtitles] [--size 1280x720] [--fps 25]
+        [--format csv|xlsx|srt|vtt|otio|edl|otioz ...] [--wpm N] [--subtitles] [--size 1280x720] [--fps 25]
         Prints the written paths, one a line. Without --out, files go under <data dir>/exports/script-<ID>/.
+        A timeline is .otio (media folder beside it) and .edl by default; `--format otioz` writes it as one file
+        to hand over (the .otio, the EDL and the media in an OpenTimelineIO zip bundle).
+        Warnings (such as narration audio out of date in the cut) go to stderr as `warning: …` lines.
     import-archive PATH [--actor NAME]
         Recreates an archived script under new ids; prints "imported as script N" and the row counts.
 
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import sys
 from pathlib import Path
 
 from core.db import session_scope
@@ -29,7 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--file", type=int, help="script id")
     p.add_argument("--video", type=int, help="only this video")
     p.add_argument("--out", type=Path, help="output file (or folder for several videos)")
-    p.add_argument("--format", action="append", default=[], help="file format(s) for shotlist/captions/timeline")
+    p.add_argument("--format", action="append", default=[],
+                   help="file format(s) for shotlist/captions/timeline (timeline: otio, edl, otioz = one-file bundle)")
     p.add_argument("--wpm", type=float, help="speaking rate in words per minute (sets each shot's length)")
     p.add_argument("--subtitles", action="store_true", help="burn subtitles into the animatic")
     p.add_argument("--size", default="1280x720", help="animatic frame size, WIDTHxHEIGHT")
@@ -55,6 +60,8 @@ def _export(args: argparse.Namespace) -> int:
                                video_id=args.video, out=args.out, options=options)
     finally:
         runtime.engine.dispose()
+    for warning in paths.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     for path in paths:
         print(path)
     return 0

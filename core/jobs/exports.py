@@ -42,6 +42,7 @@ class ExportJob:
     fraction: float = 0.0  # 0..1, for the progress bar
     message: str = "Waiting to start"
     paths: tuple[Path, ...] = ()
+    warnings: tuple[str, ...] = ()  # what the producer should know about the files (`ExportResult.warnings`)
     error: str | None = None
     queued_at: float = field(default_factory=time.time)
     finished_at: float | None = None
@@ -128,7 +129,7 @@ class ExportJobs:
                                "again; if it keeps happening, check the studio's log.")
         else:
             self._update(job_id, status="done", fraction=1.0, paths=tuple(paths), finished_at=time.time(),
-                         message=f"Ready: {len(paths)} file(s)")
+                         warnings=tuple(getattr(paths, "warnings", ())), message=f"Ready: {len(paths)} file(s)")
 
     def _forget_old(self) -> None:
         finished = sorted((j for j in self._jobs.values() if j.finished), key=lambda j: -j.id)

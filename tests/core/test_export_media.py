@@ -122,3 +122,143 @@ def test_otio_and_edl_reference_the_clips(video) -> None:
     # Record times are contiguous: each event starts where the previous one ended.
     assert all(a.split()[-1] == b.split()[-2] for a, b in itertools.pairwise(events))
     assert f"* FROM CLIP NAME: {clip_file.name}" in edl
+
+
+def _narration_edited(rt: Runtime, shot_id: int) -> None:
+    from core.models import Shot
+
+    with rt.sessions() as session:
+        session.get(Shot, shot_id).narration_text = "New words the old audio never said."
+        session.commit()
+
+
+def test_the_timeline_is_one_otioz_file_that_opens_anywhere_with_every_medium_inside(runtime: Runtime,
+                                                                                    tmp_path: Path) -> None:
+    """What a producer downloads from the browser: one file; an editor elsewhere opens it and nothing is offline."""
+    import stat
+    import zipfile
+
+    from tests.core.voice_factory import voiced_script
+
+    ids, v = voiced_script(runtime, voice=2)
+    with runtime.sessions() as session:
+        result = run_export(session, "timeline", settings=runtime.settings, file_id=ids.file_id,
+                            options=ExportOptions(wpm=WPM, fps=25, formats=("otioz",)))
+    assert [p.name for p in result] == ["v01.otioz"] and result.warnings == ()
+    moved = tmp_path / "editor" / "lesson.otioz"  # another machine: only this one file travels
+    moved.parent.mkdir()
+    result[0].rename(moved)
+    timeline = otio.adapters.read_from_file(str(moved))
+    with zipfile.ZipFile(moved) as bundle:
+        names = set(bundle.namelist())
+        refs = [c.media_reference.target_url for c in timeline.find_clips()]
+        assert refs and all(r in names for r in refs)  # every reference resolves inside the bundle
+        expected = {s.clip_path for s in v.shots[:1]} | {s.voice_path for s in v.shots[:2]} | {
+            f.image_path for s in v.shots[1:] for f in s.frames}
+        assert {n for n in names if n.startswith("media/")} == {f"media/{p.name}" for p in expected}
+        for path in expected:
+            assert bundle.read(f"media/{path.name}") == path.read_bytes()
+        audio = next(t for t in timeline.tracks if t.kind == otio.schema.TrackKind.Audio)
+        assert [c.media_reference.target_url for c in audio if isinstance(c, otio.schema.Clip)] == [
+            f"media/{s.voice_path.name}" for s in v.shots[:2]]  # type: ignore[union-attr]
+        # The EDL travels inside too, naming the bundled media (not the studio's store).
+        edl = bundle.read("v01.edl").decode("ascii")
+        sources = [line.split(": ", 1)[1] for line in edl.splitlines() if line.startswith("* SOURCE FILE:")]
+        assert sources and all(s in names for s in sources)
+        assert str(runtime.data_dir) not in edl
+        # Readable by whoever unzips it, although the store keeps its files owner-only.
+        assert stat.S_IMODE(v.shots[0].clip_path.stat().st_mode) == 0o600  # type: ignore[union-attr]
+        assert {stat.S_IMODE(i.external_attr >> 16) for i in bundle.infolist()} == {0o644}
+    # Unzipped, as an editor without OTIO's zip support would: the .otio's relative paths find the media.
+    unpacked = tmp_path / "unpacked"
+    unpacked.mkdir()
+    otio.adapters.read_from_file(str(moved), extract_to_directory=str(unpacked))
+    for ref in refs:
+        assert (unpacked / ref).is_file()
+    assert (unpacked / "content.otio").is_file()
+
+
+def test_a_timeline_bundle_folder_is_readable_and_its_edl_names_the_bundled_media(video) -> None:
+    import stat
+
+    rt, ids, v = video
+    with rt.sessions() as session:
+        paths = run_export(session, "timeline", settings=rt.settings, file_id=ids.file_id,
+                           options=ExportOptions(wpm=WPM, fps=25))
+    by_ext = {p.suffix: p for p in paths}
+    assert set(by_ext) == {".otio", ".edl"}  # the CLI's default: the .otio with its media folder, and the EDL
+    folder = by_ext[".otio"].parent / "v01_media"
+    assert {stat.S_IMODE(f.stat().st_mode) for f in folder.iterdir()} == {0o644}
+    assert stat.S_IMODE(v.shots[0].clip_path.stat().st_mode) == 0o600  # the store's own copy stays private
+    edl = by_ext[".edl"].read_text(encoding="ascii")
+    sources = [line.split(": ", 1)[1] for line in edl.splitlines() if line.startswith("* SOURCE FILE:")]
+    assert sources and all(s.startswith("v01_media/") and (by_ext[".edl"].parent / s).is_file() for s in sources)
+    # An EDL written alone has no bundle beside it: it names the studio's files.
+    with rt.sessions() as session:
+        [alone] = run_export(session, "timeline", settings=rt.settings, file_id=ids.file_id,
+                             out=by_ext[".edl"].parent / "alone.edl", options=ExportOptions(wpm=WPM, fps=25))
+    assert f"* SOURCE FILE: {v.shots[0].clip_path.resolve()}" in alone.read_text(encoding="ascii")
+
+
+def test_narration_clips_never_run_past_their_audio(tmp_path: Path) -> None:
+    """A 4.5 s take starting on a half frame spans 113 frames of the cut but holds 112.5: the clip takes 112."""
+    from core.exports import timeline
+    from core.exports.data import ShotRow, VideoRow
+
+    wav = tmp_path / "a.wav"
+    wav.write_bytes(b"RIFF")
+    shots = tuple(ShotRow(n, n, "", "Some words.", "draft", (), None, None, voice_path=wav, voice_duration_s=seconds)
+                  for n, seconds in ((1, 2.1), (2, 4.5)))
+    v = VideoRow(1, 1, 1, "t", "", "", shots)
+    tl = timeline.build_otio(v, wpm=WPM, fps=25)
+    audio = next(t for t in tl.tracks if t.kind == otio.schema.TrackKind.Audio)
+    clips = [c for c in audio if isinstance(c, otio.schema.Clip)]
+    assert [c.source_range.duration.value for c in clips] == [52, 112]  # floor(2.1 × 25), floor(4.5 × 25)
+    assert all(c.source_range.duration <= c.media_reference.available_range.duration for c in clips)
+    assert audio.duration() == tl.video_tracks()[0].duration()  # a frame of silence keeps A1 in step with V1
+    edl = timeline.build_edl(v, wpm=WPM, fps=25).splitlines()
+    audio_events = [line.split() for line in edl if line[:3].isdigit() and line.split()[2] == "A"]
+    assert [e[5] for e in audio_events] == ["00:00:02:02", "00:00:04:12"]  # source out: 52 and 112 frames
+    assert audio_events[1][6:] == ["01:00:02:02", "01:00:06:14"]  # record in + 112 frames, not + 113
+
+
+def test_exports_say_which_shots_play_narration_audio_that_is_out_of_date(runtime: Runtime, tmp_path: Path,
+                                                                         monkeypatch, capsys) -> None:
+    from core.cli import main as cli_main
+    from core.jobs.exports import ExportJobs
+    from tests.core.voice_factory import voiced_script
+
+    ids, v = voiced_script(runtime, voice=2)
+    small = ExportOptions(wpm=WPM, width=160, height=90, fps=10)
+    with runtime.sessions() as session:
+        assert run_export(session, "timeline", settings=runtime.settings, file_id=ids.file_id,
+                          options=small).warnings == ()
+    _narration_edited(runtime, ids.shot_ids[1])
+    for kind in ("timeline", "animatic", "captions"):
+        with runtime.sessions() as session:
+            result = run_export(session, kind, settings=runtime.settings, file_id=ids.file_id, options=small)
+        [warning] = result.warnings
+        assert warning.startswith("Video 1: the narration audio of shot 2 is out of date") and "shot 1" not in warning
+    # Still used (better than silence): both narration clips stay on the timeline.
+    otio_file = next(p for p in run_export_paths(runtime, ids.file_id, small) if p.suffix == ".otio")
+    tl = otio.adapters.read_from_file(str(otio_file))  # kept in a name: its tracks live only as long as it does
+    audio = next(t for t in tl.tracks if t.kind == otio.schema.TrackKind.Audio)
+    assert len([c for c in audio if isinstance(c, otio.schema.Clip)]) == 2
+    # The job the Exports page shows carries it…
+    jobs = ExportJobs(runtime)
+    done = jobs.wait(jobs.submit("timeline", file_id=ids.file_id, options=small).id, timeout_s=120)
+    jobs.shutdown()
+    assert done.status == "done" and len(done.warnings) == 1 and "shot 2" in done.warnings[0]
+    # …and so does the CLI, on stderr, with the paths still alone on stdout.
+    monkeypatch.setenv("STUDIO_DATA_DIR", str(runtime.data_dir))
+    monkeypatch.setenv("DATABASE_URL", runtime.settings.db_url)
+    out = tmp_path / "cli.otioz"
+    assert cli_main(["export", "timeline", "--file", str(ids.file_id), "--out", str(out), "--wpm", str(WPM)]) == 0
+    printed = capsys.readouterr()
+    assert printed.out.split() == [str(out)] and out.is_file()
+    assert printed.err.startswith("warning: Video 1: the narration audio of shot 2 is out of date")
+
+
+def run_export_paths(rt: Runtime, file_id: int, options: ExportOptions) -> list[Path]:
+    with rt.sessions() as session:
+        return run_export(session, "timeline", settings=rt.settings, file_id=file_id, options=options)

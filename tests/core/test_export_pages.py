@@ -118,3 +118,37 @@ def test_a_pdf_export_runs_as_a_job_with_a_progress_bar_then_a_download(page, mo
     at = _until_ready(at)
     assert [s.value for s in at.success] == ["PDF storyboard ready: wrote 1 file(s)"]
     assert [b.label for b in at.get("download_button")][0] == "storyboard.pdf"
+
+
+def test_the_timeline_downloads_as_one_bundle_and_stale_narration_is_warned(sqlite_runtime: Runtime,
+                                                                            monkeypatch) -> None:
+    from core.exports.runner import run_export
+    from core.models import Shot
+    from studio.context import get_runtime
+    from tests.core.voice_factory import voiced_script
+
+    rt = sqlite_runtime
+    ids, _ = voiced_script(rt, voice=2)
+    with rt.sessions() as session:
+        session.get(Shot, ids.shot_ids[1]).narration_text = "New words the old audio never said."
+        session.commit()
+        run_export(session, "timeline", settings=rt.settings, file_id=ids.file_id)  # the CLI's .otio + media folder
+    monkeypatch.setenv("STUDIO_DATA_DIR", str(rt.data_dir))
+    monkeypatch.setenv("DATABASE_URL", rt.settings.db_url)
+    get_runtime.clear()
+    try:
+        at = AppTest.from_file(str(PAGES / "exports.py"), default_timeout=60)
+        at.session_state["script_id"] = ids.file_id
+        at.run()
+        at.radio(key="export-kind").set_value("timeline").run()
+        at.button[0].click().run()
+        at = _until_ready(at)
+        assert not at.exception
+        assert [s.value for s in at.success] == ["Editor timeline (OTIO bundle) ready: wrote 1 file(s)"]
+        [warning] = [w.value for w in at.warning]
+        assert warning.startswith("Video 1: the narration audio of shot 2 is out of date")
+        # One download hands the editor everything; the files list offers no media one by one either.
+        assert [b.label for b in at.get("download_button")] == ["v01.otioz",  # the job's, then the files list
+                                                                 "v01.edl", "v01.otio", "v01.otioz"]
+    finally:
+        get_runtime.clear()

@@ -19,12 +19,9 @@ from core.exports.runner import ExportOptions, run_export
 from core.exports.shotlist import shot_list_csv
 from core.catalog import OFFLINE_MODELS
 from core.jobs import planning
-from core.jobs.voice import request_voice
 from core.models import Shot
 from core.runtime import Runtime
-from tests.core.review_factory import make_script
-from tests.core.voice_factory import openai_settings, voice_worker
-from tests.fakes.openai_server import FakeOpenAIServer
+from tests.core.voice_factory import voiced_script
 
 WPM = 600.0
 SMALL = ExportOptions(wpm=WPM, width=160, height=90, fps=10)
@@ -32,17 +29,7 @@ SMALL = ExportOptions(wpm=WPM, width=160, height=90, fps=10)
 
 def _voiced(rt: Runtime, *, voice: int) -> tuple[Any, VideoRow]:
     """A script of 3 shots (the first with a clip), the first `voice` of them voiced by the fake OpenAI voice."""
-    with FakeOpenAIServer() as server:
-        settings = openai_settings(rt.settings, server.base_url)
-        with rt.sessions() as s:
-            ids = make_script(s, rt.data_dir, shots=3, frames=1, clip_shots=1)
-            for shot_id in ids.shot_ids[:voice]:
-                request_voice(s, shot_id, settings=settings, provider="openai")
-            s.commit()
-        voice_worker(rt, base_url=server.base_url).run(drain=True)
-    with rt.sessions() as s:
-        video = collect_script(s, ids.file_id, data_dir=rt.data_dir).videos[0]
-    return ids, video
+    return voiced_script(rt, voice=voice)
 
 
 def _audio_seconds_and_level(path: Path) -> tuple[float, float, str]:
