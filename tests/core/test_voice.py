@@ -41,6 +41,27 @@ def test_lexicon_replaces_whole_words_longest_first_in_arabic_and_english() -> N
     assert apply_lexicon("BI", {"BI": "AI", "AI": "x"}) == "AI"
 
 
+def test_lexicon_keeps_arabic_marks_inside_their_word() -> None:
+    lexicon = {"قسم": "قِسْم"}
+    # A fatha or a shadda is part of the word: the entry does not rewrite the start of a longer word ...
+    assert apply_lexicon("قسمَين", lexicon) == "قسمَين"
+    assert apply_lexicon("قسمّين", lexicon) == "قسمّين"
+    # ... while the word itself, bare or with its case ending, is still the entry.
+    assert apply_lexicon("هذا القسم وهذا قسم، ثم قسمُ", lexicon) == "هذا القسم وهذا قِسْم، ثم قِسْمُ"
+
+
+def test_lexicon_matches_after_arabic_proclitics_and_keeps_them() -> None:
+    lexicon = {"البيانات": "البَيانات", "Excel": "إكسل", "جدول": "جَدْوَل"}
+    assert apply_lexicon("والبيانات فالبيانات بالبيانات", lexicon) == "والبَيانات فالبَيانات بالبَيانات"
+    assert apply_lexicon("افتح وExcel ثم كExcel", lexicon) == "افتح وإكسل ثم كإكسل"
+    # An entry without an article also matches after a proclitic and "ال".
+    assert apply_lexicon("وجدول والجدول بالجدول", lexicon) == "وجَدْوَل والجَدْوَل بالجَدْوَل"
+    # A whole word is not read as a proclitic and a shorter entry, nor a two-letter entry inside a word.
+    assert apply_lexicon("كتاب", {"كتاب": "A", "تاب": "B"}) == "A"
+    assert apply_lexicon("بحر", {"حر": "X"}) == "بحر"
+    assert apply_lexicon("وExcels", lexicon) == "وExcels"
+
+
 def test_lexicon_text_box_reports_the_bad_line() -> None:
     assert parse_lexicon("# terms\nExcel = إكسل\n\nSQL = سيكول\n") == {"Excel": "إكسل", "SQL": "سيكول"}
     with pytest.raises(ValidationError, match="line 2"):
