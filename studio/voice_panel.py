@@ -10,8 +10,7 @@ from core.jobs.voice import estimate_voices, request_voice, request_voices
 from core.prompts.style import find_style_bible
 from core.runtime import Runtime
 from core.voice.lexicon import format_lexicon, parse_lexicon
-from core.voice.providers import OFFLINE_VOICES, OPENAI_VOICES
-from core.voice.style import MAX_SPEED, MIN_SPEED, update_voice_style, voice_style
+from core.voice.style import MAX_SPEED, MIN_SPEED, OFFLINE_VOICES, OPENAI_VOICES, update_voice_style, voice_style
 from studio import auth
 from studio.actions import ok, perform
 from studio.board import BoardView, ShotView
@@ -78,8 +77,11 @@ def voice_style_form(rt: Runtime, file_id: int) -> None:
                                 index=list(providers).index(style.provider) if style.provider in providers else 0)
         names = ["", *OPENAI_VOICES, *OFFLINE_VOICES]
         voice = st.selectbox("Voice", names, index=names.index(style.voice) if style.voice in names else 0,
-                             format_func=lambda v: v or "Provider default",
-                             help="OpenAI voices (alloy, nova, …) or offline ones (auto picks Arabic or English)")
+                             format_func=lambda v: v and f"{v} · {'OpenAI' if v in OPENAI_VOICES else 'offline'}"
+                             or "Provider default",
+                             help="OpenAI voices (alloy, nova, …) or offline ones (auto picks Arabic or English). "
+                                  "A voice the chosen provider does not have is refused; with the studio default, a "
+                                  "provider without this voice speaks in its own default one")
         speed = st.slider("Speed", MIN_SPEED, MAX_SPEED, float(style.speed), step=0.05)
         lexicon = st.text_area("Pronunciation lexicon — one `written = spoken` per line",
                                format_lexicon(style.lexicon), height=120,

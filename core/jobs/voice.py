@@ -33,7 +33,7 @@ from core.review import APPROVED_STATUSES, current_shots
 from core.settings import Settings
 from core.voice.lexicon import apply_lexicon
 from core.voice.providers import resolve_voice_provider, voice_model, worker_provider_name
-from core.voice.style import VoiceStyle, voice_hash, voice_style
+from core.voice.style import VoiceStyle, voice_for_provider, voice_hash, voice_style
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,9 @@ def plan_voice(session: Session, shot: Shot, *, settings: Settings, provider: st
         raise StudioError(f"Shot {shot.position} has no narration to voice", category="invalid")
     name = resolve_voice_provider(settings, provider, style)
     model = voice_model(settings, name)
-    voice = style.voice or (settings.openai_tts_voice if name == "openai" else "auto")
+    # The course's voice when this provider has it, else the provider's default (an OpenAI name saved for a
+    # course voiced offline must not fail every job).
+    voice = voice_for_provider(name, style.voice) or (settings.openai_tts_voice if name == "openai" else "auto")
     spoken = apply_lexicon(narration, style.lexicon)
     price = money.price_render(rate_card or money.load_rate_card(session), provider=worker_provider_name(name),
                                kind="voice", model=model, characters=len(spoken))

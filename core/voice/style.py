@@ -23,6 +23,9 @@ from core.models import StyleBible
 from core.voice.lexicon import validate_lexicon
 
 VOICE_PROVIDERS = ("openai", "offline")
+OPENAI_VOICES = ("alloy", "ash", "ballad", "coral", "echo", "fable", "nova", "onyx", "sage", "shimmer", "verse")
+OFFLINE_VOICES = ("auto", "ar", "en-us", "en-gb")  # espeak-ng's; "auto" = Arabic or English by the text
+PROVIDER_LABELS = {"openai": "the OpenAI voice", "offline": "the offline voice (espeak-ng)"}
 MIN_SPEED, MAX_SPEED = 0.5, 2.0
 VOICE_HASH_VERSION = "1"
 
@@ -46,6 +49,35 @@ def voice_style(row: StyleBible | None) -> VoiceStyle:
     return VoiceStyle(provider=row.voice_provider or "", voice=row.voice_name or "",
                       speed=float(row.voice_speed or 1.0),
                       lexicon={str(k): str(v) for k, v in lexicon.items()})
+
+
+def voices_of(provider: str) -> tuple[str, ...]:
+    """The voice names `provider` knows ("" = the studio's default provider: either's)."""
+    if provider == "openai":
+        return OPENAI_VOICES
+    if provider == "offline":
+        return OFFLINE_VOICES
+    return (*OPENAI_VOICES, *OFFLINE_VOICES)
+
+
+def voice_for_provider(provider: str, saved: str) -> str:
+    """The course's saved voice when `provider` has it, else "" (the provider's default): a course saved with
+    "nova" and voiced offline speaks in espeak's "auto" voice, not an error on every job."""
+    return saved if saved and saved in voices_of(provider) else ""
+
+
+def check_voice(provider: str, voice: str) -> None:
+    """`ValidationError` unless `voice` ("" = the provider's default) is a voice of `provider`."""
+    if not voice or voice in voices_of(provider):
+        return
+    if provider in PROVIDER_LABELS:
+        other = next((p for p in VOICE_PROVIDERS if p != provider and voice in voices_of(p)), None)
+        why = f" ({voice!r} is a voice of {PROVIDER_LABELS[other]})" if other else ""
+        label = PROVIDER_LABELS[provider]
+        raise ValidationError(f"{label[0].upper()}{label[1:]} has no voice {voice!r}{why}: choose one "
+                              f"of {', '.join(voices_of(provider))}, or the provider's default")
+    raise ValidationError(f"No voice provider has a voice {voice!r}: choose one of "
+                          f"{', '.join(OPENAI_VOICES)} (OpenAI) or {', '.join(OFFLINE_VOICES)} (offline)")
 
 
 def voice_hash(narration: str, style: VoiceStyle) -> str:
@@ -81,6 +113,9 @@ def update_voice_style(session: Session, file_id: int, *, actor: str = "", provi
     if lexicon is not None:
         changes["voice_lexicon"] = validate_lexicon(lexicon)
     row = get_style_bible(session, file_id)
+    if provider is not None or voice is not None:  # the pair as it will be saved must go together
+        check_voice(changes.get("voice_provider", row.voice_provider or ""),
+                    changes.get("voice_name", row.voice_name or ""))
     changed = [k for k, v in changes.items() if getattr(row, k) != v]
     for name in changed:
         setattr(row, name, changes[name])

@@ -267,6 +267,44 @@ def test_budget_gate_refuses_a_voice_batch_that_would_pass_the_budget(runtime: R
         assert s.scalars(select(Job)).all() == []
 
 
+def test_a_voice_is_checked_against_its_provider_when_saved(runtime: Runtime) -> None:
+    with runtime.sessions() as s:
+        board = voiced_board(s, shots=1)
+        with pytest.raises(ValidationError, match=r"offline voice \(espeak-ng\) has no voice 'nova'.*OpenAI"):
+            update_voice_style(s, board.file_id, provider="offline", voice="nova")
+        with pytest.raises(ValidationError, match="OpenAI voice has no voice 'en-gb'"):
+            update_voice_style(s, board.file_id, provider="openai", voice="en-gb")
+        with pytest.raises(ValidationError, match="No voice provider has a voice 'piper'"):
+            update_voice_style(s, board.file_id, voice="piper")
+        assert update_voice_style(s, board.file_id, provider="openai", voice="nova").voice == "nova"
+        with pytest.raises(ValidationError, match="has no voice 'nova'"):  # the saved voice no longer fits
+            update_voice_style(s, board.file_id, provider="offline")
+        style = update_voice_style(s, board.file_id, provider="offline", voice="")
+        assert (style.provider, style.voice) == ("offline", "")
+        # The studio's default provider takes any known voice: each provider uses it when it has it.
+        assert update_voice_style(s, board.file_id, provider="", voice="nova").voice == "nova"
+
+
+@needs_espeak
+def test_a_saved_openai_voice_does_not_break_offline_voicing(runtime: Runtime) -> None:
+    """The estimate said free: offline voicing of a course saved with "nova" speaks in espeak's own voice (Arabic
+    or English by the text) instead of failing every job with "Unknown offline voice"."""
+    with runtime.sessions() as s:
+        board = voiced_board(s, shots=2)
+        update_voice_style(s, board.file_id, provider="", voice="nova")
+        s.commit()
+    ids = _voice_all(runtime, board.video_id, provider="offline")
+    voice_worker(runtime).run(drain=True)
+    with runtime.sessions() as s:
+        jobs = [s.get(Job, i) for i in ids]
+        assert [(j.status, j.params["voice"]) for j in jobs] == [("succeeded", "auto")] * 2, [j.error for j in jobs]
+        # And an espeak name saved for the course gives the OpenAI voice its default voice.
+        update_voice_style(s, board.file_id, voice="ar")
+        openai_job = request_voice(s, board.shot_ids[0], provider="openai",
+                                   settings=openai_settings(runtime.settings, "http://127.0.0.1:9/v1"))
+        assert openai_job.params["voice"] == runtime.settings.openai_tts_voice
+
+
 def test_locked_and_empty_shots_are_skipped_with_the_reason(runtime: Runtime) -> None:
     with runtime.sessions() as s:
         board = voiced_board(s, shots=3)
