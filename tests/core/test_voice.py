@@ -10,7 +10,7 @@ import wave
 
 import numpy as np
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core import cost
 from core.board import load_current_board
@@ -252,6 +252,81 @@ def test_lexicon_and_narration_changes_make_audio_stale_and_a_new_take_replaces_
         select_take(s, takes[0].id, actor="ed")
         s.commit()
         assert s.get(Shot, board.shot_ids[0]).selected_voice_id == takes[0].id
+
+
+def _voice_states(rt: Runtime, video_id: int) -> list[tuple[int | None, str]]:
+    with rt.sessions() as s:
+        board = load_current_board(s, video_id)
+        assert board is not None
+        return [(shot.voice_id, shot.voice_freshness.state) for shot in board.shots]
+
+
+@needs_espeak
+def test_a_paid_openai_take_replaces_the_offline_one_and_reads_fresh(runtime: Runtime) -> None:
+    """Offline for timing first, then the OpenAI voice: the paid take is the one the cut uses."""
+    with FakeOpenAIServer() as server:
+        settings = openai_settings(runtime.settings, server.base_url)
+        with runtime.sessions() as s:
+            board = voiced_board(s, shots=2)
+            s.commit()
+        _voice_all(runtime, board.video_id, provider="offline")
+        voice_worker(runtime).run(drain=True)
+        offline = _voice_states(runtime, board.video_id)
+        assert [state for _, state in offline] == ["fresh", "fresh"]
+        paid = _voice_all(runtime, board.video_id, settings=settings, provider="openai")
+        voice_worker(runtime, base_url=server.base_url).run(drain=True)
+        assert len(server.requests) == 2
+        with runtime.sessions() as s:
+            for shot_id, job_id in zip(board.shot_ids, paid):
+                take = s.get(Asset, s.get(Shot, shot_id).selected_voice_id)  # type: ignore[union-attr]
+                assert take is not None and take.job_id == job_id and take.provider == "voice-openai"
+        after = _voice_states(runtime, board.video_id)
+        assert [state for _, state in after] == ["fresh", "fresh"]
+        assert all(new != old for (new, _), (old, _) in zip(after, offline))
+        # A course that names its provider: takes by another provider read stale, and voicing brings them back.
+        with runtime.sessions() as s:
+            update_voice_style(s, board.file_id, provider="offline")
+            s.commit()
+            reasons = load_current_board(s, board.video_id).shots[0].voice_freshness.reasons  # type: ignore[union-attr]
+        assert any("course's is now offline" in r for r in reasons)
+        # Voice all reuses the offline takes of these very words (nothing is voiced again) and selects them.
+        assert _voice_all(runtime, board.video_id) != paid
+        with runtime.sessions() as s:
+            assert s.scalar(select(func.count(Job.id)).where(Job.kind == "voice")) == 4
+        assert _voice_states(runtime, board.video_id) == offline
+
+
+def test_a_lexicon_entry_makes_only_the_shots_that_say_it_stale(runtime: Runtime) -> None:
+    with FakeOpenAIServer() as server:
+        settings = openai_settings(runtime.settings, server.base_url)
+        with runtime.sessions() as s:
+            board = voiced_board(s, shots=3)  # only the first shot says "Excel"
+            s.commit()
+        _voice_all(runtime, board.video_id, settings=settings, provider="openai")
+        voice_worker(runtime, base_url=server.base_url).run(drain=True)
+        voiced = _voice_states(runtime, board.video_id)
+        # An entry no shot says changes nothing: every shot stays voiced, and Voice all has nothing to do.
+        with runtime.sessions() as s:
+            update_voice_style(s, board.file_id, lexicon={"PowerPoint": "باوربوينت"})
+            s.commit()
+        assert _voice_states(runtime, board.video_id) == voiced
+        with runtime.sessions() as s:
+            assert estimate_voices(s, video_id=board.video_id, settings=settings, provider="openai").shots == 0
+        # An entry the first shot says makes exactly that shot stale, and Voice all re-voices only it.
+        with runtime.sessions() as s:
+            update_voice_style(s, board.file_id, lexicon={"PowerPoint": "باوربوينت", "Excel": "إكسل"})
+            s.commit()
+        assert [state for _, state in _voice_states(runtime, board.video_id)] == ["stale", "fresh", "fresh"]
+        with runtime.sessions() as s:
+            est = estimate_voices(s, video_id=board.video_id, settings=settings, provider="openai")
+            assert est.shots == 1 and est.usd > 0
+        server.clear()
+        _voice_all(runtime, board.video_id, settings=settings, provider="openai")
+        voice_worker(runtime, base_url=server.base_url).run(drain=True)
+        assert [r.body["input"] for r in server.requests] == ["مرحباً بكم في درس اليوم عن إكسل."]
+        after = _voice_states(runtime, board.video_id)
+        assert [state for _, state in after] == ["fresh"] * 3
+        assert after[0][0] != voiced[0][0] and after[1:] == voiced[1:]
 
 
 def test_budget_gate_refuses_a_voice_batch_that_would_pass_the_budget(runtime: Runtime) -> None:
