@@ -463,5 +463,19 @@ def test_cli_estimates_then_voices_a_video_and_waits(sqlite_runtime: Runtime, mo
     assert main(["voice", "--file", str(board.file_id), "--provider", "offline", "--wait"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert [j["status"] for j in out["jobs"]] == ["succeeded", "succeeded"]
+    # A forced re-voice is a second take waiting for a choice: list the shot's takes, then pick one.
+    shot = str(board.shot_ids[0])
+    assert main(["voice", "--shot", shot, "--provider", "offline", "--force", "--wait"]) == 0
+    capsys.readouterr()
+    assert main(["voice", "--shot", shot, "--takes"]) == 0
+    takes = json.loads(capsys.readouterr().out)["takes"]
+    assert [(t["selected"], t["provider"], t["voice"]) for t in takes] == [(False, "offline", "auto"),
+                                                                            (True, "offline", "auto")]
+    assert main(["voice", "--select", str(takes[0]["take"])]) == 0
+    assert json.loads(capsys.readouterr().out) == {"selected": takes[0]["take"], "shot": board.shot_ids[0]}
+    with sqlite_runtime.sessions() as s:
+        assert s.get(Shot, board.shot_ids[0]).selected_voice_id == takes[0]["take"]  # type: ignore[union-attr]
+    assert main(["voice", "--takes", "--video", str(board.video_id)]) == 2
+    assert "give --shot" in capsys.readouterr().err
     assert main(["voice", "--shot", "999999"]) == 2
     assert "does not exist" in capsys.readouterr().err
