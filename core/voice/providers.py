@@ -37,6 +37,7 @@ class Voice(Protocol):
     name: str
     model: str
     default_voice: str
+    max_chars: int | None  # the most text one request takes (longer text is asked in pieces), None = no limit
 
     def synthesize(self, text: str, *, voice: str, speed: float, idempotency_key: str | None = None) -> bytes: ...
 
@@ -81,6 +82,7 @@ class EspeakVoice:
     name = "offline"
     model = "espeak-ng"
     default_voice = "auto"
+    max_chars: int | None = None
 
     def __init__(self, executable: str | None = None, timeout_s: float = 60.0) -> None:
         self.executable = executable
@@ -115,6 +117,7 @@ class OpenAIVoice:
     """OpenAI text-to-speech (`audio.speech`), asked for WAV so nothing is lost before normalising."""
 
     name = "openai"
+    max_chars: int | None = OPENAI_MAX_CHARS
 
     def __init__(self, *, api_key: str, base_url: str | None, model: str, default_voice: str,
                  timeout_s: float) -> None:

@@ -22,7 +22,7 @@ from core.render.media import MediaError
 from core.runtime import Runtime
 from core.voice import audio
 from core.voice.lexicon import apply_lexicon, parse_lexicon
-from core.voice.providers import EspeakVoice, OpenAIVoice
+from core.voice.providers import OPENAI_MAX_CHARS, EspeakVoice, OpenAIVoice
 from core.voice.style import update_voice_style
 from tests.core.voice_factory import openai_settings, voice_worker, voiced_board
 from tests.fakes.openai_server import FakeOpenAIServer, Reply, speech_seconds, speech_wav
@@ -434,6 +434,34 @@ def test_a_resumed_voice_job_never_pays_twice(runtime: Runtime) -> None:
         assert first == again and len(server.requests) == 1
         out = provider.fetch(spec, provider.poll(first.request_id, None))
         assert out.info.duration_s == pytest.approx(speech_seconds("Hello there, welcome."), abs=0.01)
+
+
+def test_a_long_narration_retried_after_a_failed_piece_does_not_pay_the_first_piece_again(runtime: Runtime) -> None:
+    """Piece 2 of a narration over 4,096 characters meets a 429: the job's retry asks for piece 2 (and on), not
+    again for piece 1, which was paid and stored under the job's key."""
+    long = " ".join(["في هذا الدرس نتعرف على أساسيات جداول البيانات خطوة بخطوة.",
+                     "Then we open Excel and sort the table by date."] * 50)
+    assert OPENAI_MAX_CHARS < len(long) < 2 * OPENAI_MAX_CHARS
+    with FakeOpenAIServer() as server:
+        settings = openai_settings(runtime.settings, server.base_url)
+        with runtime.sessions() as s:
+            board = voiced_board(s, shots=1)
+            s.get(Shot, board.shot_ids[0]).narration_text = long  # type: ignore[union-attr]
+            job = request_voice(s, board.shot_ids[0], settings=settings, provider="openai")
+            s.commit()
+            job_id, key = job.id, job.idempotency_key
+        server.script(Reply(), Reply("rate_limit", retry_after_ms=10))  # piece 1 answered, piece 2 refused once
+        voice_worker(runtime, base_url=server.base_url, max_attempts=3).run(drain=True)
+        sent = [(r.headers.get("idempotency-key"), r.body["input"], r.answered_with) for r in server.requests]
+        with runtime.sessions() as s:
+            done = s.get(Job, job_id)
+            assert done.status == "succeeded", done.error  # type: ignore[union-attr]
+            take = s.get(Asset, s.get(Shot, board.shot_ids[0]).selected_voice_id)  # type: ignore[union-attr]
+    assert [(k, a) for k, _, a in sent] == [(f"{key}-1", "ok"), (f"{key}-2", "rate_limit"), (f"{key}-2", "ok")]
+    inputs = [i for _, i, _ in sent]
+    assert inputs[1] == inputs[2] and "".join([inputs[0], inputs[2]]).replace(" ", "") == long.replace(" ", "")
+    assert take is not None and take.duration_s == pytest.approx(speech_seconds(inputs[0]) + speech_seconds(inputs[2]),
+                                                                 abs=0.05)
 
 
 def test_fake_server_speech_is_a_real_wav() -> None:
