@@ -10,8 +10,10 @@ newest image job), the review state, and three staleness answers computed by one
   from the selected prompt while that prompt is stale. `missing` when no image is selected.
 - **clip** — stale when the clip started (or ended) on an image that is no longer the selected image of the
   shot's first (or last) live frame, or when one of those images is stale. `missing` when no clip is selected.
-- **voice** — stale when the selected narration audio was spoken from another narration, voice, speed or
-  lexicon than today's (`core.voice.style.voice_hash`). `missing` when the shot has no audio.
+- **voice** — stale when the selected narration audio no longer says what the shot says today (its narration
+  after today's lexicon: an unused lexicon entry changes nothing), or was said by another provider than the
+  course names, or in another voice or speed than the course's (`voice_freshness`). `missing` when the shot has
+  no audio.
 
 The review state is the one everyone reads (`core.approvals`): an approved or locked frame or shot whose content is
 no longer what was approved reads `review_status == "changed"` (Changed since approved), with what changed in
@@ -54,7 +56,7 @@ from core.models import (
 )
 from core.prompts.context import BoardOrder, BoardSlot, StoredPrompt, part_label, request_in_board, stored_staleness
 from core.prompts.style import style_data
-from core.voice.style import VoiceStyle, voice_hash, voice_style
+from core.voice.style import VoiceStyle, spoken_text, voice_for_provider, voice_style
 from core.approvals import APPROVED, CHANGED, effective_status, frame_parts, shot_parts
 from core.approvals import changes as approval_changes
 from core.review import clip_gate
@@ -367,6 +369,7 @@ def _grid_statement() -> Any:
             chosen_cast.label("cast"),
             Shot.selected_voice_id, voice_asset.storage_key.label("voice_key"),
             voice_asset.duration_s.label("voice_duration_s"), voice_source.params.label("voice_params"),
+            voice_source.provider.label("voice_provider"), voice_source.prompt_text.label("voice_spoken"),
             voice_job.id.label("voice_job_id"), voice_job.status.label("voice_job_status"),
             voice_job.error.label("voice_job_error"), voice_job.error_category.label("voice_job_category"),
             Frame.id.label("frame_id"), Frame.position.label("frame_position"), Frame.scene_text, Frame.beat,
@@ -493,7 +496,7 @@ def _shots(rows: list[Row[Any]], *, source: SourceFile, bible: StyleBible | None
             voice_id=first.selected_voice_id, voice_key=first.voice_key, voice_duration_s=first.voice_duration_s,
             voice_job=_job(first, "voice"),
             voice_freshness=voice_freshness(first.selected_voice_id, first.voice_params, first.narration or "",
-                                            voice),
+                                            voice, provider=first.voice_provider, spoken=first.voice_spoken),
         ))
     return tuple(shots)
 
@@ -582,13 +585,29 @@ def clip_freshness(clip_id: int | None, inputs: object, frames: Sequence[BoardFr
     return Freshness("stale", tuple(reasons)) if reasons else FRESH
 
 
-def voice_freshness(voice_id: int | None, params: object, narration: str, style: VoiceStyle) -> Freshness:
-    """Stale when the audio was spoken from another narration, voice, speed or lexicon than today's."""
+def voice_freshness(voice_id: int | None, params: object, narration: str, style: VoiceStyle, *,
+                    provider: str | None, spoken: str | None) -> Freshness:
+    """Stale when the selected take no longer says what the shot would say today (its narration after today's
+    lexicon), or was said by another provider than the course names, in another voice or at another speed than
+    the course's. `provider`, `params` and `spoken` are the take's job's (`Job.provider`, `params`,
+    `prompt_text`). With the studio's default provider (the course names none), a take by either provider is
+    current: the OpenAI take that replaced an offline one reads fresh."""
     if voice_id is None:
         return MISSING
-    spoken_from = params.get("voice_hash") if isinstance(params, dict) else None
-    if spoken_from is None:
+    if not isinstance(params, dict) or provider is None:
         return FRESH  # audio made outside a voice job (an import): taken as is
-    if spoken_from != voice_hash(narration, style):
-        return Freshness("stale", ("the narration or the course's voice changed since it was voiced",))
-    return FRESH
+    said_by = provider.removeprefix("voice-")
+    reasons: list[str] = []
+    if spoken_text(narration, style.lexicon) != " ".join((spoken or "").split()):
+        reasons.append("what the shot says changed since it was voiced (its narration or the lexicon)")
+    if style.provider and style.provider != said_by:
+        reasons.append(f"it was voiced by the {said_by} voice; the course's is now {style.provider}")
+    want = voice_for_provider(said_by, style.voice)
+    had = params.get("course_voice")
+    if had is None:  # voiced before the course's own voice was recorded on the job
+        had = params.get("voice") if want else ""
+    if want != had:
+        reasons.append(f"the course's voice is now {want or 'the provider default'}")
+    if round(float(params.get("speed") or 1.0), 3) != round(style.speed, 3):
+        reasons.append(f"the course's speed is now {style.speed:g}")
+    return Freshness("stale", tuple(reasons)) if reasons else FRESH

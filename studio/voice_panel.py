@@ -1,22 +1,23 @@
-"""Voice-over in the studio: a shot's narration player with its Voice / Re-voice button, "Voice all" with
-progress, and the course's voice form (provider, voice, speed, pronunciation lexicon) beside the style bible.
+"""Voice-over in the studio: a shot's narration player with its Voice / Re-voice button and its takes (each
+playable, "Use this take"), "Voice all" with progress, and the course's voice form (provider, voice, speed, pronunciation lexicon) beside the style bible.
 Every rule is core's (`core.jobs.voice`, `core.voice.style`); this only draws and calls."""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from core.jobs import list_takes, select_take
 from core.jobs.voice import estimate_voices, request_voice, request_voices
+from core.models import Job
 from core.prompts.style import find_style_bible
 from core.runtime import Runtime
 from core.voice.lexicon import format_lexicon, parse_lexicon
-from core.voice.providers import OFFLINE_VOICES, OPENAI_VOICES
-from core.voice.style import MAX_SPEED, MIN_SPEED, update_voice_style, voice_style
+from core.voice.style import MAX_SPEED, MIN_SPEED, OFFLINE_VOICES, OPENAI_VOICES, update_voice_style, voice_style
 from studio import auth
 from studio.actions import ok, perform
 from studio.board import BoardView, ShotView
 from studio.live import live_status
-from studio.widgets import escape_markdown, status_chip
+from studio.widgets import escape_markdown, relative_time, status_chip
 
 OFFLINE_NOTE = "The offline voice (espeak-ng) is robotic: use it for timing, not for publishing."
 
@@ -32,6 +33,7 @@ def narration_player(rt: Runtime, shot: ShotView, *, key: str, buttons: bool = T
         st.caption(":material/timer: no narration audio yet: its length is estimated from the words")
     if shot.voice_chip in ("pending", "submitted", "running", "failed"):
         status_chip(shot.voice_chip, reason=shot.voice_job_error)
+    narration_takes(rt, shot, key=f"{key}-takes")
     if not buttons or not auth.can(rt.settings, "render") or shot.review_status == "locked":
         return
     busy = shot.voice_chip in ("pending", "submitted", "running")
@@ -42,6 +44,40 @@ def narration_player(rt: Runtime, shot: ShotView, *, key: str, buttons: bool = T
                                             actor=auth.actor_name(rt.settings)),
                 success=f"Narration of shot {shot.position} queued.")):
         st.rerun()
+
+
+def narration_takes(rt: Runtime, shot: ShotView, *, key: str) -> None:
+    """The shot's narration takes, newest first, as `clip_takes` draws a clip's: pick one to hear it, and "Use
+    this take" makes it the one the cut uses (for people who may edit, on a shot that is not locked)."""
+    with rt.sessions() as session:
+        takes = list_takes(session, shot_id=shot.id, kind="voice")
+        voices = {t.id: _spoken_by(t.provider, session.get(Job, t.job_id) if t.job_id else None) for t in takes}
+        files = {t.id: rt.assets.local_file(t.storage_key) for t in takes}
+    if len(takes) < 2:
+        return
+    labels = {t.id: f"Take {len(takes) - i} · {relative_time(t.created_at)}{voices[t.id]}"
+              + (" · in use" if t.id == shot.voice_id else "") for i, t in enumerate(takes)}
+    pick = st.selectbox("Narration takes", list(labels), format_func=labels.__getitem__, key=key,
+                        index=list(labels).index(shot.voice_id) if shot.voice_id in labels else 0)
+    if pick == shot.voice_id:
+        return
+    path = files.get(pick)
+    if path is not None:
+        st.audio(str(path), format="audio/wav")
+    else:
+        st.caption(":material/error: this take's audio is missing from the storage")
+    if auth.can(rt.settings, "edit") and shot.review_status != "locked" and st.button(
+            "Use this take", key=f"{key}-use", icon=":material/check:") and ok(perform(
+        rt, lambda s: select_take(s, pick, actor=auth.actor_name(rt.settings)),
+        success=f"Narration take selected for shot {shot.position}.",
+    )):
+        st.rerun()
+
+
+def _spoken_by(provider: str | None, job: Job | None) -> str:
+    name = {"voice-openai": "OpenAI", "voice-offline": "offline"}.get(provider or "", "")
+    voice = str((job.params or {}).get("voice") or "") if job is not None else ""
+    return f" · {name} {voice}".rstrip() if name else ""
 
 
 def voice_all_panel(rt: Runtime, board: BoardView) -> None:
@@ -59,8 +95,11 @@ def voice_all_panel(rt: Runtime, board: BoardView) -> None:
         return
     with rt.sessions() as session:
         est = estimate_voices(session, video_id=board.video_id, settings=rt.settings)
+    # A stale shot whose current words were voiced before costs nothing: Voice all brings that take back.
+    stale = any(s.voice_id and s.voice_freshness.stale and s.review_status not in ("approved", "locked")
+                for s in board.shots)
     if button.button("Voice all", key=f"voice-all-{board.video_id}", icon=":material/record_voice_over:",
-                     disabled=est.shots == 0 or busy > 0, help=f"{est.summary()}. {OFFLINE_NOTE}",
+                     disabled=(est.shots == 0 and not stale) or busy > 0, help=f"{est.summary()}. {OFFLINE_NOTE}",
                      width="stretch") and ok(
         perform(rt, lambda s: request_voices(s, video_id=board.video_id, settings=rt.settings,
                                              actor=auth.actor_name(rt.settings)),
@@ -78,8 +117,11 @@ def voice_style_form(rt: Runtime, file_id: int) -> None:
                                 index=list(providers).index(style.provider) if style.provider in providers else 0)
         names = ["", *OPENAI_VOICES, *OFFLINE_VOICES]
         voice = st.selectbox("Voice", names, index=names.index(style.voice) if style.voice in names else 0,
-                             format_func=lambda v: v or "Provider default",
-                             help="OpenAI voices (alloy, nova, …) or offline ones (auto picks Arabic or English)")
+                             format_func=lambda v: v and f"{v} · {'OpenAI' if v in OPENAI_VOICES else 'offline'}"
+                             or "Provider default",
+                             help="OpenAI voices (alloy, nova, …) or offline ones (auto picks Arabic or English). "
+                                  "A voice the chosen provider does not have is refused; with the studio default, a "
+                                  "provider without this voice speaks in its own default one")
         speed = st.slider("Speed", MIN_SPEED, MAX_SPEED, float(style.speed), step=0.05)
         lexicon = st.text_area("Pronunciation lexicon — one `written = spoken` per line",
                                format_lexicon(style.lexicon), height=120,

@@ -18,6 +18,7 @@ from core.authz import require
 from core.errors import NotFoundError, ValidationError
 from core.models import Asset, Frame, Job, Shot, Storyboard, Video, utcnow
 from core.render.providers import RenderOutput
+from core.voice.style import job_voice_hash
 
 
 def source_file_of(session: Session, *, frame_id: int | None = None, shot_id: int | None = None) -> int | None:
@@ -91,15 +92,36 @@ def record_take(session: Session, job: Job, output: RenderOutput, storage_key: s
 
 
 def _voice_take_replaces(session: Session, shot: Shot, job: Job) -> bool:
-    """A new narration take is selected when the shot has none, or when the selected one was spoken from other
-    inputs (narration, voice, speed, lexicon): the cut must not keep saying the old words. A re-voice of the same
+    """A new narration take is selected when the shot has none, or when the selected one says other words or is
+    said by another provider, model, voice or speed (`core.voice.style.voice_hash`, from what each job spoke):
+    the cut must not keep the old words, nor an offline take once a paid one arrives. A re-voice of the same
     inputs (a second take) waits for the producer's choice, as image re-rolls do."""
     if shot.selected_voice_id is None:
         return True
     current = session.get(Asset, shot.selected_voice_id)
     made_by = session.get(Job, current.job_id) if current is not None and current.job_id is not None else None
-    old_hash = (made_by.params or {}).get("voice_hash") if made_by is not None else None
-    return current is None or current.discarded_at is not None or old_hash != (job.params or {}).get("voice_hash")
+    if current is None or current.discarded_at is not None or made_by is None:
+        return True
+    return job_voice_hash(made_by.provider, made_by.model, made_by.params, made_by.prompt_text) != \
+        job_voice_hash(job.provider, job.model, job.params, job.prompt_text)
+
+
+def bring_back_voice_take(session: Session, shot: Shot, job: Job, *, actor: str = "") -> Asset | None:
+    """When a voice request reuses a finished job (the same words in the same voice were voiced before), its take
+    becomes the shot's again if the selected one says something else or is said otherwise: switching the course
+    back to a voice it had, or undoing a narration or lexicon edit, brings back that take for free instead of
+    leaving a stale take that "Voice all" can no longer replace. A locked shot keeps its take."""
+    if shot.review_status == "locked" or job.kind != "voice" or job.status != "succeeded":
+        return None
+    take = session.scalar(select(Asset).where(Asset.job_id == job.id, Asset.kind == "voice",
+                                              Asset.discarded_at.is_(None)).order_by(Asset.id.desc()).limit(1))
+    if take is None or take.id == shot.selected_voice_id or not _voice_take_replaces(session, shot, job):
+        return None
+    previous, shot.selected_voice_id = shot.selected_voice_id, take.id
+    log_activity(session, "take.selected", actor=actor or job.requested_by, subject_type="shot", subject_id=shot.id,
+                 asset_id=take.id, previous=previous, reused=True,
+                 source_file_id=source_file_of(session, shot_id=shot.id))
+    return take
 
 
 def list_takes(session: Session, *, frame_id: int | None = None, shot_id: int | None = None,

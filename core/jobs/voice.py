@@ -2,7 +2,8 @@
 
 The rules are the render queue's (`core.jobs.queue`): the same narration in the same voice while a job is in
 flight returns that job, even when forced (a double click never pays twice); a finished take with the same inputs
-is reused unless forced (a re-voice); locked shots are never re-voiced, approved shots that have audio only when
+is reused unless forced (a re-voice), and becomes the shot's take again if another one was selected since
+(`core.jobs.takes.bring_back_voice_take`); locked shots are never re-voiced, approved shots that have audio only when
 forced; a batch (a video, a script) skips what cannot be voiced, with the reason. Money is the one rule of
 `core.money`: a voice job is priced for the characters it speaks (after the lexicon) × the voice model's rate on
 the rate card; a request is admitted whole against the script's budget or queues nothing; an estimate
@@ -26,14 +27,13 @@ from core.authz import acting_name, require
 from core.errors import GateError, NotFoundError, StudioError, ValidationError
 from core.jobs import prefetch
 from core.jobs.queue import RenderBatch, TakeKept, _begin_sqlite, _enforce, _index, _insert_or_existing, _prior_job
-from core.jobs.takes import source_file_of
+from core.jobs.takes import bring_back_voice_take, source_file_of
 from core.models import Job, Shot, Video
 from core.prompts.style import find_style_bible
 from core.review import APPROVED_STATUSES, current_shots
 from core.settings import Settings
-from core.voice.lexicon import apply_lexicon
 from core.voice.providers import resolve_voice_provider, voice_model, worker_provider_name
-from core.voice.style import VoiceStyle, voice_hash, voice_style
+from core.voice.style import VoiceStyle, spoken_text, voice_for_provider, voice_hash, voice_style
 
 
 @dataclass(frozen=True)
@@ -47,8 +47,9 @@ class VoicePlan:
     voice: str
     speed: float
     spoken: str
-    voice_hash: str
+    voice_hash: str  # `core.voice.style.voice_hash` of the provider, model, voice, speed and spoken text
     usd: float
+    course_voice: str = ""  # the course's own voice when it is the one used, "" for the provider's default
 
     @property
     def characters(self) -> int:
@@ -105,12 +106,17 @@ def plan_voice(session: Session, shot: Shot, *, settings: Settings, provider: st
         raise StudioError(f"Shot {shot.position} has no narration to voice", category="invalid")
     name = resolve_voice_provider(settings, provider, style)
     model = voice_model(settings, name)
-    voice = style.voice or (settings.openai_tts_voice if name == "openai" else "auto")
-    spoken = apply_lexicon(narration, style.lexicon)
+    # The course's voice when this provider has it, else the provider's default (an OpenAI name saved for a
+    # course voiced offline must not fail every job).
+    chosen = voice_for_provider(name, style.voice)
+    voice = chosen or (settings.openai_tts_voice if name == "openai" else "auto")
+    spoken = spoken_text(narration, style.lexicon)
     price = money.price_render(rate_card or money.load_rate_card(session), provider=worker_provider_name(name),
                                kind="voice", model=model, characters=len(spoken))
-    return VoicePlan(shot.id, shot.position, name, model, voice, style.speed, spoken, voice_hash(narration, style),
-                     price.usd)
+    # The take's hash is what will be said and who says it, not the style bible's fields (a take by another
+    # provider is another take; an unused lexicon entry changes nothing).
+    take = voice_hash(provider=name, model=model, voice=voice, speed=style.speed, spoken=spoken)
+    return VoicePlan(shot.id, shot.position, name, model, voice, style.speed, spoken, take, price.usd, chosen)
 
 
 def voice_input_hash(plan: VoicePlan) -> str:
@@ -162,6 +168,8 @@ def _request_voice(session: Session, shot_id: int, *, settings: Settings, provid
 
     prior = _prior_job(session, input_hash, force=force, gate=gate, index=_index(batch))
     if prior is not None:
+        if not batch.dry:  # a finished take of these very words and voice: the shot's again, for free
+            bring_back_voice_take(session, shot, prior, actor=actor)
         return prior, False
     file_id = course[0]
     # No cost on the job: a voice reports none, so it is priced by the rate card for `characters` (core.money),
@@ -170,6 +178,7 @@ def _request_voice(session: Session, shot_id: int, *, settings: Settings, provid
               model=plan.model, input_hash=input_hash, idempotency_key=uuid.uuid4().hex, forced=force,
               requested_by=acting_name(actor), source_file_id=file_id,
               params={"voice": plan.voice, "speed": plan.speed, "voice_hash": plan.voice_hash,
+                      "course_voice": plan.course_voice,
                       "characters": plan.characters})
     if batch.dry:
         batch.new_jobs.append(job)

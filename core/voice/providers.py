@@ -23,10 +23,8 @@ import numpy as np
 from core.errors import ProviderError, ValidationError
 from core.settings import Settings
 from core.voice.chunks import speech_chunks
-from core.voice.style import VOICE_PROVIDERS, VoiceStyle
+from core.voice.style import OFFLINE_VOICES, OPENAI_VOICES, VOICE_PROVIDERS, VoiceStyle
 
-OPENAI_VOICES = ("alloy", "ash", "ballad", "coral", "echo", "fable", "nova", "onyx", "sage", "shimmer", "verse")
-OFFLINE_VOICES = ("auto", "ar", "en-us", "en-gb")
 OPENAI_MAX_CHARS = 4096  # the speech endpoint's input limit: longer narration is asked in pieces
 ESPEAK_BASE_WPM = 160  # espeak-ng's words a minute at speed 1 (its own default, 175, sounds hurried in Arabic)
 _ARABIC = re.compile(r"[\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF\uFB50-\uFDFF\uFE70-\uFEFF]")
@@ -39,6 +37,7 @@ class Voice(Protocol):
     name: str
     model: str
     default_voice: str
+    max_chars: int | None  # the most text one request takes (longer text is asked in pieces), None = no limit
 
     def synthesize(self, text: str, *, voice: str, speed: float, idempotency_key: str | None = None) -> bytes: ...
 
@@ -83,6 +82,7 @@ class EspeakVoice:
     name = "offline"
     model = "espeak-ng"
     default_voice = "auto"
+    max_chars: int | None = None
 
     def __init__(self, executable: str | None = None, timeout_s: float = 60.0) -> None:
         self.executable = executable
@@ -93,6 +93,8 @@ class EspeakVoice:
         if exe is None:
             raise ProviderError("The offline voice needs espeak-ng, which is not installed here: run "
                                 "`apt-get install espeak-ng` (see the README's setup)", category="config")
+        if voice in OPENAI_VOICES:  # a job queued before voices were checked against the provider
+            voice = "auto"
         name = voice if voice and voice != "auto" else ("ar" if has_arabic(text) else "en-us")
         if name not in OFFLINE_VOICES:
             raise ValidationError(f"Unknown offline voice {name!r}; choose one of: {', '.join(OFFLINE_VOICES)}")
@@ -115,6 +117,7 @@ class OpenAIVoice:
     """OpenAI text-to-speech (`audio.speech`), asked for WAV so nothing is lost before normalising."""
 
     name = "openai"
+    max_chars: int | None = OPENAI_MAX_CHARS
 
     def __init__(self, *, api_key: str, base_url: str | None, model: str, default_voice: str,
                  timeout_s: float) -> None:
@@ -158,7 +161,8 @@ class OpenAIVoice:
 
         try:
             reply = self._client.audio.speech.create(
-                model=self.model, voice=voice or self.default_voice, input=text, speed=speed, response_format="wav",
+                model=self.model, voice=voice if voice and voice not in OFFLINE_VOICES else self.default_voice,
+                input=text, speed=speed, response_format="wav",
                 extra_headers={"Idempotency-Key": key} if key else None)
             return reply.read()
         except openai.APIError as err:

@@ -2,22 +2,29 @@
 
 Synthesis happens at submit (like the offline renderer): the checked, normalised take is stored, then a small
 record `voice_requests/<key>.json` names it. A second submit with the same idempotency key (a retried or resumed
-job) finds the record and never calls the voice again, so it never pays twice. A voice reports no price: the job
+job) finds the record and never calls the voice again, so it never pays twice. Narration longer than one request
+takes (`Voice.max_chars`) is asked in pieces (`core.voice.chunks`), and each piece's audio is stored as it
+arrives with its own record, `voice_requests/<key>-piece-<n>.json`: a job retried after piece n failed (a 429)
+asks only for pieces n and after, not again for the ones already paid. A voice reports no price: the job
 is priced by `core.money` for the characters it speaks × the rate card, as its estimate was.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 from collections.abc import Iterator
 
+import numpy as np
+
 from core.assets import AssetStore
-from core.errors import NotFoundError, ProviderError
+from core.errors import NotFoundError, ProviderError, StudioError
 from core.render.media import MediaInfo
 from core.render.providers import STORE_SCHEME, JobKind, RemoteResult, RenderOutput, RenderSpec, Submitted
 from core.settings import Settings
-from core.voice.audio import prepare, verify_audio
+from core.voice.audio import decode, prepare, to_wav, verify_audio
+from core.voice.chunks import speech_chunks
 from core.voice.providers import Voice, make_voice, worker_provider_name
 from core.voice.style import VOICE_PROVIDERS
 
@@ -50,12 +57,45 @@ class VoiceRenderProvider:
         if self.voice is None:
             raise ProviderError(self.unavailable or "This voice is not available here", category="config")
         speed = float(spec.params.get("speed") or 1.0)
-        raw = self.voice.synthesize(spec.prompt, voice=str(spec.params.get("voice") or ""), speed=speed,
-                                    idempotency_key=idempotency_key)
+        raw = self._speak(spec.prompt, voice=str(spec.params.get("voice") or ""), speed=speed,
+                          request_id=request_id, idempotency_key=idempotency_key)
         take = prepare(raw, characters=len(spec.prompt), speed=speed, max_bytes=self.max_bytes)
         key = self.store.put(take.wav, "wav")
         self.store.storage.put(record, json.dumps({"storage_key": key, "duration_s": take.duration_s}).encode())
         return Submitted(request_id)
+
+    def _speak(self, text: str, *, voice: str, speed: float, request_id: str, idempotency_key: str) -> bytes:
+        """The narration's audio: one request, or the pieces' audio joined in order, each piece stored (under the
+        job's key) before the next is asked for, and taken from the store when a retry finds it there."""
+        assert self.voice is not None
+        limit = self.voice.max_chars
+        pieces = speech_chunks(text, limit) if limit else []
+        if len(pieces) <= 1:
+            return self.voice.synthesize(text, voice=voice, speed=speed, idempotency_key=idempotency_key)
+        samples = []
+        for n, piece in enumerate(pieces, start=1):
+            record = _record_key(f"{request_id}-piece-{n}")
+            digest = hashlib.sha256(piece.encode("utf-8")).hexdigest()
+            stored = self._stored_piece(record, digest)
+            if stored is None:
+                stored = self.voice.synthesize(piece, voice=voice, speed=speed,
+                                               idempotency_key=f"{idempotency_key}-{n}")
+                samples.append(decode(stored))  # audio that does not decode is not kept as a paid piece
+                key = self.store.put(stored, "wav")
+                self.store.storage.put(record, json.dumps({"storage_key": key, "text_sha256": digest}).encode())
+            else:
+                samples.append(decode(stored))
+        return to_wav(np.concatenate(samples))
+
+    def _stored_piece(self, record: str, digest: str) -> bytes | None:
+        """A piece's audio stored by an earlier attempt of the same job (for the same text), else None."""
+        try:
+            info = json.loads(self.store.storage.get(record))
+            if info.get("text_sha256") != digest:
+                return None
+            return self.store.read(str(info["storage_key"]))
+        except (StudioError, ValueError, KeyError, TypeError, AttributeError):  # missing or unreadable: ask again
+            return None
 
     def poll(self, request_id: str, status_url: str | None) -> RemoteResult:
         try:

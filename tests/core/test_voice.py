@@ -10,7 +10,7 @@ import wave
 
 import numpy as np
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core import cost
 from core.board import load_current_board
@@ -22,7 +22,7 @@ from core.render.media import MediaError
 from core.runtime import Runtime
 from core.voice import audio
 from core.voice.lexicon import apply_lexicon, parse_lexicon
-from core.voice.providers import EspeakVoice, OpenAIVoice
+from core.voice.providers import OPENAI_MAX_CHARS, EspeakVoice, OpenAIVoice
 from core.voice.style import update_voice_style
 from tests.core.voice_factory import openai_settings, voice_worker, voiced_board
 from tests.fakes.openai_server import FakeOpenAIServer, Reply, speech_seconds, speech_wav
@@ -39,6 +39,27 @@ def test_lexicon_replaces_whole_words_longest_first_in_arabic_and_english() -> N
     assert apply_lexicon(text, lexicon) == "افتح إكسل ثم باور بي آي، وليس EMAIL ولا MAIL. الذكاء إيه آي."
     # A spoken form is not rewritten again by another entry.
     assert apply_lexicon("BI", {"BI": "AI", "AI": "x"}) == "AI"
+
+
+def test_lexicon_keeps_arabic_marks_inside_their_word() -> None:
+    lexicon = {"قسم": "قِسْم"}
+    # A fatha or a shadda is part of the word: the entry does not rewrite the start of a longer word ...
+    assert apply_lexicon("قسمَين", lexicon) == "قسمَين"
+    assert apply_lexicon("قسمّين", lexicon) == "قسمّين"
+    # ... while the word itself, bare or with its case ending, is still the entry.
+    assert apply_lexicon("هذا القسم وهذا قسم، ثم قسمُ", lexicon) == "هذا القسم وهذا قِسْم، ثم قِسْمُ"
+
+
+def test_lexicon_matches_after_arabic_proclitics_and_keeps_them() -> None:
+    lexicon = {"البيانات": "البَيانات", "Excel": "إكسل", "جدول": "جَدْوَل"}
+    assert apply_lexicon("والبيانات فالبيانات بالبيانات", lexicon) == "والبَيانات فالبَيانات بالبَيانات"
+    assert apply_lexicon("افتح وExcel ثم كExcel", lexicon) == "افتح وإكسل ثم كإكسل"
+    # An entry without an article also matches after a proclitic and "ال".
+    assert apply_lexicon("وجدول والجدول بالجدول", lexicon) == "وجَدْوَل والجَدْوَل بالجَدْوَل"
+    # A whole word is not read as a proclitic and a shorter entry, nor a two-letter entry inside a word.
+    assert apply_lexicon("كتاب", {"كتاب": "A", "تاب": "B"}) == "A"
+    assert apply_lexicon("بحر", {"حر": "X"}) == "بحر"
+    assert apply_lexicon("وExcels", lexicon) == "وExcels"
 
 
 def test_lexicon_text_box_reports_the_bad_line() -> None:
@@ -233,6 +254,81 @@ def test_lexicon_and_narration_changes_make_audio_stale_and_a_new_take_replaces_
         assert s.get(Shot, board.shot_ids[0]).selected_voice_id == takes[0].id
 
 
+def _voice_states(rt: Runtime, video_id: int) -> list[tuple[int | None, str]]:
+    with rt.sessions() as s:
+        board = load_current_board(s, video_id)
+        assert board is not None
+        return [(shot.voice_id, shot.voice_freshness.state) for shot in board.shots]
+
+
+@needs_espeak
+def test_a_paid_openai_take_replaces_the_offline_one_and_reads_fresh(runtime: Runtime) -> None:
+    """Offline for timing first, then the OpenAI voice: the paid take is the one the cut uses."""
+    with FakeOpenAIServer() as server:
+        settings = openai_settings(runtime.settings, server.base_url)
+        with runtime.sessions() as s:
+            board = voiced_board(s, shots=2)
+            s.commit()
+        _voice_all(runtime, board.video_id, provider="offline")
+        voice_worker(runtime).run(drain=True)
+        offline = _voice_states(runtime, board.video_id)
+        assert [state for _, state in offline] == ["fresh", "fresh"]
+        paid = _voice_all(runtime, board.video_id, settings=settings, provider="openai")
+        voice_worker(runtime, base_url=server.base_url).run(drain=True)
+        assert len(server.requests) == 2
+        with runtime.sessions() as s:
+            for shot_id, job_id in zip(board.shot_ids, paid):
+                take = s.get(Asset, s.get(Shot, shot_id).selected_voice_id)  # type: ignore[union-attr]
+                assert take is not None and take.job_id == job_id and take.provider == "voice-openai"
+        after = _voice_states(runtime, board.video_id)
+        assert [state for _, state in after] == ["fresh", "fresh"]
+        assert all(new != old for (new, _), (old, _) in zip(after, offline))
+        # A course that names its provider: takes by another provider read stale, and voicing brings them back.
+        with runtime.sessions() as s:
+            update_voice_style(s, board.file_id, provider="offline")
+            s.commit()
+            reasons = load_current_board(s, board.video_id).shots[0].voice_freshness.reasons  # type: ignore[union-attr]
+        assert any("course's is now offline" in r for r in reasons)
+        # Voice all reuses the offline takes of these very words (nothing is voiced again) and selects them.
+        assert _voice_all(runtime, board.video_id) != paid
+        with runtime.sessions() as s:
+            assert s.scalar(select(func.count(Job.id)).where(Job.kind == "voice")) == 4
+        assert _voice_states(runtime, board.video_id) == offline
+
+
+def test_a_lexicon_entry_makes_only_the_shots_that_say_it_stale(runtime: Runtime) -> None:
+    with FakeOpenAIServer() as server:
+        settings = openai_settings(runtime.settings, server.base_url)
+        with runtime.sessions() as s:
+            board = voiced_board(s, shots=3)  # only the first shot says "Excel"
+            s.commit()
+        _voice_all(runtime, board.video_id, settings=settings, provider="openai")
+        voice_worker(runtime, base_url=server.base_url).run(drain=True)
+        voiced = _voice_states(runtime, board.video_id)
+        # An entry no shot says changes nothing: every shot stays voiced, and Voice all has nothing to do.
+        with runtime.sessions() as s:
+            update_voice_style(s, board.file_id, lexicon={"PowerPoint": "باوربوينت"})
+            s.commit()
+        assert _voice_states(runtime, board.video_id) == voiced
+        with runtime.sessions() as s:
+            assert estimate_voices(s, video_id=board.video_id, settings=settings, provider="openai").shots == 0
+        # An entry the first shot says makes exactly that shot stale, and Voice all re-voices only it.
+        with runtime.sessions() as s:
+            update_voice_style(s, board.file_id, lexicon={"PowerPoint": "باوربوينت", "Excel": "إكسل"})
+            s.commit()
+        assert [state for _, state in _voice_states(runtime, board.video_id)] == ["stale", "fresh", "fresh"]
+        with runtime.sessions() as s:
+            est = estimate_voices(s, video_id=board.video_id, settings=settings, provider="openai")
+            assert est.shots == 1 and est.usd > 0
+        server.clear()
+        _voice_all(runtime, board.video_id, settings=settings, provider="openai")
+        voice_worker(runtime, base_url=server.base_url).run(drain=True)
+        assert [r.body["input"] for r in server.requests] == ["مرحباً بكم في درس اليوم عن إكسل."]
+        after = _voice_states(runtime, board.video_id)
+        assert [state for _, state in after] == ["fresh"] * 3
+        assert after[0][0] != voiced[0][0] and after[1:] == voiced[1:]
+
+
 def test_budget_gate_refuses_a_voice_batch_that_would_pass_the_budget(runtime: Runtime) -> None:
     settings = openai_settings(runtime.settings, "http://127.0.0.1:9/v1")
     with runtime.sessions() as s:
@@ -244,6 +340,44 @@ def test_budget_gate_refuses_a_voice_batch_that_would_pass_the_budget(runtime: R
             request_voices(s, video_id=board.video_id, settings=settings, provider="openai")
         s.rollback()
         assert s.scalars(select(Job)).all() == []
+
+
+def test_a_voice_is_checked_against_its_provider_when_saved(runtime: Runtime) -> None:
+    with runtime.sessions() as s:
+        board = voiced_board(s, shots=1)
+        with pytest.raises(ValidationError, match=r"offline voice \(espeak-ng\) has no voice 'nova'.*OpenAI"):
+            update_voice_style(s, board.file_id, provider="offline", voice="nova")
+        with pytest.raises(ValidationError, match="OpenAI voice has no voice 'en-gb'"):
+            update_voice_style(s, board.file_id, provider="openai", voice="en-gb")
+        with pytest.raises(ValidationError, match="No voice provider has a voice 'piper'"):
+            update_voice_style(s, board.file_id, voice="piper")
+        assert update_voice_style(s, board.file_id, provider="openai", voice="nova").voice == "nova"
+        with pytest.raises(ValidationError, match="has no voice 'nova'"):  # the saved voice no longer fits
+            update_voice_style(s, board.file_id, provider="offline")
+        style = update_voice_style(s, board.file_id, provider="offline", voice="")
+        assert (style.provider, style.voice) == ("offline", "")
+        # The studio's default provider takes any known voice: each provider uses it when it has it.
+        assert update_voice_style(s, board.file_id, provider="", voice="nova").voice == "nova"
+
+
+@needs_espeak
+def test_a_saved_openai_voice_does_not_break_offline_voicing(runtime: Runtime) -> None:
+    """The estimate said free: offline voicing of a course saved with "nova" speaks in espeak's own voice (Arabic
+    or English by the text) instead of failing every job with "Unknown offline voice"."""
+    with runtime.sessions() as s:
+        board = voiced_board(s, shots=2)
+        update_voice_style(s, board.file_id, provider="", voice="nova")
+        s.commit()
+    ids = _voice_all(runtime, board.video_id, provider="offline")
+    voice_worker(runtime).run(drain=True)
+    with runtime.sessions() as s:
+        jobs = [s.get(Job, i) for i in ids]
+        assert [(j.status, j.params["voice"]) for j in jobs] == [("succeeded", "auto")] * 2, [j.error for j in jobs]
+        # And an espeak name saved for the course gives the OpenAI voice its default voice.
+        update_voice_style(s, board.file_id, voice="ar")
+        openai_job = request_voice(s, board.shot_ids[0], provider="openai",
+                                   settings=openai_settings(runtime.settings, "http://127.0.0.1:9/v1"))
+        assert openai_job.params["voice"] == runtime.settings.openai_tts_voice
 
 
 def test_locked_and_empty_shots_are_skipped_with_the_reason(runtime: Runtime) -> None:
@@ -302,6 +436,34 @@ def test_a_resumed_voice_job_never_pays_twice(runtime: Runtime) -> None:
         assert out.info.duration_s == pytest.approx(speech_seconds("Hello there, welcome."), abs=0.01)
 
 
+def test_a_long_narration_retried_after_a_failed_piece_does_not_pay_the_first_piece_again(runtime: Runtime) -> None:
+    """Piece 2 of a narration over 4,096 characters meets a 429: the job's retry asks for piece 2 (and on), not
+    again for piece 1, which was paid and stored under the job's key."""
+    long = " ".join(["في هذا الدرس نتعرف على أساسيات جداول البيانات خطوة بخطوة.",
+                     "Then we open Excel and sort the table by date."] * 50)
+    assert OPENAI_MAX_CHARS < len(long) < 2 * OPENAI_MAX_CHARS
+    with FakeOpenAIServer() as server:
+        settings = openai_settings(runtime.settings, server.base_url)
+        with runtime.sessions() as s:
+            board = voiced_board(s, shots=1)
+            s.get(Shot, board.shot_ids[0]).narration_text = long  # type: ignore[union-attr]
+            job = request_voice(s, board.shot_ids[0], settings=settings, provider="openai")
+            s.commit()
+            job_id, key = job.id, job.idempotency_key
+        server.script(Reply(), Reply("rate_limit", retry_after_ms=10))  # piece 1 answered, piece 2 refused once
+        voice_worker(runtime, base_url=server.base_url, max_attempts=3).run(drain=True)
+        sent = [(r.headers.get("idempotency-key"), r.body["input"], r.answered_with) for r in server.requests]
+        with runtime.sessions() as s:
+            done = s.get(Job, job_id)
+            assert done.status == "succeeded", done.error  # type: ignore[union-attr]
+            take = s.get(Asset, s.get(Shot, board.shot_ids[0]).selected_voice_id)  # type: ignore[union-attr]
+    assert [(k, a) for k, _, a in sent] == [(f"{key}-1", "ok"), (f"{key}-2", "rate_limit"), (f"{key}-2", "ok")]
+    inputs = [i for _, i, _ in sent]
+    assert inputs[1] == inputs[2] and "".join([inputs[0], inputs[2]]).replace(" ", "") == long.replace(" ", "")
+    assert take is not None and take.duration_s == pytest.approx(speech_seconds(inputs[0]) + speech_seconds(inputs[2]),
+                                                                 abs=0.05)
+
+
 def test_fake_server_speech_is_a_real_wav() -> None:
     data = speech_wav("one two three four five six", speed=1.0)
     with wave.open(io.BytesIO(data)) as w:
@@ -329,5 +491,19 @@ def test_cli_estimates_then_voices_a_video_and_waits(sqlite_runtime: Runtime, mo
     assert main(["voice", "--file", str(board.file_id), "--provider", "offline", "--wait"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert [j["status"] for j in out["jobs"]] == ["succeeded", "succeeded"]
+    # A forced re-voice is a second take waiting for a choice: list the shot's takes, then pick one.
+    shot = str(board.shot_ids[0])
+    assert main(["voice", "--shot", shot, "--provider", "offline", "--force", "--wait"]) == 0
+    capsys.readouterr()
+    assert main(["voice", "--shot", shot, "--takes"]) == 0
+    takes = json.loads(capsys.readouterr().out)["takes"]
+    assert [(t["selected"], t["provider"], t["voice"]) for t in takes] == [(False, "offline", "auto"),
+                                                                            (True, "offline", "auto")]
+    assert main(["voice", "--select", str(takes[0]["take"])]) == 0
+    assert json.loads(capsys.readouterr().out) == {"selected": takes[0]["take"], "shot": board.shot_ids[0]}
+    with sqlite_runtime.sessions() as s:
+        assert s.get(Shot, board.shot_ids[0]).selected_voice_id == takes[0]["take"]  # type: ignore[union-attr]
+    assert main(["voice", "--takes", "--video", str(board.video_id)]) == 2
+    assert "give --shot" in capsys.readouterr().err
     assert main(["voice", "--shot", "999999"]) == 2
     assert "does not exist" in capsys.readouterr().err

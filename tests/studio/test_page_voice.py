@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
 from core.jobs import Worker
-from core.models import Job, Video
+from core.models import Asset, Job, Shot, Video
 from core.runtime import Runtime
 from tests.studio.conftest import ingest, texts
 
@@ -46,12 +46,37 @@ def test_voice_all_then_play_and_a_lexicon_change_marks_audio_stale(open_app: Ca
     assert len(clips.get("audio")) == 2  # beside each clip
 
     prompts = open_app("prompts", script=file_id, video=video_id)
-    prompts.text_area(key="voice-lexicon").set_value("Excel = إكسل\nالدرس = الدَّرْس")
+    prompts.text_area(key="voice-lexicon").set_value("Excel = إكسل")  # a term this script never says
     next(b for b in prompts.button if b.label == "Save voice").click()
     prompts.run()
     assert not prompts.exception and "Voice saved" in texts(prompts)
     at = open_app("storyboard", script=file_id, video=video_id)
+    assert "Narration: 2 of 2 shots voiced" in texts(at) and "stale" not in texts(at)
+    prompts.text_area(key="voice-lexicon").set_value("Excel = إكسل\nالألوان = الأَلْوان")  # both shots say it
+    next(b for b in prompts.button if b.label == "Save voice").click()
+    prompts.run()
+    at = open_app("storyboard", script=file_id, video=video_id)
     assert "Narration: 0 of 2 shots voiced" in texts(at) and "stale" in texts(at)
+
+    # Voicing again gives each shot a second take; the first is a pick away, playable, and can be used again.
+    at = _click(at, "Voice all")
+    Worker(studio_rt).run(drain=True)
+    at.run()
+    assert "Narration: 2 of 2 shots voiced" in texts(at)
+    pickers = [b for b in at.selectbox if b.label == "Narration takes"]
+    assert len(pickers) == 2 and len(at.get("audio")) == 2
+    with studio_rt.sessions() as s:
+        first_shot = s.get(Job, s.scalars(select(Job.id).where(Job.kind == "voice").order_by(Job.id)).first()).shot_id
+        older = s.scalars(select(Asset.id).where(Asset.shot_id == first_shot, Asset.kind == "voice")
+                          .order_by(Asset.id)).first()
+    picker = at.selectbox(key=f"voice-{first_shot}-takes")
+    assert picker.options[0].startswith("Take 2") and "in use" in picker.options[0]
+    picker.select_index(len(picker.options) - 1).run()  # the older take
+    assert len(at.get("audio")) == 3  # the picked take plays beside the one in use
+    at = _click(at, "Use this take")
+    with studio_rt.sessions() as s:
+        assert s.get(Shot, first_shot).selected_voice_id == older
+    assert "Narration: 1 of 2 shots voiced" in texts(at)  # the old take said the words before the lexicon
 
     broken = open_app("prompts", script=file_id, video=video_id)
     broken.text_area(key="voice-lexicon").set_value("Excel إكسل")
