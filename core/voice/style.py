@@ -64,15 +64,25 @@ def voices_of(provider: str) -> tuple[str, ...]:
     return (*OPENAI_VOICES, *OFFLINE_VOICES)
 
 
+def _speaks_with(provider: str, voice: str) -> bool:
+    """Whether `provider` can speak with `voice`. The offline voice has its fixed list; an OpenAI-compatible server
+    may offer voices of its own besides OpenAI's, so any name that is not an espeak voice is its to judge."""
+    if provider == "offline":
+        return voice in OFFLINE_VOICES
+    if provider == "openai":
+        return voice in OPENAI_VOICES or voice not in OFFLINE_VOICES
+    return True  # the studio's default provider: decided when the shot is voiced
+
+
 def voice_for_provider(provider: str, saved: str) -> str:
-    """The course's saved voice when `provider` has it, else "" (the provider's default): a course saved with
-    "nova" and voiced offline speaks in espeak's "auto" voice, not an error on every job."""
-    return saved if saved and saved in voices_of(provider) else ""
+    """The course's saved voice when `provider` can speak with it, else "" (the provider's default): a course
+    saved with "nova" and voiced offline speaks in espeak's "auto" voice, not an error on every job."""
+    return saved if saved and _speaks_with(provider, saved) else ""
 
 
 def check_voice(provider: str, voice: str) -> None:
-    """`ValidationError` unless `voice` ("" = the provider's default) is a voice of `provider`."""
-    if not voice or voice in voices_of(provider):
+    """`ValidationError` unless `voice` ("" = the provider's default) is one `provider` can speak with."""
+    if not voice or _speaks_with(provider, voice):
         return
     if provider in PROVIDER_LABELS:
         other = next((p for p in VOICE_PROVIDERS if p != provider and voice in voices_of(p)), None)
