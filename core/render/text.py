@@ -43,6 +43,27 @@ def font(size: int, *, bold: bool = False, arabic: bool = False, mixed: bool = F
     return ImageFont.truetype(str(FONTS_DIR / name), size, layout_engine=engine)
 
 
+# Latin punctuation inside Arabic, as Arabic writes it (Noto Sans Arabic has these forms, not the Latin ones).
+_ARABIC_FORMS = str.maketrans({"?": "\u061f", ";": "\u061b", "%": "\u066a"})
+
+
+@lru_cache(maxsize=8)
+def _glyphs(name: str) -> frozenset[int]:
+    """The code points a shipped font draws (its cmap): Pillow draws a missing one as an empty box."""
+    from fontTools.ttLib import TTFont
+
+    return frozenset(TTFont(str(FONTS_DIR / name), lazy=True).getBestCmap())
+
+
+def arabic_line(text: str) -> tuple[str, bool]:
+    """An Arabic line as it is drawn: its ?, ; and % in their Arabic forms, and whether Noto Sans Arabic then has
+    every glyph of it (else the line is drawn in DejaVu Sans, which has both scripts, rather than with boxes for
+    its brackets, quotes or slashes)."""
+    text = text.translate(_ARABIC_FORMS)
+    covered = _glyphs("NotoSansArabic-Regular.ttf")
+    return text, all(ord(ch) in covered for ch in text if not ch.isspace())
+
+
 def wrap(draw: ImageDraw.ImageDraw, text: str, fnt: ImageFont.FreeTypeFont, width: int,
          *, direction: str | None = None) -> list[str]:
     """Greedy word wrap to `width` pixels; words longer than a line are cut."""
@@ -78,6 +99,9 @@ def draw_block(draw: ImageDraw.ImageDraw, text: str, box: tuple[int, int, int, i
     mixed = arabic and has_latin(text)
     if mixed:  # an English prompt quoting Arabic: left to right overall; raqm's bidi orders the Arabic run
         arabic = len(_ARABIC_RE.findall(text)) > len(_LATIN_RE.findall(text))
+    elif arabic:
+        text, covered = arabic_line(text)
+        mixed = not covered  # DejaVu Sans draws the brackets and quotes Noto Sans Arabic lacks
     fnt = font(size, bold=bold, arabic=arabic, mixed=mixed)
     direction = "rtl" if arabic else "ltr" if mixed else None
     lines = wrap(draw, text, fnt, right - left, direction=direction)

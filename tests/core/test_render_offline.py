@@ -103,3 +103,17 @@ def test_clip_is_h264_24fps_five_seconds() -> None:
     assert diff[0][0] < diff[0][1]  # opens on the start image
     assert diff[1][1] < diff[1][0]  # ends on the end image
     assert float(np.abs(frames[0] - frames[40]).mean()) > 0.5  # the push-in moves
+
+
+def test_arabic_scene_text_with_brackets_quotes_and_marks_is_drawn_without_empty_boxes() -> None:
+    """Noto Sans Arabic has no ( ) [ ] " / glyphs: a card's Arabic line holding them is drawn in a font that has
+    every glyph of it, and ?, ; and % take their Arabic forms."""
+    from core.render.text import _glyphs, arabic_line
+
+    text, covered = arabic_line("المعلم يسأل: ما الخلية؟ (انظر الشكل) ثم \"الغشاء\"؛ النسبة 50%?")
+    assert "?" not in text and "؟" in text and "٪" in text
+    assert not covered
+    dejavu = _glyphs("DejaVuSans-Regular.ttf")
+    assert all(ord(ch) in dejavu for ch in text if not ch.isspace())
+    plain, ok = arabic_line("مرحبا بكم في الدرس الأول.")
+    assert ok and plain == "مرحبا بكم في الدرس الأول."
