@@ -66,7 +66,9 @@ def test_reference_image_fields_differ_per_model() -> None:
 
 
 def test_duration_is_an_integer_snapped_to_what_kling_takes() -> None:
-    assert clip_body(KLING26, prompt="p", start_url=START, duration=7)["duration"] == 10
+    # The nearest accepted length, the rule the price uses too (a tie goes to the longer).
+    assert clip_body(KLING26, prompt="p", start_url=START, duration=7)["duration"] == 5
+    assert clip_body(KLING26, prompt="p", start_url=START, duration=8)["duration"] == 10
     assert clip_body(KLING26, prompt="p", start_url=START, duration=3)["duration"] == 5
     assert clip_body(KLING26, prompt="p", start_url=START, duration=20)["duration"] == 10
 
