@@ -49,6 +49,7 @@ class HiggsProvider:
         self.clip_deadline = clip_deadline_s
         self.schedule = schedule or client.poll
         self._lock = threading.Lock()
+        self._reading = threading.Lock()
         self._schemas: dict[str, dict[str, Any]] | None = None
         self._schemas_at = 0.0  # monotonic time of the read
         self._checked: set[str] = set()
@@ -77,15 +78,19 @@ class HiggsProvider:
         with self._lock:
             if self._schemas is not None and time.monotonic() - self._schemas_at < published.TTL_S:
                 return self._schemas
-        try:
-            schemas = self.client.models()
-        except ProviderError:
+        with self._reading:  # the worker's threads start together: one of them reads, the others wait for it
             with self._lock:
-                if self._schemas is not None or not raise_errors:
+                if self._schemas is not None and time.monotonic() - self._schemas_at < published.TTL_S:
                     return self._schemas
-            raise
-        with self._lock:
-            self._schemas, self._schemas_at = schemas, time.monotonic()
+            try:
+                schemas = self.client.models()
+            except ProviderError:
+                with self._lock:
+                    if self._schemas is not None or not raise_errors:
+                        return self._schemas
+                raise
+            with self._lock:
+                self._schemas, self._schemas_at = schemas, time.monotonic()
         creds = self.settings.higgs_credentials if self.settings is not None else None
         if self.settings is not None and creds is not None:
             published.remember(self.settings.data_dir, self.settings.higgs_base_url, creds[0], schemas)
