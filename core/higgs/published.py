@@ -3,7 +3,7 @@
 Every decision about a clip — whether it ends on a second image, which duration it is sent and priced with — is
 taken from the configured model's own schema when it can be had, at request, quote and page time as in the
 worker's request body. So that a studio page run waits on the network at most once, the list is kept per process
-for `TTL_S`, and in a small JSON file under the data dir (`cache/higgs_models.json`) that the worker rewrites each
+for `TTL_S`, and in a small JSON file under the data dir (`higgs/models.json`) that the worker rewrites each
 time it reads the list itself (`remember`), so a fresh studio process starts from what the worker last saw. A
 failed read is not retried for `RETRY_AFTER_FAILURE_S`; meanwhile an older copy is used when there is one, and
 callers go by the spec table (`core.higgs.schema`) and say so when there is none.
@@ -28,8 +28,9 @@ log = logging.getLogger("core.higgs")
 
 TTL_S = 900.0
 RETRY_AFTER_FAILURE_S = 60.0
+MISSING_RETRY_S = 10.0  # a model missing from a list read longer ago than this: read the list again
 FETCH_TIMEOUT_S = 10.0
-CACHE_FILE = Path("cache") / "higgs_models.json"
+CACHE_FILE = Path("higgs") / "models.json"  # not under cache/: that is S3 storage's download cache
 Source = Literal["live", "cached", "unavailable"]
 
 
@@ -147,15 +148,17 @@ def model_list(settings: Settings, *, refresh: bool = False) -> ModelList:
             failed = _CACHE.failures.get(account)
         if entry is not None and not refresh and time.monotonic() - entry.read_at < TTL_S:
             return entry.models
+        if failed is not None and time.monotonic() - failed[0] < RETRY_AFTER_FAILURE_S:
+            return _keep(key, _fallback(entry.models if entry is not None else _read_file(path, account),
+                                        failed[1]))
         stored = _read_file(path, account)
         age = stored.age_s() if stored is not None else None
         if stored is not None and not refresh and age is not None and age < TTL_S:
             with _CACHE.lock:
                 _CACHE.entries[key] = _Entry(stored, time.monotonic() - age)
             return stored
-        older = entry.models if entry is not None else stored
-        if failed is not None and time.monotonic() - failed[0] < RETRY_AFTER_FAILURE_S:
-            return _fallback(older, failed[1])
+        older = stored if stored is not None and stored.schemas is not None else \
+            entry.models if entry is not None else None
         try:
             schemas = _fetch(settings)
         except Exception as exc:  # noqa: BLE001 - offline, DNS, TLS, a bad key: the table answers, and we say why
@@ -164,8 +167,15 @@ def model_list(settings: Settings, *, refresh: bool = False) -> ModelList:
                         "an older copy" if older is not None else "the built-in model table")
             with _CACHE.lock:
                 _CACHE.failures[account] = (time.monotonic(), why)
-            return _fallback(older, why)
+            return _keep(key, _fallback(older, why))
         return remember(settings.data_dir, settings.higgs_base_url, creds[0], schemas)
+
+
+def _keep(key: tuple[str, str], models: ModelList) -> ModelList:
+    """Keep a fallback answer in this process until the failed read may be tried again."""
+    with _CACHE.lock:
+        _CACHE.entries[key] = _Entry(models, time.monotonic() - TTL_S + RETRY_AFTER_FAILURE_S)
+    return models
 
 
 def _fallback(older: ModelList | None, why: str) -> ModelList:
@@ -183,8 +193,14 @@ def _fetch(settings: Settings) -> dict[str, dict[str, Any]]:
 
 
 def model_schema(settings: Settings, slug: str) -> dict[str, Any] | None:
-    """The published input schema of `slug` on the configured account; None when it cannot be had."""
-    return model_list(settings).schema(slug)
+    """The published input schema of `slug` on the configured account; None when it cannot be had. A model
+    missing from a copy older than `MISSING_RETRY_S` has the list read again (it may have been added since)."""
+    models = model_list(settings)
+    if models.schemas is not None and slug not in models.schemas and models.source != "unavailable":
+        age = models.age_s()
+        if age is None or age > MISSING_RETRY_S:
+            models = model_list(settings, refresh=True)
+    return models.schema(slug)
 
 
 def forget() -> None:

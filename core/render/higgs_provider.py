@@ -71,16 +71,20 @@ class HiggsProvider:
         `tail_image_url`, …), else from what `core.higgs.schema` knows of it."""
         return end_frame_field(self.video_model, self.schema_of(self.video_model)) is not None
 
-    def models(self, *, raise_errors: bool = False) -> dict[str, dict[str, Any]] | None:
+    def models(self, *, raise_errors: bool = False, refresh: bool = False) -> dict[str, dict[str, Any]] | None:
         """The account's models with their published schemas, read at the first use and again once older than
-        `published.TTL_S`, and shared through the data dir's model cache. A failed read keeps the previous list
-        (None when there is none, or the error itself with `raise_errors`)."""
+        `published.TTL_S` (or with `refresh`), and shared through the data dir's model cache. A failed read keeps
+        the previous list (None when there is none, or the error itself with `raise_errors`)."""
+        def fresh() -> bool:
+            age = time.monotonic() - self._schemas_at
+            return self._schemas is not None and age < (published.MISSING_RETRY_S if refresh else published.TTL_S)
+
         with self._lock:
-            if self._schemas is not None and time.monotonic() - self._schemas_at < published.TTL_S:
+            if fresh():
                 return self._schemas
         with self._reading:  # the worker's threads start together: one of them reads, the others wait for it
             with self._lock:
-                if self._schemas is not None and time.monotonic() - self._schemas_at < published.TTL_S:
+                if fresh():
                     return self._schemas
             try:
                 schemas = self.client.models()
@@ -195,6 +199,8 @@ class HiggsProvider:
             if slug in self._checked:
                 return
         schemas = self.models(raise_errors=True) or {}
+        if slug not in schemas:  # offered since the list was read?
+            schemas = self.models(raise_errors=True, refresh=True) or {}
         if slug not in schemas:
             raise ProviderError(f"The model {slug!r} is not available to this Higgs account (it may have been "
                                 "retired); choose another model in the settings.", category="config")

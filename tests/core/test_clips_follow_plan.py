@@ -271,3 +271,12 @@ def test_without_a_model_list_the_table_answers_and_says_so(runtime: Runtime, se
     view = planning.clip_model_view(down, "higgs")
     assert view.table_because and not view.caps.takes_end_frame  # the table's word for v2.1: start only
     assert planning.clip_model_view(down, "higgs").table_because == view.table_because  # not asked again
+
+
+def test_a_model_offered_after_the_list_was_read_is_found(runtime: Runtime, server: FakeHiggsServer,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    rt = _rt(runtime, server, UNSEEN)
+    assert published.model_list(rt.settings).offered(UNSEEN) is False
+    server.publish(UNSEEN, UNSEEN_SCHEMA)
+    monkeypatch.setattr(published, "MISSING_RETRY_S", 0.0)  # the list is older than that: read it again
+    assert planning.takes_end_frame(rt.settings, "higgs") and server.state.hits["models"] == 2
