@@ -130,6 +130,8 @@ START_FRAME_FIELDS = ("first_frame_url", "start_image_url", "start_frame_url", "
 _END_WORDS = frozenset({"end", "last", "tail", "final", "ending"})
 _PICTURE_WORDS = frozenset({"image", "img", "frame", "picture", "photo"})
 _NOT_A_FRAME_WORDS = frozenset({"reference", "references", "ref", "refs", "mask", "negative", "style"})
+DURATION_FIELDS = ("duration", "duration_seconds", "duration_s", "duration_sec", "video_duration",
+                   "clip_duration", "seconds", "length_seconds", "video_length")
 # Durations a model that names no bounds accepts: any whole second in this range (the offline renderer's too).
 ANY_DURATION = (1, 20)
 
@@ -137,6 +139,11 @@ ANY_DURATION = (1, 20)
 def _properties(schema: dict[str, Any] | None) -> dict[str, Any] | None:
     props = schema.get("properties") if schema else None
     return props if isinstance(props, dict) else None
+
+
+def _required(schema: dict[str, Any] | None) -> set[str]:
+    names = schema.get("required") if schema else None
+    return {n for n in names if isinstance(n, str)} if isinstance(names, list) else set()
 
 
 def _words(name: str) -> set[str]:
@@ -189,7 +196,7 @@ def _guess_end_field(props: dict[str, Any], schema: dict[str, Any] | None) -> st
 def _guess_start_field(props: dict[str, Any], schema: dict[str, Any] | None) -> str | None:
     """A field named for a first / start image, else a required image field, else any image field (never one
     that reads as the end frame or as identity references)."""
-    required = set(schema.get("required") or []) if schema else set()
+    required = _required(schema)
     candidates = [name for name, prop in props.items()
                   if (_words(name) & _PICTURE_WORDS) and not _words(name) & (_END_WORDS | _NOT_A_FRAME_WORDS)
                   and _one_url_field(name, prop, schema)]
@@ -225,11 +232,19 @@ def start_frame_field(slug: str, schema: dict[str, Any] | None = None) -> str:
     return model_spec(slug, "clip").start_field or "image_url"
 
 
+def duration_field(slug: str, schema: dict[str, Any] | None = None) -> str | None:
+    """Where the video model takes the clip's length: `duration` (or a name such as `duration_seconds` in its
+    published schema); None when it takes none."""
+    props = _properties(schema)
+    if props is None:
+        return "duration" if "duration" in model_spec(slug, "clip").fields else None
+    return next((name for name in DURATION_FIELDS if name in props), None)
+
+
 def _duration_prop(schema: dict[str, Any] | None) -> dict[str, Any] | None:
     props = _properties(schema)
-    if props is None or "duration" not in props:
-        return None
-    return _resolved(props["duration"], schema)
+    name = duration_field("", schema) if props is not None else None
+    return _resolved(props[name], schema) if props is not None and name is not None else None
 
 
 def _choices(prop: dict[str, Any]) -> list[Any] | None:
@@ -354,9 +369,8 @@ def _with_required_defaults(body: dict[str, Any], schema: dict[str, Any] | None)
     props = _properties(schema)
     if props is None:
         return body
-    required = schema.get("required") if schema else None
-    for name in required if isinstance(required, list) else []:
-        if isinstance(name, str) and name not in body:
+    for name in sorted(_required(schema)):
+        if name not in body:
             prop = _resolved(props.get(name), schema)
             if "default" in prop:
                 body[name] = prop["default"]
@@ -368,7 +382,7 @@ def clip_body(slug: str, *, prompt: str, start_url: str, end_url: str | None = N
     """An image-to-video body: start (and, when the model takes one, end) image URLs under its field names —
     read from the model's published input `schema` when given, else from the spec table.
 
-    `duration` is snapped to the nearest value the model accepts (`nearest_duration`, the rule the price uses)
+    `duration` (under the schema's own name for it) is snapped to the nearest value the model accepts (`nearest_duration`, the rule the price uses)
     and sent as the schema types it: an integer (the schemas reject "5" for an integer), or the enum's own string
     when its choices are strings. An end image is dropped for models without an end-frame field; check
     `takes_end_frame` to know beforehand.
@@ -378,11 +392,12 @@ def clip_body(slug: str, *, prompt: str, start_url: str, end_url: str | None = N
     fields = set(props) if props is not None else spec.fields
     body: dict[str, Any] = {"prompt": prompt, start_frame_field(slug, schema): start_url}
     end_field = end_frame_field(slug, schema)
-    if end_url and end_field:
-        body[end_field] = end_url
+    if end_field and (end_url or end_field in _required(schema)):
+        body[end_field] = end_url or start_url  # a model that insists on a last frame: a one-frame shot's own
     allowed = clip_durations(slug, schema)
-    if "duration" in fields and allowed is not None:
-        body["duration"] = duration_value(nearest_duration(float(duration), allowed), schema)
+    length_field = duration_field(slug, schema)
+    if length_field and allowed is not None:
+        body[length_field] = duration_value(nearest_duration(float(duration), allowed), schema)
     if "aspect_ratio" in fields and _allows(props, schema, "aspect_ratio", aspect_ratio):
         body["aspect_ratio"] = aspect_ratio
     return _with_required_defaults(body, schema)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -134,6 +135,26 @@ def test_the_duration_is_sent_as_the_schema_types_it_and_as_it_is_priced() -> No
         body = clip_body("vendor/new-motion", prompt="p", start_url=START, duration=priced or 5, schema=schema)
         assert body["duration"] == sent and type(body["duration"]) is type(sent), (seconds, body)
         assert priced == int(sent) and check_body(schema, body) == []
+
+
+def test_a_duration_under_another_name_and_a_required_end_frame() -> None:
+    schema = _clip_schema(start_image_url=URL, end_image_url=URL,
+                          duration_seconds={"type": "integer", "enum": [6, 12]})
+    schema["required"] = ["prompt", "start_image_url", "end_image_url"]
+    body = clip_body("vendor/new-motion", prompt="p", start_url=START, duration=10, schema=schema)
+    assert body == {"prompt": "p", "start_image_url": START, "end_image_url": START, "duration_seconds": 12}
+    assert clip_durations("vendor/new-motion", schema) == (6, 12) and check_body(schema, body) == []
+
+
+def test_model_lists_name_their_schemas_in_several_ways() -> None:
+    import httpx
+
+    schema = {"type": "object", "properties": {"prompt": {"type": "string"}}}
+    reply = {"data": [{"id": "a/one", "inputSchema": schema}, {"model": "a/two", "schema": json.dumps(schema)},
+                      {"slug": "a/three"}]}
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json=reply))
+    with HiggsClient(base_url="https://api.test", key_id="k", key_secret="s", transport=transport) as c:
+        assert c.models() == {"a/one": schema, "a/two": schema, "a/three": {}}
 
 
 def test_bodies_follow_the_schema_for_knobs_and_required_defaults() -> None:
