@@ -60,6 +60,12 @@ def test_a_model_whose_schema_has_no_end_field_is_named_start_only_before_paying
     assert server.submits == 0
     at.run()
     assert server.state.hits["models"] == 1  # the page's second run asks no one
+    next(b for b in at.button if b.label == "Approve and render clip").click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    with studio_rt.sessions() as s:
+        kinds = sorted(k for (k,) in s.execute(select(Job.kind)))
+    assert kinds == ["clip", "image"]  # one click renders the start image only, not the frames it cannot use
 
 
 def test_an_unseen_model_with_both_images_is_described_from_its_schema(
