@@ -151,10 +151,10 @@ def _words(name: str) -> set[str]:
     return set(re.findall(r"[a-z]+|[0-9]+", re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()))
 
 
-def _resolved(prop: Any, schema: dict[str, Any] | None) -> dict[str, Any]:
+def _resolved(prop: Any, schema: dict[str, Any] | None, depth: int = 0) -> dict[str, Any]:
     """A property's schema with a local `$ref` followed and `anyOf` / `oneOf` / `allOf` alternatives merged (a
     nullable field's `null` branch left out), so an enum or a range is found wherever a generator put it."""
-    if not isinstance(prop, dict):
+    if not isinstance(prop, dict) or depth > 6:  # a schema that refers to itself ends here
         return {}
     out: dict[str, Any] = {}
     ref = prop.get("$ref")
@@ -162,14 +162,15 @@ def _resolved(prop: Any, schema: dict[str, Any] | None) -> dict[str, Any]:
         target: Any = schema
         for part in ref[2:].split("/"):
             target = target.get(part) if isinstance(target, dict) else None
-        out.update(_resolved(target, None))
+        out.update(_resolved(target, schema, depth + 1))
     for key in ("allOf", "anyOf", "oneOf"):
-        for alt in prop.get(key) or []:
-            sub = _resolved(alt, schema)
+        alts = prop.get(key)
+        for alt in alts if isinstance(alts, list) else []:
+            sub = _resolved(alt, schema, depth + 1)
             if sub.get("type") == "null":
                 continue
             for name, value in sub.items():
-                if name == "enum" and isinstance(out.get("enum"), list):
+                if name == "enum" and isinstance(out.get("enum"), list) and isinstance(value, list):
                     out["enum"] = out["enum"] + [v for v in value if v not in out["enum"]]
                 else:
                     out.setdefault(name, value)
