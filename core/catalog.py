@@ -54,7 +54,8 @@ class Capabilities:
 
     def fit_duration(self, seconds: float) -> int | None:
         """The duration this model would be sent for a clip of about `seconds`: the accepted one nearest to it (a
-        tie goes to the longer, so the narration fits); None for a model that takes no duration."""
+        tie goes to the longer, so the narration fits); None for a model that takes no duration. The same rule
+        (`core.higgs.schema.nearest_duration`) snaps the duration in the request body, so priced = sent."""
         from core.higgs.schema import nearest_duration
 
         if self.kind != "clip" or self.durations is None:
@@ -63,24 +64,28 @@ class Capabilities:
         return nearest_duration(seconds, self.durations, low=low, high=high)
 
     def billed_seconds(self, duration: float | None) -> float:
-        """The seconds a clip sent with `duration` is billed for (a fixed-length model: its one length)."""
-        if duration is None or duration <= 0 or self.durations is None:
+        """The seconds a clip sent with `duration` is billed for. A clip job carries the duration it is sent with
+        (a fixed-length model's job: its one length, `FIXED_CLIP_SECONDS`), decided from the model's published
+        schema when it could be read; without one, a clip is billed for that one length."""
+        if duration is None or duration <= 0:
             return float(FIXED_CLIP_SECONDS)
         return float(duration)
 
 
-def capabilities(provider: str, model: str, *, schema: dict[str, Any] | None = None) -> Capabilities:
+def capabilities(provider: str, model: str, *, schema: dict[str, Any] | None = None,
+                 kind: Kind | None = None) -> Capabilities:
     """What `model` on `provider` can do. `schema` is the model's published input schema when known (it wins
-    over the spec table, as it does when the request body is built)."""
+    over the spec table, as it does when the request body is built). `kind` is what the caller renders with it
+    (the configured video model renders clips whatever its slug looks like); None: guessed from the slug."""
     if provider == "offline":
-        kind: Kind = "clip" if model == OFFLINE_MODELS["clip"] else "image"
-        if kind == "clip":
+        offline_kind: Kind = "clip" if model == OFFLINE_MODELS["clip"] else "image"
+        if offline_kind == "clip":
             return Capabilities(provider, model, "clip", "clip_second", start_field="start", end_field="end",
                                 durations=(), references=True)
         return Capabilities(provider, model, "image", "image", references=True)
     from core.higgs.schema import clip_durations, end_frame_field, model_spec, reference_field, start_frame_field
 
-    spec = model_spec(model)
+    spec = model_spec(model, kind)
     if spec.kind == "image":
         return Capabilities(provider, model, "image", "image",
                             references=reference_field(model, schema) is not None)

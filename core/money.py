@@ -30,7 +30,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from core import catalog
-from core.catalog import FIXED_CLIP_SECONDS, PRICE_UNITS, PriceUnit
+from core.catalog import PRICE_UNITS, PriceUnit
 from core.errors import GateError, NotFoundError
 from core.models import JOB_ACTIVE, Asset, Frame, Job, RateOverride, Shot, SourceFile, Storyboard, Video
 
@@ -137,9 +137,8 @@ def price_render(card: RateCard, *, provider: str, kind: str, model: str, durati
     accident). A clip is priced for the `duration` it is sent with (`core.catalog`: a fixed-length model for
     its one length); a voice for the `characters` it speaks."""
     seconds = 0.0
-    if kind == "clip":  # a clip job whose slug gives no hint of a video model is still billed for its length
-        caps = catalog.capabilities(provider, model)
-        seconds = caps.billed_seconds(duration) if caps.kind == "clip" else float(duration or FIXED_CLIP_SECONDS)
+    if kind == "clip":  # billed for the length the job carries: what it is sent with (decided from the schema)
+        seconds = catalog.capabilities(provider, model, kind="clip").billed_seconds(duration)
     characters = max(0, characters) if kind == "voice" else 0
     offline = catalog.is_offline(provider)
     rate = card.get(model)

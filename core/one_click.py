@@ -5,7 +5,8 @@ What "Approve and render clip" promises a producer (the Clips page and the board
   before anything is written (a reviewer sees why, instead of a button that fails);
 - every live frame of the shot, then the shot, moves to approved (drafts and frames that needed changes go through
   "in review", as the review gate requires), each move logged under the person's name;
-- frames with no image get their image jobs first; the clip job waits for them (`core.jobs.request_clip`);
+- frames with no image get their image jobs first; the clip job waits for them (`core.jobs.request_clip`). With
+  a video model that takes only a start image, only the image the clip starts on is rendered;
 - everything happens in the caller's one unit of work: a refusal on the way (a budget, a gate) leaves the shot as
   it was and queues nothing;
 - the estimate (`estimate_shot`) prices exactly what the click will queue — it is the click's own request
@@ -79,7 +80,12 @@ def _live_shot(session: Session, shot_id: int) -> Shot:
     return shot
 
 
-def _frames_needing_images(shot: Shot) -> list[Frame]:
+def _frames_needing_images(shot: Shot, settings: Settings) -> list[Frame]:
+    """The shot's frames without an image. For a video model that takes only a start image, none: the clip asks
+    for the one image it animates from itself, and the middle and end frames are left unrendered (unpaid), as
+    the Clips page says."""
+    if not planning.takes_end_frame(settings, settings.active_renderer):
+        return []
     return [f for f in planning.live_frames(shot) if f.selected_image_id is None]
 
 
@@ -112,7 +118,7 @@ def estimate_shot(session: Session, shot_id: int, *, settings: Settings,
     for many shots (`offers`)."""
     shot = _live_shot(session, shot_id)
     approved = settings.model_copy(update={"allow_unapproved_clips": True})  # the click approves before it asks
-    batch = request_shot(session, shot.id, frame_ids=[f.id for f in _frames_needing_images(shot)],
+    batch = request_shot(session, shot.id, frame_ids=[f.id for f in _frames_needing_images(shot, settings)],
                          settings=approved, force=shot.selected_clip_id is not None, dry=True, lookups=lookups)
     file_id = planning.memo(lookups, ("file", shot.id), lambda: source_file_of(session, shot_id=shot.id))
     return quote_batch(session, file_id, batch)
@@ -149,7 +155,7 @@ def approve_and_render(session: Session, shot_id: int, *, settings: Settings, ac
     shot = _live_shot(session, shot_id)
     estimate = estimate_shot(session, shot_id, settings=settings)
     moved = approve_shot(session, shot_id, actor=actor)
-    batch = request_shot(session, shot.id, frame_ids=[f.id for f in _frames_needing_images(shot)],
+    batch = request_shot(session, shot.id, frame_ids=[f.id for f in _frames_needing_images(shot, settings)],
                          settings=settings, force=shot.selected_clip_id is not None, actor=actor)
     *images, clip = batch.jobs
     waits = tuple(clip.depends_on or [])

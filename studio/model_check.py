@@ -70,7 +70,14 @@ def check_models(settings: Settings) -> ModelReport:
 
 
 def _fetch_slugs(settings: Settings) -> dict[str, dict[str, Any]]:
+    """The account's models, read now; kept as the studio's model list (`core.higgs.published`), so the Clips
+    page and the estimates follow what was just checked."""
+    from core.higgs import published
     from core.higgs.client import client_from_settings
 
     with client_from_settings(settings, max_attempts=1) as client:
-        return client.models()
+        models = client.models()
+    creds = settings.higgs_credentials
+    if creds is not None:
+        published.remember(settings.data_dir, settings.higgs_base_url, creds[0], models)
+    return models

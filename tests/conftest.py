@@ -120,3 +120,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("e2e") or item.get_closest_marker("slow"):
             item.add_marker(pytest.mark.xdist_group("heavy"))
+
+
+@pytest.fixture(autouse=True)
+def _model_lists_stay_local(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Each test starts without the model lists an earlier one read (`core.higgs.published`), and none asks the
+    real Higgs API for one: settings left at the default host (with test keys) get the "no list" answer."""
+    from core.higgs import published
+
+    real = published._fetch
+
+    def local_only(settings: Settings) -> dict[str, dict[str, object]]:
+        if "higgsfield.ai" in settings.higgs_base_url:
+            raise ConnectionError("tests do not ask the real Higgs API for its model list")
+        return real(settings)
+
+    published.forget()
+    monkeypatch.setattr(published, "_fetch", local_only)
+    yield
+    published.forget()

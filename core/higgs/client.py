@@ -84,6 +84,20 @@ def _number(value: Any) -> float | None:
     return None
 
 
+def _schema_of(item: dict[str, Any]) -> dict[str, Any]:
+    """A listed model's input JSON Schema, under whichever name the host uses (a JSON string is parsed); {}."""
+    for key in ("input_schema", "inputSchema", "schema"):
+        schema = item.get(key)
+        if isinstance(schema, str):
+            try:
+                schema = json.loads(schema)
+            except ValueError:
+                continue
+        if isinstance(schema, dict) and schema:
+            return dict(schema)
+    return {}
+
+
 class HiggsClient:
     """A small synchronous Higgs client. Thread-safe: the worker shares one instance across its threads."""
 
@@ -437,7 +451,7 @@ class HiggsClient:
                     items = data[key]
                     break
             else:  # a mapping slug -> {input_schema}
-                return {str(k): dict(v.get("input_schema") or {}) for k, v in data.items() if isinstance(v, dict)}
+                return {str(k): _schema_of(v) for k, v in data.items() if isinstance(v, dict)}
         if not isinstance(items, list):
             raise HiggsProtocolError(f"Higgs model list: unexpected reply {str(data)[:200]!r}")
         out: dict[str, dict[str, Any]] = {}
@@ -447,8 +461,7 @@ class HiggsClient:
             elif isinstance(item, dict):
                 slug = item.get("slug") or item.get("id") or item.get("model") or item.get("name")
                 if isinstance(slug, str):
-                    schema = item.get("input_schema") or item.get("schema") or {}
-                    out[slug] = dict(schema) if isinstance(schema, dict) else {}
+                    out[slug] = _schema_of(item)
         return out
 
     def estimate(self, slug: str, body: dict[str, Any]) -> Estimate | None:

@@ -7,6 +7,8 @@ stays the source of truth; `check_body` reports where a body disagrees with it.
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -59,8 +61,9 @@ MODEL_SPECS: dict[str, ModelSpec] = {
 }
 
 
-def model_spec(slug: str) -> ModelSpec:
-    """The known spec, or a guess from the slug's shape for models the table does not list yet."""
+def model_spec(slug: str, kind: Literal["image", "clip"] | None = None) -> ModelSpec:
+    """The known spec, or a guess from the slug's shape for models the table does not list yet. `kind` is what the
+    caller knows the model renders (the configured video model renders clips whatever its slug says)."""
     known = MODEL_SPECS.get(slug)
     if known is not None:
         return known
@@ -68,7 +71,7 @@ def model_spec(slug: str) -> ModelSpec:
     if "first-last" in low or "first_last" in low:
         return ModelSpec(slug, "clip", frozenset({"prompt", "first_frame_url", "last_frame_url", "duration"}),
                          start_field="first_frame_url", end_field="last_frame_url")
-    if "video" in low or "kling" in low:
+    if kind == "clip" or (kind is None and ("video" in low or "kling" in low)):
         return ModelSpec(slug, "clip", frozenset({"prompt", "image_url", "duration"}), start_field="image_url")
     return ModelSpec(slug, "image", frozenset({"prompt", "aspect_ratio"}))
 
@@ -116,11 +119,21 @@ def with_references(body: dict[str, Any], field: tuple[str, bool] | None, urls: 
     return out
 
 
-# Field names image-to-video models use for the clip's last frame, and for its first, most specific first.
+# Field names image-to-video models use for the clip's last frame, and for its first, most specific first. When a
+# schema lists none of them, the field is found by the words in its name (`_guess_end_field`, `_guess_start_field`).
 END_FRAME_FIELDS = ("last_frame_url", "tail_image_url", "end_image_url", "end_frame_url", "image_tail_url",
-                    "last_image_url", "tail_image", "end_image")
-START_FRAME_FIELDS = ("first_frame_url", "start_image_url", "start_frame_url", "image_url", "input_image_url",
-                      "image")
+                    "last_image_url", "tail_frame_url", "last_frame_image", "end_frame_image", "tail_image",
+                    "end_image", "last_frame", "end_frame", "image_tail", "last_image")
+START_FRAME_FIELDS = ("first_frame_url", "start_image_url", "start_frame_url", "first_image_url", "first_frame_image",
+                      "start_frame_image", "start_image", "first_frame", "start_frame", "image_url",
+                      "input_image_url", "input_image", "image")
+_END_WORDS = frozenset({"end", "last", "tail", "final", "ending"})
+_PICTURE_WORDS = frozenset({"image", "img", "frame", "picture", "photo"})
+_NOT_A_FRAME_WORDS = frozenset({"reference", "references", "ref", "refs", "mask", "negative", "style"})
+DURATION_FIELDS = ("duration", "duration_seconds", "duration_s", "duration_sec", "video_duration",
+                   "clip_duration", "seconds", "length_seconds", "video_length")
+# Durations a model that names no bounds accepts: any whole second in this range (the offline renderer's too).
+ANY_DURATION = (1, 20)
 
 
 def _properties(schema: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -128,44 +141,199 @@ def _properties(schema: dict[str, Any] | None) -> dict[str, Any] | None:
     return props if isinstance(props, dict) else None
 
 
+def _required(schema: dict[str, Any] | None) -> set[str]:
+    names = schema.get("required") if schema else None
+    return {n for n in names if isinstance(n, str)} if isinstance(names, list) else set()
+
+
+def _words(name: str) -> set[str]:
+    """The words of a field name: `lastFrameUrl` and `last_frame_url` both give {last, frame, url}."""
+    return set(re.findall(r"[a-z]+|[0-9]+", re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()))
+
+
+def _resolved(prop: Any, schema: dict[str, Any] | None, depth: int = 0) -> dict[str, Any]:
+    """A property's schema with a local `$ref` followed and `anyOf` / `oneOf` / `allOf` alternatives merged (a
+    nullable field's `null` branch left out), so an enum or a range is found wherever a generator put it."""
+    if not isinstance(prop, dict) or depth > 6:  # a schema that refers to itself ends here
+        return {}
+    out: dict[str, Any] = {}
+    ref = prop.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/") and schema:
+        target: Any = schema
+        for part in ref[2:].split("/"):
+            target = target.get(part) if isinstance(target, dict) else None
+        out.update(_resolved(target, schema, depth + 1))
+    for key in ("allOf", "anyOf", "oneOf"):
+        alts = prop.get(key)
+        for alt in alts if isinstance(alts, list) else []:
+            sub = _resolved(alt, schema, depth + 1)
+            if sub.get("type") == "null":
+                continue
+            for name, value in sub.items():
+                if name == "enum" and isinstance(out.get("enum"), list) and isinstance(value, list):
+                    out["enum"] = out["enum"] + [v for v in value if v not in out["enum"]]
+                else:
+                    out.setdefault(name, value)
+    out.update({k: v for k, v in prop.items() if k not in ("$ref", "allOf", "anyOf", "oneOf")})
+    return out
+
+
+def _one_url_field(name: str, prop: Any, schema: dict[str, Any] | None) -> bool:
+    """Whether a property could hold one image URL (not a list of them, not a number or a switch)."""
+    kind = _resolved(prop, schema).get("type")
+    kinds = set(kind) if isinstance(kind, list) else {kind}
+    return not kinds & {"array", "object", "integer", "number", "boolean"} and name not in REFERENCE_FIELDS
+
+
+def _guess_end_field(props: dict[str, Any], schema: dict[str, Any] | None) -> str | None:
+    for name, prop in props.items():
+        words = _words(name)
+        if words & _END_WORDS and words & _PICTURE_WORDS and not words & _NOT_A_FRAME_WORDS \
+                and _one_url_field(name, prop, schema):
+            return name
+    return None
+
+
+def _guess_start_field(props: dict[str, Any], schema: dict[str, Any] | None) -> str | None:
+    """A field named for a first / start image, else a required image field, else any image field (never one
+    that reads as the end frame or as identity references)."""
+    required = _required(schema)
+    candidates = [name for name, prop in props.items()
+                  if (_words(name) & _PICTURE_WORDS) and not _words(name) & (_END_WORDS | _NOT_A_FRAME_WORDS)
+                  and _one_url_field(name, prop, schema)]
+    named_first = [n for n in candidates if _words(n) & {"first", "start", "initial", "begin"}]
+    required_image = [n for n in candidates if n in required and "image" in n.lower()]
+    any_required = [n for n in candidates if n in required]
+    any_image = [n for n in candidates if "image" in n.lower()]
+    for found in (named_first, required_image, any_required, any_image):
+        if found:
+            return found[0]
+    return None
+
+
 def end_frame_field(slug: str, schema: dict[str, Any] | None = None) -> str | None:
     """Where the video model takes the clip's last frame; None when it takes only a start image. The model's
     published input schema decides when given; otherwise what the spec table knows (or guesses from the slug)."""
     props = _properties(schema)
     if props is not None:
-        return next((name for name in END_FRAME_FIELDS if name in props), None)
-    return model_spec(slug).end_field
+        known = next((name for name in END_FRAME_FIELDS if name in props), None)
+        return known or _guess_end_field(props, schema)
+    return model_spec(slug, "clip").end_field
 
 
 def start_frame_field(slug: str, schema: dict[str, Any] | None = None) -> str:
+    """Where the video model takes the clip's first frame: a known name in its published schema, else an image
+    field found by its name (a required one first), else the spec table's."""
     props = _properties(schema)
     if props is not None:
-        found = next((name for name in START_FRAME_FIELDS if name in props), None)
+        found = next((name for name in START_FRAME_FIELDS if name in props), None) or \
+            _guess_start_field(props, schema)
         if found:
             return found
-    return model_spec(slug).start_field or "image_url"
+    return model_spec(slug, "clip").start_field or "image_url"
+
+
+def duration_field(slug: str, schema: dict[str, Any] | None = None) -> str | None:
+    """Where the video model takes the clip's length: `duration` (or a name such as `duration_seconds` in its
+    published schema); None when it takes none."""
+    props = _properties(schema)
+    if props is None:
+        return "duration" if "duration" in model_spec(slug, "clip").fields else None
+    return next((name for name in DURATION_FIELDS if name in props), None)
+
+
+def _duration_prop(schema: dict[str, Any] | None) -> dict[str, Any] | None:
+    props = _properties(schema)
+    name = duration_field("", schema) if props is not None else None
+    return _resolved(props[name], schema) if props is not None and name is not None else None
+
+
+def _choices(prop: dict[str, Any]) -> list[Any] | None:
+    """The values a property lists (`enum`, or a `const`); None when it lists none."""
+    if isinstance(prop.get("enum"), list):
+        return list(prop["enum"])
+    return [prop["const"]] if "const" in prop else None
+
+
+def _seconds_of(value: Any) -> int | None:
+    """A duration choice as whole seconds: 5, 5.0, "5", "5s" → 5; None for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return int(value) if float(value).is_integer() and value > 0 else None
+    if isinstance(value, str):
+        match = re.fullmatch(r"\s*(\d+)(?:\.0+)?\s*(?:s|sec|secs|seconds?)?\s*", value.lower())
+        return int(match.group(1)) if match and int(match.group(1)) > 0 else None
+    return None
+
+
+def _range_durations(prop: dict[str, Any]) -> tuple[int, ...]:
+    """The whole seconds an integer / number duration with `minimum` / `maximum` (or their exclusive forms) and
+    `multipleOf` allows; () when it names no bound (any second will do)."""
+    def bound(name: str) -> float | None:
+        value = prop.get(name)
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+    lo, hi = bound("minimum"), bound("maximum")
+    xlo, xhi = bound("exclusiveMinimum"), bound("exclusiveMaximum")
+    if prop.get("exclusiveMinimum") is True and lo is not None:  # draft 4: a flag on `minimum`
+        lo, xlo = None, lo
+    if prop.get("exclusiveMaximum") is True and hi is not None:
+        hi, xhi = None, hi
+    if lo is None and hi is None and xlo is None and xhi is None:
+        return ()
+    first = max(ANY_DURATION[0], math.ceil(lo) if lo is not None else 1,
+                math.floor(xlo) + 1 if xlo is not None else 1)
+    last_default = max(first, ANY_DURATION[1])
+    last = min(math.floor(hi) if hi is not None else last_default,
+               math.ceil(xhi) - 1 if xhi is not None else last_default)
+    step = prop.get("multipleOf")
+    step_i = int(step) if isinstance(step, (int, float)) and not isinstance(step, bool) and step >= 1 \
+        and float(step).is_integer() else 1
+    values = tuple(s for s in range(first, min(last, first + 3600) + 1) if s % step_i == 0)
+    return values or (max(1, first),)
 
 
 def clip_durations(slug: str, schema: dict[str, Any] | None = None) -> tuple[int, ...] | None:
-    """The durations (s) the model accepts: its schema's `duration` enum, else the spec's; () when any integer
-    will do; None when the model takes no duration at all (its clips have one fixed length)."""
+    """The durations (s) the model accepts: its schema's `duration` choices (an enum of numbers or of strings such
+    as "5"), or the whole seconds of its `minimum`..`maximum`; else the spec's. () when any whole second will do
+    (`ANY_DURATION`); None when the model takes no duration at all (its clips have one fixed length)."""
     props = _properties(schema)
     if props is not None:
-        prop = props.get("duration")
-        if not isinstance(prop, dict):
+        prop = _duration_prop(schema)
+        if prop is None:
             return None
-        values = [v for v in prop.get("enum") or [] if isinstance(v, (int, float)) and not isinstance(v, bool)]
-        return tuple(sorted(int(v) for v in values))
-    spec = model_spec(slug)
+        choices = _choices(prop)
+        if choices is not None:
+            return tuple(sorted({s for s in (_seconds_of(v) for v in choices) if s is not None}))
+        return _range_durations(prop)
+    spec = model_spec(slug, "clip")
     return spec.durations if "duration" in spec.fields else None
 
 
-def nearest_duration(seconds: float, allowed: tuple[int, ...], *, low: int = 1, high: int = 20) -> int:
+def nearest_duration(seconds: float, allowed: tuple[int, ...], *, low: int = ANY_DURATION[0],
+                     high: int = ANY_DURATION[1]) -> int:
     """The accepted duration nearest to `seconds` (a tie goes to the longer, so the narration fits); with no list,
-    the whole second nearest, within `low`..`high`."""
+    the whole second nearest, within `low`..`high`. The one rule for the duration priced and the duration sent."""
     if not allowed:
         return max(low, min(high, int(seconds + 0.5)))
     return min(sorted(allowed), key=lambda d: (abs(d - seconds), -d))
+
+
+def duration_value(seconds: int, schema: dict[str, Any] | None) -> int | str:
+    """`seconds` as the model's schema wants it sent: the enum's own string ("5", "5s") when its choices are
+    strings, a string for a string-typed field, else an integer."""
+    prop = _duration_prop(schema)
+    if prop is None:
+        return int(seconds)
+    for value in _choices(prop) or []:
+        if _seconds_of(value) == seconds and not isinstance(value, bool):
+            return value if isinstance(value, str) else int(seconds)
+    kind = prop.get("type")
+    kinds = set(kind) if isinstance(kind, list) else {kind}
+    if "string" in kinds and not kinds & {"integer", "number"}:
+        return str(int(seconds))
+    return int(seconds)
 
 
 def takes_end_frame(slug: str, schema: dict[str, Any] | None = None) -> bool:
@@ -173,24 +341,41 @@ def takes_end_frame(slug: str, schema: dict[str, Any] | None = None) -> bool:
     return end_frame_field(slug, schema) is not None
 
 
-def image_body(slug: str, *, prompt: str, aspect_ratio: str = "16:9", resolution: str | None = None) -> dict[str, Any]:
-    """A text-to-image body with only the fields this model takes. `resolution` None = the model's default."""
+def image_body(slug: str, *, prompt: str, aspect_ratio: str = "16:9", resolution: str | None = None,
+               schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A text-to-image body with only the fields this model takes: those of its published input `schema` when
+    given, else the spec table's. `resolution` None = the model's default."""
     spec = model_spec(slug)
+    props = _properties(schema)
+    fields = set(props) if props is not None else spec.fields
     body: dict[str, Any] = {"prompt": prompt}
-    if "aspect_ratio" in spec.fields:
+    if "aspect_ratio" in fields and _allows(props, schema, "aspect_ratio", aspect_ratio):
         body["aspect_ratio"] = aspect_ratio
     chosen = resolution or spec.default_resolution
-    if "resolution" in spec.fields and chosen:
+    if "resolution" in fields and chosen and _allows(props, schema, "resolution", chosen):
         body["resolution"] = chosen
+    return _with_required_defaults(body, schema)
+
+
+def _allows(props: dict[str, Any] | None, schema: dict[str, Any] | None, name: str, value: Any) -> bool:
+    """Whether the schema's field takes `value` (any value when it lists no choices, or without a schema)."""
+    if props is None:
+        return True
+    choices = _resolved(props.get(name), schema).get("enum")
+    return not isinstance(choices, list) or value in choices
+
+
+def _with_required_defaults(body: dict[str, Any], schema: dict[str, Any] | None) -> dict[str, Any]:
+    """Required fields we do not fill ourselves, given their published `default` (what the model would use)."""
+    props = _properties(schema)
+    if props is None:
+        return body
+    for name in sorted(_required(schema)):
+        if name not in body:
+            prop = _resolved(props.get(name), schema)
+            if "default" in prop:
+                body[name] = prop["default"]
     return body
-
-
-def _fit_duration(duration: int, allowed: tuple[int, ...]) -> int:
-    """The shortest allowed duration that is at least `duration` (else the longest): Kling takes only 5 or 10."""
-    if not allowed:
-        return duration
-    longer = [d for d in sorted(allowed) if d >= duration]
-    return longer[0] if longer else max(allowed)
 
 
 def clip_body(slug: str, *, prompt: str, start_url: str, end_url: str | None = None, duration: int = 5,
@@ -198,22 +383,25 @@ def clip_body(slug: str, *, prompt: str, start_url: str, end_url: str | None = N
     """An image-to-video body: start (and, when the model takes one, end) image URLs under its field names —
     read from the model's published input `schema` when given, else from the spec table.
 
-    `duration` is sent as an integer (the schemas reject "5"), snapped to the model's allowed values. An end
-    image is dropped for models without an end-frame field; check `takes_end_frame` to know beforehand.
+    `duration` (under the schema's own name for it) is snapped to the nearest value the model accepts (`nearest_duration`, the rule the price uses)
+    and sent as the schema types it: an integer (the schemas reject "5" for an integer), or the enum's own string
+    when its choices are strings. An end image is dropped for models without an end-frame field; check
+    `takes_end_frame` to know beforehand.
     """
     props = _properties(schema)
-    spec = model_spec(slug)
+    spec = model_spec(slug, "clip")
     fields = set(props) if props is not None else spec.fields
     body: dict[str, Any] = {"prompt": prompt, start_frame_field(slug, schema): start_url}
     end_field = end_frame_field(slug, schema)
-    if end_url and end_field:
-        body[end_field] = end_url
+    if end_field and (end_url or end_field in _required(schema)):
+        body[end_field] = end_url or start_url  # a model that insists on a last frame: a one-frame shot's own
     allowed = clip_durations(slug, schema)
-    if "duration" in fields and allowed is not None:
-        body["duration"] = _fit_duration(int(duration), allowed)
-    if "aspect_ratio" in fields:
+    length_field = duration_field(slug, schema)
+    if length_field and allowed is not None:
+        body[length_field] = duration_value(nearest_duration(float(duration), allowed), schema)
+    if "aspect_ratio" in fields and _allows(props, schema, "aspect_ratio", aspect_ratio):
         body["aspect_ratio"] = aspect_ratio
-    return body
+    return _with_required_defaults(body, schema)
 
 
 def _where(error: jsonschema.ValidationError) -> str:

@@ -39,14 +39,82 @@ def model_for(settings: Settings, provider: str, kind: Kind) -> str:
                              video_model=settings.higgs_video_model)
 
 
+def published_schema(settings: Settings, provider: str, model: str) -> dict[str, Any] | None:
+    """The model's published input schema (`core.higgs.published`: read once, cached per process and in the data
+    dir); None for the offline renderer, or when it cannot be had (then the spec table answers)."""
+    if provider != "higgs" or settings.higgs_credentials is None:
+        return None
+    from core.higgs.published import model_schema
+
+    return model_schema(settings, model)
+
+
+def capabilities_of(settings: Settings, provider: str, model: str, kind: Kind) -> Capabilities:
+    """What `model` can do for renders of `kind` (`core.catalog`), from its published schema when there is one."""
+    return catalog.capabilities(provider, model, kind=kind, schema=published_schema(settings, provider, model))
+
+
 def capabilities_for(settings: Settings, provider: str, kind: Kind) -> Capabilities:
-    """What the model this provider renders `kind` with can do (`core.catalog`)."""
-    return catalog.capabilities(provider, model_for(settings, provider, kind))
+    """What the model this provider renders `kind` with can do (`core.catalog`, from the model's published
+    schema when there is one: the same answer the worker builds the request body from)."""
+    return capabilities_of(settings, provider, model_for(settings, provider, kind), kind)
 
 
 def takes_end_frame(settings: Settings, provider: str) -> bool:
     """Whether clips of this provider's configured model can end on a second image."""
     return capabilities_for(settings, provider, "clip").takes_end_frame
+
+
+@dataclass(frozen=True)
+class ClipModelView:
+    """What the configured video model takes, and on whose word: its published schema, or (`table_because`) the
+    built-in model table because the schema could not be had. `with_end_frame`: models the account may use (or
+    the table knows) that take a last frame, to suggest."""
+
+    model: str
+    caps: Capabilities
+    table_because: str | None
+    with_end_frame: tuple[str, ...]
+
+
+def clip_model_view(settings: Settings, provider: str) -> ClipModelView:
+    """The Clips page's answer, before anything is paid: the same capabilities requests and quotes use."""
+    from core.higgs.schema import MODEL_SPECS, end_frame_field
+
+    model = model_for(settings, provider, "clip")
+    if provider != "higgs":
+        return ClipModelView(model, capabilities_of(settings, provider, model, "clip"), None, ())
+    why: str | None
+    if settings.higgs_credentials is None:
+        why, listed = "no Higgs key is set", None
+    else:
+        from core.higgs.published import model_list
+
+        models = model_list(settings)
+        listed = models.schemas
+        if models.schema(model) is not None:
+            why = None
+        elif models.schemas is None:
+            why = models.problem or "the model list could not be read"
+        elif model not in models.schemas:
+            why = "the model is not in this account's model list (it may have been retired)"
+        else:
+            why = "the model publishes no input schema"
+    if listed:
+        ends = tuple(sorted(slug for slug, schema in listed.items() if slug != model and schema
+                            and isinstance(schema.get("properties"), dict) and end_frame_field(slug, schema)))
+    else:
+        ends = tuple(s.slug for s in MODEL_SPECS.values() if s.kind == "clip" and s.end_field)
+    return ClipModelView(model, capabilities_for(settings, provider, "clip"), why, ends)
+
+
+def read_model_schemas(settings: Settings, provider: str | None) -> None:
+    """Have the model list at hand before a request opens its transaction, so no write lock is held while the
+    list is read from the network (at most once per `core.higgs.published.TTL_S`)."""
+    if (provider or settings.active_renderer) == "higgs" and settings.higgs_credentials is not None:
+        from core.higgs.published import model_list
+
+        model_list(settings)
 
 
 def live_frames(shot: Shot) -> list[Frame]:
@@ -204,7 +272,7 @@ def clip_duration(shot: Shot, *, settings: Settings, provider: str, model: str) 
     """The duration the model accepts that is nearest to the shot's narration length (the configured clip length
     for a shot without narration); None for a model that takes no duration (fixed-length clips)."""
     seconds = _narrated_seconds(shot, settings) or float(settings.clip_duration_s)
-    return catalog.capabilities(provider, model).fit_duration(seconds)
+    return capabilities_of(settings, provider, model, "clip").fit_duration(seconds)
 
 
 def _first_sentence(text: str, limit: int = 300) -> str:

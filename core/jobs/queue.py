@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from core import approvals, money
 from core.activity import log_activity
 from core.authz import acting_name, require
+from core.catalog import FIXED_CLIP_SECONDS
 from core.db import begin_sqlite
 from core.errors import ConflictError, GateError, NotFoundError, StudioError, ValidationError
 from core.hashing import stable_hash
@@ -157,6 +158,7 @@ def request_clip(session: Session, shot_id: int, *, settings: Settings, provider
 
 def _request_clip(session: Session, shot_id: int, *, settings: Settings, provider: str | None, force: bool,
                   actor: str, batch: RenderBatch) -> tuple[Job, bool]:
+    planning.read_model_schemas(settings, provider)  # end frame and duration follow the model's own schema
     if not batch.dry:
         _begin_sqlite(session, immediate=True)
     shot = session.get(Shot, shot_id)
@@ -198,8 +200,9 @@ def _request_clip(session: Session, shot_id: int, *, settings: Settings, provide
     params: dict[str, Any] = {"duration": settings.clip_duration_s, "aspect_ratio": settings.aspect_ratio,
                               "start_frame_id": ends[0].id, "end_frame_id": ends[1].id if len(ends) > 1 else None}
     duration = planning.clip_duration(shot, settings=settings, provider=name, model=model)
-    if duration is not None:
-        params["duration"] = duration  # the accepted length nearest to the shot's narration
+    # The accepted length nearest to the shot's narration, as the body will send it and the price counts it; a
+    # model that takes no duration renders its one fixed length.
+    params["duration"] = duration if duration is not None else FIXED_CLIP_SECONDS
     if shot.camera_move:
         params["camera_move"] = shot.camera_move
     if plan.chained_from is not None:
@@ -258,6 +261,7 @@ def request_explicit_clip(session: Session, *, start: Asset, end: Asset | None, 
 
 def _request_explicit_clip(session: Session, *, start: Asset, end: Asset | None, prompt: str, settings: Settings,
                            file_id: int | None, force: bool, actor: str, batch: RenderBatch) -> Job:
+    planning.read_model_schemas(settings, None)
     if not batch.dry:
         _begin_sqlite(session, immediate=True)
     prompt = prompt.strip()
@@ -275,7 +279,7 @@ def _request_explicit_clip(session: Session, *, start: Asset, end: Asset | None,
         raise ValidationError(f"The video model {model} cannot end on a second image; leave out the end image.")
     asset_ids = [a.id for a in images]
     params: dict[str, Any] = {
-        "duration": caps.fit_duration(float(settings.clip_duration_s)) or settings.clip_duration_s,
+        "duration": caps.fit_duration(float(settings.clip_duration_s)) or FIXED_CLIP_SECONDS,
         "aspect_ratio": settings.aspect_ratio,
         "start_frame_id": None,
         "end_frame_id": None,
@@ -470,6 +474,7 @@ def _video_clips(session: Session, video_id: int, *, settings: Settings, provide
                  actor: str, batch: RenderBatch) -> RenderBatch:
     _video(session, video_id)
     provider = planning.resolve_provider(settings, provider)
+    planning.read_model_schemas(settings, provider)
     shots = current_shots(session, video_id)
     if batch.dry:
         prefetch.warm(session, shots, batch.lookups, jobs=True)
@@ -488,6 +493,7 @@ def request_shot(session: Session, shot_id: int, *, frame_ids: Sequence[int], se
     if not dry:
         require("render")
     batch = RenderBatch(dry=dry, lookups=lookups if dry and lookups is not None else {})
+    planning.read_model_schemas(settings, None)  # before the images open the transaction
     for frame_id in frame_ids:
         batch.jobs.append(_request_image(session, frame_id, settings=settings, provider=None, force=False,
                                          actor=actor, batch=batch)[0])

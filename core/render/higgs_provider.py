@@ -1,8 +1,11 @@
 """The Higgs provider: adapts `core.higgs.HiggsClient` to the worker's seam.
 
-Before the first paid submit of a model in this process it checks the model is still offered to the account
-and that our body fits its published input schema (a 422 after paying nothing is fine, but a retired slug or a
-wrong field name should be said plainly before a batch). Local start / end images are uploaded once per job
+It reads the account's model list with the published input schemas itself (at its first job, then again after
+`core.higgs.published.TTL_S`) and stores it in the data dir's model cache, so the studio's pages, quotes and
+requests decide end frames and durations from the same schemas the request bodies are built from. Before the
+first paid submit of a model in this process it checks the model is still offered to the account and that our
+body fits its published input schema (a 422 after paying nothing is fine, but a retired slug or a wrong field
+name should be said plainly before a batch). Local start / end images are uploaded once per job
 (the worker stores the URLs, so a resubmit sends the identical body); outputs are downloaded at once, verified,
 and kept in the asset store.
 """
@@ -10,6 +13,7 @@ and kept in the asset store.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,6 +21,7 @@ from typing import Any
 from core.assets import AssetStore
 from core.errors import ProviderError
 from core.higgs import HiggsClient, PollSchedule, check_body, client_from_settings, clip_body, image_body
+from core.higgs import published
 from core.higgs.schema import end_frame_field, reference_field, with_references
 from core.render.media import verify_media
 from core.render.providers import InputImage, JobKind, RemoteResult, RenderOutput, RenderSpec, Submitted
@@ -33,8 +38,9 @@ class HiggsProvider:
 
     def __init__(self, client: HiggsClient, store: AssetStore, *, image_model: str, video_model: str,
                  max_bytes: int, image_deadline_s: float = 600.0, clip_deadline_s: float = 2400.0,
-                 schedule: PollSchedule | None = None) -> None:
+                 schedule: PollSchedule | None = None, settings: Settings | None = None) -> None:
         self.client = client
+        self.settings = settings  # where the model list read here is shared (the data dir's model cache)
         self.store = store
         self.image_model = image_model
         self.video_model = video_model
@@ -43,7 +49,9 @@ class HiggsProvider:
         self.clip_deadline = clip_deadline_s
         self.schedule = schedule or client.poll
         self._lock = threading.Lock()
+        self._reading = threading.Lock()
         self._schemas: dict[str, dict[str, Any]] | None = None
+        self._schemas_at = 0.0  # monotonic time of the read
         self._checked: set[str] = set()
         self._prices: dict[str, tuple[float | None, float | None]] = {}
 
@@ -52,7 +60,7 @@ class HiggsProvider:
         client = client_from_settings(settings, **client_overrides)
         return cls(client, store, image_model=settings.higgs_image_model, video_model=settings.higgs_video_model,
                    max_bytes=settings.max_download_bytes, image_deadline_s=settings.image_deadline_s,
-                   clip_deadline_s=settings.clip_deadline_s)
+                   clip_deadline_s=settings.clip_deadline_s, settings=settings)
 
     # ---- what it renders with ----------------------------------------------------------------------------
     def model_for(self, kind: JobKind) -> str:
@@ -63,25 +71,46 @@ class HiggsProvider:
         `tail_image_url`, …), else from what `core.higgs.schema` knows of it."""
         return end_frame_field(self.video_model, self.schema_of(self.video_model)) is not None
 
-    def schema_of(self, slug: str) -> dict[str, Any] | None:
-        """The model's published input schema (fetched once per process); None when it cannot be had."""
+    def models(self, *, raise_errors: bool = False, refresh: bool = False) -> dict[str, dict[str, Any]] | None:
+        """The account's models with their published schemas, read at the first use and again once older than
+        `published.TTL_S` (or with `refresh`), and shared through the data dir's model cache. A failed read keeps
+        the previous list (None when there is none, or the error itself with `raise_errors`)."""
+        def fresh() -> bool:
+            age = time.monotonic() - self._schemas_at
+            return self._schemas is not None and age < (published.MISSING_RETRY_S if refresh else published.TTL_S)
+
         with self._lock:
-            schemas = self._schemas
-        if schemas is None:
+            if fresh():
+                return self._schemas
+        with self._reading:  # the worker's threads start together: one of them reads, the others wait for it
+            with self._lock:
+                if fresh():
+                    return self._schemas
             try:
                 schemas = self.client.models()
             except ProviderError:
-                return None
+                with self._lock:
+                    if self._schemas is not None or not raise_errors:
+                        return self._schemas
+                raise
             with self._lock:
-                self._schemas = schemas
-        found = schemas.get(slug)
-        return found if isinstance(found, dict) else None
+                self._schemas, self._schemas_at = schemas, time.monotonic()
+        creds = self.settings.higgs_credentials if self.settings is not None else None
+        if self.settings is not None and creds is not None:
+            published.remember(self.settings.data_dir, self.settings.higgs_base_url, creds[0], schemas)
+        return schemas
+
+    def schema_of(self, slug: str) -> dict[str, Any] | None:
+        """The model's published input schema; None when it cannot be had (then the spec table answers)."""
+        schemas = self.models()
+        found = schemas.get(slug) if schemas is not None else None
+        return found if isinstance(found, dict) and found else None
 
     def body(self, spec: RenderSpec) -> dict[str, Any]:
         aspect = str(spec.params.get("aspect_ratio") or "16:9")
         field = self.reference_field(spec.model)
         if spec.kind == "image":
-            body = image_body(spec.model, prompt=spec.prompt, aspect_ratio=aspect)
+            body = image_body(spec.model, prompt=spec.prompt, aspect_ratio=aspect, schema=self.schema_of(spec.model))
             return with_references(body, field, list(spec.reference_urls))
         start = spec.input_urls.get("start")
         if not start:
@@ -94,18 +123,11 @@ class HiggsProvider:
 
     # ---- references (the cast and sets) --------------------------------------------------------------------
     def reference_field(self, slug: str) -> tuple[str, bool] | None:
-        """Where `slug` takes reference images, from its published schema (fetched once per process), else from
-        what `core.higgs.schema` knows of it."""
-        with self._lock:
-            schemas = self._schemas
-        if schemas is None:
-            try:
-                schemas = self.client.models()
-            except ProviderError:
-                return reference_field(slug)
-            with self._lock:
-                self._schemas = schemas
-        return reference_field(slug, schemas.get(slug)) if slug in schemas else reference_field(slug)
+        """Where `slug` takes reference images, from its published schema, else from what `core.higgs.schema`
+        knows of it."""
+        schemas = self.models()
+        return reference_field(slug, schemas.get(slug)) if schemas is not None and slug in schemas else \
+            reference_field(slug)
 
     def takes_references(self, kind: JobKind, slug: str | None = None) -> bool:
         return self.reference_field(slug or self.model_for(kind)) is not None
@@ -176,9 +198,9 @@ class HiggsProvider:
         with self._lock:
             if slug in self._checked:
                 return
-            if self._schemas is None:
-                self._schemas = self.client.models()
-            schemas = self._schemas
+        schemas = self.models(raise_errors=True) or {}
+        if slug not in schemas:  # offered since the list was read?
+            schemas = self.models(raise_errors=True, refresh=True) or {}
         if slug not in schemas:
             raise ProviderError(f"The model {slug!r} is not available to this Higgs account (it may have been "
                                 "retired); choose another model in the settings.", category="config")

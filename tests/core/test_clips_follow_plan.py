@@ -1,7 +1,9 @@
 """Clips that follow the plan, over real HTTP against the local Higgs server: the camera move and motion prompt in
 the request, start and end images for a model whose schema takes both (under its own field names) and only the
 start for one that does not, a duration fitted to the narration, and chained shots sharing one image and one
-charge."""
+charge. Models the studio has never seen are read from their published schemas: an unknown slug with
+start_image / end_image and durations [4, 8], a listed slug whose live schema has no end field, a duration range
+and a string enum; what is queued, priced and sent agree."""
 
 from __future__ import annotations
 
@@ -12,12 +14,15 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from core import money
 from core.assets import AssetStore
+from core.cost import set_rate
 from core.continuity import set_chain_break, set_chain_shots
 from core.db import session_scope
 from core.higgs import PollSchedule
-from core.higgs.schema import clip_durations, end_frame_field, nearest_duration
-from core.jobs import Worker, quote_video_clips, request_clip, request_video_clips
+from core.higgs import published
+from core.higgs.schema import check_body, clip_durations, end_frame_field, nearest_duration
+from core.jobs import Worker, planning, quote_clip, quote_video_clips, request_clip, request_video_clips
 from core.models import Frame, Job, Shot
 from core.render.higgs_provider import HiggsProvider
 from core.render.providers import OfflineProvider
@@ -25,12 +30,16 @@ from core.runtime import Runtime
 from core.settings import Settings
 from tests.conftest import make_test_settings
 from tests.core.jobs_factory import make_board
-from tests.fakes.higgs_server import SCHEMAS, FakeHiggsServer
+from tests.fakes.higgs_server import _URL, SCHEMAS, FakeHiggsServer
 
 OMNI = "kling-video/omni/first-last-frame"
 TAIL = "kling-video/v2.5-turbo/pro/image-to-video"
 START_ONLY = "kling-video/v2.1/pro/image-to-video"
 IMAGE = "higgsfield-ai/soul/standard"
+UNSEEN = "acme/motion-gen/v3"  # neither "video" nor "kling" in its name, and not in the spec table
+UNSEEN_SCHEMA = {"type": "object", "required": ["prompt", "start_image"], "additionalProperties": False,
+                 "properties": {"prompt": {"type": "string"}, "start_image": _URL, "end_image": _URL,
+                                "duration": {"type": "integer", "enum": [4, 8]}}}
 FAST_POLLS = PollSchedule(initial_s=0.05, factor=1.5, max_s=0.3, jitter=0.1)
 
 
@@ -169,3 +178,129 @@ def test_a_clip_prompt_describes_its_real_start_and_quotes_no_arabic(runtime: Ru
         assert not any("\u0600" <= ch <= "\u06ff" for ch in prompt), prompt
         shot = s.get(Shot, board.shot_ids[0])
         assert "Motion:" not in motion_prompt(s, shot, list(shot.frames))
+
+
+def _narrated_shot(s: Any, shot_id: int, words: int) -> Shot:
+    shot = s.get(Shot, shot_id)
+    shot.narration_text = " ".join(["word"] * words)
+    s.flush()
+    return shot
+
+
+def test_an_unseen_model_gets_both_images_and_the_duration_its_schema_accepts_priced_as_sent(
+        runtime: Runtime, server: FakeHiggsServer) -> None:
+    server.publish(UNSEEN, UNSEEN_SCHEMA, price={"credits": "3", "usd": "0.2"})
+    rt = _rt(runtime, server, UNSEEN)
+    with session_scope(rt.sessions) as s:
+        set_rate(s, UNSEEN, unit="clip_second", credits=1, usd=0.5, actor="ed")
+        board = make_board(s, shots=1, frames=3)
+        _narrated_shot(s, board.shot_ids[0], 15)  # about 7 s at 130 words a minute
+        quote = quote_clip(s, board.shot_ids[0], settings=rt.settings)
+        assert (quote.images, quote.clips) == (2, 1)  # the first and the last keyframe, not the middle one
+        (quoted,) = [j for j in quote.jobs if j.kind == "clip"]
+        assert quoted.price.seconds == 8 and quoted.price.usd == pytest.approx(8 * 0.5)
+        clip = request_clip(s, board.shot_ids[0], settings=rt.settings)
+        clip_id = clip.id
+        assert clip.params["duration"] == 8 and clip.params["end_frame_id"] == board.frames[0][2]
+        assert len(clip.depends_on) == 2
+        assert money.price_job(clip, money.load_rate_card(s)).usd == pytest.approx(quoted.price.usd)
+    _drain(rt)
+    with rt.sessions() as s:
+        job = s.get(Job, clip_id)
+        assert job.status == "succeeded", job.error
+        assert [s.get(Frame, f).selected_image_id is not None for f in board.frames[0]] == [True, False, True]
+    (body,) = _bodies(server, UNSEEN)
+    assert set(body) == {"prompt", "start_image", "end_image", "duration"}
+    assert body["start_image"] != body["end_image"] and body["duration"] == 8  # sent as priced
+    assert check_body(UNSEEN_SCHEMA, body) == []
+
+
+def test_a_listed_model_whose_live_schema_has_no_end_field_renders_no_end_frame(
+        runtime: Runtime, server: FakeHiggsServer) -> None:
+    live = {"type": "object", "required": ["first_frame_url", "prompt"], "additionalProperties": False,
+            "properties": {"prompt": {"type": "string"}, "first_frame_url": _URL,
+                           "duration": {"type": "integer", "enum": [5, 10]}}}
+    server.publish(OMNI, live)  # the table says it takes a last frame; the account's schema says not
+    rt = _rt(runtime, server, OMNI)
+    with session_scope(rt.sessions) as s:
+        board = make_board(s, shots=1, frames=3)
+        assert not planning.takes_end_frame(rt.settings, "higgs")
+        view = planning.clip_model_view(rt.settings, "higgs")
+        assert view.table_because is None and not view.caps.takes_end_frame
+        assert quote_video_clips(s, board.video_id, settings=rt.settings).images == 1
+        clip_id = request_clip(s, board.shot_ids[0], settings=rt.settings).id
+    _drain(rt)
+    with rt.sessions() as s:
+        assert s.get(Job, clip_id).status == "succeeded"
+        assert [s.get(Frame, f).selected_image_id is not None for f in board.frames[0]] == [True, False, False]
+    assert len(_bodies(server, IMAGE)) == 1  # no end frame rendered (or paid) only to be dropped
+    (body,) = _bodies(server, OMNI)
+    assert set(body) == {"prompt", "first_frame_url", "duration"}
+
+
+@pytest.mark.parametrize(("duration", "words", "sent"), [
+    ({"type": "integer", "minimum": 2, "maximum": 12}, 40, 12),  # ~18 s of narration: clamped to the maximum
+    ({"type": "string", "enum": ["5", "10"]}, 15, "5"),  # ~7 s: the nearest choice, as the string it is
+])
+def test_durations_follow_ranges_and_string_enums(runtime: Runtime, server: FakeHiggsServer,
+                                                  duration: dict[str, Any], words: int, sent: Any) -> None:
+    slug = "acme/motion-gen/v4"
+    schema = {"type": "object", "required": ["prompt", "image"], "additionalProperties": False,
+              "properties": {"prompt": {"type": "string"}, "image": _URL, "duration": duration}}
+    server.publish(slug, schema)
+    rt = _rt(runtime, server, slug)
+    with session_scope(rt.sessions) as s:
+        board = make_board(s, shots=1, frames=2)
+        _narrated_shot(s, board.shot_ids[0], words)
+        quote = quote_clip(s, board.shot_ids[0], settings=rt.settings)
+        (quoted,) = [j for j in quote.jobs if j.kind == "clip"]
+        clip_id = request_clip(s, board.shot_ids[0], settings=rt.settings).id
+    _drain(rt)
+    with rt.sessions() as s:
+        job = s.get(Job, clip_id)
+        assert job.status == "succeeded", job.error
+        assert job.params["duration"] == int(sent) == quoted.price.seconds
+    (body,) = _bodies(server, slug)
+    assert body["duration"] == sent and type(body["duration"]) is type(sent)
+    assert set(body) == {"prompt", "image", "duration"}
+
+
+def test_the_model_list_is_read_once_and_shared_through_the_data_dir(
+        runtime: Runtime, server: FakeHiggsServer) -> None:
+    import json
+
+    server.publish(UNSEEN, UNSEEN_SCHEMA)
+    rt = _rt(runtime, server, UNSEEN)
+    for _ in range(3):
+        assert planning.takes_end_frame(rt.settings, "higgs")
+        assert planning.clip_model_view(rt.settings, "higgs").caps.durations == (4, 8)
+    assert server.state.hits["models"] == 1  # one read for every question of a page run
+    path = published.cache_path(rt.data_dir)
+    first_read = json.loads(path.read_text())["fetched_at"]
+    published.forget()  # a fresh process (or the studio, after the worker read the list) starts from the file
+    assert planning.takes_end_frame(rt.settings, "higgs") and server.state.hits["models"] == 1
+    with session_scope(rt.sessions) as s:
+        board = make_board(s, shots=1, frames=2)
+        clip_id = request_clip(s, board.shot_ids[0], settings=rt.settings).id
+    assert server.state.hits["models"] == 1
+    _drain(rt)  # the worker reads the list itself and rewrites the file
+    with rt.sessions() as s:
+        assert s.get(Job, clip_id).status == "succeeded"
+    assert server.state.hits["models"] == 2 and json.loads(path.read_text())["fetched_at"] > first_read
+
+
+def test_without_a_model_list_the_table_answers_and_says_so(runtime: Runtime, server: FakeHiggsServer) -> None:
+    rt = _rt(runtime, server, START_ONLY)
+    down = rt.settings.model_copy(update={"higgs_base_url": "http://127.0.0.1:9"})  # nothing listens there
+    view = planning.clip_model_view(down, "higgs")
+    assert view.table_because and not view.caps.takes_end_frame  # the table's word for v2.1: start only
+    assert planning.clip_model_view(down, "higgs").table_because == view.table_because  # not asked again
+
+
+def test_a_model_offered_after_the_list_was_read_is_found(runtime: Runtime, server: FakeHiggsServer,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    rt = _rt(runtime, server, UNSEEN)
+    assert published.model_list(rt.settings).offered(UNSEEN) is False
+    server.publish(UNSEEN, UNSEEN_SCHEMA)
+    monkeypatch.setattr(published, "MISSING_RETRY_S", 0.0)  # the list is older than that: read it again
+    assert planning.takes_end_frame(rt.settings, "higgs") and server.state.hits["models"] == 2

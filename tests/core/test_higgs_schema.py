@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from core import catalog
 from core.errors import ProviderError
 from core.higgs import (
     HiggsClient,
@@ -20,6 +23,7 @@ from core.higgs import (
     takes_end_frame,
 )
 from core.higgs.errors import format_detail, parse_retry_after
+from core.higgs.schema import clip_durations, end_frame_field, start_frame_field
 from core.settings import load_settings
 from tests.fakes.higgs_server import FakeHiggsServer
 
@@ -66,7 +70,9 @@ def test_reference_image_fields_differ_per_model() -> None:
 
 
 def test_duration_is_an_integer_snapped_to_what_kling_takes() -> None:
-    assert clip_body(KLING26, prompt="p", start_url=START, duration=7)["duration"] == 10
+    # The nearest accepted length, the rule the price uses too (a tie goes to the longer).
+    assert clip_body(KLING26, prompt="p", start_url=START, duration=7)["duration"] == 5
+    assert clip_body(KLING26, prompt="p", start_url=START, duration=8)["duration"] == 10
     assert clip_body(KLING26, prompt="p", start_url=START, duration=3)["duration"] == 5
     assert clip_body(KLING26, prompt="p", start_url=START, duration=20)["duration"] == 10
 
@@ -75,6 +81,89 @@ def test_image_bodies_carry_only_fields_the_model_takes() -> None:
     assert image_body(SOUL, prompt="x") == {"prompt": "x", "aspect_ratio": "16:9", "resolution": "720p"}
     assert image_body(SEEDREAM, prompt="x")["resolution"] == "2K"
     assert "resolution" not in image_body(FLUX, prompt="x", resolution="1080p")
+
+
+def _clip_schema(**props: Any) -> dict[str, Any]:
+    return {"type": "object", "required": ["prompt"], "properties": {"prompt": {"type": "string"}, **props}}
+
+
+URL = {"type": "string", "format": "uri"}
+
+
+@pytest.mark.parametrize(("props", "start", "end"), [
+    ({"start_image": URL, "end_image": URL}, "start_image", "end_image"),
+    ({"first_frame_image": URL, "last_frame_image": URL}, "first_frame_image", "last_frame_image"),
+    ({"image": URL}, "image", None),
+    ({"init_image_url": URL, "reference_image_urls": {"type": "array", "items": URL}}, "init_image_url", None),
+    ({"lastFrameUrl": URL, "firstFrameUrl": URL}, "firstFrameUrl", "lastFrameUrl"),  # by the words of the name
+    ({"source_picture": URL, "tail_frame": URL}, "source_picture", "tail_frame"),
+])
+def test_start_and_end_fields_are_found_in_schemas_with_unfamiliar_names(props: dict[str, Any], start: str,
+                                                                         end: str | None) -> None:
+    schema = _clip_schema(**props)
+    schema["required"] = ["prompt", start]
+    assert start_frame_field("vendor/new-motion", schema) == start
+    assert end_frame_field("vendor/new-motion", schema) == end
+    body = clip_body("vendor/new-motion", prompt="p", start_url=START, end_url=END, schema=schema)
+    assert body[start] == START and (end is None or body[end] == END) and check_body(schema, body) == []
+
+
+def test_durations_read_enums_of_strings_ranges_refs_and_nullable_fields() -> None:
+    assert clip_durations("m", _clip_schema(duration={"type": "string", "enum": ["5", "10"]})) == (5, 10)
+    assert clip_durations("m", _clip_schema(duration={"type": "string", "enum": ["5s", "10s"]})) == (5, 10)
+    assert clip_durations("m", _clip_schema(duration={"type": "integer", "minimum": 3, "maximum": 6})) == \
+        (3, 4, 5, 6)
+    assert clip_durations("m", _clip_schema(duration={"type": "number", "exclusiveMinimum": 2,
+                                                      "exclusiveMaximum": 6})) == (3, 4, 5)
+    assert clip_durations("m", _clip_schema(duration={"type": "integer", "minimum": 2, "maximum": 12,
+                                                      "multipleOf": 2})) == (2, 4, 6, 8, 10, 12)
+    assert clip_durations("m", _clip_schema(duration={"type": "integer"})) == ()  # any whole second
+    assert clip_durations("m", _clip_schema()) is None  # no duration: one fixed length
+    by_ref = {**_clip_schema(duration={"$ref": "#/$defs/Duration"}),
+              "$defs": {"Duration": {"type": "string", "enum": ["6", "12"]}}}
+    nullable = _clip_schema(duration={"anyOf": [{"type": "integer", "enum": [4, 8]}, {"type": "null"}]})
+    assert clip_durations("m", by_ref) == (6, 12) and clip_durations("m", nullable) == (4, 8)
+    assert clip_body("m", prompt="p", start_url=START, duration=11, schema=by_ref)["duration"] == "12"
+
+
+def test_the_duration_is_sent_as_the_schema_types_it_and_as_it_is_priced() -> None:
+    ranged = _clip_schema(image_url=URL, duration={"type": "integer", "minimum": 2, "maximum": 12})
+    strings = _clip_schema(image_url=URL, duration={"type": "string", "enum": ["5", "10"]})
+    for schema, seconds, sent in ((ranged, 18.4, 12), (ranged, 0.4, 2), (ranged, 7.4, 7), (strings, 7.4, "5"),
+                                  (strings, 7.5, "10"), (strings, 30, "10")):
+        priced = catalog.capabilities("higgs", "vendor/new-motion", kind="clip", schema=schema).fit_duration(seconds)
+        body = clip_body("vendor/new-motion", prompt="p", start_url=START, duration=priced or 5, schema=schema)
+        assert body["duration"] == sent and type(body["duration"]) is type(sent), (seconds, body)
+        assert priced == int(sent) and check_body(schema, body) == []
+
+
+def test_a_duration_under_another_name_and_a_required_end_frame() -> None:
+    schema = _clip_schema(start_image_url=URL, end_image_url=URL,
+                          duration_seconds={"type": "integer", "enum": [6, 12]})
+    schema["required"] = ["prompt", "start_image_url", "end_image_url"]
+    body = clip_body("vendor/new-motion", prompt="p", start_url=START, duration=10, schema=schema)
+    assert body == {"prompt": "p", "start_image_url": START, "end_image_url": START, "duration_seconds": 12}
+    assert clip_durations("vendor/new-motion", schema) == (6, 12) and check_body(schema, body) == []
+
+
+def test_model_lists_name_their_schemas_in_several_ways() -> None:
+    import httpx
+
+    schema = {"type": "object", "properties": {"prompt": {"type": "string"}}}
+    reply = {"data": [{"id": "a/one", "inputSchema": schema}, {"model": "a/two", "schema": json.dumps(schema)},
+                      {"slug": "a/three"}]}
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json=reply))
+    with HiggsClient(base_url="https://api.test", key_id="k", key_secret="s", transport=transport) as c:
+        assert c.models() == {"a/one": schema, "a/two": schema, "a/three": {}}
+
+
+def test_bodies_follow_the_schema_for_knobs_and_required_defaults() -> None:
+    schema = {"type": "object", "required": ["prompt", "mode"], "additionalProperties": False,
+              "properties": {"prompt": {"type": "string"}, "mode": {"type": "string", "default": "std"},
+                             "aspect_ratio": {"type": "string", "enum": ["1:1"]}}}
+    assert image_body("vendor/new-image", prompt="x", aspect_ratio="16:9", schema=schema) == \
+        {"prompt": "x", "mode": "std"}  # 16:9 is not among its choices: left to the model's default
+    assert check_body(schema, image_body("vendor/new-image", prompt="x", schema=schema)) == []
 
 
 # ---- schema checks ----------------------------------------------------------------------------------

@@ -12,8 +12,9 @@ A request is `queued` for `queue_s`, `in_progress` until `latency_s`, then termi
 or `failed` / `nsfw` at the configured rates (never charged). Random faults, rolled per submit / status with
 a seeded RNG: the 400 concurrency limit, 429 with Retry-After, 5xx (502/504 after accepting the request),
 hangs past the client timeout (after accepting), and dropped connections (after accepting). Exact tests
-queue `Scripted` replies per route instead. Counters: `submits`, `created_requests`, `charged_requests`,
-`polls` per request id, and every request record.
+queue `Scripted` replies per route instead; `publish` offers a model (and its schema) the shared page does not
+list. Counters: `submits`, `created_requests`, `charged_requests`, `polls` per request id, and every request
+record.
 
 Standalone: ``python tests/fakes/higgs_server.py --port 8100 --latency 2`` (see ``--help`` for the knobs).
 In tests: ``with FakeHiggsServer(latency_s=0.2) as server: HiggsClient(base_url=server.base_url, ...)``.
@@ -231,6 +232,10 @@ class _State:
     key_secret: str
     models: set[str]
     status_prefix: str = "/requests"
+    # Per-server models beyond the shared page's (`publish`): their schemas, kinds (video or not) and prices.
+    schemas: dict[str, dict[str, Any]] = field(default_factory=dict)
+    video: dict[str, bool] = field(default_factory=dict)
+    prices: dict[str, dict[str, str]] = field(default_factory=dict)
     rng: random.Random = field(default_factory=random.Random)
     lock: threading.Lock = field(default_factory=threading.Lock)
     stopping: threading.Event = field(default_factory=threading.Event)
@@ -244,6 +249,14 @@ class _State:
     faults: Counter[str] = field(default_factory=Counter)
     keyed_downloads: int = 0  # output or upload requests that carried the API key (must stay 0)
     spent_credits: float = 0.0
+
+
+def _schema_of(st: _State, slug: str) -> dict[str, Any]:
+    return st.schemas[slug] if slug in st.schemas else SCHEMAS.get(slug, {"type": "object"})
+
+
+def _is_video(st: _State, slug: str) -> bool:
+    return st.video[slug] if slug in st.video else is_video_slug(slug)
 
 
 def _fingerprint(slug: str, body: Any) -> str:
@@ -439,7 +452,7 @@ class _Handler(BaseHTTPRequestHandler):
                 if seen_fp != fp:
                     return 422, {"detail": "Idempotency key was already used with a different request body"}, {}
                 return 200, self._submission(st.requests[request_id]), {}
-            problems = _validate(SCHEMAS.get(slug, {}), body)
+            problems = _validate(st.schemas.get(slug, SCHEMAS.get(slug, {})), body)
             if problems:
                 return 422, {"detail": problems}, {}
             now = time.monotonic()
@@ -476,7 +489,7 @@ class _Handler(BaseHTTPRequestHandler):
             out: dict[str, Any] = {"status": status, "request_id": req.request_id}
             base = f"{self.server.base_url}/outputs/{req.request_id}"
             if status == "completed":
-                if is_video_slug(req.slug):
+                if _is_video(st, req.slug):
                     out["video"] = {"url": f"{base}/video.mp4"}
                 else:
                     out["images"] = [{"url": f"{base}/0.png"}]
@@ -539,10 +552,13 @@ class _Handler(BaseHTTPRequestHandler):
     def _on_models(self, args: list[str], raw: bytes, query: dict[str, list[str]]) -> tuple[int, Any, dict]:
         with_schema = query.get("include_schema", ["false"])[0].lower() == "true"
         out = []
-        for slug in sorted(self.server.state.models):
-            item: dict[str, Any] = {"slug": slug, "kind": "video" if is_video_slug(slug) else "image"}
+        st = self.server.state
+        with st.lock:
+            listed = [(slug, _is_video(st, slug), _schema_of(st, slug)) for slug in sorted(st.models)]
+        for slug, video, schema in listed:
+            item: dict[str, Any] = {"slug": slug, "kind": "video" if video else "image"}
             if with_schema:
-                item["input_schema"] = SCHEMAS.get(slug, {"type": "object"})
+                item["input_schema"] = schema
             out.append(item)
         return 200, {"models": out}, {}
 
@@ -550,7 +566,7 @@ class _Handler(BaseHTTPRequestHandler):
         slug = args[0]
         if slug not in self.server.state.models:
             return 404, {"detail": f"Model '{slug}' not found"}, {}
-        price = dict(PRICES.get(slug, {"pricing": "No price published"}))
+        price = dict(self.server.state.prices.get(slug) or PRICES.get(slug, {"pricing": "No price published"}))
         body = json.loads(raw or b"{}")
         if "credits" in price and body.get("duration") == 10:  # longer clips cost double
             price = {k: f"{float(v) * 2:g}" for k, v in price.items()}
@@ -581,13 +597,16 @@ class FakeHiggsServer:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, key_id: str = DEFAULT_KEY_ID,
                  key_secret: str = DEFAULT_KEY_SECRET, seed: int | None = 0, models: set[str] | None = None,
-                 status_prefix: str = "/requests", **knobs: Any) -> None:
+                 status_prefix: str = "/requests", schemas: dict[str, dict[str, Any]] | None = None,
+                 **knobs: Any) -> None:
         self._httpd = _Server((host, port), _Handler)
         self._httpd.state = _State(knobs=Knobs(**knobs), key_id=key_id, key_secret=key_secret,
                                    models=set(SCHEMAS) if models is None else set(models),
                                    status_prefix="/" + status_prefix.strip("/"), rng=random.Random(seed))
         self._httpd.base_url = f"http://{host}:{self.port}"
         self._thread: threading.Thread | None = None
+        for slug, schema in (schemas or {}).items():
+            self.publish(slug, schema)
 
     @property
     def state(self) -> _State:
@@ -632,6 +651,17 @@ class FakeHiggsServer:
                 if not hasattr(self.state.knobs, name):
                     raise AttributeError(f"unknown knob {name!r}")
                 setattr(self.state.knobs, name, value)
+
+    def publish(self, slug: str, schema: dict[str, Any], *, video: bool = True,
+                price: dict[str, str] | None = None) -> None:
+        """Offer a model the shared page does not list (or change a listed one's schema): `video` says whether
+        its results are videos; submits are validated against `schema` like every other model's."""
+        with self.state.lock:
+            self.state.models.add(slug)
+            self.state.schemas[slug] = schema
+            self.state.video[slug] = video
+            if price is not None:
+                self.state.prices[slug] = price
 
     def retire(self, slug: str) -> None:
         with self.state.lock:
