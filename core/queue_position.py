@@ -20,6 +20,8 @@ from core.models import JOB_ACTIVE, Job, utcnow
 
 PACE_WINDOW = timedelta(minutes=15)
 PACE_SAMPLE = 20
+PACE_GAP = timedelta(seconds=30)  # finishes further apart than this: the queue was idle in between
+PACE_RUN_LIMIT = 500
 
 
 @dataclass(frozen=True)
@@ -69,16 +71,22 @@ def format_duration(seconds: float | None) -> str:
 
 
 def throughput(session: Session, *, now: datetime | None = None, concurrency: int = 1) -> float | None:
-    """Jobs finished per second lately: the jobs that succeeded in the last 15 minutes over the time they took,
-    else `concurrency` over the mean duration of the last 20; None when nothing has ever been rendered."""
+    """Jobs finished per second lately: over the latest run of finishes in the last 15 minutes (finishes less than
+    `PACE_GAP` apart: a pause with nothing to do is not time spent rendering), else `concurrency` over the mean
+    duration of the last 20; None when nothing has ever been rendered."""
     now = now or utcnow()
-    count, first = session.execute(
-        select(func.count(Job.id), func.min(Job.finished_at))
-        .where(Job.status == "succeeded", Job.finished_at >= now - PACE_WINDOW)).one()
-    if count and count >= 3 and first is not None:
-        span = (now - first).total_seconds()
-        if span > 1:
-            return float(count) / span
+    finishes: list[datetime] = [when for when in session.scalars(
+        select(Job.finished_at).where(Job.status == "succeeded", Job.finished_at >= now - PACE_WINDOW)
+        .order_by(Job.finished_at.desc()).limit(PACE_RUN_LIMIT)) if when is not None]
+    run = finishes[:1]
+    for when in finishes[1:]:
+        if (run[-1] - when).total_seconds() > PACE_GAP.total_seconds():
+            break
+        run.append(when)
+    if len(run) >= 3:
+        span = (run[0] - run[-1]).total_seconds()
+        if span > 0.5:
+            return (len(run) - 1) / span
     rows = session.execute(
         select(Job.started_at, Job.submitted_at, Job.finished_at, Job.created_at)
         .where(Job.status == "succeeded", Job.finished_at.is_not(None))

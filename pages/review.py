@@ -30,7 +30,7 @@ with rt.sessions() as session:
     per_second = cost.cost_per_approved_clip_second(session, file_id=file_id, rate_card=card)
 
 st.title("Review")
-st.caption(f"{video.number}. {escape_markdown(video.title)} · reviewing as **{escape_markdown(actor)}**")
+st.caption(f"Video {video.number} · {escape_markdown(video.title)} · reviewing as **{escape_markdown(actor)}**")
 st.progress(progress.fraction, text=progress.summary())
 st.markdown(" · ".join(f"{label} **{progress.frames_by_status.get(status, 0)}**"  # one line, never cut
                        for status, label in review.STATUS_LABELS.items()))

@@ -19,6 +19,7 @@ from core.exports.data import FrameRow, ShotRow, VideoRow
 from core.runtime import Runtime
 from studio import state
 from studio.actions import ok, perform
+from studio.review_actions import approve_shot
 from studio.frame_card import review_md
 from studio.thumbnails import show_preview
 from studio.widgets import escape_markdown, relative_time, show_text
@@ -139,7 +140,7 @@ def _overview(rt: Runtime, video: VideoRow, *, actor: str, may_review: bool) -> 
         with st.container(border=True, key=f"review-shot-{shot.shot_id}"):
             cols = st.columns([1, 4, 2], vertical_alignment="center")
             cols[0].markdown(f"**Shot {shot.position}** {review_md(shot.status)}")
-            cols[1].markdown(" ".join(f"{frame.position}:{review_md(frame.status)}" for frame in shot.frames)
+            cols[1].markdown(" ".join(f"**{frame.position}** {review_md(frame.status)}" for frame in shot.frames)
                              or "no frames")
             relaxed = review.clip_gate_relaxed(rt.settings)  # the Clips page's rule, the render queue's too
             reason = shot.clip_block_reason(relax=relaxed)
@@ -152,15 +153,13 @@ def _overview(rt: Runtime, video: VideoRow, *, actor: str, may_review: bool) -> 
 
 
 def _shot_verdict(rt: Runtime, shot: ShotRow, *, actor: str, may_review: bool) -> None:
-    ready = all(f.status in review.APPROVED_STATUSES for f in shot.frames) and shot.frames
     if not may_review:
         return
-    if shot.status not in review.APPROVED_STATUSES and st.button(
-            "Approve shot", key=f"review-approve-shot-{shot.shot_id}", icon=":material/task_alt:",
-            disabled=not ready, width="stretch",
-            help="Every frame is approved: approve the shot" if ready else "Approve its frames first") and ok(perform(
-            rt, lambda s: review.set_status(s, "shot", shot.shot_id, "approved", actor=actor),
-            success=f"Shot {shot.position} approved")):
+    # The board's button, the same rule: approves the shot's frames that are not yet, then the shot.
+    if shot.status not in review.APPROVED_STATUSES and shot.frames and st.button(
+            "Approve shot", key=f"review-approve-shot-{shot.shot_id}", icon=":material/task_alt:", width="stretch",
+            help="Approve its frames and the shot: clips are rendered only from approved frames") and ok(perform(
+            rt, lambda s: approve_shot(s, shot.shot_id, actor=actor), success=f"Shot {shot.position} approved")):
         st.rerun()
     if shot.status == "approved" and st.button(
             "Lock shot", key=f"review-lock-shot-{shot.shot_id}", icon=":material/lock:", width="stretch",

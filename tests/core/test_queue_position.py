@@ -55,3 +55,19 @@ def test_durations_read_as_words() -> None:
     assert format_duration(42) == "42 s"
     assert format_duration(14 * 60 + 10) == "14 min"
     assert format_duration(80 * 60) == "1 h 20 min"
+
+
+def test_an_idle_pause_is_not_counted_as_rendering_time(runtime: Runtime) -> None:
+    """Six images finished within 3 s, ten minutes ago: the pace is two a second, not six in ten minutes (the
+    studio said "about 2 min to go" for a batch that took 3 s)."""
+    cfg = runtime.settings
+    now = utcnow()
+    with session_scope(runtime.sessions) as s:
+        board = make_board(s, shots=2, frames=3)
+        jobs = [request_image(s, f, settings=cfg, provider="offline") for f in board.frame_ids]
+        for i, job in enumerate(jobs):
+            job.status, job.started_at = "succeeded", now - timedelta(seconds=605)
+            job.finished_at = now - timedelta(seconds=603 - 0.5 * i)
+    with runtime.sessions() as s:
+        rate = throughput(s, now=now)
+    assert rate is not None and abs(rate - 2.0) < 1e-6
