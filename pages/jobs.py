@@ -23,7 +23,8 @@ if (problem := background_worker_problem(rt)) is not None:
 FILTERS = {"Queued": ["pending"], "At the provider": ["submitted", "running"], "Failed": ["failed"],
            "Done": ["succeeded"], "Canceled": ["canceled"]}
 pick_status, pick_video = st.columns([3, 2], vertical_alignment="bottom")
-chosen = pick_status.pills("Show", list(FILTERS), selection_mode="multi", default=list(FILTERS), key="job-filter")
+chosen = pick_status.pills("Show", list(FILTERS), selection_mode="multi", default=list(FILTERS), key="job-filter",
+                           wrap=True)
 statuses = [s for name in chosen for s in FILTERS[name]]
 with rt.sessions() as session:  # plain columns, four queries: the videos, the table and the two pickers
     videos = {o.id: o.label for o in video_options(session, state.script_id())} if state.script_id() else {}

@@ -44,7 +44,7 @@ for row in rows:
         with head:
             widgets.show_text(row.title or row.original_name, key=f"title-{row.id}")
             st.caption(f"{row.video_count} videos · {row.shot_count} shots · {row.frame_count} frames · "
-                       f"{widgets.isolate(widgets.escape_markdown(row.original_name))} · last activity {widgets.relative_time(row.last_activity_at)}"
+                       f"{widgets.isolate_file_name(widgets.escape_markdown(row.original_name))} · last activity {widgets.relative_time(row.last_activity_at)}"
                        + (" · archived" if row.archived else ""))
             if warned.get(row.id):
                 with st.expander(f"{len(warned[row.id])} ingest warning(s)", icon=":material/warning:"):

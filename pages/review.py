@@ -40,7 +40,7 @@ review_tab, budget_tab = st.tabs(["Frames and shots", "Budget and rates"])
 with review_tab:
     shown = st.pills("Show frames that are", list(review.STATUS_LABELS), selection_mode="multi",
                      default=list(review.STATUS_LABELS), format_func=lambda s: review.STATUS_LABELS[s],
-                     key=f"review-filter-{video_id}")
+                     key=f"review-filter-{video_id}", wrap=True)
     draw_review_frames(rt, video, list(shown or []), actor=actor, may_review=auth.can(rt.settings, "review"))
 
 with budget_tab:

@@ -46,7 +46,7 @@ if chosen is None:
 with rt.sessions() as session:
     board = load_board(session, chosen, rt.assets)
 with top[0]:
-    st.title(board.video_title)
+    st.title(board.video_heading)
     st.caption(f"Version {board.version} · {len(board.shots)} shots · {len(board.frames)} frames")
     draw_note(next((b.note for b in versions if b.id == chosen), ""))
 plan = load_board_plan(rt, board.storyboard_id)
@@ -78,7 +78,7 @@ if tab_board.open:
         voice_all_panel(rt, board)
         shown = set(pick.pills("Show frames", list(STATUS_LABELS), format_func=STATUS_LABELS.__getitem__,
                                selection_mode="multi", key=REVIEW_FILTER,
-                               default=None if kept_filter else list(STATUS_LABELS)))
+                               default=None if kept_filter else list(STATUS_LABELS), wrap=True))
         offered = one_click_offers(rt, video_id, [
             s.id for s in board.shots if may_review and not s.clip_id and s.review_status != "locked"])
         for shot in board.shots:

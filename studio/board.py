@@ -17,7 +17,7 @@ from core.assets import AssetStore
 from core.board import Freshness, Note
 from core.models import Storyboard
 from core.review import clip_gate
-from studio.widgets import escape_markdown
+from studio.widgets import escape_markdown, is_mostly_arabic
 
 
 @dataclass(frozen=True)
@@ -102,6 +102,7 @@ class BoardView:
     storyboard_id: int
     video_id: int
     video_title: str  # markdown-escaped: shown in titles and captions
+    video_heading: str  # the same as a page heading: right to left (number first, on the right) when Arabic
     video_body: str
     version: int
     is_current: bool
@@ -159,6 +160,10 @@ def load_board(session: Session, storyboard_id: int, store: AssetStore, *, comme
     return BoardView(
         storyboard_id=board.id, video_id=video.id,
         video_title=f"{video.number}\\. \u2068{escape_markdown(video.title)}\u2069",
+        # A right-to-left mark first: the heading's direction is its first strong letter, and the title's own
+        # letters are inside an isolate (neutral from outside), so without it an Arabic title reads left to right.
+        video_heading=("\u200f" if is_mostly_arabic(video.title) else "")
+        + f"{video.number}\\. \u2068{escape_markdown(video.title)}\u2069",
         video_body=video.body, version=board.version, is_current=board.is_current,
         shots=tuple(_shot_view(s, store) for s in board.shots),
     )

@@ -280,7 +280,7 @@ def shot_chips(rt: Runtime, cast: BoardCast, shot_id: int, *, can_edit: bool) ->
     key = f"cast-chips-{shot_id}-{source}-{'|'.join(names)}"  # a new choice draws fresh chips
     st.pills("Shows", list(labels), selection_mode="multi", default=shown, format_func=labels.__getitem__,
              key=key, on_change=_assign, args=(rt, shot_id, key, source == "nobody"), disabled=not can_edit,
-             label_visibility="collapsed")
+             label_visibility="collapsed", wrap=True)
     if source != "chosen":
         st.caption(f"Shows {SOURCE_LABELS[source]}" if source != "none" else "Nobody chosen")
 

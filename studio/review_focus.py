@@ -127,8 +127,10 @@ def _focused(rt: Runtime, order: list[tuple[ShotRow, FrameRow]], index: int, *, 
 
 
 def _thread(frame: FrameRow) -> None:
-    for c in frame.comments[-3:]:
-        st.markdown(f"**{escape_markdown(c.author)}** · {relative_time(c.at)}  \n{escape_markdown(c.body)}")
+    shown = frame.comments[-3:]
+    for n, c in enumerate(shown):
+        st.caption(f"**{escape_markdown(c.author)}** · {relative_time(c.at)}")
+        show_text(c.body, key=f"comment-{frame.frame_id}-{len(frame.comments) - len(shown) + n}")  # Arabic: RTL
     if len(frame.comments) > 3:
         st.caption(f"and {len(frame.comments) - 3} earlier comment(s) in the export")
 

@@ -55,6 +55,10 @@ _CSS = f"""
 }}
 /* A button's label is never cut to "Re-…": it wraps instead. */
 [data-testid^="stBaseButton"] p {{ white-space: normal; overflow-wrap: normal; word-break: normal; }}
+/* Text people type, and titles: each paragraph takes the direction of its first strong letter, so an Arabic
+   comment or an Arabic video title reads right to left, aligned right, with its punctuation where it belongs. */
+textarea, input[type="text"], [data-testid="stHeading"] h1, [data-testid="stHeading"] h2,
+[data-testid="stHeading"] h3 {{ unicode-bidi: plaintext; text-align: start; }}
 /* A compact page: less empty space above the title. */
 [data-testid="stMainBlockContainer"] {{ padding-top: 2.5rem; }}
 </style>
@@ -219,6 +223,12 @@ def isolate(text: str) -> str:
     """Wrap user text in Unicode first-strong isolates (FSI … PDI) so Arabic inside an English label or caption
     keeps its own direction and does not reorder the numbers and words around it."""
     return f"\u2068{text}\u2069"
+
+
+def isolate_file_name(name: str) -> str:
+    """A file name in a left-to-right isolate (LRI … PDI): "دورة_التصميم.docx" keeps its extension at the end
+    (first-strong isolation would read it right to left, as "docx.دورة_التصميم")."""
+    return f"\u2066{name}\u2069"
 
 
 def show_ingest_error(err: BaseException) -> None:

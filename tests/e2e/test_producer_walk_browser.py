@@ -92,6 +92,14 @@ def _cut_buttons(page: Any) -> list[str]:
                                 .filter(e => e.getBoundingClientRect().width > 2)  // not screen-reader-only text
                                 .some(e => e.scrollWidth > e.clientWidth + 1))
             .map(b => (b.innerText || b.getAttribute('aria-label') || '?').trim().slice(0, 40))""")
+    # A row of filter pills wider than its column hides its last pills behind a scroll (no sign that it does).
+    cut += page.eval_on_selector_all(
+        "[data-testid=stButtonGroup]", """groups => groups.filter(g => g.offsetParent !== null).flatMap(g => {
+            const box = g.getBoundingClientRect();
+            return [...g.querySelectorAll('button')].filter(b => {
+                const r = b.getBoundingClientRect(); return r.right > box.right + 1 || r.left < box.left - 1;
+            }).map(b => 'pill ' + b.innerText.trim().slice(0, 40));
+        })""")
     return cut
 
 
@@ -101,6 +109,18 @@ def _rtl_alignment(page: Any) -> set[tuple[str, str]]:
         "els => els.filter(e => e.offsetParent !== null)"
         ".map(e => [getComputedStyle(e).direction, getComputedStyle(e).textAlign])")
     return {(d, a) for d, a in styles}
+
+
+def _arabic_titles_flush_left(page: Any) -> list[str]:
+    """Arabic page titles whose text does not reach their box's right edge (read from the laid-out text, since a
+    title's direction comes from its first letter, not from a CSS property)."""
+    found: list[str] = page.eval_on_selector_all(
+        "[data-testid=stHeading] h1",
+        """els => els.filter(e => e.offsetParent !== null && /[\u0600-\u06FF]/.test(e.textContent)).filter(e => {
+             const r = document.createRange(); r.selectNodeContents(e);
+             return e.getBoundingClientRect().right - r.getBoundingClientRect().right > 40;
+           }).map(e => e.textContent)""")
+    return found
 
 
 def _widths(page: Any, selector: str) -> list[float]:
@@ -177,6 +197,9 @@ def test_upload_to_first_clip_in_five_clicks_then_every_page_at_three_widths(
                     aligned = _rtl_alignment(page)
                     if not aligned or aligned - {("rtl", "right")}:
                         problems.append(f"{title} at {width}: Arabic blocks {aligned or 'none found'}")
+                    flush_left = _arabic_titles_flush_left(page)
+                    if flush_left:
+                        problems.append(f"{title} at {width}: Arabic titles aligned left {flush_left}")
                 cut = _cut_buttons(page)
                 if cut:
                     problems.append(f"{title} at {width}: cut labels {cut}")
