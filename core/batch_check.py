@@ -10,15 +10,17 @@ render is what the click queues, at the price `core.money` gives, admitted by th
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.errors import NotFoundError
 from core.jobs import planning
 from core.jobs.queue import quote_video_clips, quote_video_images
-from core.models import Shot, Video
+from core.models import JOB_ACTIVE, Job, Shot, Video
 from core.money import Quote
 from core.review import current_shots
 from core.settings import Settings
@@ -39,6 +41,7 @@ class BatchCheck:
     blocked: dict[str, str] = field(default_factory=dict)
     reused: int = 0
     estimate: Quote | None = None
+    rendering: int = 0  # of `reused`: those whose render is still on the way (not paid again, not done yet)
     budget_note: str | None = None
     admitted: bool = True
 
@@ -62,8 +65,11 @@ class BatchCheck:
         parts = [first]
         if self.blocked:
             parts.append(f"{n(len(self.blocked))} cannot yet")
-        if self.reused:
-            parts.append(f"{n(self.reused)} {'is' if self.reused == 1 else 'are'} up to date")
+        done = self.reused - self.rendering
+        if self.rendering:
+            parts.append(f"{n(self.rendering)} {'is' if self.rendering == 1 else 'are'} rendering")
+        if done:
+            parts.append(f"{n(done)} {'is' if done == 1 else 'are'} up to date")
         return "; ".join(parts) + "."
 
     def reasons(self, limit: int = SHOWN_REASONS) -> list[str]:
@@ -96,7 +102,9 @@ def check_video_clips(session: Session, video_id: int, *, settings: Settings) ->
             blocked[label] = _without_label(quote.skipped[shot.id])
         else:
             reused += 1  # approved with its clip, or the same clip already rendered or on the way
-    return _with_budget(BatchCheck("clip", tuple(ready), blocked, reused, quote))
+    rendering = _rendering(session, "clip", shot_ids=[s.id for s in shots])
+    return _with_budget(BatchCheck("clip", tuple(ready), blocked, reused, quote,
+                                   rendering=len(rendering - new_clips)))
 
 
 def check_video_images(session: Session, video_id: int, *, settings: Settings) -> BatchCheck:
@@ -106,7 +114,8 @@ def check_video_images(session: Session, video_id: int, *, settings: Settings) -
     ready: list[str] = []
     blocked: dict[str, str] = {}
     reused = 0
-    for shot in _shots(session, video_id):
+    shots = _shots(session, video_id)
+    for shot in shots:
         for frame in planning.live_frames(shot):
             label = f"Shot {shot.position} · frame {frame.position}"
             if frame.id in new_frames:
@@ -120,7 +129,21 @@ def check_video_images(session: Session, video_id: int, *, settings: Settings) -
                     blocked[label] = _without_label(quote.skipped[frame.id])
             else:
                 reused += 1
-    return _with_budget(BatchCheck("image", tuple(ready), blocked, reused, quote))
+    rendering = _rendering(session, "image", frame_ids=[f.id for s in shots for f in planning.live_frames(s)])
+    return _with_budget(BatchCheck("image", tuple(ready), blocked, reused, quote,
+                                   rendering=len(rendering - new_frames)))
+
+
+def _rendering(session: Session, kind: Kind, *, frame_ids: Sequence[int] = (),
+               shot_ids: Sequence[int] = ()) -> set[int]:
+    """The frames (images) or shots (clips) with a render of that kind on the way: asked for, not finished."""
+    if kind == "image":
+        found = session.scalars(select(Job.frame_id).where(Job.kind == "image", Job.status.in_(JOB_ACTIVE),
+                                                           Job.frame_id.in_(list(frame_ids))))
+    else:
+        found = session.scalars(select(Job.shot_id).where(Job.kind == "clip", Job.status.in_(JOB_ACTIVE),
+                                                          Job.shot_id.in_(list(shot_ids))))
+    return {i for i in found if i is not None}
 
 
 def _shots(session: Session, video_id: int) -> list[Shot]:

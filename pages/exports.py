@@ -99,6 +99,11 @@ def export_progress() -> None:
     if job is None:
         return
     label = KINDS.get(job.kind, (job.kind, ""))[0]
+    watching = f"export-watch-{job.id}"
+    if job.status in ("waiting", "running"):
+        st.session_state[watching] = True
+    elif st.session_state.pop(watching, False):
+        st.rerun()  # it finished during this fragment's refresh: the Files list below still says what was before
     if job.status == "waiting":
         st.progress(0.0, text=f"{label}: waiting ({jobs.ahead_of(job.id)} export(s) before it)")
     elif job.status == "running":

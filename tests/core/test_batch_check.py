@@ -81,3 +81,20 @@ def test_a_paid_batch_past_the_budget_is_refused_with_what_is_left(runtime: Runt
     with runtime.sessions() as s:
         images = check_video_images(s, board.video_id, settings=paid)
     assert images.admitted and images.budget_note == "$98.00 of the $100.00 budget stays free after it."
+
+
+def test_images_on_the_way_read_as_rendering_not_up_to_date(runtime: Runtime) -> None:
+    """Right after "Render all", the pre-check must not say the queued frames are up to date."""
+    from core.jobs import Worker, request_image, request_video_images
+
+    with session_scope(runtime.sessions) as s:
+        board = make_board(s, shots=2, frames=3)
+        for fid in board.frames[0]:
+            request_image(s, fid, settings=runtime.settings)
+    Worker(runtime, concurrency=2, idle_s=0.05).run(drain=True)  # shot 1's three images are done
+    with session_scope(runtime.sessions) as s:
+        request_video_images(s, board.video_id, settings=runtime.settings)  # shot 2's three are queued
+    with runtime.sessions() as s:
+        check = check_video_images(s, board.video_id, settings=runtime.settings)
+    assert (check.rendering, check.reused) == (3, 6)
+    assert check.headline() == "0 frames will render; 3 frames are rendering; 3 frames are up to date."
