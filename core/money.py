@@ -432,6 +432,17 @@ class Quote:
         return f"{self.images} image(s), {self.clips} clip(s){voices}: {self.cost_text()}"
 
 
+def combined(quotes: Sequence[Quote]) -> Quote:
+    """Several requests' quotes as one (their renders together), for a button that makes them all at once. The
+    admission is the last one's: each was asked against the same spend, so the budget is asked again by the
+    request itself."""
+    if not quotes:
+        raise ValueError("no quotes to combine")
+    return Quote(jobs=tuple(j for q in quotes for j in q.jobs), existing=sum(q.existing for q in quotes),
+                 skipped={k: v for q in quotes for k, v in q.skipped.items()}, admission=quotes[-1].admission,
+                 kept=frozenset(k for q in quotes for k in q.kept))
+
+
 def quote_jobs(session: Session, file_id: int | None, jobs: Iterable[Job], *, existing: int = 0,
                skipped: dict[int, str] | None = None, kept: Iterable[int] = (),
                rate_card: RateCard | None = None) -> Quote:

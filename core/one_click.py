@@ -163,3 +163,10 @@ def approve_and_render(session: Session, shot_id: int, *, settings: Settings, ac
     return OneClickResult(shot_id=shot.id, shot_position=shot.position, frames_approved=moved,
                           image_job_ids=tuple(dict.fromkeys(waits + queued)), clip_job_id=clip.id,
                           estimate=estimate)
+
+
+def approve_and_render_shots(session: Session, shot_ids: Sequence[int], *, settings: Settings,
+                             actor: str) -> list[OneClickResult]:
+    """`approve_and_render` for each of these shots, in the caller's one unit of work: a refusal on any of them
+    (a gate, the budget) raises and nothing of the others is kept either — the batch is admitted whole."""
+    return [approve_and_render(session, shot_id, settings=settings, actor=actor) for shot_id in shot_ids]

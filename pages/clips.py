@@ -6,6 +6,8 @@ import streamlit as st
 
 from core.batch_check import check_video_clips
 from core.jobs import request_video_clips
+from core.money import Quote, combined
+from core.one_click import approve_and_render_shots
 from core.review import clip_gate_relaxed
 from studio import auth, state
 from studio.actions import ok, perform
@@ -16,6 +18,7 @@ from studio.context import get_runtime
 from studio.live import live_status
 from studio.one_click_button import one_click_offers
 from studio.sidebar import require_board
+from studio.widgets import escape_markdown
 
 rt = get_runtime()
 cfg = rt.settings
@@ -30,14 +33,32 @@ live_status(rt, frame_ids=[f.id for f in board.frames], shot_ids=[s.id for s in 
 done = sum(1 for s in board.shots if s.clip_id)
 st.progress(done / max(len(board.shots), 1), text=f"{done} of {len(board.shots)} shots have a clip")
 
+relax = clip_gate_relaxed(cfg)
+offered = one_click_offers(rt, video_id, [s.id for s in board.shots if offers_one_click(s, relax=relax)])
+with rt.sessions() as session:  # read before anything is offered: the button says at once whether it can help
+    check = check_video_clips(session, video_id, settings=cfg)
 confirm_key = f"{state.CONFIRM_CLIPS}-{video_id}"
 if not st.session_state.get(confirm_key):
-    if auth.can(cfg, "render") and st.button("Render all shots", icon=":material/movie:", type="primary"):
+    priced = {sid: q for sid, q in offered.items() if isinstance(q, Quote)}
+    bar = st.container(horizontal=True, key="clips-batch-actions")
+    if auth.can(cfg, "render") and bar.button(
+            "Render all shots", icon=":material/movie:", type="primary", disabled=not check.admitted,
+            help=None if check.admitted else f"{check.headline()} " + "; ".join(check.reasons(3))):
         st.session_state[confirm_key] = True
         st.rerun()
+    if len(priced) > 1 and bar.button(
+            f"Approve and render {len(priced)} shots", icon=":material/task_alt:",
+            help=f"Approves their frames in your name, renders their missing images, then their clips: "
+                 f"{combined(list(priced.values())).summary()}"):
+        results = perform(rt, lambda s: approve_and_render_shots(s, list(priced), settings=cfg,
+                                                                 actor=auth.actor_name(cfg)))
+        if ok(results):
+            state.flash(f"{len(priced)} shots approved; their clips are queued.", icon=":material/movie:")
+            st.rerun()
+    if not check.admitted:
+        st.caption(escape_markdown(check.headline()) + (" Approve a shot below, or all of them at once."
+                                                        if priced else ""))
 else:
-    with rt.sessions() as session:
-        check = check_video_clips(session, video_id, settings=cfg)
     draw_batch_check(check)
     go, cancel = st.columns(2)
     if go.button("Confirm and render", type="primary", icon=":material/check:", disabled=not check.admitted):
@@ -50,7 +71,5 @@ else:
         st.session_state[confirm_key] = False
         st.rerun()
 
-relax = clip_gate_relaxed(cfg)
-offered = one_click_offers(rt, video_id, [s.id for s in board.shots if offers_one_click(s, relax=relax)])
 for shot in board.shots:
     shot_row(rt, shot, offered.get(shot.id))

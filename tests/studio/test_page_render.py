@@ -98,14 +98,12 @@ def test_clips_render_all_confirms_estimate_then_plays(open_app: Callable[..., A
     at = open_app("clips", script=file_id, video=video_id)
     assert "0 of 2 shots have a clip" in texts(at)
     assert "Approve and render clip" in texts(at)  # the gate offers one click instead of a dead button
-    at = _click(at, "Render all shots")
-    with studio_rt.sessions() as s:
-        assert s.scalar(select(func.count(Job.id))) == 0  # nothing queued before the confirm
+    # Nothing can render yet: the button says so before it is clicked, instead of opening a dead end
+    render_all = next(b for b in at.button if b.label == "Render all shots")
+    assert render_all.disabled and "Shot 1: frame(s) 1, 2 are not approved yet" in (render_all.help or "")
     assert md("0 shots will render; 2 shots cannot yet.") in texts(at)  # one summary, no wall of red
-    assert md("Shot 1: frame(s) 1, 2 are not approved yet") in texts(at)
     assert "Nothing was queued" not in texts(at) and "budget" not in texts(at)  # offline renders are free
-    confirm = next(b for b in at.button if b.label == "Confirm and render")
-    assert confirm.disabled and not at.error
+    assert not at.error
     # approve both shots on the Storyboard page, then come back
     board = open_app("storyboard", script=file_id, video=video_id)
     board = _click(board, "Approve shot")
@@ -113,6 +111,9 @@ def test_clips_render_all_confirms_estimate_then_plays(open_app: Callable[..., A
     assert "4/4 frames and 2/2 shots approved" in texts(board)
     at.run()
     assert not at.error, [e.value for e in at.error]
+    at = _click(at, "Render all shots")
+    with studio_rt.sessions() as s:
+        assert s.scalar(select(func.count(Job.id))) == 0  # nothing queued before the confirm
     assert md("2 shots will render (4 image(s) first), free (offline).") in texts(at)
     at = _click(at, "Confirm and render")
     assert [t.value for t in at.toast] == [md("Queued 2 clip(s) and the 4 image(s) they start from.")]
@@ -164,3 +165,19 @@ def test_jobs_page_names_the_video_and_filters_by_it(open_app: Callable[..., App
     assert set(table["Video"]) == {"2. الخطوط"} and len(table) == len(frames)
     images = open_app("images", script=file_id, video=second)
     assert md("queued, 2 job(s) ahead in line") in texts(images)  # the first video's two jobs are ahead
+
+
+def test_clips_page_approves_and_renders_every_shot_in_one_click(open_app: Callable[..., AppTest],
+                                                                 studio_rt: Runtime) -> None:
+    file_id, video_id = _seed(studio_rt, shots=3, frames=2)
+    at = open_app("clips", script=file_id, video=video_id)
+    button = next(b for b in at.button if b.label == "Approve and render 3 shots")
+    assert "6 image(s), 3 clip(s): free (offline)" in (button.help or "")
+    at = _click(at, "Approve and render 3 shots")
+    with studio_rt.sessions() as s:
+        assert s.scalar(select(func.count(Shot.id)).where(Shot.review_status == "approved")) == 3  # this video's
+        kinds = sorted(k for (k,) in s.execute(select(Job.kind)))
+    assert kinds == ["clip"] * 3 + ["image"] * 6
+    _drain(studio_rt)
+    at.run()
+    assert "3 of 3 shots have a clip" in texts(at)
