@@ -57,6 +57,7 @@ if not st.session_state.get(confirm_key):
             st.rerun()
     if not check.admitted:
         st.caption(escape_markdown(check.headline()) + (" Approve a shot below, or all of them at once."
+                                                        if len(priced) > 1 else " Approve a shot below."
                                                         if priced else ""))
 else:
     draw_batch_check(check)

@@ -49,8 +49,9 @@ def offers_one_click(shot: ShotView, *, relax: bool) -> bool:
 
 
 def shot_row(rt: Runtime, shot: ShotView, offer: Quote | str | None = None) -> None:
-    """The player large on the left (or, before there is a clip, the start and end images it will move between);
-    the start and end images, status and buttons on the right. Below 1000 px wide, one column. `offer`: the
+    """The player large on the left with the start and end images it moves between below it, half its width each
+    (before there is a clip, those images alone); status and buttons on the right. Below 1000 px wide, one column.
+    `offer`: the
     shot's one-click price or refusal (`one_click_offers`), when `offers_one_click`."""
     cfg = rt.settings
     with st.container(border=True, key=f"clip-row-{shot.id}"):
@@ -60,15 +61,13 @@ def shot_row(rt: Runtime, shot: ShotView, offer: Quote | str | None = None) -> N
         with player:
             if shot.clip_path is not None:
                 st.video(str(shot.clip_path))
-            elif shot.frames:
+            if shot.frames:
                 ends(shot)
             else:
                 st.caption(":material/movie: no frames to animate")
             show_text(shot.narration, key=f"clip-narration-{shot.id}")
             narration_player(rt, shot, key=f"clip-voice-{shot.id}")  # its length is the clip's length
         with side:
-            if shot.clip_path is not None and shot.frames:
-                ends(shot)
             status_chip(shot.chip, reason=shot.job_error)
             busy = shot.chip in ("pending", "submitted", "running")
             blocked = shot.clip_block_reason(relax=clip_gate_relaxed(cfg))
@@ -82,7 +81,8 @@ def shot_row(rt: Runtime, shot: ShotView, offer: Quote | str | None = None) -> N
                 st.caption(f":material/block: {escape_markdown(blocked)}.")
             label = "Re-render clip" if shot.clip_id else "Render clip"
             if not blocked and auth.can(cfg, "render") and st.button(
-                    label, key=f"clip-{shot.id}", type="primary", icon=":material/movie_edit:", disabled=busy,
+                    label, key=f"clip-{shot.id}", type="secondary" if shot.clip_id else "primary",
+                    icon=":material/movie_edit:", disabled=busy,
                     width="stretch") and ok(perform(
                 rt, lambda s: request_clip(s, shot.id, settings=cfg, force=bool(shot.clip_id),
                                            actor=auth.actor_name(cfg)),

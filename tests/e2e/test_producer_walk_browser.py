@@ -216,6 +216,10 @@ def test_upload_to_first_clip_in_five_clicks_then_every_page_at_three_widths(
                     print(f"player at {width}: {players}")
                     if width == 1440 and (not players or players[0] < 600):
                         problems.append(f"Clips at 1440: player {players} px wide")
+                    ends_px = _widths(page, "[class*='st-key-clip-main-'] img")
+                    print(f"start/end images at {width}: {ends_px}")
+                    if width == 1440 and (not ends_px or min(ends_px) < 250):
+                        problems.append(f"Clips at 1440: start/end images {ends_px} px wide (< 250)")
         assert not problems, "\n".join(problems)
 
         # The full-size view goes to the next frame with the arrow key
