@@ -80,7 +80,7 @@ class BatchCheck:
         return lines
 
 
-def _without_label(reason: str) -> str:
+def without_label(reason: str) -> str:
     """A gate's reason without the "Shot 3: " it starts with (the summary names the shot once)."""
     text = _LABEL_PREFIX.sub("", reason).rstrip(".")
     return text[:1].lower() + text[1:] if text else text
@@ -99,7 +99,7 @@ def check_video_clips(session: Session, video_id: int, *, settings: Settings) ->
         if shot.id in new_clips:
             ready.append(label)
         elif shot.id in quote.skipped and shot.id not in quote.kept:
-            blocked[label] = _without_label(quote.skipped[shot.id])
+            blocked[label] = without_label(quote.skipped[shot.id])
         else:
             reused += 1  # approved with its clip, or the same clip already rendered or on the way
     rendering = _rendering(session, "clip", shot_ids=[s.id for s in shots])
@@ -126,7 +126,7 @@ def check_video_images(session: Session, video_id: int, *, settings: Settings) -
                 elif frame.selected_prompt_id is None:
                     blocked[label] = "no prompt yet (refine it on the Prompts page)"
                 else:
-                    blocked[label] = _without_label(quote.skipped[frame.id])
+                    blocked[label] = without_label(quote.skipped[frame.id])
             else:
                 reused += 1
     rendering = _rendering(session, "image", frame_ids=[f.id for s in shots for f in planning.live_frames(s)])

@@ -15,6 +15,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core import review
+from core.batch_check import without_label
 from core.exports.data import FrameRow, ShotRow, VideoRow
 from core.runtime import Runtime
 from studio import state
@@ -148,7 +149,7 @@ def _overview(rt: Runtime, video: VideoRow, *, actor: str, may_review: bool) -> 
             reason = shot.clip_block_reason(relax=relaxed)
             for direction in shot.directions:  # what is seen, beside (never inside) the narration
                 cols[1].caption(f":material/videocam: {escape_markdown(direction)}")
-            cols[1].caption(f"Clip: {reason}" if reason else "Clip: may be rendered " + (
+            cols[1].caption(f"Clip: {without_label(reason)}" if reason else "Clip: may be rendered " + (
                 "(clips from unapproved frames are allowed)" if relaxed else "(all frames approved)"))
             with cols[2]:
                 _shot_verdict(rt, shot, actor=actor, may_review=may_review)
