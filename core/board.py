@@ -364,6 +364,7 @@ def _grid_statement() -> Any:
             Shot.approval.label("shot_approval"), clip_asset.sha256.label("clip_sha"),
             Shot.selected_clip_id, clip_asset.storage_key.label("clip_key"),
             clip_asset.duration_s.label("clip_duration_s"), clip_source.input_asset_ids.label("clip_inputs"),
+            clip_source.params.label("clip_params"),
             clip_job.id.label("clip_job_id"), clip_job.status.label("clip_job_status"),
             clip_job.error.label("clip_job_error"), clip_job.error_category.label("clip_job_category"),
             chosen_cast.label("cast"),
@@ -466,6 +467,7 @@ def _shots(rows: list[Row[Any]], *, source: SourceFile, bible: StyleBible | None
     style = style_data(bible)
     voice = voice_style(bible)
     shots: list[BoardShot] = []
+    seen: dict[int, BoardFrame] = {}  # every frame so far: a chained clip starts on the previous shot's last
     for _, group in groupby(rows, key=lambda r: r.shot_id):
         shot_rows = list(group)
         first = shot_rows[0]
@@ -474,6 +476,7 @@ def _shots(rows: list[Row[Any]], *, source: SourceFile, bible: StyleBible | None
                              first.camera_move or "", first.subject or "", first.action or "", first.location or "")
         frames = tuple(_frame(r, order, fields, source=source, video=video, style=style, notes=notes)
                        for r in shot_rows if r.frame_id is not None)
+        seen.update((f.id, f) for f in frames)
         names, default = _cast(first.cast, presenter)
         shot_status = first.shot_review_status or "draft"
         # Fingerprints only where an approval can be checked: the other rows skip the hashing.
@@ -491,7 +494,8 @@ def _shots(rows: list[Row[Any]], *, source: SourceFile, bible: StyleBible | None
             approval_changes=_shot_changes(shot_status, first.shot_approval, now, frames_changed),
             lock_version=first.shot_lock_version, frames=frames, clip_id=first.selected_clip_id,
             clip_key=first.clip_key, clip_duration_s=first.clip_duration_s, clip_job=_job(first, "clip"),
-            clip_freshness=clip_freshness(first.selected_clip_id, first.clip_inputs, frames),
+            clip_freshness=clip_freshness(first.selected_clip_id, first.clip_inputs, frames,
+                                          params=first.clip_params, frames_by_id=seen),
             cast=names, cast_is_default=default, comments=notes.get(("shot", first.shot_id), ()),
             voice_id=first.selected_voice_id, voice_key=first.voice_key, voice_duration_s=first.voice_duration_s,
             voice_job=_job(first, "voice"),
@@ -565,9 +569,12 @@ def image_freshness(image_id: int | None, image_prompt_id: int | None, selected_
     return FRESH
 
 
-def clip_freshness(clip_id: int | None, inputs: object, frames: Sequence[BoardFrame]) -> Freshness:
-    """Stale when the clip's start (end) image is no longer the first (last) live frame's selected image, or one
-    of those images is stale. A clip whose source images are not recorded (made outside a shot) is taken as is."""
+def clip_freshness(clip_id: int | None, inputs: object, frames: Sequence[BoardFrame], *, params: object = None,
+                   frames_by_id: Mapping[int, BoardFrame] | None = None) -> Freshness:
+    """Stale when the clip's start (end) image is no longer the selected image of the frame it started (ended) on
+    — the frames its job names (`start_frame_id`, `end_frame_id`: a chained clip starts on the previous shot's
+    last frame), else the shot's first (last) live frame — or one of those images is stale. A clip whose source
+    images are not recorded (made outside a shot) is taken as is."""
     if clip_id is None:
         return MISSING
     used = [int(i) for i in inputs if isinstance(i, int)] if isinstance(inputs, list) else []
@@ -577,6 +584,14 @@ def clip_freshness(clip_id: int | None, inputs: object, frames: Sequence[BoardFr
         return Freshness("stale", ("the shot has no frames left",))
     reasons: list[str] = []
     ends = [("start", frames[0])] + ([("end", frames[-1])] if len(used) > 1 else [])
+    named = params if isinstance(params, dict) else {}
+    if frames_by_id is not None and isinstance(named.get("start_frame_id"), int):
+        start = frames_by_id.get(named["start_frame_id"])
+        end_id = named.get("end_frame_id")
+        end = frames_by_id.get(end_id) if isinstance(end_id, int) else None
+        if start is None or (len(used) > 1 and end is None):
+            return Freshness("stale", ("a frame it was rendered from is gone",))
+        ends = [("start", start)] + ([("end", end)] if len(used) > 1 and end is not None else [])
     for (role, frame), asset_id in zip(ends, used):
         if frame.image_id != asset_id:
             reasons.append(f"the {role} frame's selected image changed")

@@ -304,3 +304,41 @@ def test_a_model_offered_after_the_list_was_read_is_found(runtime: Runtime, serv
     server.publish(UNSEEN, UNSEEN_SCHEMA)
     monkeypatch.setattr(published, "MISSING_RETRY_S", 0.0)  # the list is older than that: read it again
     assert planning.takes_end_frame(rt.settings, "higgs") and server.state.hits["models"] == 2
+
+
+def test_a_chained_clip_reads_fresh_while_its_images_are_the_ones_it_moved_between(
+        runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A chained clip starts on the previous shot's last keyframe: the board must not call it stale because its
+    start image is not its own first frame's; changing that previous frame's image does make it stale."""
+    from core.board import load_current_board
+    from core.library import ingest_file
+    from core.prompts import OfflineRefiner, frames_in_scope, refine_frames
+    from tests.core.docx_factory import make_docx
+
+    rt = Runtime(settings=runtime.settings.model_copy(update={"clip_duration_s": 1}), engine=runtime.engine,
+                 sessions=runtime.sessions)
+    data = make_docx([("heading", "Video 1: Cells"), ("para", "A cell is small. It has a membrane. It has a nucleus. "
+                                                               "Mitochondria make energy.")])
+    with session_scope(rt.sessions) as s:
+        result = ingest_file(s, data, "cells.docx", settings=rt.settings, shots=2, frames=2)
+        set_chain_shots(s, result.source_file_id, True, actor="tester")
+        [video_id] = result.video_ids
+    with rt.sessions() as s:
+        frame_ids = frames_in_scope(s, video_id=video_id)
+    refine_frames(rt.sessions, frame_ids, OfflineRefiner(), concurrency=1)
+    with session_scope(rt.sessions) as s:
+        request_video_clips(s, video_id, settings=rt.settings)
+    Worker(rt, concurrency=2, idle_s=0.05).run(drain=True)
+    with rt.sessions() as s:
+        board = load_current_board(s, video_id)
+        assert board is not None and all(sh.clip_id for sh in board.shots)
+        assert [sh.clip_freshness.state for sh in board.shots] == ["fresh", "fresh"], \
+            [sh.clip_freshness.reasons for sh in board.shots]
+        shared = board.shots[0].frames[-1].id
+    with session_scope(rt.sessions) as s:
+        request_clip(s, board.shots[0].id, settings=rt.settings)  # nothing new: same inputs
+        frame = s.get(Frame, shared)
+        frame.selected_image_id = None  # the shared keyframe loses its image
+    with rt.sessions() as s:
+        board = load_current_board(s, video_id)
+        assert board is not None and board.shots[1].clip_freshness.stale
