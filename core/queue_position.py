@@ -21,7 +21,7 @@ from core.models import JOB_ACTIVE, Job, utcnow
 PACE_WINDOW = timedelta(minutes=15)
 PACE_SAMPLE = 20
 PACE_GAP = timedelta(seconds=30)  # finishes further apart than this: the queue was idle in between
-PACE_RUN_LIMIT = 500
+PACE_RUN_LIMIT = 100  # recent finishes enough for a pace; the live status asks every 2 s
 
 
 @dataclass(frozen=True)

@@ -32,11 +32,11 @@ def _cursor_key(video_id: int) -> str:
     return f"review-cursor-{video_id}"
 
 
-def _move(rt: Runtime, frame: FrameRow, status: str, *, actor: str, note: str | None) -> bool:
+def _move(rt: Runtime, shot: ShotRow, frame: FrameRow, status: str, *, actor: str, note: str | None) -> bool:
     done = perform(rt, lambda s: review.set_status(s, "frame", frame.frame_id, status, actor=actor,
                                                    comment=note or None))
     if ok(done):
-        state.flash(f"Frame {frame.position}: {review.STATUS_LABELS[status]}")
+        state.flash(f"Shot {shot.position} · frame {frame.position}: {review.STATUS_LABELS[status].lower()}")
     return ok(done)
 
 
@@ -102,23 +102,23 @@ def _focused(rt: Runtime, order: list[tuple[ShotRow, FrameRow]], index: int, *, 
             approved = frame.status in review.APPROVED_STATUSES
             if verdicts.button("Approve", key="review-approve", type="primary", icon=":material/check:", shortcut="A",
                          disabled=approved, help="Approve this frame (A key)") and \
-                    _move(rt, frame, "approved", actor=actor, note=note):
+                    _move(rt, shot, frame, "approved", actor=actor, note=note):
                 st.session_state[key] = _next_waiting(order, index)
                 st.rerun()
             if verdicts.button("Needs changes", key="review-changes", icon=":material/edit:", shortcut="N",
                          disabled=frame.status == "locked", help="Send back with the comment above (N key)") and \
-                    _move(rt, frame, "needs_changes", actor=actor, note=note):
+                    _move(rt, shot, frame, "needs_changes", actor=actor, note=note):
                 st.session_state[key] = _next_waiting(order, index)
                 st.rerun()
             if frame.status == "approved" and verdicts.button(
                     "Lock", key="review-lock", icon=":material/lock:",
                     help="Lock this frame: its prompt and image cannot change, batches skip it") and \
-                    _move(rt, frame, "locked", actor=actor, note=note):
+                    _move(rt, shot, frame, "locked", actor=actor, note=note):
                 st.rerun()
             if locked and verdicts.button("Unlock", key="review-unlock", icon=":material/lock_open:",
                                           disabled=not note.strip(),
                                           help="Back to Approved, with the comment above as the reason") and \
-                    _move(rt, frame, "approved", actor=actor, note=note):
+                    _move(rt, shot, frame, "approved", actor=actor, note=note):
                 st.rerun()
             if verdicts.button("Comment", key="review-comment", icon=":material/chat:", disabled=not note.strip(),
                                help="Add the comment without changing the status") and ok(perform(
