@@ -124,14 +124,17 @@ def estimate_shot(session: Session, shot_id: int, *, settings: Settings,
     return quote_batch(session, file_id, batch)
 
 
-def offers(session: Session, video_id: int, shot_ids: Sequence[int], *, settings: Settings) -> dict[int, Quote | str]:
+def offers(session: Session, video_id: int, shot_ids: Sequence[int], *, settings: Settings,
+           lookups: planning.Lookups | None = None) -> dict[int, Quote | str]:
     """What each of these shots' button offers the acting person: the click's price, or in words why they may not
     click (`one_click_refusal`, or the request's own refusal: a locked frame, no renderer). A page drawing a button
-    per shot asks once: the shots' rows are read together (`core.jobs.prefetch`)."""
+    per shot asks once: the board's rows are read together (`core.jobs.prefetch`), into `lookups` when given (the
+    page's other estimates in the same session then read nothing again)."""
     wanted = set(shot_ids)
-    shots = [s for s in current_shots(session, video_id) if s.id in wanted]
-    lookups: planning.Lookups = {}
-    prefetch.warm(session, shots, lookups, jobs=True)
+    board = current_shots(session, video_id)
+    shots = [s for s in board if s.id in wanted]
+    lookups = {} if lookups is None else lookups
+    prefetch.warm(session, board, lookups, jobs=True)
     out: dict[int, Quote | str] = {}
     for shot in shots:
         refusal = one_click_refusal(session, shot.id)

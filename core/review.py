@@ -262,6 +262,13 @@ def current_shots(session: Session, video_id: int) -> list[Shot]:
     return [s for s in board.shots if s.deleted_at is None]
 
 
+def progress_of(video_id: int, frame_statuses: Sequence[str], shot_statuses: Sequence[str]) -> ApprovalProgress:
+    """`approval_progress` from statuses already read (the board's read model has them, as everyone reads them)."""
+    return ApprovalProgress(video_id=video_id, frames_total=len(frame_statuses),
+                            frames_by_status=dict(Counter(frame_statuses)), shots_total=len(shot_statuses),
+                            shots_by_status=dict(Counter(shot_statuses)))
+
+
 def approval_progress(session: Session, video_id: int) -> ApprovalProgress:
     shots = current_shots(session, video_id)
     frames = [f for s in shots for f in s.frames if f.deleted_at is None]

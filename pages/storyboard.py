@@ -5,7 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from core.library import list_storyboards, set_current_storyboard
-from core.review import STATUS_LABELS, approval_progress
+from core.jobs.planning import Lookups
+from core.jobs.voice import estimate_voices
+from core.review import STATUS_LABELS, approval_progress, progress_of
 from studio import auth, state
 from studio.actions import ok, perform
 from studio.board import current_storyboard_id, load_board
@@ -71,16 +73,25 @@ tab_board, tab_edit, tab_lines, tab_reading, tab_diff = st.tabs(
 if tab_board.open:
     may_review = board.is_current and auth.can(cfg, "review")  # once per run: it reads the secrets
     with tab_board:
+        # The board's statuses are everyone's (changed-since-approved included); its prices are read in one
+        # session, the board's rows once for the one-click prices and Voice all alike.
+        approval = progress_of(video_id, [f.review_status for f in board.frames],
+                               [s.review_status for s in board.shots]) if board.is_current else None
+        lookups: Lookups = {}
         with rt.sessions() as session:
-            approval = approval_progress(session, video_id)
+            if approval is None:
+                approval = approval_progress(session, video_id)
+            offered = one_click_offers(rt, video_id, [
+                s.id for s in board.shots if may_review and not s.clip_id and s.review_status != "locked"],
+                session=session, lookups=lookups)
+            voicing = estimate_voices(session, video_id=video_id, settings=cfg, lookups=lookups) \
+                if board.is_current and auth.can(cfg, "render") else None
         bar, pick = st.columns([2, 3], vertical_alignment="bottom")
         bar.progress(approval.fraction, text=f"Review: {approval.summary()}")
-        voice_all_panel(rt, board)
+        voice_all_panel(rt, board, voicing)
         shown = set(pick.pills("Show frames", list(STATUS_LABELS), format_func=STATUS_LABELS.__getitem__,
                                selection_mode="multi", key=REVIEW_FILTER,
                                default=None if kept_filter else list(STATUS_LABELS), wrap=True))
-        offered = one_click_offers(rt, video_id, [
-            s.id for s in board.shots if may_review and not s.clip_id and s.review_status != "locked"])
         for shot in board.shots:
             frames_shown = [f for f in shot.frames if f.review_status in shown]
             if not frames_shown:

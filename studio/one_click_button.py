@@ -7,7 +7,9 @@ or the reason it is not there, and reports what was queued.
 from __future__ import annotations
 
 import streamlit as st
+from sqlalchemy.orm import Session
 
+from core.jobs.planning import Lookups
 from core.money import Quote
 from core.one_click import approve_and_render, offers
 from core.runtime import Runtime
@@ -19,12 +21,16 @@ from studio.widgets import escape_markdown
 LABEL = "Approve and render clip"
 
 
-def one_click_offers(rt: Runtime, video_id: int, shot_ids: list[int]) -> dict[int, Quote | str]:
-    """Each shot's price or refusal, asked once per page run for all its buttons (`core.one_click.offers`)."""
+def one_click_offers(rt: Runtime, video_id: int, shot_ids: list[int], *, session: Session | None = None,
+                     lookups: Lookups | None = None) -> dict[int, Quote | str]:
+    """Each shot's price or refusal, asked once per page run for all its buttons (`core.one_click.offers`); in
+    the page's `session` with its `lookups` when it prices other things too."""
     if not shot_ids:
         return {}
-    with rt.sessions() as session:
-        return offers(session, video_id, shot_ids, settings=rt.settings)
+    if session is not None:
+        return offers(session, video_id, shot_ids, settings=rt.settings, lookups=lookups)
+    with rt.sessions() as own:
+        return offers(own, video_id, shot_ids, settings=rt.settings)
 
 
 def one_click_button(rt: Runtime, shot: ShotView, offer: Quote | str | None, *, key: str) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.jobs import list_takes, select_take
-from core.jobs.voice import estimate_voices, request_voice, request_voices
+from core.jobs.voice import VoiceEstimate, estimate_voices, request_voice, request_voices
 from core.models import Job
 from core.prompts.style import find_style_bible
 from core.runtime import Runtime
@@ -80,8 +80,9 @@ def _spoken_by(provider: str | None, job: Job | None) -> str:
     return f" · {name} {voice}".rstrip() if name else ""
 
 
-def voice_all_panel(rt: Runtime, board: BoardView) -> None:
-    """How many shots have current narration audio, the price of voicing the rest, and "Voice all"."""
+def voice_all_panel(rt: Runtime, board: BoardView, estimate: VoiceEstimate | None = None) -> None:
+    """How many shots have current narration audio, the price of voicing the rest, and "Voice all". `estimate`:
+    `estimate_voices` of the board when the page already asked it (else it is asked here)."""
     fresh = sum(1 for s in board.shots if s.voice_id and not s.voice_freshness.stale)
     busy = sum(1 for s in board.shots if s.voice_chip in ("pending", "submitted", "running"))
     total = max(len(board.shots), 1)
@@ -93,8 +94,10 @@ def voice_all_panel(rt: Runtime, board: BoardView) -> None:
             live_status(rt, frame_ids=None, shot_ids=[s.id for s in board.shots], key=f"voice-live-{board.video_id}")
     if not auth.can(rt.settings, "render") or not board.is_current:
         return
-    with rt.sessions() as session:
-        est = estimate_voices(session, video_id=board.video_id, settings=rt.settings)
+    if estimate is None:
+        with rt.sessions() as session:
+            estimate = estimate_voices(session, video_id=board.video_id, settings=rt.settings)
+    est = estimate
     # A stale shot whose current words were voiced before costs nothing: Voice all brings that take back.
     stale = any(s.voice_id and s.voice_freshness.stale and s.review_status not in ("approved", "locked")
                 for s in board.shots)

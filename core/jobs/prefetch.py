@@ -25,6 +25,7 @@ from core.models import JOB_ACTIVE, Asset, Job, PromptVersion, Shot, SourceFile,
 
 JOBS_KEY = ("jobs", 0)
 _KEPT_KEY = ("kept", 0)
+_FRAMES_KEY = ("frames warmed", 0)
 
 
 @dataclass
@@ -34,6 +35,10 @@ class JobIndex:
 
     active: dict[str, Job] = field(default_factory=dict)
     reusable: dict[str, Job] = field(default_factory=dict)
+    shots: frozenset[int] = frozenset()  # the shots whose jobs (and their frames' jobs) it holds
+
+    def covers(self, shot_ids: Sequence[int]) -> bool:
+        return set(shot_ids) <= self.shots
 
     def in_flight(self, input_hash: str, kind: str | None = None) -> Job | None:
         job = self.active.get(input_hash)
@@ -52,9 +57,13 @@ def job_index(lookups: planning.Lookups) -> JobIndex | None:
 def warm(session: Session, shots: Sequence[Shot], lookups: planning.Lookups, *, jobs: bool,
          frames: bool = True) -> None:
     """Read for these shots what their requests would read one by one; `jobs` also indexes the jobs already there
-    (dry runs only, see the module's note). Without `frames`, only what shot-level requests (voices) read."""
+    (dry runs only, see the module's note). Without `frames`, only what shot-level requests (voices) read. Lookups
+    that a warm with frames already filled for these shots are left as they are (one read for a page's prices)."""
     live = [s for s in shots if s.deleted_at is None]
     if not live:
+        return
+    index = job_index(lookups)
+    if index is not None and index.covers([s.id for s in live]) and lookups.get(_FRAMES_KEY):
         return
     keyframes = [f for s in live for f in planning.live_frames(s)] if frames else []
     prompt_ids = {f.selected_prompt_id for f in keyframes if f.selected_prompt_id}
@@ -67,6 +76,8 @@ def warm(session: Session, shots: Sequence[Shot], lookups: planning.Lookups, *, 
     if asset_ids:
         kept += session.scalars(select(Asset).where(Asset.id.in_(asset_ids))).all()
     lookups[_KEPT_KEY] = kept
+    if frames:
+        lookups[_FRAMES_KEY] = True
     _warm_boards(session, live, lookups)
     if jobs:
         lookups[JOBS_KEY] = _index(session, [f.id for f in keyframes], [s.id for s in live])
@@ -104,7 +115,7 @@ def _warm_boards(session: Session, shots: Sequence[Shot], lookups: planning.Look
 
 def _index(session: Session, frame_ids: list[int], shot_ids: list[int]) -> JobIndex:
     mine = or_(Job.frame_id.in_(frame_ids), Job.shot_id.in_(shot_ids)) if frame_ids else Job.shot_id.in_(shot_ids)
-    index = JobIndex()
+    index = JobIndex(shots=frozenset(shot_ids))
     for job in session.scalars(select(Job).where(mine, Job.status.in_(JOB_ACTIVE)).order_by(Job.id)):
         index.active[job.input_hash] = job  # ascending ids: the newest wins, as `_in_flight` orders them
     with_take = exists().where(Asset.job_id == Job.id, Asset.discarded_at.is_(None))

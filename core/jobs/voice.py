@@ -25,7 +25,7 @@ from core import approvals, money
 from core.activity import log_activity
 from core.authz import acting_name, require
 from core.errors import GateError, NotFoundError, StudioError, ValidationError
-from core.jobs import prefetch
+from core.jobs import planning, prefetch
 from core.jobs.queue import RenderBatch, TakeKept, _begin_sqlite, _enforce, _index, _insert_or_existing, _prior_job
 from core.jobs.takes import bring_back_voice_take, source_file_of
 from core.models import Job, Shot, Video
@@ -236,11 +236,12 @@ def _voices(session: Session, *, video_id: int | None, file_id: int | None, sett
 
 def quote_voices(session: Session, *, shot_id: int | None = None, video_id: int | None = None,
                  file_id: int | None = None, settings: Settings, provider: str | None = None,
-                 force: bool = False) -> money.Quote:
+                 force: bool = False, lookups: planning.Lookups | None = None) -> money.Quote:
     """What `request_voice` / `request_voices` with these arguments would queue, its price (characters × the rate
     card) and the budget's answer, writing nothing: fresh audio of the same inputs and jobs in flight are reused,
-    so they cost nothing unless forced; shots the request would skip are listed with the reason."""
-    batch = RenderBatch(dry=True)
+    so they cost nothing unless forced; shots the request would skip are listed with the reason. `lookups`: rows
+    another estimate of the same page read in this session (`core.jobs.prefetch`)."""
+    batch = RenderBatch(dry=True, lookups={} if lookups is None else lookups)
     if shot_id is not None:
         _live_shot(session, shot_id)
         batch.collect(shot_id, partial(_request_voice, session, shot_id, settings=settings, provider=provider,
@@ -258,7 +259,7 @@ def quote_voices(session: Session, *, shot_id: int | None = None, video_id: int 
 
 def estimate_voices(session: Session, *, shot_id: int | None = None, video_id: int | None = None,
                     file_id: int | None = None, settings: Settings, provider: str | None = None,
-                    force: bool = False) -> VoiceEstimate:
+                    force: bool = False, lookups: planning.Lookups | None = None) -> VoiceEstimate:
     """`quote_voices`, with the shots, characters and price a producer reads before voicing."""
     return VoiceEstimate(quote_voices(session, shot_id=shot_id, video_id=video_id, file_id=file_id,
-                                      settings=settings, provider=provider, force=force))
+                                      settings=settings, provider=provider, force=force, lookups=lookups))

@@ -65,9 +65,15 @@ def test_estimates_read_once_say_what_the_one_by_one_request_says(runtime: Runti
     with rt.sessions() as s:
         warm = {name: _what(q(s)) for name, q in quotes.items()}
         per_shot = offers(s, board.video_id, board.shot_ids, settings=rt.settings)
+    with rt.sessions() as s:  # the Storyboard's way: one read of the board for a few shots' prices and Voice all
+        shared: dict = {}
+        offers(s, board.video_id, board.shot_ids[1:], settings=rt.settings, lookups=shared)
+        warm["shared voices"] = _what(quote_voices(s, video_id=board.video_id, settings=rt.settings,
+                                                   lookups=shared))
     with _read_one_by_one(monkeypatch), rt.sessions() as s:
         cold = {name: _what(q(s)) for name, q in quotes.items()}
         alone = {sid: estimate_shot(s, sid, settings=rt.settings) for sid in board.shot_ids}
+    assert warm.pop("shared voices") == cold["voices"]
     assert warm == cold
     assert {sid: _what(q) for sid, q in per_shot.items() if isinstance(q, Quote)} == \
         {sid: _what(q) for sid, q in alone.items()}
