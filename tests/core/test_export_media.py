@@ -95,12 +95,17 @@ def test_animatic_of_a_shot_without_images_is_a_card(sqlite_runtime: Runtime, tm
         assert (stream.codec_context.width, stream.codec_context.height) == (128, 72)
 
 
+def _timeline(rt, file_id: int) -> dict[str, Path]:  # type: ignore[no-untyped-def]
+    """The default timeline export (the .otio with its media folder, and the EDL), by file extension."""
+    with rt.sessions() as session:
+        paths = run_export(session, "timeline", settings=rt.settings, file_id=file_id,
+                           options=ExportOptions(wpm=WPM, fps=25))
+    return {p.suffix: p for p in paths}
+
+
 def test_otio_and_edl_reference_the_clips(video) -> None:
     rt, ids, v = video
-    with rt.sessions() as session:
-        paths = run_export(session, "timeline", settings=rt.settings, file_id=ids.file_id,
-                           options=ExportOptions(wpm=WPM, fps=25))
-    by_ext = {p.suffix: p for p in paths}
+    by_ext = _timeline(rt, ids.file_id)
     timeline = otio.adapters.read_from_file(str(by_ext[".otio"]))
     expected = captions.shot_timings(v.shots, wpm=WPM)[-1].end
     assert timeline.duration().to_seconds() == pytest.approx(expected, abs=0.04)
@@ -182,10 +187,7 @@ def test_a_timeline_bundle_folder_is_readable_and_its_edl_names_the_bundled_medi
     import stat
 
     rt, ids, v = video
-    with rt.sessions() as session:
-        paths = run_export(session, "timeline", settings=rt.settings, file_id=ids.file_id,
-                           options=ExportOptions(wpm=WPM, fps=25))
-    by_ext = {p.suffix: p for p in paths}
+    by_ext = _timeline(rt, ids.file_id)
     assert set(by_ext) == {".otio", ".edl"}  # the CLI's default: the .otio with its media folder, and the EDL
     folder = by_ext[".otio"].parent / "v01_media"
     assert {stat.S_IMODE(f.stat().st_mode) for f in folder.iterdir()} == {0o644}
