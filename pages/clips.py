@@ -9,6 +9,7 @@ from core.jobs import request_video_clips
 from core.money import Quote, combined
 from core.one_click import approve_and_render_shots
 from core.review import clip_gate_relaxed
+from core.timing import clips_out_of_step
 from studio import auth, state
 from studio.actions import ok, perform
 from studio.clip_plan import clip_model_note
@@ -37,6 +38,7 @@ relax = clip_gate_relaxed(cfg)
 offered = one_click_offers(rt, video_id, [s.id for s in board.shots if offers_one_click(s, relax=relax)])
 with rt.sessions() as session:  # read before anything is offered: the button says at once whether it can help
     check = check_video_clips(session, video_id, settings=cfg)
+    out_of_step = clips_out_of_step(session, video_id, settings=cfg)
 confirm_key = f"{state.CONFIRM_CLIPS}-{video_id}"
 if not st.session_state.get(confirm_key):
     priced = {sid: q for sid, q in offered.items() if isinstance(q, Quote)}
@@ -73,4 +75,4 @@ else:
         st.rerun()
 
 for shot in board.shots:
-    shot_row(rt, shot, offered.get(shot.id))
+    shot_row(rt, shot, offered.get(shot.id), out_of_step=out_of_step.get(shot.id))

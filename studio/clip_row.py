@@ -48,10 +48,11 @@ def offers_one_click(shot: ShotView, *, relax: bool) -> bool:
     return shot.review_status != "locked" and shot.clip_block_reason(relax=relax) is not None
 
 
-def shot_row(rt: Runtime, shot: ShotView, offer: Quote | str | None = None) -> None:
+def shot_row(rt: Runtime, shot: ShotView, offer: Quote | str | None = None, *,
+             out_of_step: str | None = None) -> None:
     """The player large on the left with the start and end images it moves between below it, half its width each
     (before there is a clip, those images alone); status and buttons on the right. Below 1000 px wide, one column.
-    `offer`: the
+    `out_of_step`: why the clip no longer fits its narration (`core.timing.clips_out_of_step`). `offer`: the
     shot's one-click price or refusal (`one_click_offers`), when `offers_one_click`."""
     cfg = rt.settings
     with st.container(border=True, key=f"clip-row-{shot.id}"):
@@ -69,6 +70,8 @@ def shot_row(rt: Runtime, shot: ShotView, offer: Quote | str | None = None) -> N
             narration_player(rt, shot, key=f"clip-voice-{shot.id}")  # its length is the clip's length
         with side:
             status_chip(shot.chip, reason=shot.job_error)
+            if out_of_step:
+                st.caption(f":material/timer: {escape_markdown(out_of_step)}")
             busy = shot.chip in ("pending", "submitted", "running")
             blocked = shot.clip_block_reason(relax=clip_gate_relaxed(cfg))
             missing = sum(1 for f in shot.frames if not f.image_id)

@@ -141,3 +141,42 @@ def test_voiced_shots_keep_their_narration_audio_through_a_project_archive(sqlit
     for before, after in zip(video.shots[:2], moved.shots):
         assert after.voice_path is not None and after.voice_path.read_bytes() == before.voice_path.read_bytes()  # type: ignore[union-attr]
         assert after.voice_freshness.state == "fresh"
+
+
+def test_a_clip_rendered_before_its_shot_was_voiced_is_flagged_when_the_voice_sets_another_length(
+        runtime: Runtime) -> None:
+    """The clip was made for the words-per-minute guess; the narration audio now lasts longer, so a clip asked for
+    now would last another accepted duration: the Clips page says so (and says nothing for a clip that fits)."""
+    from sqlalchemy import select
+
+    from core.db import session_scope
+    from core.jobs import Worker, request_clip
+    from core.models import Asset, Shot
+    from core.timing import clips_out_of_step
+    from tests.core.jobs_factory import make_board
+
+    rt = runtime.__class__(settings=runtime.settings.model_copy(update={"allow_unapproved_clips": True,
+                                                                        "clip_duration_s": 2}),
+                           engine=runtime.engine, sessions=runtime.sessions)
+    with session_scope(rt.sessions) as s:
+        board = make_board(s, shots=2, frames=1)
+        for shot_id in board.shot_ids:
+            request_clip(s, shot_id, settings=rt.settings)
+    Worker(rt, concurrency=2, idle_s=0.05).run(drain=True)
+    with session_scope(rt.sessions) as s:
+        assert clips_out_of_step(s, board.video_id, settings=rt.settings) == {}  # nothing voiced yet
+        for shot_id, seconds in zip(board.shot_ids, (9.0, None)):
+            shot = s.get(Shot, shot_id)
+            assert shot is not None and shot.selected_clip_id is not None
+            if seconds is None:
+                continue
+            voice = Asset(kind="voice", shot_id=shot_id, sha256="v" * 64, storage_key="voices/x.wav",
+                          content_type="audio/wav", size_bytes=10, duration_s=seconds)
+            s.add(voice)
+            s.flush()
+            shot.selected_voice_id = voice.id
+    with rt.sessions() as s:
+        notes = clips_out_of_step(s, board.video_id, settings=rt.settings)
+        had = s.scalars(select(Asset.duration_s).where(Asset.kind == "clip")).first()
+    assert list(notes) == [board.shot_ids[0]], (notes, had)
+    assert "now lasts 9.0 s" in notes[board.shot_ids[0]] and "Re-render" in notes[board.shot_ids[0]]
