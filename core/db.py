@@ -106,7 +106,11 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
 def begin_sqlite(session: Session, *, immediate: bool = False) -> bool:
     """Open SQLite's transaction now (`immediate`: with its write lock) rather than at the first write, as pysqlite
     would: reads before that write could predate another writer's commit, and a SAVEPOINT before it would be a
-    transaction of its own. True on SQLite (whether or not a transaction was already open); a no-op elsewhere."""
+    transaction of its own. True on SQLite (whether or not a transaction was already open); a no-op elsewhere.
+
+    The render queue opens with `immediate` before its in-flight and reuse checks, so they read what every other
+    writer committed (a deferred transaction would read an older snapshot, then wait for the lock and insert a
+    second job for a render that finished meanwhile), and a later refusal (the budget's) rolls the job back."""
     conn = session.connection()
     if conn.dialect.name != "sqlite":
         return False

@@ -9,7 +9,7 @@ from core.jobs import request_video_clips
 from core.money import Quote, combined
 from core.one_click import approve_and_render_shots
 from core.review import clip_gate_relaxed
-from core.timing import clips_out_of_step
+from core.jobs.planning import clips_out_of_step
 from studio import auth, state
 from studio.actions import ok, perform
 from studio.clip_plan import clip_model_note

@@ -52,7 +52,7 @@ def shot_row(rt: Runtime, shot: ShotView, offer: Quote | str | None = None, *,
              out_of_step: str | None = None) -> None:
     """The player large on the left with the start and end images it moves between below it, half its width each
     (before there is a clip, those images alone); status and buttons on the right. Below 1000 px wide, one column.
-    `out_of_step`: why the clip no longer fits its narration (`core.timing.clips_out_of_step`). `offer`: the
+    `out_of_step`: why the clip no longer fits its narration (`core.jobs.planning.clips_out_of_step`). `offer`: the
     shot's one-click price or refusal (`one_click_offers`), when `offers_one_click`."""
     cfg = rt.settings
     with st.container(border=True, key=f"clip-row-{shot.id}"):

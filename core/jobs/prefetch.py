@@ -8,7 +8,7 @@ identity map, so `session.get` of a prompt or an image is no query). The request
 unchanged: they ask `planning.memo` and `JobIndex` what they would otherwise ask the database, so an estimate
 still runs the very request it prices.
 
-The job index is for dry runs only: a real request reads the queue under the write lock (`_begin_sqlite`), after
+The job index is for dry runs only: a real request reads the queue under the write lock (`core.db.begin_sqlite`), after
 anything another writer committed, and must not answer from an earlier read.
 """
 

@@ -99,7 +99,7 @@ def request_image(session: Session, frame_id: int, *, settings: Settings, provid
 def _request_image(session: Session, frame_id: int, *, settings: Settings, provider: str | None, force: bool,
                    actor: str, batch: RenderBatch) -> tuple[Job, bool]:
     if not batch.dry:
-        _begin_sqlite(session, immediate=True)
+        begin_sqlite(session, immediate=True)
     frame = load_live_frame(session, frame_id)
     prompt = planning.selected_prompt(session, frame)
     name = planning.resolve_provider(settings, provider)
@@ -160,7 +160,7 @@ def _request_clip(session: Session, shot_id: int, *, settings: Settings, provide
                   actor: str, batch: RenderBatch) -> tuple[Job, bool]:
     planning.read_model_schemas(settings, provider)  # end frame and duration follow the model's own schema
     if not batch.dry:
-        _begin_sqlite(session, immediate=True)
+        begin_sqlite(session, immediate=True)
     shot = session.get(Shot, shot_id)
     if shot is None or shot.deleted_at is not None:
         raise NotFoundError(f"Shot {shot_id} does not exist")
@@ -263,7 +263,7 @@ def _request_explicit_clip(session: Session, *, start: Asset, end: Asset | None,
                            file_id: int | None, force: bool, actor: str, batch: RenderBatch) -> Job:
     planning.read_model_schemas(settings, None)
     if not batch.dry:
-        _begin_sqlite(session, immediate=True)
+        begin_sqlite(session, immediate=True)
     prompt = prompt.strip()
     if not prompt:
         raise ValidationError("A clip from explicit images needs a motion prompt")
@@ -365,7 +365,7 @@ def _insert_or_existing(session: Session, job: Job) -> tuple[Job, bool]:
     refuses a second active job per (kind, input hash), so of two requests racing past `_in_flight` one inserts
     and the other gets the winner's job back (`created` False). The insert runs in a savepoint, so the caller's
     transaction (other jobs of the same batch) goes on either way."""
-    _begin_sqlite(session)
+    begin_sqlite(session)
     try:
         with session.begin_nested():
             session.add(job)
@@ -396,14 +396,6 @@ class _AlreadyRendered(Exception):
     def __init__(self, job: Job) -> None:
         super().__init__(job.id)
         self.job = job
-
-
-def _begin_sqlite(session: Session, *, immediate: bool = False) -> None:
-    """The real transaction first (`core.db.begin_sqlite`): a later refusal (the budget's) must roll the job back,
-    and `immediate` takes SQLite's write lock at once, so the in-flight and reuse checks that follow read what
-    every other writer committed (a deferred transaction would read an older snapshot, then wait for the lock and
-    insert a second job for a render that finished meanwhile)."""
-    begin_sqlite(session, immediate=immediate)
 
 
 def _prior_job(session: Session, input_hash: str, *, force: bool, gate: Callable[[], None],
@@ -655,7 +647,7 @@ def retry_job(session: Session, job_id: int, *, actor: str = "") -> Job:
         depends.append(dep.id if dep is not None else dep_id)
     if depends != list(job.depends_on or []):
         job.depends_on = depends
-    _begin_sqlite(session)
+    begin_sqlite(session)
     try:
         with session.begin_nested():
             session.flush()

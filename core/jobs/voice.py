@@ -24,9 +24,10 @@ from sqlalchemy.orm import Session
 from core import approvals, money
 from core.activity import log_activity
 from core.authz import acting_name, require
+from core.db import begin_sqlite
 from core.errors import GateError, NotFoundError, StudioError, ValidationError
 from core.jobs import planning, prefetch
-from core.jobs.queue import RenderBatch, TakeKept, _begin_sqlite, _enforce, _index, _insert_or_existing, _prior_job
+from core.jobs.queue import RenderBatch, TakeKept, _enforce, _index, _insert_or_existing, _prior_job
 from core.jobs.takes import bring_back_voice_take, source_file_of
 from core.models import Job, Shot, Video
 from core.prompts.style import find_style_bible
@@ -151,7 +152,7 @@ def _request_voice(session: Session, shot_id: int, *, settings: Settings, provid
     """One shot's voice job; new jobs join `batch.new_jobs` (the caller asks the budget about all of them). A dry
     batch builds the job without writing it (the estimate)."""
     if not batch.dry:
-        _begin_sqlite(session, immediate=True)
+        begin_sqlite(session, immediate=True)
     shot = _live_shot(session, shot_id)
     course = course or course_voice(session, shot)
     plan = plan_voice(session, shot, settings=settings, provider=provider, rate_card=rate_card, course=course)

@@ -152,7 +152,7 @@ def test_a_clip_rendered_before_its_shot_was_voiced_is_flagged_when_the_voice_se
     from core.db import session_scope
     from core.jobs import Worker, request_clip
     from core.models import Asset, Shot
-    from core.timing import clips_out_of_step
+    from core.jobs.planning import clips_out_of_step
     from tests.core.jobs_factory import make_board
 
     rt = runtime.__class__(settings=runtime.settings.model_copy(update={"allow_unapproved_clips": True,
