@@ -5,6 +5,7 @@ Every rule is core's (`core.jobs.voice`, `core.voice.style`); this only draws an
 from __future__ import annotations
 
 import streamlit as st
+from sqlalchemy import select
 
 from core.jobs import list_takes, select_take
 from core.jobs.voice import VoiceEstimate, estimate_voices, request_voice, request_voices
@@ -51,17 +52,18 @@ def narration_takes(rt: Runtime, shot: ShotView, *, key: str) -> None:
     this take" makes it the one the cut uses (for people who may edit, on a shot that is not locked)."""
     with rt.sessions() as session:
         takes = list_takes(session, shot_id=shot.id, kind="voice")
-        voices = {t.id: _spoken_by(t.provider, session.get(Job, t.job_id) if t.job_id else None) for t in takes}
-        files = {t.id: rt.assets.local_file(t.storage_key) for t in takes}
-    if len(takes) < 2:
-        return
+        if len(takes) < 2:  # the usual case, on every page run for every shot: nothing more to read
+            return
+        jobs = {j.id: j for j in session.scalars(select(Job).where(Job.id.in_([t.job_id for t in takes if t.job_id])))}
+        voices = {t.id: _spoken_by(t.provider, jobs.get(t.job_id) if t.job_id else None) for t in takes}
     labels = {t.id: f"Take {len(takes) - i} · {relative_time(t.created_at)}{voices[t.id]}"
               + (" · in use" if t.id == shot.voice_id else "") for i, t in enumerate(takes)}
     pick = st.selectbox("Narration takes", list(labels), format_func=labels.__getitem__, key=key,
                         index=list(labels).index(shot.voice_id) if shot.voice_id in labels else 0)
     if pick == shot.voice_id:
         return
-    path = files.get(pick)
+    chosen = next(t for t in takes if t.id == pick)
+    path = rt.assets.local_file(chosen.storage_key)  # only the take picked (remote storage downloads it)
     if path is not None:
         st.audio(str(path), format="audio/wav")
     else:
