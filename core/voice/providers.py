@@ -18,11 +18,9 @@ import shutil
 import subprocess
 from typing import Protocol
 
-import numpy as np
 
 from core.errors import ProviderError, ValidationError
 from core.settings import Settings
-from core.voice.chunks import speech_chunks
 from core.voice.style import OFFLINE_VOICES, OPENAI_VOICES, VOICE_PROVIDERS, VoiceStyle
 
 OPENAI_MAX_CHARS = 4096  # the speech endpoint's input limit: longer narration is asked in pieces
@@ -139,20 +137,14 @@ class OpenAIVoice:
         return text.replace(self._key, "***") if self._key else text
 
     def synthesize(self, text: str, *, voice: str, speed: float, idempotency_key: str | None = None) -> bytes:
-        """The narration as WAV. Longer than the endpoint takes (`OPENAI_MAX_CHARS`), it is asked in pieces cut at
-        sentence ends (`core.voice.chunks`) and the pieces' audio joined in order: one take, as if said at once.
-        Each request carries `Idempotency-Key` (the job's key, and the piece's number)."""
-        pieces = speech_chunks(text, OPENAI_MAX_CHARS)
-        if not pieces:
+        """The narration as WAV, in one request carrying `Idempotency-Key`. Text longer than `max_chars` is cut
+        into pieces by the caller (`core.voice.render`, which stores each piece's audio as it comes)."""
+        if not text.strip():
             raise ValidationError("There is no narration to voice")
-        if len(pieces) == 1:
-            return self._speak(pieces[0], voice=voice, speed=speed, key=idempotency_key)
-        from core.voice.audio import decode, to_wav
-
-        return to_wav(np.concatenate([
-            decode(self._speak(piece, voice=voice, speed=speed,
-                               key=f"{idempotency_key}-{n}" if idempotency_key else None))
-            for n, piece in enumerate(pieces, start=1)]))
+        if len(text) > OPENAI_MAX_CHARS:
+            raise ValidationError(f"The OpenAI voice takes at most {OPENAI_MAX_CHARS} characters a request; "
+                                  f"this text has {len(text)} (voice it as a job: it is asked in pieces)")
+        return self._speak(text, voice=voice, speed=speed, key=idempotency_key)
 
     def _speak(self, text: str, *, voice: str, speed: float, key: str | None) -> bytes:
         import openai

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core.assets import AssetStore
+from core.render.providers import RenderSpec
 from core.voice import audio
+from core.voice.render import VoiceRenderProvider
 from core.voice.chunks import speech_chunks
 from core.voice.providers import OPENAI_MAX_CHARS, OpenAIVoice
 from tests.fakes.openai_server import FakeOpenAIServer, speech_seconds
@@ -37,13 +42,16 @@ def test_cuts_fall_at_sentence_ends_when_sentences_fit() -> None:
     assert speech_chunks("  short.  ", 500) == ["short."] and speech_chunks("   ", 10) == []
 
 
-def test_long_narration_is_voiced_in_pieces_as_one_take() -> None:
+def test_long_narration_is_voiced_in_pieces_as_one_take(tmp_path: Path) -> None:
     text = " ".join([ARABIC, ENGLISH] * 90)  # about 9,500 characters: over twice what one request takes
     assert len(text) > 2 * OPENAI_MAX_CHARS
     with FakeOpenAIServer() as server:
         voice = OpenAIVoice(api_key="sk-test-voice-key", base_url=server.base_url, model="gpt-4o-mini-tts",
                             default_voice="alloy", timeout_s=5)
-        raw = voice.synthesize(text, voice="nova", speed=1.0, idempotency_key="job-abc")
+        provider = VoiceRenderProvider("voice-openai", AssetStore(tmp_path), voice, max_bytes=10**9)
+        spec = RenderSpec(job_id=1, kind="voice", model=voice.model, prompt=text, params={"voice": "nova"})
+        submitted = provider.submit(spec, "job-abc")
+        raw = provider.fetch(spec, provider.poll(submitted.request_id, None)).data
         sent = [r for r in server.requests if r.path.endswith("/audio/speech")]
     inputs = [r.body["input"] for r in sent]
     assert len(sent) == 3 and all(len(i) <= OPENAI_MAX_CHARS for i in inputs)
