@@ -229,8 +229,9 @@ def write_otioz(video: VideoRow, out: Path, *, wpm: float, fps: int = DEFAULT_FP
         zf.writestr(_entry(OTIOZ_CONTENT), content)
         zf.writestr(_entry(edl_name or f"{video.slug}.edl"), edl.encode("ascii", errors="replace"))
         for path, name in names.items():
-            info = _entry(name, compress=zipfile.ZIP_STORED, mtime=path.stat().st_mtime)
-            info.file_size = path.stat().st_size  # known up front: the zip decides on ZIP64 before streaming
+            found = path.stat()
+            info = _entry(name, compress=zipfile.ZIP_STORED, mtime=found.st_mtime)
+            info.file_size = found.st_size  # known up front: the zip decides on ZIP64 before streaming
             with open(path, "rb") as src, zf.open(info, "w") as dst:
                 shutil.copyfileobj(src, dst, 1024 * 1024)
     return out

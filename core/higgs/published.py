@@ -114,10 +114,8 @@ def _write_file(path: Path, account: str, models: ModelList) -> None:
             tmp.unlink(missing_ok=True)
 
 
-def remember(settings_or_dir: Settings | Path, base_url: str, key_id: str,
-             schemas: dict[str, dict[str, Any]]) -> ModelList:
+def remember(data_dir: Path, base_url: str, key_id: str, schemas: dict[str, dict[str, Any]]) -> ModelList:
     """Store a list just read (the worker's own read): in this process and in the data dir's cache file."""
-    data_dir = settings_or_dir.data_dir if isinstance(settings_or_dir, Settings) else settings_or_dir
     account = _account(base_url, key_id)
     models = ModelList({k: dict(v) for k, v in schemas.items()}, "live", time.time())
     with _CACHE.lock:
