@@ -18,7 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.errors import NotFoundError
-from core.jobs import planning
+from core.jobs import planning, prefetch
+from core.jobs.planning import Lookups
 from core.jobs.queue import quote_video_clips, quote_video_images
 from core.models import JOB_ACTIVE, Job, Shot, Video
 from core.money import Quote
@@ -109,12 +110,13 @@ def check_video_clips(session: Session, video_id: int, *, settings: Settings) ->
 
 def check_video_images(session: Session, video_id: int, *, settings: Settings) -> BatchCheck:
     """Every live frame of the video: will it render (a missing image, or one whose inputs changed), or why not."""
-    quote = quote_video_images(session, video_id, settings=settings)
+    lookups: Lookups = {}
+    quote = quote_video_images(session, video_id, settings=settings, lookups=lookups)
     new_frames = {j.frame_id for j in quote.jobs}
     ready: list[str] = []
     blocked: dict[str, str] = {}
     reused = 0
-    shots = _shots(session, video_id)
+    shots = prefetch.board_shots(session, video_id, lookups)  # read by the quote: no query
     for shot in shots:
         for frame in planning.live_frames(shot):
             label = f"Shot {shot.position} · frame {frame.position}"

@@ -28,7 +28,7 @@ from core.jobs.queue import quote_batch, request_shot
 from core.jobs.takes import source_file_of
 from core.models import Frame, Shot
 from core.money import Quote
-from core.review import APPROVED_STATUSES, CHANGED, current_shots, set_status, status_of
+from core.review import APPROVED_STATUSES, CHANGED, set_status, status_of
 from core.settings import Settings
 
 
@@ -131,9 +131,9 @@ def offers(session: Session, video_id: int, shot_ids: Sequence[int], *, settings
     per shot asks once: the board's rows are read together (`core.jobs.prefetch`), into `lookups` when given (the
     page's other estimates in the same session then read nothing again)."""
     wanted = set(shot_ids)
-    board = current_shots(session, video_id)
-    shots = [s for s in board if s.id in wanted]
     lookups = {} if lookups is None else lookups
+    board = prefetch.board_shots(session, video_id, lookups)
+    shots = [s for s in board if s.id in wanted]
     prefetch.warm(session, board, lookups, jobs=True)
     out: dict[int, Quote | str] = {}
     for shot in shots:

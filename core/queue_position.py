@@ -9,7 +9,7 @@ the recent pace of the workers (`throughput`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -103,8 +103,12 @@ def throughput(session: Session, *, now: datetime | None = None, concurrency: in
 
 def queue_status(session: Session, *, frame_ids: Sequence[int] | None = None,
                  shot_ids: Sequence[int] | None = None, concurrency: int = 1,
-                 now: datetime | None = None) -> QueueStatus:
-    """The active jobs of some frames and shots (or of everything, when neither is given) in the whole queue."""
+                 now: datetime | None = None,
+                 pace: Callable[[], float | None] | None = None) -> QueueStatus:
+    """The active jobs of some frames and shots (or of everything, when neither is given) in the whole queue.
+
+    `pace` gives the workers' jobs per second when the caller keeps a recent one (it is the same for every page
+    that asks; `throughput` by default)."""
     now = now or utcnow()
     scope = _scope(frame_ids, shot_ids)
     if scope is None:
@@ -124,7 +128,7 @@ def queue_status(session: Session, *, frame_ids: Sequence[int] | None = None,
                     or 0) - sum(1 for j in mine if j.status == "pending" and j.id < first)
     last = max(j.id for j in mine)
     work = int(session.scalar(select(func.count(Job.id)).where(Job.status.in_(JOB_ACTIVE), Job.id <= last)) or 0)
-    rate = throughput(session, now=now, concurrency=concurrency)
+    rate = pace() if pace is not None else throughput(session, now=now, concurrency=concurrency)
     eta = work / rate if rate else None
     return QueueStatus(queued=len(waiting), starting=len(leased), at_provider=at_provider, ahead=max(ahead, 0),
                        eta_s=eta)

@@ -8,6 +8,7 @@ is acting and draws the sign-in and not-allowed screens.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 
 import streamlit as st
@@ -26,8 +27,22 @@ from core.settings import Settings
 from studio.widgets import escape_markdown
 
 
+def _no_secrets() -> bool:
+    """True when no secrets were given at all: none loaded (or set, as AppTest does) and no secrets file exists.
+
+    Why: with no secrets file, Streamlit caches nothing and tries to open every configured path again on each
+    call; pages ask several times per run (every `can`), and under twenty tabs that showed in bench/load.py."""
+    if getattr(st.secrets, "_secrets", None) is not None:
+        return False
+    from streamlit import config
+
+    return not any(os.path.exists(path) for path in config.get_option("secrets.files"))
+
+
 def auth_configured() -> bool:
     """True when the secrets have an `[auth]` section (then sign-in is required)."""
+    if _no_secrets():
+        return False
     try:
         return bool(st.secrets.load_if_toml_exists() and "auth" in st.secrets)
     except Exception:  # noqa: BLE001 - an unreadable secrets file means no sign-in, as Streamlit itself treats it

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from core.jobs import planning
 from core.models import JOB_ACTIVE, Asset, Job, PromptVersion, Shot, SourceFile, Storyboard, StyleBible, Video
+from core.review import current_shots
 
 JOBS_KEY = ("jobs", 0)
 _KEPT_KEY = ("kept", 0)
@@ -46,6 +47,13 @@ class JobIndex:
 
     def finished(self, input_hash: str) -> Job | None:
         return self.reusable.get(input_hash)
+
+
+def board_shots(session: Session, video_id: int, lookups: planning.Lookups | None) -> list[Shot]:
+    """A video's live shots (`core.review.current_shots`, three queries), read once per dry batch: a page's
+    estimates in one session (images, clips, voices, one-click prices, the pre-checks) all start from them."""
+    shots: list[Shot] = planning.memo(lookups, ("current shots", video_id), lambda: current_shots(session, video_id))
+    return shots
 
 
 def job_index(lookups: planning.Lookups) -> JobIndex | None:

@@ -35,7 +35,7 @@ from core.errors import ConflictError, GateError, NotFoundError, StudioError, Va
 from core.hashing import stable_hash
 from core.jobs import planning, prefetch
 from core.jobs.takes import source_file_of
-from core.review import APPROVED_STATUSES, assert_clip_allowed, clip_gate_relaxed, current_shots
+from core.review import APPROVED_STATUSES, assert_clip_allowed, clip_gate_relaxed
 from core.models import JOB_ACTIVE, Asset, Frame, Job, Shot, Video, utcnow
 from core.prompts.context import load_live_frame
 from core.render.providers import RenderProvider
@@ -441,7 +441,7 @@ def _video_images(session: Session, video_id: int, *, settings: Settings, provid
                   actor: str, batch: RenderBatch) -> RenderBatch:
     _video(session, video_id)
     provider = planning.resolve_provider(settings, provider)  # a configuration problem stops the whole batch
-    shots = current_shots(session, video_id)
+    shots = prefetch.board_shots(session, video_id, batch.lookups if batch.dry else None)
     if batch.dry:
         prefetch.warm(session, shots, batch.lookups, jobs=True)
     for shot in shots:
@@ -467,7 +467,7 @@ def _video_clips(session: Session, video_id: int, *, settings: Settings, provide
     _video(session, video_id)
     provider = planning.resolve_provider(settings, provider)
     planning.read_model_schemas(settings, provider)
-    shots = current_shots(session, video_id)
+    shots = prefetch.board_shots(session, video_id, batch.lookups if batch.dry else None)
     if batch.dry:
         prefetch.warm(session, shots, batch.lookups, jobs=True)
     for shot in shots:
@@ -498,10 +498,11 @@ def request_shot(session: Session, shot_id: int, *, frame_ids: Sequence[int], se
 # ---- estimates: the same requests, not written --------------------------------------------------------------
 
 def quote_video_images(session: Session, video_id: int, *, settings: Settings, provider: str | None = None,
-                       force: bool = False) -> money.Quote:
-    """What `request_video_images` with these arguments would queue and what it costs; writes nothing."""
+                       force: bool = False, lookups: planning.Lookups | None = None) -> money.Quote:
+    """What `request_video_images` with these arguments would queue and what it costs; writes nothing. `lookups`
+    shares what it read with the caller's other estimates in the same session."""
     batch = _video_images(session, video_id, settings=settings, provider=provider, force=force, actor="",
-                          batch=RenderBatch(dry=True))
+                          batch=RenderBatch(dry=True, lookups={} if lookups is None else lookups))
     return _quote(session, _video(session, video_id).source_file_id, batch)
 
 

@@ -31,7 +31,7 @@ from core.jobs.queue import RenderBatch, TakeKept, _enforce, _index, _insert_or_
 from core.jobs.takes import bring_back_voice_take, source_file_of
 from core.models import Job, Shot, Video
 from core.prompts.style import find_style_bible
-from core.review import APPROVED_STATUSES, current_shots
+from core.review import APPROVED_STATUSES
 from core.settings import Settings
 from core.voice.providers import resolve_voice_provider, voice_model, worker_provider_name
 from core.voice.style import VoiceStyle, spoken_text, voice_for_provider, voice_hash, voice_style
@@ -225,7 +225,7 @@ def _voices(session: Session, *, video_id: int | None, file_id: int | None, sett
     card = money.load_rate_card(session)  # once for the batch, not once per shot
     course: Course | None = None
     for vid in _video_ids(session, video_id=video_id, file_id=file_id):
-        shots = current_shots(session, vid)
+        shots = prefetch.board_shots(session, vid, batch.lookups if batch.dry else None)
         if batch.dry:
             prefetch.warm(session, shots, batch.lookups, jobs=True, frames=False)
         for shot in shots:

@@ -71,3 +71,21 @@ def test_an_idle_pause_is_not_counted_as_rendering_time(runtime: Runtime) -> Non
     with runtime.sessions() as s:
         rate = throughput(s, now=now)
     assert rate is not None and abs(rate - 2.0) < 1e-6
+
+
+def test_a_pace_the_caller_keeps_sets_the_estimate(runtime: Runtime) -> None:
+    cfg = runtime.settings
+    with session_scope(runtime.sessions) as s:
+        board = make_board(s, shots=1, frames=3)
+        for f in board.frame_ids:
+            request_image(s, f, settings=cfg, provider="offline")
+    asked: list[int] = []
+
+    def pace() -> float:
+        asked.append(1)
+        return 0.5  # jobs per second
+
+    with runtime.sessions() as s:
+        status = queue_status(s, frame_ids=board.frame_ids, pace=pace)
+    assert asked == [1] and status.eta_s is not None and abs(status.eta_s - 6) < 1e-6
+    assert status.summary() == "3 queued, next in line · about 6 s to go"
