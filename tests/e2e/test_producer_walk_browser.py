@@ -30,7 +30,7 @@ from tests.studio.conftest import arabic_docx
 pytestmark = pytest.mark.e2e
 
 WIDTHS = (1440, 1280, 800)
-PAGES = ("Library", "Storyboard", "Prompts", "Images", "Clips", "Review", "Jobs")
+PAGES = ("Library", "Storyboard", "Prompts", "Images", "Clips", "Review", "Jobs", "Settings")
 RTL_PAGES = ("Library", "Storyboard", "Prompts", "Images", "Clips", "Review")
 MAX_CLICKS = 5
 DOCS = ROOT / "docs" / "screenshots"
@@ -103,6 +103,18 @@ def _cut_buttons(page: Any) -> list[str]:
     return cut
 
 
+def _cut_text(page: Any) -> list[str]:
+    """Visible metric labels and values, and navigation links, whose text does not fit (ends in "…")."""
+    cut: list[str] = page.eval_on_selector_all(
+        "[data-testid=stMetricLabel], [data-testid=stMetricValue], [data-testid=stPageLink-NavLink]",
+        """els => els.filter(e => e.offsetParent !== null && e.getBoundingClientRect().width > 0)
+            .filter(e => [e, ...e.querySelectorAll('div, p, span:not([data-testid=stIconMaterial])')]
+                           .filter(x => x.getBoundingClientRect().width > 2)
+                           .some(x => x.scrollWidth > x.clientWidth + 1))
+            .map(e => e.innerText.trim().slice(0, 40))""")
+    return cut
+
+
 def _rtl_alignment(page: Any) -> set[tuple[str, str]]:
     styles = page.eval_on_selector_all(
         "[class*='st-key-rtl-'] p",
@@ -139,7 +151,7 @@ def _page_problems(page: Any, title: str, width: int) -> list[str]:
         flush_left = _arabic_titles_flush_left(page)
         if flush_left:
             problems.append(f"{title} at {width}: Arabic titles aligned left {flush_left}")
-    cut = _cut_buttons(page)
+    cut = _cut_buttons(page) + _cut_text(page)
     if cut:
         problems.append(f"{title} at {width}: cut labels {cut}")
     if title == "Images":
