@@ -20,7 +20,11 @@ from studio import auth, nav, safe_defaults, state, widgets
 
 # The tab icon is drawn here, not named: a `:material/…:` or emoji icon makes the browser fetch it from a web font
 # or emoji service, which fails offline (nothing the studio needs comes from the internet).
-st.set_page_config(page_title="Course Visual Studio", page_icon=widgets.tab_icon(), layout="wide")
+# The sidebar starts open, except on a window of at most 768 px, where it starts collapsed ("auto": Streamlit's
+# frontend compares the window width with its theme's fixed `md` breakpoint, 768 px, which no option moves; a
+# producer's own open/close choice is remembered by the browser and wins).
+st.set_page_config(page_title="Course Visual Studio", page_icon=widgets.tab_icon(), layout="wide",
+                   initial_sidebar_state="auto")
 widgets.install_css()
 
 # Loopback only without sign-in, and no usage statistics, whatever the working directory or config file says.
