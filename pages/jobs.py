@@ -9,10 +9,10 @@ from core.jobs import background_worker_problem, cancel_job, retry_job
 from studio import auth, state
 from studio.actions import ok, perform
 from studio.context import get_runtime
-from studio.job_table import job_ids, job_rows
+from studio.job_table import EMPTY, column_config, job_ids, job_rows
 from studio.live import live_status
 from studio.queries import video_options
-from studio.widgets import escape_markdown
+from studio.widgets import escape_markdown, metrics
 
 rt = get_runtime()
 cfg = rt.settings
@@ -34,19 +34,11 @@ with rt.sessions() as session:  # plain columns, four queries: the videos, the t
     failed = job_ids(session, ["failed", "canceled"], limit=500)
     queued = job_ids(session, ["pending"], limit=500)
 
-m = st.columns(4)
-m[0].metric("Shown", len(rows))
-m[1].metric("Queued", len(queued))
-m[2].metric("Failed or canceled", len(failed))
-m[3].metric("Spent", f"${sum(r['Cost $'] or 0 for r in rows):.2f}")
+metrics((("Shown", len(rows)), ("Queued", len(queued)), ("Failed or canceled", len(failed)),
+         ("Spent", f"${sum(r['Cost $'] or 0 for r in rows):.2f}")))
 if rows:
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config={
-        "Queued": st.column_config.DatetimeColumn(format="HH:mm:ss"),
-        "Started": st.column_config.DatetimeColumn(format="HH:mm:ss"),
-        "Finished": st.column_config.DatetimeColumn(format="HH:mm:ss"),
-        "Cost $": st.column_config.NumberColumn(format="$%.3f"),
-        "Error": st.column_config.TextColumn(width="large"),
-    })
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config=column_config(),
+                 placeholder=EMPTY)
 else:
     st.info("No jobs to show. Render images or clips to fill the queue.", icon=":material/inbox:")
 

@@ -13,7 +13,7 @@ from studio.actions import ok, perform
 from studio.context import get_runtime
 from studio.review_focus import draw_review_frames
 from studio.sidebar import require_video
-from studio.widgets import escape_markdown
+from studio.widgets import escape_markdown, metrics
 
 rt = get_runtime()
 video_id = require_video()
@@ -44,11 +44,11 @@ with review_tab:
     draw_review_frames(rt, video, list(shown or []), actor=actor, may_review=auth.can(rt.settings, "review"))
 
 with budget_tab:
-    a, b, c = st.columns(3)
-    a.metric("Budget", f"${budget.budget_usd:,.2f}" if budget.budget_usd is not None else "none")
-    b.metric("Spent on this script", f"${budget.spent_usd:,.2f}",
-             help="What the API reported per job, else the rate card's price")
-    c.metric("Queued or rendering", f"${budget.committed_usd:,.2f}")
+    metrics((
+        ("Budget", f"${budget.budget_usd:,.2f}" if budget.budget_usd is not None else "none"),
+        ("Spent on this script", f"${budget.spent_usd:,.2f}", "What the API reported per job, else the rate card's price"),
+        ("Queued or rendering", f"${budget.committed_usd:,.2f}"),
+    ))
     if budget.fraction is not None:
         st.progress(min(budget.fraction, 1.0), text=f"{budget.fraction:.0%} of the budget used or committed")
     if budget.level == "warning":

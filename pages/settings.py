@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from studio import auth
+from studio import auth, widgets
 from studio.context import get_runtime
 from studio.cast_panel import model_note
 from studio.model_check import check_models
@@ -51,16 +51,12 @@ with c2.container(border=True):
     model_note(cfg)  # which configured models take the cast's reference photos
 
 st.subheader("Defaults and limits")
-m = st.columns(4)
-m[0].metric("Shots per video", cfg.shots_per_video)
-m[1].metric("Frames per shot", cfg.frames_per_shot)
-m[2].metric("Clip length", f"{cfg.clip_duration_s} s")
-m[3].metric("Aspect ratio", cfg.aspect_ratio)
-n = st.columns(4)
-n[0].metric("Largest upload", f"{cfg.max_upload_mb:g} MB")
-n[1].metric("Largest unpacked script", f"{cfg.max_uncompressed_mb:g} MB")
-n[2].metric("Largest download", f"{cfg.max_download_mb:g} MB")
-n[3].metric("Clip deadline", f"{cfg.clip_deadline_s / 60:g} min")
+widgets.metrics((
+    ("Shots per video", cfg.shots_per_video), ("Frames per shot", cfg.frames_per_shot),
+    ("Clip length", f"{cfg.clip_duration_s} s"), ("Aspect ratio", cfg.aspect_ratio),
+    ("Largest upload", f"{cfg.max_upload_mb:g} MB"), ("Largest unpacked script", f"{cfg.max_uncompressed_mb:g} MB"),
+    ("Largest download", f"{cfg.max_download_mb:g} MB"), ("Clip deadline", f"{cfg.clip_deadline_s / 60:g} min"),
+))  # wraps at 800 px instead of cutting the labels
 st.caption(f"Data folder `{summary['studio_data_dir']}` · database `{summary['database']}` · "
            f"comments signed as **{cfg.author_name}**")
 

@@ -16,20 +16,24 @@ if str(ROOT) not in sys.path:  # so `core` and `studio` import without an instal
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
-from studio import auth, safe_defaults, widgets
+from studio import auth, nav, safe_defaults, state, widgets
 
 # The tab icon is drawn here, not named: a `:material/…:` or emoji icon makes the browser fetch it from a web font
 # or emoji service, which fails offline (nothing the studio needs comes from the internet).
-st.set_page_config(page_title="Course Visual Studio", page_icon=widgets.tab_icon(), layout="wide")
+# The sidebar starts open, except on a window of at most 768 px, where it starts collapsed ("auto": Streamlit's
+# frontend compares the window width with its theme's fixed `md` breakpoint, 768 px, which no option moves; a
+# producer's own open/close choice is remembered by the browser and wins).
+st.set_page_config(page_title="Course Visual Studio", page_icon=widgets.tab_icon(), layout="wide",
+                   initial_sidebar_state="auto")
 widgets.install_css()
 
 # Loopback only without sign-in, and no usage statistics, whatever the working directory or config file says.
 safe_defaults.enforce(sign_in=auth.auth_configured())
 
-PAGES = ROOT / "pages"
 # Every page has its own address, the Library too (`/library`): the default page Streamlit serves at `/` has no
 # other address, so `/` is a hidden page that moves on to the Library, keeping the query (script and video).
-LIBRARY = st.Page(PAGES / "library.py", title="Library", icon=":material/library_books:", url_path="library")
+SECTIONS = nav.sections()
+LIBRARY = SECTIONS["Write"][0]
 
 
 def _home() -> None:
@@ -37,42 +41,25 @@ def _home() -> None:
 
 
 def _navigation() -> StreamlitPage:
-    return st.navigation(
-        {
-            "": [st.Page(_home, title="Course Visual Studio", url_path="home", default=True, visibility="hidden")],
-            "Write": [
-                LIBRARY,
-                st.Page(PAGES / "storyboard.py", title="Storyboard", icon=":material/view_module:",
-                        url_path="storyboard"),
-                st.Page(PAGES / "prompts.py", title="Prompts", icon=":material/edit_note:", url_path="prompts"),
-            ],
-            "Render": [
-                st.Page(PAGES / "images.py", title="Images", icon=":material/photo_library:", url_path="images"),
-                st.Page(PAGES / "clips.py", title="Clips", icon=":material/movie:", url_path="clips"),
-                st.Page(PAGES / "jobs.py", title="Jobs", icon=":material/queue:", url_path="jobs"),
-            ],
-            "Deliver": [
-                st.Page(PAGES / "review.py", title="Review", icon=":material/rate_review:", url_path="review"),
-                st.Page(PAGES / "exports.py", title="Exports", icon=":material/ios_share:", url_path="exports"),
-            ],
-            "Studio": [
-                st.Page(PAGES / "settings.py", title="Settings", icon=":material/settings:", url_path="settings"),
-            ],
-        }
-    )
+    """The router, hidden: the sidebar shows our own links (studio/nav.py), which carry the script and video."""
+    home = st.Page(_home, title="Course Visual Studio", url_path="home", default=True, visibility="hidden")
+    return st.navigation({"": [home], **SECTIONS}, position="hidden")
 
 
 # The page frame comes first, so a first load is never blank while this process opens its database (migrations)
-# and starts its worker: the local tool draws the navigation at once; with sign-in the navigation waits for the
-# gate (someone not let in sees no page), and a line says the studio is opening.
+# and starts its worker: the local tool draws the navigation at once (its links carry the ids in the address
+# bar); with sign-in the navigation waits for the gate (someone not let in sees no page), and a line says the
+# studio is opening.
 local = not auth.auth_configured()
-nav = _navigation() if local else None
+links = nav.SidebarNav(SECTIONS)
+router = _navigation() if local else None
+if router is not None:
+    links.draw(state.query_ids())
 opening = st.empty()
 opening.caption(":material/hourglass_top: Opening the studio…")
 
 # Imported after the frame is drawn: the first run of a process imports the database layer (about 2 s on a busy
 # machine), and the browser shows the navigation meanwhile.
-from studio import state  # noqa: E402
 from studio.context import ensure_worker, get_runtime, settle_heap  # noqa: E402
 from studio.server_tuning import tune_server  # noqa: E402
 from studio.sidebar import draw_pickers  # noqa: E402
@@ -86,8 +73,9 @@ except Exception as err:  # noqa: BLE001 - shown in words, never a trace
     widgets.show_error(err)
     st.stop()
 auth.gate(_settings)
-if nav is None:
-    nav = _navigation()
+if router is None:
+    router = _navigation()
+    links.draw(state.query_ids())
 
 state.restore_from_query()
 with widgets.guarded():
@@ -99,5 +87,6 @@ with widgets.guarded():
     finally:
         opening.empty()
     draw_pickers(runtime)
+    links.draw(state.chosen_ids())  # redrawn only if the pickers chose other ids than the address bar's
     state.show_flash()
-    nav.run()
+    router.run()

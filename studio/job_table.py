@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import streamlit as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
@@ -64,6 +65,21 @@ def job_rows(session: Session, statuses: Sequence[str] | None = None, *, limit: 
             "Error": error or "",
         })
     return rows
+
+
+# A missing value (not started, no cost yet, no video) shows as "—", never as "None" or "nan".
+EMPTY = "—"
+
+
+def column_config() -> dict[str, Any]:
+    """The Jobs table's column formats (times of day, dollars, a wide error)."""
+    return {
+        "Queued": st.column_config.DatetimeColumn(format="HH:mm:ss"),
+        "Started": st.column_config.DatetimeColumn(format="HH:mm:ss"),
+        "Finished": st.column_config.DatetimeColumn(format="HH:mm:ss"),
+        "Cost $": st.column_config.NumberColumn(format="$%.3f"),
+        "Error": st.column_config.TextColumn(width="large"),
+    }
 
 
 def job_ids(session: Session, statuses: Sequence[str], *, limit: int = 500) -> list[int]:

@@ -36,12 +36,23 @@ def _int_or_none(value: object) -> int | None:
         return None
 
 
+def query_ids() -> tuple[int | None, int | None]:
+    """The (script, video) ids in the address bar, None where missing or not a number."""
+    return _int_or_none(st.query_params.get(QUERY_SCRIPT)), _int_or_none(st.query_params.get(QUERY_VIDEO))
+
+
+def chosen_ids() -> tuple[int | None, int | None]:
+    """The (script, video) ids this session has chosen."""
+    return script_id(), video_id()
+
+
 def restore_from_query() -> None:
     """On a fresh session (reload, second tab), take the ids from the address bar."""
+    script, video = query_ids()
     if SCRIPT_ID not in st.session_state:
-        st.session_state[SCRIPT_ID] = _int_or_none(st.query_params.get(QUERY_SCRIPT))
+        st.session_state[SCRIPT_ID] = script
     if VIDEO_ID not in st.session_state:
-        st.session_state[VIDEO_ID] = _int_or_none(st.query_params.get(QUERY_VIDEO))
+        st.session_state[VIDEO_ID] = video
 
 
 def script_id() -> int | None:

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC
 from functools import lru_cache
+from typing import Any
 
 import streamlit as st
 from PIL import Image, ImageDraw
@@ -199,6 +200,18 @@ def guarded() -> Iterator[None]:
         yield
     except Exception as err:  # noqa: BLE001 - the page must survive anything
         show_error(err)
+
+
+# Wide enough for the longest metric label ("Largest unpacked script") and value: four a row on a 1280 px window,
+# two at 800 px (a fixed share of st.columns(4) cuts labels to "Largest…" there).
+METRIC_WIDTH = 190
+
+
+def metrics(items: Iterable[tuple[str, Any] | tuple[str, Any, str]]) -> None:
+    """A row of metrics that wraps onto more rows instead of cutting their labels: (label, value[, help])."""
+    with st.container(horizontal=True, gap="small"):
+        for label, value, *help_text in items:
+            st.metric(label, value, help=help_text[0] if help_text else None, width=METRIC_WIDTH)
 
 
 def relative_time(value: object) -> str:

@@ -25,6 +25,8 @@ T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
+# The studio's own sidebar navigation (studio/nav.py): its links carry the chosen script and video.
+NAV = ".st-key-studio-nav"
 # Keys a developer's shell may hold: a browser test must never reach a paid provider.
 PROVIDER_KEYS = ("OPENAI_API_KEY", "HF_KEY", "HF_API_KEY", "HF_API_SECRET")
 
@@ -91,6 +93,11 @@ def open_page(pw: Any, url: str) -> tuple[Any, Any]:
     page.goto(url)
     settled(page)
     return browser, page
+
+
+def nav_link(page: Any, title: str) -> Any:
+    """The sidebar navigation's link to the page titled `title` (a Playwright locator)."""
+    return page.locator(NAV).get_by_role("link", name=title)
 
 
 def settled(page: Any) -> None:

@@ -17,7 +17,16 @@ import pytest
 from PIL import Image
 
 from core.assets import AssetStore
-from tests.e2e.harness import ingest_upload, open_page, require_chromium, running_studio, settled, shot, studio_env
+from tests.e2e.harness import (
+    ingest_upload,
+    nav_link,
+    open_page,
+    require_chromium,
+    running_studio,
+    settled,
+    shot,
+    studio_env,
+)
 from tests.studio.conftest import arabic_docx
 
 pytestmark = pytest.mark.e2e
@@ -34,7 +43,7 @@ def studio(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 
 
 def _open(page, title: str) -> None:  # type: ignore[no-untyped-def]
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name=title).click()
+    nav_link(page, title).click()
     settled(page)
 
 

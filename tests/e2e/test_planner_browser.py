@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.harness import CHROMIUM, require_chromium, running_studio, shot, studio_env
+from tests.e2e.harness import CHROMIUM, nav_link, require_chromium, running_studio, shot, studio_env
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.studio.conftest import arabic_docx
 
@@ -65,7 +65,7 @@ def _plan_popover(page: Any) -> Any:
 
 
 def _nav(page: Any, title: str) -> None:
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name=title).click()
+    nav_link(page, title).click()
     page.wait_for_url(f"**/{title.lower()}*", timeout=60_000)
     settled(page)
 

@@ -19,7 +19,10 @@ import pytest
 from tests.e2e.harness import (
     ARTIFACTS,
     CHROMIUM,
+    NAV,
     ROOT,
+    eventually,
+    nav_link,
     require_chromium,
     running_studio,
     settled,
@@ -30,7 +33,7 @@ from tests.studio.conftest import arabic_docx
 pytestmark = pytest.mark.e2e
 
 WIDTHS = (1440, 1280, 800)
-PAGES = ("Library", "Storyboard", "Prompts", "Images", "Clips", "Review", "Jobs")
+PAGES = ("Library", "Storyboard", "Prompts", "Images", "Clips", "Review", "Jobs", "Settings")
 RTL_PAGES = ("Library", "Storyboard", "Prompts", "Images", "Clips", "Review")
 MAX_CLICKS = 5
 DOCS = ROOT / "docs" / "screenshots"
@@ -63,7 +66,7 @@ class Clicks:
         settled(self.page)
 
     def nav(self, title: str) -> None:
-        self.page.get_by_test_id("stSidebarNav").get_by_role("link", name=title).click()
+        nav_link(self.page, title).click()
         self.count += 1
         # settled() alone can see the idle state before the new page's run has begun
         self.page.wait_for_url(f"**/{title.lower()}*", timeout=60_000)
@@ -71,7 +74,7 @@ class Clicks:
 
 
 def _open(page: Any, title: str) -> None:
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name=title).click()
+    nav_link(page, title).click()
     page.wait_for_url(f"**/{title.lower()}*", timeout=60_000)
     settled(page)
 
@@ -100,6 +103,18 @@ def _cut_buttons(page: Any) -> list[str]:
                 const r = b.getBoundingClientRect(); return r.right > box.right + 1 || r.left < box.left - 1;
             }).map(b => 'pill ' + b.innerText.trim().slice(0, 40));
         })""")
+    return cut
+
+
+def _cut_text(page: Any) -> list[str]:
+    """Visible metric labels and values, and navigation links, whose text does not fit (ends in "…")."""
+    cut: list[str] = page.eval_on_selector_all(
+        "[data-testid=stMetricLabel], [data-testid=stMetricValue], [data-testid=stPageLink-NavLink]",
+        """els => els.filter(e => e.offsetParent !== null && e.getBoundingClientRect().width > 0)
+            .filter(e => [e, ...e.querySelectorAll('div, p, span:not([data-testid=stIconMaterial])')]
+                           .filter(x => x.getBoundingClientRect().width > 2)
+                           .some(x => x.scrollWidth > x.clientWidth + 1))
+            .map(e => e.innerText.trim().slice(0, 40))""")
     return cut
 
 
@@ -139,7 +154,7 @@ def _page_problems(page: Any, title: str, width: int) -> list[str]:
         flush_left = _arabic_titles_flush_left(page)
         if flush_left:
             problems.append(f"{title} at {width}: Arabic titles aligned left {flush_left}")
-    cut = _cut_buttons(page)
+    cut = _cut_buttons(page) + _cut_text(page)
     if cut:
         problems.append(f"{title} at {width}: cut labels {cut}")
     if title == "Images":
@@ -184,12 +199,13 @@ def test_upload_to_first_clip_in_five_clicks_then_every_page_at_three_widths(
         started = time.monotonic()
         page.goto(url + "/library")
         marks = {}
-        for name, selector in (("shell", "[data-testid=stApp]"), ("frame", "[data-testid=stSidebarNav]"),
+        for name, selector in (("shell", "[data-testid=stApp]"), ("frame", f"{NAV} [data-testid=stPageLink]"),
                                ("page", "h1")):
             page.wait_for_selector(selector, timeout=60_000)
             marks[name] = round(time.monotonic() - started, 2)
         print(f"first load: {marks}")
         assert marks["frame"] < marks["page"], marks
+        assert page.get_by_test_id("stSidebarNav").count() == 0  # Streamlit's own navigation stays hidden
         settled(page)
         expect(page.get_by_text("Your first five minutes")).to_be_visible()
         _snap(page, "library-empty-1440")
@@ -247,6 +263,27 @@ def test_upload_to_first_clip_in_five_clicks_then_every_page_at_three_widths(
         expect(dialog.get_by_text("2 of 6", exact=False)).to_be_visible()
         assert time.monotonic() - pressed < 10
         _snap(page, "images-full-size-1440")
+        page.keyboard.press("Escape")
+        settled(page)
+
+        # Every navigation link carries the chosen script and video: after picking the second video, the
+        # Storyboard link's address names it, and that address opened in a fresh tab shows that video.
+        (script_id,), = _db(data, "select id from source_files")
+        (second, title), = _db(data, "select id, title from videos order by position desc limit 1")
+        box = page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").filter(has_text="Video")
+        box.click()
+        page.get_by_role("option", name=title).click()
+        settled(page)
+        link = nav_link(page, "Storyboard")
+        wanted = f"storyboard?script={script_id}&video={second}"
+        assert eventually(lambda: link.get_attribute("href"), wanted) == wanted
+        fresh = browser.new_page(viewport={"width": 1440, "height": 900})
+        fresh.set_default_timeout(30_000)
+        fresh.goto(f"{url}/{wanted}")
+        settled(fresh)
+        expect(fresh.get_by_role("heading", level=1)).to_contain_text(title, timeout=60_000)
+        assert fresh.url.endswith(wanted), fresh.url  # the address keeps the ids (a reload shows the same)
+        _snap(fresh, "storyboard-new-tab-1440")
         browser.close()
     if os.environ.get("UPDATE_SCREENSHOTS"):
         DOCS.mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,7 @@ import pytest
 from core.db import session_scope
 from core.runtime import open_runtime
 from tests.conftest import make_test_settings
-from tests.e2e.harness import ROOT, open_page, require_chromium, running_studio, settled, shot, studio_env
+from tests.e2e.harness import NAV, ROOT, nav_link, open_page, require_chromium, running_studio, settled, shot, studio_env
 from tests.fakes.oidc import oidc_provider, person
 from tests.fakes.ports import free_port
 from tests.studio.conftest import arabic_docx
@@ -100,7 +100,7 @@ def test_sign_in_sign_out_stranger_and_reviewer(signed_studio: str) -> None:
 
         # Not signed in: only the sign-in screen, no page of the studio.
         expect(page.get_by_role("button", name="Sign in")).to_be_visible()
-        assert page.get_by_test_id("stSidebarNav").count() == 0
+        assert page.locator(NAV).count() == 0
         assert page.get_by_text("Library").count() == 0
 
         # A producer sees the Library with its upload box, and who they are in the sidebar.
@@ -119,7 +119,7 @@ def test_sign_in_sign_out_stranger_and_reviewer(signed_studio: str) -> None:
         # Someone in no role list gets a clear refusal and a way out.
         _sign_in(page, url, STRANGER, predefined=False)
         expect(page.get_by_text(f"Your account {STRANGER} is not allowed in this studio")).to_be_visible()
-        assert page.get_by_test_id("stSidebarNav").count() == 0
+        assert page.locator(NAV).count() == 0
         shot(page, "signin-not-allowed")
         _sign_out(page, url)
         expect(page.get_by_role("button", name="Sign in")).to_be_visible()
@@ -130,7 +130,7 @@ def test_sign_in_sign_out_stranger_and_reviewer(signed_studio: str) -> None:
         expect(page.get_by_text("reviewer").first).to_be_visible()
         assert page.get_by_text("Upload a Word script").count() == 0
         assert page.locator("input[type=file]").count() == 0
-        page.get_by_test_id("stSidebarNav").get_by_role("link", name="Images").click()
+        nav_link(page, "Images").click()
         settled(page)
         expect(page.get_by_role("heading", name="Images")).to_be_visible()
         assert page.get_by_role("button", name="Render all missing images").count() == 0

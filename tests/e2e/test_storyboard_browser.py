@@ -13,7 +13,16 @@ from pathlib import Path
 import pytest
 
 from tests.core.docx_factory import make_docx
-from tests.e2e.harness import eventually, open_page, require_chromium, running_studio, settled, shot, studio_env
+from tests.e2e.harness import (
+    eventually,
+    nav_link,
+    open_page,
+    require_chromium,
+    running_studio,
+    settled,
+    shot,
+    studio_env,
+)
 
 pytestmark = pytest.mark.e2e
 SENTENCE = "نتعلم في هذا الدرس كيف نقرأ البيانات ونفهمها خطوة بخطوة مع أمثلة كثيرة."
@@ -68,7 +77,7 @@ def test_paced_upload_and_the_storyboard_tabs(studio: tuple[str, Path], tmp_path
         assert eventually(lambda: _db(data, "select density, pace_s from storyboards order by id"), stored) == stored
         assert _db(data, "select count(*) from frames") == [(25,)]
 
-        page.get_by_test_id("stSidebarNav").get_by_role("link", name="Storyboard").click()
+        nav_link(page, "Storyboard").click()
         settled(page)
         expect(page.get_by_text("Version 1 · 8 shots · 24 frames")).to_be_visible()
         expect(page.get_by_text("Paced: 24 frame(s)", exact=False)).to_be_visible()

@@ -19,6 +19,7 @@ from tests.e2e.harness import (
     ARTIFACTS,
     eventually,
     ingest_upload,
+    nav_link,
     ROOT,
     open_page,
     require_chromium,
@@ -46,7 +47,7 @@ def studio(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 
 
 def _open(page, title: str) -> None:  # type: ignore[no-untyped-def]
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name=title).click()
+    nav_link(page, title).click()
     settled(page)
 
 

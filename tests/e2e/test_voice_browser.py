@@ -10,7 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import ingest_upload, open_page, require_chromium, running_studio, settled, shot, studio_env
+from tests.e2e.harness import (
+    ingest_upload,
+    nav_link,
+    open_page,
+    require_chromium,
+    running_studio,
+    settled,
+    shot,
+    studio_env,
+)
 from tests.studio.conftest import arabic_docx
 
 pytestmark = pytest.mark.e2e
@@ -37,7 +46,7 @@ def test_voice_a_shot_and_play_it(studio: tuple[str, Path], tmp_path: Path) -> N
     with sync_playwright() as pw:
         browser, page = open_page(pw, url)
         ingest_upload(page, script, data, videos=2)
-        page.get_by_test_id("stSidebarNav").get_by_role("link", name="Storyboard").click()
+        nav_link(page, "Storyboard").click()
         settled(page)
         expect(page.get_by_text("Narration: 0 of 2 shots voiced")).to_be_visible()
         page.get_by_role("button", name="Voice", exact=True).first.click()

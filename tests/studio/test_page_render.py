@@ -159,6 +159,10 @@ def test_jobs_page_names_the_video_and_filters_by_it(open_app: Callable[..., App
     at = open_app("jobs", script=file_id, video=video_id)
     table = at.dataframe[0].value
     assert set(table["Video"]) == {"1. مقدمة في الألوان", "2. الخطوط"}
+    # Queued jobs have no start, end, duration or cost yet: missing values, shown as "—" (never "None" / "nan")
+    assert table[["Started", "Finished", "Seconds", "Cost $"]].isna().all().all()
+    assert at.dataframe[0].proto.placeholder == "—"
+    assert not {str(v) for v in table.to_numpy().ravel() if isinstance(v, str)} & {"None", "nan", "NaT"}
     assert "2 job(s) ahead in line" not in texts(at)  # the Jobs page shows the whole queue
     at.selectbox(key="job-video-filter").set_value(second).run()
     table = at.dataframe[0].value
