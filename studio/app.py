@@ -16,7 +16,7 @@ if str(ROOT) not in sys.path:  # so `core` and `studio` import without an instal
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
-from studio import auth, nav, safe_defaults, state, widgets
+from studio import auth, nav, page_runs, safe_defaults, state, widgets
 
 # The tab icon is drawn here, not named: a `:material/…:` or emoji icon makes the browser fetch it from a web font
 # or emoji service, which fails offline (nothing the studio needs comes from the internet).
@@ -78,7 +78,7 @@ if router is None:
     links.draw(state.query_ids())
 
 state.restore_from_query()
-with widgets.guarded():
+with page_runs.drawing(), widgets.guarded():
     try:
         runtime = get_runtime()
         settle_heap()
