@@ -42,33 +42,52 @@ def thumbnail(frame: FrameView, *, width: int | str = "stretch") -> None:
 
 
 def frame_card(frame: FrameView, *, show_prompt: bool = True) -> None:
-    """Review and render status, thumbnail, what the frame shows (its direction) and its beat of the narration
-    (each right-to-left when Arabic), the selected prompt, staleness."""
+    """Review and render status, thumbnail, then one text block: what the frame shows (its direction), its beat of
+    the narration, the selected prompt and staleness (`card_text`)."""
     with st.container(border=True, key=f"frame-card-{frame.id}"):
         title_line(frame.label, frame.review_status, frame.chip)
         chip_reason(frame.chip, frame.job_error)
         thumbnail(frame)
-        # A keyframe is what is seen (its direction, the scene text) over its own beat of the narration: both on
-        # the card, so a shot's frames read as start, middle and end instead of one caption repeated.
-        show_text(frame.scene_text, key=f"scene-{frame.id}", placeholder="no scene text", icon=DIRECTION_ICON)
-        if frame.beat.strip():
-            show_text(frame.beat, key=f"beat-{frame.id}", icon=BEAT_ICON, caption=True)
-        else:
-            st.caption(f"{BEAT_ICON} *no narration of its own*")
-        if show_prompt:
-            if frame.prompt:
-                st.caption(prompt_caption(frame.prompt))
-            else:
-                st.caption("No prompt yet: refine it on the Prompts page.")
-        stale = [f"{what} {fresh.describe()}" for what, fresh in (("Prompt", frame.prompt_freshness),
-                                                                   ("Image", frame.image_freshness)) if fresh.stale]
-        if stale:
-            st.caption(":material/update: " + escape_markdown(" · ".join(stale)))
+        st.markdown(card_text(frame, show_prompt=show_prompt))
+
+
+def card_text(frame: FrameView, *, show_prompt: bool = True) -> str:
+    """A card's words as one markdown element, a paragraph each: what the frame shows over its own beat of the
+    narration (so a shot's frames read as start, middle and end), then in small type the beat, the prompt and what
+    is stale. Each paragraph takes the direction of its first strong letter (the card's CSS, `bidi_css`): Arabic
+    reads right to left aligned right, an English prompt left to right. One element, not six: a board draws a dozen
+    cards per run, and every element is a message the server sends on its own (bench/load.py)."""
+    scene = escape_markdown(frame.scene_text) if frame.scene_text.strip() else "*no scene text*"
+    parts = [f"{DIRECTION_ICON} {scene}"]
+    beat = escape_markdown(" ".join(frame.beat.split())) if frame.beat.strip() else "*no narration of its own*"
+    parts.append(small(f"{BEAT_ICON} {beat}"))
+    if show_prompt:
+        parts.append(small(prompt_caption(frame.prompt) if frame.prompt
+                           else "No prompt yet: refine it on the Prompts page."))
+    stale = [f"{what} {fresh.describe()}" for what, fresh in (("Prompt", frame.prompt_freshness),
+                                                               ("Image", frame.image_freshness)) if fresh.stale]
+    if stale:
+        parts.append(small(":material/update: " + escape_markdown(" · ".join(stale))))
+    return "\n\n".join(parts)
+
+
+def tile_text(frame: FrameView) -> str:
+    """A gallery tile's words under its image, as one markdown element like `card_text`: the scene, the prompt."""
+    scene = escape_markdown(frame.scene_text) if frame.scene_text.strip() else "*no scene text*"
+    prompt = prompt_caption(frame.prompt) if frame.prompt else "No prompt yet: refine it on the Prompts page."
+    return f"{scene}\n\n{small(prompt)}"
+
+
+def small(markdown: str) -> str:
+    """Secondary text in small grey type inside a markdown element (as `st.caption` draws it, without an element
+    of its own); `markdown` is already escaped and on one line."""
+    return f":gray[:small[{markdown}]]"
 
 
 def prompt_caption(prompt: str) -> str:
     """A prompt shortened to 220 characters, as a caption (escaped: a model's text)."""
-    short = prompt if len(prompt) <= 220 else prompt[:220] + "…"
+    short = " ".join(prompt.split())
+    short = short if len(short) <= 220 else short[:220] + "…"
     return ":material/edit_note: " + escape_markdown(short)
 
 

@@ -11,7 +11,7 @@ from core.jobs import discard_take, request_image, restore_take, select_take
 from core.runtime import Runtime
 from studio.actions import ok, perform
 from studio.board import FrameView
-from studio.frame_card import prompt_caption, thumbnail, title_line
+from studio.frame_card import thumbnail, tile_text, title_line
 from studio.queries import Take
 from studio.thumbnails import show_preview
 from studio.widgets import chip_reason, escape_markdown, show_text
@@ -155,8 +155,7 @@ def image_cell(rt: Runtime, frame: FrameView, *, takes: list[Take], may_render: 
         title_line(frame.label, frame.review_status, frame.chip)
         chip_reason(frame.chip, frame.job_error)
         thumbnail(frame)
-        show_text(frame.scene_text, key=f"tile-scene-{frame.id}", placeholder="no scene text")
-        st.caption(prompt_caption(frame.prompt) if frame.prompt else "No prompt yet: refine it on the Prompts page.")
+        st.markdown(tile_text(frame))
         busy = frame.chip in ("pending", "submitted", "running")
         with st.container(horizontal=True, key=f"tile-actions-{frame.id}"):
             what = "Re-roll: render another take" if frame.image_id else "Render: this frame's image"

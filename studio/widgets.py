@@ -43,6 +43,18 @@ _CSS = f"""
 .word-diff ins {{ background: #c3f0c8; text-decoration: none; border-radius: 3px; padding: 0 2px; }}
 .word-diff del {{ background: #ffc9c9; border-radius: 3px; padding: 0 2px; }}
 [class*="st-key-frame-card-"] {{ min-height: 100%; }}
+/* A card's or tile's words are one markdown element (studio/frame_card.py card_text, tile_text): each paragraph takes the direction of
+   its first strong letter and aligns to its start, so an Arabic scene or beat reads right to left, aligned right,
+   and an English prompt beside it left to right; Arabic letters in the Arabic fonts. */
+[class*="st-key-frame-card-"] [data-testid="stMarkdownContainer"] p,
+[class*="st-key-image-cell-"] [data-testid="stMarkdownContainer"] p {{
+  unicode-bidi: plaintext; text-align: start;
+  font-family: "Source Sans", "Source Sans Pro", {ARABIC_FONTS}; line-height: 1.7;
+}}
+/* An icon's ligature name ("videocam") is Latin text: isolated, it does not decide its paragraph's direction. */
+[class*="st-key-frame-card-"] p span[role="img"], [class*="st-key-image-cell-"] p span[role="img"] {{
+  unicode-bidi: isolate;
+}}
 /* The gallery, clip and board rows (and any container keyed "stack-…"): tiles keep a usable width and wrap;
    below 1000 px of window, one column. */
 [class*="st-key-gallery-row-"] [data-testid="stHorizontalBlock"],

@@ -141,3 +141,26 @@ def shot(page: Any, name: str) -> None:
     """A screenshot of what the page shows now, kept under test-artifacts/screenshots/."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=False)
+
+
+CARD_TEXT = ("[class*='st-key-frame-card-'] [data-testid=stMarkdownContainer] p, "
+             "[class*='st-key-image-cell-'] [data-testid=stMarkdownContainer] p")
+
+
+def card_texts_misaligned(page: Any) -> tuple[int, list[str]]:
+    """How many frame-card and gallery-tile paragraphs are shown, and those not aligned to their first strong
+    letter's side (read from the laid-out text; icons' ligature names left out): an Arabic scene or beat must end
+    at the box's right edge, an English prompt start at its left one."""
+    rows: list[list[Any]] = page.eval_on_selector_all(
+        CARD_TEXT,
+        """els => els.filter(e => e.offsetParent !== null).map(e => {
+             const c = e.cloneNode(true);
+             c.querySelectorAll('span[role=img]').forEach(x => x.remove());
+             const first = (c.textContent.match(/[A-Za-z\\u0600-\\u06FF]/) || [''])[0];
+             const r = document.createRange(); r.selectNodeContents(e);
+             const box = e.getBoundingClientRect(), text = r.getBoundingClientRect();
+             const arabic = /[\\u0600-\\u06FF]/.test(first);
+             const gap = arabic ? box.right - text.right : text.left - box.left;
+             return [first ? gap : 0, c.textContent.trim().slice(0, 40)];
+           })""")
+    return len(rows), [text for gap, text in rows if gap > 4]

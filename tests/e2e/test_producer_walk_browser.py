@@ -18,6 +18,8 @@ import pytest
 
 from tests.e2e.harness import (
     ARTIFACTS,
+    CARD_TEXT,
+    card_texts_misaligned,
     CHROMIUM,
     NAV,
     ROOT,
@@ -149,8 +151,11 @@ def _page_problems(page: Any, title: str, width: int) -> list[str]:
     problems: list[str] = []
     if title in RTL_PAGES:
         aligned = _rtl_alignment(page)
-        if not aligned or aligned - {("rtl", "right")}:
+        cards, misaligned = card_texts_misaligned(page)  # frame cards and tiles: a paragraph's own direction
+        if (not aligned and not cards) or aligned - {("rtl", "right")}:
             problems.append(f"{title} at {width}: Arabic blocks {aligned or 'none found'}")
+        if misaligned:
+            problems.append(f"{title} at {width}: card texts aligned to the wrong side {misaligned}")
         flush_left = _arabic_titles_flush_left(page)
         if flush_left:
             problems.append(f"{title} at {width}: Arabic titles aligned left {flush_left}")
@@ -242,7 +247,8 @@ def test_upload_to_first_clip_in_five_clicks_then_every_page_at_three_widths(
                 _snap(page, f"{title.lower()}-{width}")
                 if title in RTL_PAGES:
                     # a loaded machine may still be drawing the page: wait for its Arabic blocks (not a pass)
-                    page.locator("[class*='st-key-rtl-'] p").first.wait_for(state="visible", timeout=30_000)
+                    page.locator(f"[class*='st-key-rtl-'] p, {CARD_TEXT}").first.wait_for(state="visible",
+                                                                                          timeout=30_000)
                 found = _page_problems(page, title, width)
                 if found:  # read again once: a page still drawing on a loaded machine is not a finding
                     page.wait_for_timeout(2_000)

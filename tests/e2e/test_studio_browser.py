@@ -17,6 +17,7 @@ import pytest
 
 from tests.e2e.harness import (
     ARTIFACTS,
+    card_texts_misaligned,
     eventually,
     ingest_upload,
     nav_link,
@@ -59,6 +60,17 @@ def _db(data: Path, sql: str) -> list[tuple[object, ...]]:
 WIDTHS = (1440, 1280, 800)
 
 
+def _card_arabic_reads_right(page) -> None:  # type: ignore[no-untyped-def]
+    """A card's Arabic paragraphs (scene, beat) end at the card's right edge, its English prompt starts at the left
+    one, at every width."""
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        page.wait_for_timeout(300)
+        shown, misaligned = card_texts_misaligned(page)
+        assert shown and not misaligned, (width, misaligned)
+    page.set_viewport_size({"width": 1366, "height": 900})
+
+
 def _arabic_reads_right(page) -> None:  # type: ignore[no-untyped-def]
     """Arabic blocks read right to left and align right (from the computed style) at every width."""
     for width in WIDTHS:
@@ -90,7 +102,9 @@ def test_studio_end_to_end(studio: tuple[str, Path], tmp_path: Path) -> None:
 
         # Storyboard: the grid, right-to-left Arabic, then edit the first frame's scene text
         _open(page, "Storyboard")
-        expect(page.locator("[class*='st-key-rtl-scene-']").first).to_have_css("direction", "rtl")
+        expect(page.locator("[class*='st-key-frame-card-'] [data-testid=stMarkdownContainer] p").first) \
+            .to_have_css("unicode-bidi", "plaintext")  # each paragraph takes its first letter's direction
+        _card_arabic_reads_right(page)
         _arabic_reads_right(page)
         page.get_by_role("tab", name="Edit scene text").click()
         grid = page.get_by_test_id("stDataFrameResizable").first
