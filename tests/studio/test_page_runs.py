@@ -1,6 +1,9 @@
-"""Background polls give way to page runs being drawn, but never go stale for long."""
+"""Page runs are let in a few at a time (never held back long), and background polls give way to them."""
 
 from __future__ import annotations
+
+import threading
+import time
 
 import pytest
 
@@ -16,6 +19,34 @@ def test_a_page_run_counts_itself_in_and_out_even_when_it_stops_early() -> None:
             raise RuntimeError("st.stop() or a rerun ends a run with an exception")
         assert page_runs.in_flight() == 1
     assert page_runs.in_flight() == 0
+
+
+def test_a_run_waits_for_a_free_slot_and_a_slow_one_holds_the_others_back_only_briefly() -> None:
+    slots = threading.BoundedSemaphore(1)
+    first_in, release_first, order = threading.Event(), threading.Event(), []
+
+    def slow() -> None:
+        with page_runs.drawing(slots=slots, max_wait_s=5) as held:
+            order.append(("slow", held))
+            first_in.set()
+            release_first.wait(5)
+
+    thread = threading.Thread(target=slow)
+    thread.start()
+    first_in.wait(5)
+    threading.Timer(0.2, release_first.set).start()
+    began = time.monotonic()
+    with page_runs.drawing(slots=slots, max_wait_s=5) as held:  # waits for the slot the slow run frees
+        order.append(("next", held))
+        waited = time.monotonic() - began
+    thread.join(5)
+    assert order == [("slow", True), ("next", True)] and waited >= 0.15
+
+    with slots:  # a run that never frees its slot: the next one goes ahead without it, after the bound
+        with page_runs.drawing(slots=slots, max_wait_s=0.1) as held:
+            assert not held
+    with page_runs.drawing(slots=slots, max_wait_s=0.1) as held:  # the slot was not leaked either way
+        assert held
 
 
 def test_a_poll_waits_while_others_draw_but_checks_at_least_every_few_seconds() -> None:
