@@ -17,13 +17,11 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.errors import NotFoundError
 from core.jobs import planning, prefetch
 from core.jobs.planning import Lookups
 from core.jobs.queue import quote_video_clips, quote_video_images
-from core.models import JOB_ACTIVE, Job, Shot, Video
+from core.models import JOB_ACTIVE, Job
 from core.money import Quote
-from core.review import current_shots
 from core.settings import Settings
 
 Kind = Literal["image", "clip"]
@@ -89,8 +87,9 @@ def without_label(reason: str) -> str:
 
 def check_video_clips(session: Session, video_id: int, *, settings: Settings) -> BatchCheck:
     """Every live shot of the video: will its clip render, is it up to date, or why not."""
-    shots = _shots(session, video_id)
-    quote = quote_video_clips(session, video_id, settings=settings)
+    lookups: Lookups = {}
+    quote = quote_video_clips(session, video_id, settings=settings, lookups=lookups)  # a missing video: NotFound
+    shots = prefetch.board_shots(session, video_id, lookups)  # read by the quote: no query
     new_clips = {j.shot_id for j in quote.jobs if j.kind == "clip"}
     ready: list[str] = []
     blocked: dict[str, str] = {}
@@ -146,12 +145,6 @@ def _rendering(session: Session, kind: Kind, *, frame_ids: Sequence[int] = (),
         found = session.scalars(select(Job.shot_id).where(Job.kind == "clip", Job.status.in_(JOB_ACTIVE),
                                                           Job.shot_id.in_(list(shot_ids))))
     return {i for i in found if i is not None}
-
-
-def _shots(session: Session, video_id: int) -> list[Shot]:
-    if session.get(Video, video_id) is None:
-        raise NotFoundError(f"Video {video_id} does not exist")
-    return current_shots(session, video_id)
 
 
 def _with_budget(check: BatchCheck) -> BatchCheck:

@@ -57,13 +57,11 @@ def card_text(frame: FrameView, *, show_prompt: bool = True) -> str:
     is stale. Each paragraph takes the direction of its first strong letter (the card's CSS, `bidi_css`): Arabic
     reads right to left aligned right, an English prompt left to right. One element, not six: a board draws a dozen
     cards per run, and every element is a message the server sends on its own (bench/load.py)."""
-    scene = escape_markdown(frame.scene_text) if frame.scene_text.strip() else "*no scene text*"
-    parts = [f"{DIRECTION_ICON} {scene}"]
+    parts = [f"{DIRECTION_ICON} {_scene(frame)}"]
     beat = escape_markdown(" ".join(frame.beat.split())) if frame.beat.strip() else "*no narration of its own*"
     parts.append(small(f"{BEAT_ICON} {beat}"))
     if show_prompt:
-        parts.append(small(prompt_caption(frame.prompt) if frame.prompt
-                           else "No prompt yet: refine it on the Prompts page."))
+        parts.append(small(_prompt(frame)))
     stale = [f"{what} {fresh.describe()}" for what, fresh in (("Prompt", frame.prompt_freshness),
                                                                ("Image", frame.image_freshness)) if fresh.stale]
     if stale:
@@ -73,9 +71,15 @@ def card_text(frame: FrameView, *, show_prompt: bool = True) -> str:
 
 def tile_text(frame: FrameView) -> str:
     """A gallery tile's words under its image, as one markdown element like `card_text`: the scene, the prompt."""
-    scene = escape_markdown(frame.scene_text) if frame.scene_text.strip() else "*no scene text*"
-    prompt = prompt_caption(frame.prompt) if frame.prompt else "No prompt yet: refine it on the Prompts page."
-    return f"{scene}\n\n{small(prompt)}"
+    return f"{_scene(frame)}\n\n{small(_prompt(frame))}"
+
+
+def _scene(frame: FrameView) -> str:
+    return escape_markdown(frame.scene_text) if frame.scene_text.strip() else "*no scene text*"
+
+
+def _prompt(frame: FrameView) -> str:
+    return prompt_caption(frame.prompt) if frame.prompt else "No prompt yet: refine it on the Prompts page."
 
 
 def small(markdown: str) -> str:

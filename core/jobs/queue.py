@@ -507,10 +507,11 @@ def quote_video_images(session: Session, video_id: int, *, settings: Settings, p
 
 
 def quote_video_clips(session: Session, video_id: int, *, settings: Settings, provider: str | None = None,
-                      force: bool = False) -> money.Quote:
-    """What `request_video_clips` with these arguments would queue (clips and the images they wait for)."""
+                      force: bool = False, lookups: planning.Lookups | None = None) -> money.Quote:
+    """What `request_video_clips` with these arguments would queue (clips and the images they wait for); `lookups`
+    as for `quote_video_images`."""
     batch = _video_clips(session, video_id, settings=settings, provider=provider, force=force, actor="",
-                         batch=RenderBatch(dry=True))
+                         batch=RenderBatch(dry=True, lookups={} if lookups is None else lookups))
     return _quote(session, _video(session, video_id).source_file_id, batch)
 
 
