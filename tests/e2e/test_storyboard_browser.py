@@ -96,7 +96,9 @@ def test_paced_upload_and_the_storyboard_tabs(studio: tuple[str, Path], tmp_path
         # The music line was read as a direction; the producer says it is spoken.
         page.get_by_role("button", name="Read as narration").nth(1).click()
         settled(page)
+        # on a loaded machine the click's rerun may still be saving when settled() returns
+        assert eventually(lambda: _db(data, "select max(version) from storyboards where video_id = 1"),
+                          [(2,)]) == [(2,)]
         bodies = [b for (b,) in _db(data, "select body from videos order by position")]
         assert "نغمة هادئة" in str(bodies[0])
-        assert _db(data, "select max(version) from storyboards where video_id = 1") == [(2,)]
         browser.close()
